@@ -1,0 +1,805 @@
+//! `backup_config.yml`: reading it, and refusing it with every reason at once.
+//!
+//! The file is parsed into a generic tree first and then checked key by key, so that
+//! one run of `check-config` lists every problem (each naming the file, the key and
+//! the task) instead of stopping at the first, and so that an unknown key (a typo
+//! that would silently disable an exclude) is an error, not a shrug.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::location::{Location, checked_path};
+use crate::retention::Policy;
+
+/// A validated configuration. Every field holds a checked value.
+#[derive(Debug, Clone, Serialize)]
+pub struct Config {
+    /// The file this was read from (for messages).
+    #[serde(skip)]
+    pub file: PathBuf,
+    pub dir_backup_local: PathBuf,
+    pub require_mountpoint: bool,
+    #[serde(serialize_with = "display")]
+    pub dir_backup_remote: Location,
+    pub email_sender: String,
+    pub email_report: String,
+    /// CC on failure; "" when absent or equal to `email_report` (as the seed does).
+    pub email_admin: String,
+    pub tasks: Vec<Task>,
+    pub retention: Policy,
+    pub ssh_key: PathBuf,
+    pub ssh_known_hosts: Option<PathBuf>,
+    pub ssh_config: Option<PathBuf>,
+    pub smtp: Smtp,
+    pub stale_after_days: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Task {
+    pub name: String,
+    #[serde(serialize_with = "display")]
+    pub dir_source: Location,
+    pub excludes: Vec<String>,
+    pub retention: Policy,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Smtp {
+    pub host: String,
+    pub port: u16,
+    pub ca_file: Option<PathBuf>,
+    pub timeout_secs: u64,
+}
+
+impl Default for Smtp {
+    fn default() -> Self {
+        Smtp {
+            host: "smtp.gmail.com".into(),
+            port: 465,
+            ca_file: None,
+            timeout_secs: 30,
+        }
+    }
+}
+
+pub const DEFAULT_SSH_KEY: &str = "/root/.ssh/id_ed25519_backup";
+const DEFAULT_STALE_AFTER_DAYS: u32 = 2;
+
+fn display<S: serde::Serializer>(value: &Location, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(value)
+}
+
+/// Why a configuration was refused.
+#[derive(Debug)]
+pub enum ConfigError {
+    Missing(PathBuf),
+    Unreadable(PathBuf, std::io::Error),
+    Syntax(PathBuf, String),
+    Invalid(PathBuf, Vec<Problem>),
+}
+
+/// One problem with one key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// Where: `email_sender`, `tasks[2] "Photos": dir_source`.
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Missing(p) => write!(f, "config file {} does not exist", p.display()),
+            ConfigError::Unreadable(p, e) => {
+                write!(f, "cannot read config file {}: {e}", p.display())
+            }
+            ConfigError::Syntax(p, e) => write!(f, "{}: not valid YAML: {e}", p.display()),
+            ConfigError::Invalid(p, problems) => {
+                let n = problems.len();
+                write!(
+                    f,
+                    "{}: {n} problem{}:",
+                    p.display(),
+                    if n == 1 { "" } else { "s" }
+                )?;
+                for problem in problems {
+                    write!(f, "\n  {}: {}", problem.key, problem.message)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Reads and validates `file`. Looks at nothing on disk but the file itself.
+    pub fn load(file: &Path) -> Result<Config, ConfigError> {
+        let text = match fs_err::read_to_string(file) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(ConfigError::Missing(file.to_path_buf()));
+            }
+            Err(e) => return Err(ConfigError::Unreadable(file.to_path_buf(), e)),
+        };
+        Config::parse(file, &text)
+    }
+
+    /// Validates `text` as the contents of `file`.
+    pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
+        let options = serde_saphyr::options! {
+            strict_booleans: true,
+            duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
+        };
+        let tree: Value = serde_saphyr::from_str_with_options(text, options)
+            .map_err(|e| ConfigError::Syntax(file.to_path_buf(), e.to_string()))?;
+        let mut checker = Checker::default();
+        let config = checker.config(file, &tree);
+        match config {
+            Some(config) if checker.problems.is_empty() => Ok(config),
+            _ => Err(ConfigError::Invalid(file.to_path_buf(), checker.problems)),
+        }
+    }
+
+    /// The task directory of `task` on the local disk.
+    pub fn local_task_dir(&self, task: &Task) -> PathBuf {
+        self.dir_backup_local.join(&task.name)
+    }
+
+    /// True when any source or the target is reached over SSH.
+    pub fn uses_ssh(&self) -> bool {
+        self.dir_backup_remote.is_remote() || self.tasks.iter().any(|t| t.dir_source.is_remote())
+    }
+}
+
+/// Walks the tree, collecting problems; returns `None` when a value could not be built.
+#[derive(Default)]
+struct Checker {
+    problems: Vec<Problem>,
+}
+
+/// Where a key lives, for messages: the top level or one task.
+#[derive(Clone, Copy)]
+enum Scope<'a> {
+    Top,
+    Task(usize, Option<&'a str>),
+}
+
+impl Scope<'_> {
+    fn key(&self, key: &str) -> String {
+        match self {
+            Scope::Top => key.to_string(),
+            Scope::Task(i, Some(name)) => format!("tasks[{i}] {name:?}: {key}"),
+            Scope::Task(i, None) => format!("tasks[{i}]: {key}"),
+        }
+    }
+}
+
+const TOP_KEYS: &[&str] = &[
+    "dir_backup_local",
+    "require_mountpoint",
+    "dir_backup_remote",
+    "email_sender",
+    "email_report",
+    "email_admin",
+    "tasks",
+    "retention",
+    "ssh_key",
+    "ssh_known_hosts",
+    "ssh_config",
+    "smtp",
+    "stale_after_days",
+];
+const TASK_KEYS: &[&str] = &["name", "dir_source", "excludes", "retention"];
+const RETENTION_KEYS: &[&str] = &["daily", "weekly", "monthly", "yearly"];
+const SMTP_KEYS: &[&str] = &["host", "port", "ca_file", "timeout_secs"];
+
+impl Checker {
+    fn problem(&mut self, scope: Scope, key: &str, message: impl Into<String>) {
+        self.problems.push(Problem {
+            key: scope.key(key),
+            message: message.into(),
+        });
+    }
+
+    fn config(&mut self, file: &Path, tree: &Value) -> Option<Config> {
+        let Some(top) = tree.as_object() else {
+            self.problem(
+                Scope::Top,
+                "(top level)",
+                "must be a mapping of keys to values",
+            );
+            return None;
+        };
+        self.unknown_keys(Scope::Top, "", top, TOP_KEYS);
+
+        let dir_backup_local = self
+            .required(Scope::Top, top, "dir_backup_local")
+            .and_then(|v| {
+                self.string(Scope::Top, "dir_backup_local", v)
+                    .and_then(|s| self.path(Scope::Top, "dir_backup_local", &s))
+            });
+        let require_mountpoint = self.optional_bool(Scope::Top, top, "require_mountpoint", false);
+        let dir_backup_remote = self
+            .required(Scope::Top, top, "dir_backup_remote")
+            .and_then(|v| {
+                self.string(Scope::Top, "dir_backup_remote", v)
+                    .and_then(|s| self.location(Scope::Top, "dir_backup_remote", &s))
+            });
+        let email_sender = self.email(top, "email_sender", true);
+        let email_report = self.email(top, "email_report", true);
+        let email_admin = self.email(top, "email_admin", false).unwrap_or_default();
+        let email_admin = if Some(&email_admin) == email_report.as_ref() {
+            String::new()
+        } else {
+            email_admin
+        };
+        let retention = self.retention(Scope::Top, top.get("retention"), Policy::default());
+        let ssh_key = self
+            .optional_path(Scope::Top, top, "ssh_key")
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_SSH_KEY));
+        let ssh_known_hosts = self.optional_path(Scope::Top, top, "ssh_known_hosts");
+        let ssh_config = self.optional_path(Scope::Top, top, "ssh_config");
+        for (key, path) in [
+            ("ssh_key", Some(&ssh_key)),
+            ("ssh_known_hosts", ssh_known_hosts.as_ref()),
+            ("ssh_config", ssh_config.as_ref()),
+        ] {
+            // These paths are written into an ssh_config file and an rsync -e argument.
+            if path.is_some_and(|p| p.to_string_lossy().contains(['\'', '"', ' '])) {
+                self.problem(Scope::Top, key, "must not contain quotes or spaces");
+            }
+        }
+        let smtp = self.smtp(top.get("smtp"));
+        let stale_after_days = match top.get("stale_after_days") {
+            None | Some(Value::Null) => Some(DEFAULT_STALE_AFTER_DAYS),
+            Some(v) => self.count(Scope::Top, "stale_after_days", v, 1, 3650),
+        };
+        let tasks = self.tasks(top.get("tasks"), retention.unwrap_or_default());
+
+        Some(Config {
+            file: file.to_path_buf(),
+            dir_backup_local: dir_backup_local?,
+            require_mountpoint: require_mountpoint?,
+            dir_backup_remote: dir_backup_remote?,
+            email_sender: email_sender?,
+            email_report: email_report?,
+            email_admin,
+            tasks: tasks?,
+            retention: retention?,
+            ssh_key,
+            ssh_known_hosts,
+            ssh_config,
+            smtp: smtp?,
+            stale_after_days: stale_after_days?,
+        })
+    }
+
+    fn tasks(&mut self, value: Option<&Value>, default_retention: Policy) -> Option<Vec<Task>> {
+        let Some(value) = value else {
+            self.problem(
+                Scope::Top,
+                "tasks",
+                "is required (a list of {name, dir_source})",
+            );
+            return None;
+        };
+        let Some(list) = value.as_array() else {
+            self.problem(Scope::Top, "tasks", "must be a list of {name, dir_source}");
+            return None;
+        };
+        if list.is_empty() {
+            self.problem(Scope::Top, "tasks", "must hold at least one task");
+            return None;
+        }
+        let mut tasks = Vec::new();
+        let mut complete = true;
+        for (i, item) in list.iter().enumerate() {
+            match self.task(i, item, default_retention) {
+                Some(task) => {
+                    if tasks.iter().any(|t: &Task| t.name == task.name) {
+                        self.problem(
+                            Scope::Task(i, Some(&task.name)),
+                            "name",
+                            "is used by an earlier task; task names must be unique",
+                        );
+                        complete = false;
+                    }
+                    tasks.push(task);
+                }
+                None => complete = false,
+            }
+        }
+        complete.then_some(tasks)
+    }
+
+    fn task(&mut self, i: usize, value: &Value, default_retention: Policy) -> Option<Task> {
+        let Some(map) = value.as_object() else {
+            self.problem(
+                Scope::Task(i, None),
+                "(task)",
+                "must be a mapping with name and dir_source",
+            );
+            return None;
+        };
+        let name = map.get("name").and_then(Value::as_str);
+        let scope = Scope::Task(i, name);
+        self.unknown_keys(scope, "", map, TASK_KEYS);
+        let name = match map.get("name") {
+            None => {
+                self.problem(scope, "name", "is required");
+                None
+            }
+            Some(v) => self
+                .string(scope, "name", v)
+                .and_then(|n| self.task_name(scope, n)),
+        };
+        let dir_source = match self.required(scope, map, "dir_source") {
+            Some(v) => self
+                .string(scope, "dir_source", v)
+                .and_then(|s| self.location(scope, "dir_source", &s)),
+            None => None,
+        };
+        let excludes = match map.get("excludes") {
+            None | Some(Value::Null) => Some(Vec::new()),
+            Some(Value::Array(items)) => {
+                let mut patterns = Vec::new();
+                for (j, item) in items.iter().enumerate() {
+                    let key = format!("excludes[{j}]");
+                    match item.as_str() {
+                        Some(p) if !p.is_empty() && !p.contains(['\n', '\r']) => {
+                            patterns.push(p.to_string())
+                        }
+                        _ => {
+                            self.problem(scope, &key, "must be a non-empty one-line rsync pattern")
+                        }
+                    }
+                }
+                (patterns.len() == items.len()).then_some(patterns)
+            }
+            Some(_) => {
+                self.problem(
+                    scope,
+                    "excludes",
+                    "must be a list of rsync exclude patterns",
+                );
+                None
+            }
+        };
+        let retention = self.retention(scope, map.get("retention"), default_retention);
+        Some(Task {
+            name: name?,
+            dir_source: dir_source?,
+            excludes: excludes?,
+            retention: retention?,
+        })
+    }
+
+    /// A task name becomes a directory name and a file name: keep it boring.
+    fn task_name(&mut self, scope: Scope, name: String) -> Option<String> {
+        let mut chars = name.chars();
+        let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
+        let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if first_ok && rest_ok && name.len() <= 100 {
+            Some(name)
+        } else {
+            self.problem(
+                scope,
+                "name",
+                format!("{name:?} is not a safe task name: use letters, digits, '.', '_' and '-', starting with a letter or digit"),
+            );
+            None
+        }
+    }
+
+    fn retention(&mut self, scope: Scope, value: Option<&Value>, base: Policy) -> Option<Policy> {
+        let map = match value {
+            None | Some(Value::Null) => return Some(base),
+            Some(Value::Object(map)) => map,
+            Some(_) => {
+                self.problem(
+                    scope,
+                    "retention",
+                    "must be a mapping like {daily: 7, weekly: 4, monthly: 12, yearly: 5}",
+                );
+                return None;
+            }
+        };
+        self.unknown_keys(scope, "retention.", map, RETENTION_KEYS);
+        let mut policy = base;
+        let mut ok = true;
+        for (key, slot) in [
+            ("daily", &mut policy.daily),
+            ("weekly", &mut policy.weekly),
+            ("monthly", &mut policy.monthly),
+            ("yearly", &mut policy.yearly),
+        ] {
+            if let Some(v) = map.get(key) {
+                match self.count(scope, &format!("retention.{key}"), v, 0, 100_000) {
+                    Some(n) => *slot = n,
+                    None => ok = false,
+                }
+            }
+        }
+        ok.then_some(policy)
+    }
+
+    fn smtp(&mut self, value: Option<&Value>) -> Option<Smtp> {
+        let map = match value {
+            None | Some(Value::Null) => return Some(Smtp::default()),
+            Some(Value::Object(map)) => map,
+            Some(_) => {
+                self.problem(
+                    Scope::Top,
+                    "smtp",
+                    "must be a mapping like {host: smtp.gmail.com, port: 465}",
+                );
+                return None;
+            }
+        };
+        self.unknown_keys(Scope::Top, "smtp.", map, SMTP_KEYS);
+        let default = Smtp::default();
+        let host = match map.get("host") {
+            None => Some(default.host),
+            Some(v) => self.string(Scope::Top, "smtp.host", v).and_then(|host| {
+                let ok = !host.is_empty()
+                    && host
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
+                if !ok {
+                    self.problem(
+                        Scope::Top,
+                        "smtp.host",
+                        format!("{host:?} is not a host name"),
+                    );
+                }
+                ok.then_some(host)
+            }),
+        };
+        let port = match map.get("port") {
+            None => Some(default.port),
+            Some(v) => self
+                .count(Scope::Top, "smtp.port", v, 1, 65535)
+                .map(|p| p as u16),
+        };
+        let ca_file = self.optional_path(Scope::Top, map, "ca_file");
+        let ca_file_ok =
+            !matches!(map.get("ca_file"), Some(v) if !v.is_null() && ca_file.is_none());
+        let timeout_secs = match map.get("timeout_secs") {
+            None => Some(default.timeout_secs),
+            Some(v) => self
+                .count(Scope::Top, "smtp.timeout_secs", v, 1, 3600)
+                .map(u64::from),
+        };
+        ca_file_ok.then_some(())?;
+        Some(Smtp {
+            host: host?,
+            port: port?,
+            ca_file,
+            timeout_secs: timeout_secs?,
+        })
+    }
+
+    fn unknown_keys(
+        &mut self,
+        scope: Scope,
+        prefix: &str,
+        map: &Map<String, Value>,
+        known: &[&str],
+    ) {
+        for key in map.keys().filter(|k| !known.contains(&k.as_str())) {
+            let hint = known
+                .iter()
+                .find(|k| close(k, key))
+                .map(|k| format!(" (did you mean {k:?}?)"))
+                .unwrap_or_default();
+            self.problem(
+                scope,
+                &format!("{prefix}{key}"),
+                format!("is not a known key{hint}"),
+            );
+        }
+    }
+
+    fn required<'v>(
+        &mut self,
+        scope: Scope,
+        map: &'v Map<String, Value>,
+        key: &str,
+    ) -> Option<&'v Value> {
+        let value = map.get(key).filter(|v| !v.is_null());
+        if value.is_none() {
+            self.problem(scope, key, "is required");
+        }
+        value
+    }
+
+    fn string(&mut self, scope: Scope, key: &str, value: &Value) -> Option<String> {
+        match value {
+            Value::String(s) => Some(s.clone()),
+            _ => {
+                self.problem(scope, key, format!("must be a string, not {}", kind(value)));
+                None
+            }
+        }
+    }
+
+    fn path(&mut self, scope: Scope, key: &str, text: &str) -> Option<PathBuf> {
+        checked_path(text)
+            .map_err(|e| self.problem(scope, key, e))
+            .ok()
+    }
+
+    fn optional_path(
+        &mut self,
+        scope: Scope,
+        map: &Map<String, Value>,
+        key: &str,
+    ) -> Option<PathBuf> {
+        let value = map.get(key).filter(|v| !v.is_null())?;
+        self.string(scope, key, value)
+            .and_then(|s| self.path(scope, key, &s))
+    }
+
+    fn location(&mut self, scope: Scope, key: &str, text: &str) -> Option<Location> {
+        Location::parse(text)
+            .map_err(|e| self.problem(scope, key, e))
+            .ok()
+    }
+
+    fn optional_bool(
+        &mut self,
+        scope: Scope,
+        map: &Map<String, Value>,
+        key: &str,
+        default: bool,
+    ) -> Option<bool> {
+        match map.get(key) {
+            None | Some(Value::Null) => Some(default),
+            Some(Value::Bool(b)) => Some(*b),
+            Some(v) => {
+                self.problem(
+                    scope,
+                    key,
+                    format!("must be true or false, not {}", kind(v)),
+                );
+                None
+            }
+        }
+    }
+
+    fn count(&mut self, scope: Scope, key: &str, value: &Value, min: u32, max: u32) -> Option<u32> {
+        let n = value
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .filter(|n| (min..=max).contains(n));
+        if n.is_none() {
+            self.problem(
+                scope,
+                key,
+                format!(
+                    "must be a whole number from {min} to {max}, not {}",
+                    kind(value)
+                ),
+            );
+        }
+        n
+    }
+
+    fn email(&mut self, map: &Map<String, Value>, key: &str, required: bool) -> Option<String> {
+        let value = if required {
+            self.required(Scope::Top, map, key)?
+        } else {
+            map.get(key).filter(|v| !v.is_null())?
+        };
+        let address = self.string(Scope::Top, key, value)?;
+        let plausible = address.split_once('@').is_some_and(|(user, domain)| {
+            !user.is_empty()
+                && domain.contains('.')
+                && !address.contains(|c: char| c.is_whitespace() || "<>,;\"".contains(c))
+        });
+        if !plausible && (required || !address.is_empty()) {
+            self.problem(
+                Scope::Top,
+                key,
+                format!("{address:?} is not an email address"),
+            );
+            return None;
+        }
+        Some(address)
+    }
+}
+
+/// A short description of a YAML value for messages.
+fn kind(value: &Value) -> String {
+    match value {
+        Value::Null => "nothing".into(),
+        Value::Bool(b) => format!("the boolean {b}"),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) => format!("the string {s:?}"),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "a mapping".into(),
+    }
+}
+
+/// Two keys at most two edits apart: a likely typo of each other.
+fn close(a: &str, b: &str) -> bool {
+    let b: Vec<char> = b.chars().collect();
+    // Levenshtein distance, one row at a time.
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (diagonal + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            diagonal = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    (1..=2).contains(&row[b.len()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+dir_backup_local: /mnt/backup/local
+dir_backup_remote: backup@nas.lan:/srv/backup
+email_sender: me@gmail.com
+email_report: me@gmail.com
+email_admin: me@gmail.com
+retention: {daily: 3}
+tasks:
+  - name: ServerData
+    dir_source: /data
+    excludes: ["*.tmp", "cache/"]
+  - name: Photos
+    dir_source: pi@camera:/photos
+    retention: {monthly: 24}
+"#;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("/etc/backup-server/backup_config.yml"), text)
+    }
+
+    fn problems(text: &str) -> Vec<String> {
+        match parse(text) {
+            Err(ConfigError::Invalid(_, problems)) => problems
+                .into_iter()
+                .map(|p| format!("{}: {}", p.key, p.message))
+                .collect(),
+            other => panic!("expected problems, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_good_config_is_read_with_defaults_filled_in() {
+        let config = parse(GOOD).unwrap();
+        assert_eq!(
+            config.email_admin, "",
+            "admin equal to report is normalised away"
+        );
+        assert_eq!(
+            config.tasks[0].retention,
+            Policy {
+                daily: 3,
+                ..Policy::default()
+            }
+        );
+        assert_eq!(
+            config.tasks[1].retention,
+            Policy {
+                daily: 3,
+                monthly: 24,
+                ..Policy::default()
+            }
+        );
+        assert_eq!(config.tasks[0].excludes, ["*.tmp", "cache/"]);
+        assert!(config.tasks[1].dir_source.is_remote());
+        assert_eq!(config.ssh_key, Path::new(DEFAULT_SSH_KEY));
+        assert_eq!(config.smtp, Smtp::default());
+        assert_eq!(config.stale_after_days, 2);
+        assert!(!config.require_mountpoint);
+    }
+
+    #[test]
+    fn json_is_accepted() {
+        let json = r#"{"dir_backup_local": "/b", "dir_backup_remote": "/r", "email_sender": "a@b.c",
+            "email_report": "a@b.c", "tasks": [{"name": "t", "dir_source": "/s"}]}"#;
+        assert_eq!(parse(json).unwrap().tasks[0].name, "t");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once_with_its_key_and_task() {
+        let text = r#"
+dir_backup_local: relative/path
+dir_backup_remote: /r
+email_sender: not-an-address
+email_report: a@b.c
+require_mountpoint: yes
+retention: {daly: 3}
+tasks:
+  - name: ok
+    dir_source: /data
+  - name: ../etc
+    dir_source: /x
+  - name: Photos
+    dir_source: photos
+    exclude: ["*.jpg"]
+  - name: ok
+    dir_source: /y
+"#;
+        let found = problems(text);
+        let expected = [
+            "dir_backup_local: \"relative/path\" must be an absolute path",
+            "require_mountpoint: must be true or false, not the string \"yes\"",
+            "email_sender: \"not-an-address\" is not an email address",
+            "retention.daly: is not a known key (did you mean \"daily\"?)",
+            "tasks[1] \"../etc\": name: \"../etc\" is not a safe task name: use letters, digits, '.', '_' and '-', starting with a letter or digit",
+            "tasks[2] \"Photos\": exclude: is not a known key (did you mean \"excludes\"?)",
+            "tasks[2] \"Photos\": dir_source: must be an absolute path or user@host:/path",
+            "tasks[3] \"ok\": name: is used by an earlier task; task names must be unique",
+        ];
+        for line in expected {
+            assert!(
+                found.contains(&line.to_string()),
+                "missing {line:?} in {found:#?}"
+            );
+        }
+        assert_eq!(found.len(), expected.len(), "{found:#?}");
+    }
+
+    #[test]
+    fn missing_keys_and_an_empty_task_list_are_named() {
+        let found = problems("tasks: []\n");
+        for key in [
+            "dir_backup_local",
+            "dir_backup_remote",
+            "email_sender",
+            "email_report",
+        ] {
+            assert!(found.contains(&format!("{key}: is required")), "{found:#?}");
+        }
+        assert!(found.contains(&"tasks: must hold at least one task".to_string()));
+    }
+
+    #[test]
+    fn unsafe_task_names_are_refused() {
+        for name in ["..", "a/b", "a b", "$(reboot)", "-rf", ".hidden", "a;b", ""] {
+            let text = GOOD.replace(
+                "name: ServerData",
+                &format!("name: {}", serde_json::to_string(name).unwrap()),
+            );
+            let found = problems(&text);
+            assert!(
+                found
+                    .iter()
+                    .any(|p| p.starts_with("tasks[0]") && p.contains("not a safe task name")),
+                "{name:?}: {found:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_syntax_error_says_where() {
+        let err = parse("tasks: [\n  {name: a\n").unwrap_err();
+        let message = err.to_string();
+        assert!(matches!(err, ConfigError::Syntax(..)), "{message}");
+        assert!(message.contains("line"), "{message}");
+    }
+
+    #[test]
+    fn close_keys_are_one_typo_apart() {
+        assert!(close("daily", "daly"));
+        assert!(close("excludes", "exclude"));
+        assert!(close("ssh_key", "shh_key"));
+        assert!(!close("daily", "yearly"));
+    }
+}

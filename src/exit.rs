@@ -1,0 +1,23 @@
+//! The exit statuses of DESIGN.md, in one place, so scripts and systemd can rely on them.
+
+use std::process::ExitCode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Every task succeeded (and the report went out).
+    Success = 0,
+    /// At least one task failed, or the run could not record what it did.
+    TaskFailed = 1,
+    /// Bad command line or bad config; nothing was touched.
+    Usage = 2,
+    /// The backups are fine but the report could not be delivered.
+    ReportUndelivered = 3,
+    /// Another run holds the lock (EX_TEMPFAIL).
+    Locked = 75,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit as u8)
+    }
+}

@@ -1,0 +1,155 @@
+//! Where a task's data lives: a local directory or `user@host:/path` over SSH.
+//!
+//! Sources and the backup target share this one notion, so that rsync, ssh and the
+//! scripts see exactly the same split of host and path everywhere.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A local absolute path, or a path on another host reached over SSH.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Local(PathBuf),
+    Remote {
+        /// `user@host` (or a bare host, resolved through `ssh_config`).
+        host: String,
+        path: PathBuf,
+    },
+}
+
+impl Location {
+    /// Parses `/abs/path` or `[user@]host:/abs/path`; the error says what is expected.
+    pub fn parse(text: &str) -> Result<Location, String> {
+        if text.starts_with('/') {
+            return Ok(Location::Local(checked_path(text)?));
+        }
+        let Some((host, path)) = text.split_once(':') else {
+            return Err("must be an absolute path or user@host:/path".into());
+        };
+        let (user, name) = match host.split_once('@') {
+            Some((user, name)) => (Some(user), name),
+            None => (None, host),
+        };
+        let word_ok = |w: &str| {
+            !w.is_empty()
+                && !w.starts_with('-')
+                && w.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        };
+        if !word_ok(name) || !user.is_none_or(word_ok) {
+            return Err(format!(
+                "{text:?} must be an absolute path or user@host:/path (host and user may hold only letters, digits, '.', '_' and '-')"
+            ));
+        }
+        if !path.starts_with('/') {
+            return Err(format!("{text:?}: the path after ':' must be absolute"));
+        }
+        Ok(Location::Remote {
+            host: host.to_string(),
+            path: checked_path(path)?,
+        })
+    }
+
+    /// The directory of one task below this location: `<self>/<task>`.
+    pub fn join(&self, task: &str) -> Location {
+        match self {
+            Location::Local(p) => Location::Local(p.join(task)),
+            Location::Remote { host, path } => Location::Remote {
+                host: host.clone(),
+                path: path.join(task),
+            },
+        }
+    }
+
+    pub fn is_remote(&self) -> bool {
+        matches!(self, Location::Remote { .. })
+    }
+
+    pub fn path(&self) -> &Path {
+        match self {
+            Location::Local(p) | Location::Remote { path: p, .. } => p,
+        }
+    }
+
+    /// The host part for the scripts: `user@host`, or "" for a local path.
+    pub fn host(&self) -> &str {
+        match self {
+            Location::Local(_) => "",
+            Location::Remote { host, .. } => host,
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    /// The form rsync understands: `/path` or `user@host:/path`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Local(p) => write!(f, "{}", p.display()),
+            Location::Remote { host, path } => write!(f, "{host}:{}", path.display()),
+        }
+    }
+}
+
+/// An absolute path with no `.`/`..` components, no trailing slash and no control
+/// characters: the scripts refuse anything else, so we refuse it first, with a reason.
+pub fn checked_path(text: &str) -> Result<PathBuf, String> {
+    if !text.starts_with('/') {
+        return Err(format!("{text:?} must be an absolute path"));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(format!("{text:?} must not contain control characters"));
+    }
+    if text == "/" {
+        return Err("must not be the root directory /".into());
+    }
+    // Checked on the text: Path::components() would quietly drop a "." component.
+    let normal = text[1..]
+        .split('/')
+        .all(|part| !matches!(part, "" | "." | ".."));
+    if !normal {
+        return Err(format!(
+            "{text:?} must be a plain absolute path (no '.', '..', '//' or trailing '/')"
+        ));
+    }
+    Ok(PathBuf::from(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_local_and_remote() {
+        assert_eq!(
+            Location::parse("/data").unwrap(),
+            Location::Local("/data".into())
+        );
+        let remote = Location::parse("backup@nas.lan:/srv/backup").unwrap();
+        assert_eq!(remote.host(), "backup@nas.lan");
+        assert_eq!(remote.path(), Path::new("/srv/backup"));
+        assert_eq!(remote.to_string(), "backup@nas.lan:/srv/backup");
+        assert_eq!(
+            remote.join("Photos").to_string(),
+            "backup@nas.lan:/srv/backup/Photos"
+        );
+    }
+
+    #[test]
+    fn refuses_what_the_scripts_would_refuse() {
+        for bad in [
+            "data",
+            "/",
+            "/data/",
+            "/data/../etc",
+            "/a//b",
+            "/a/./b",
+            "host:relative",
+            "-oProxyCommand=x:/p",
+            "us er@host:/p",
+            "@host:/p",
+            "/bad\nname",
+        ] {
+            assert!(Location::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! One run at a time: an advisory lock on `<state>/lock`.
+//!
+//! `flock` is released by the kernel when its holder dies, however it dies, so a
+//! crashed run never blocks the next one. The file names the holder and when it
+//! started, for the message the second run prints.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, Write};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+/// Held for as long as it lives.
+#[derive(Debug)]
+pub struct RunLock {
+    _file: File,
+}
+
+#[derive(Debug)]
+pub enum LockError {
+    /// Another process holds it; `holder` is what it wrote ("pid 123 since ...").
+    Busy {
+        path: PathBuf,
+        holder: String,
+    },
+    Io {
+        path: PathBuf,
+        error: io::Error,
+    },
+}
+
+impl std::fmt::Display for LockError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LockError::Busy { path, holder } => write!(
+                f,
+                "another backup-server run holds {} ({holder}); not starting a second one",
+                path.display()
+            ),
+            LockError::Io { path, error } => write!(f, "cannot lock {}: {error}", path.display()),
+        }
+    }
+}
+
+impl RunLock {
+    pub fn acquire(path: &Path) -> Result<RunLock, LockError> {
+        let io_err = |error| LockError::Io {
+            path: path.to_path_buf(),
+            error,
+        };
+        let mut file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(io_err)?;
+        // SAFETY: flock on a file descriptor we own; no memory is involved.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            let error = io::Error::last_os_error();
+            if error.kind() != io::ErrorKind::WouldBlock {
+                return Err(io_err(error));
+            }
+            let mut holder = String::new();
+            file.read_to_string(&mut holder).map_err(io_err)?;
+            let holder = match holder.trim() {
+                "" => "a process that is still starting".to_string(),
+                text => text.to_string(),
+            };
+            return Err(LockError::Busy {
+                path: path.to_path_buf(),
+                holder,
+            });
+        }
+        let since = jiff::ZonedDateTime::now().strftime("%Y-%m-%d %H:%M:%S %Z");
+        file.set_len(0).map_err(io_err)?;
+        file.rewind().map_err(io_err)?;
+        writeln!(file, "pid {} since {since}", std::process::id()).map_err(io_err)?;
+        Ok(RunLock { _file: file })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_lock_is_refused_and_names_the_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lock");
+        let first = RunLock::acquire(&path).unwrap();
+        match RunLock::acquire(&path) {
+            Err(LockError::Busy { holder, .. }) => assert!(
+                holder.starts_with(&format!("pid {} since ", std::process::id())),
+                "{holder}"
+            ),
+            other => panic!("expected Busy, got {other:?}"),
+        }
+        drop(first);
+        RunLock::acquire(&path).expect("free again once the holder is gone");
+    }
+}

@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    backup_server::cli::main().into()
+}

@@ -1,0 +1,56 @@
+//! Finding the step scripts at run time.
+//!
+//! Packagers install them where they like and say so (`--scripts-dir` or
+//! `BACKUP_SERVER_SCRIPTS_DIR`); otherwise they are looked for beside the binary
+//! (`../libexec/backup-server`, as the Nix package lays them out) and in the source
+//! tree the binary was built from (for `cargo run` and the tests).
+
+use std::path::{Path, PathBuf};
+
+pub const ENV: &str = "BACKUP_SERVER_SCRIPTS_DIR";
+
+/// The three step scripts, by absolute path.
+#[derive(Debug)]
+pub struct Scripts {
+    pub backup: PathBuf,
+    pub retention: PathBuf,
+    pub sync: PathBuf,
+}
+
+impl Scripts {
+    /// Finds the scripts; the error lists where it looked.
+    pub fn locate(explicit: Option<&Path>) -> Result<Scripts, String> {
+        let candidates: Vec<PathBuf> = match explicit
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os(ENV).map(PathBuf::from))
+        {
+            Some(dir) => vec![dir],
+            None => {
+                let mut dirs = Vec::new();
+                if let Some(bin_dir) = std::env::current_exe()
+                    .ok()
+                    .and_then(|e| e.parent().map(Path::to_path_buf))
+                {
+                    dirs.push(bin_dir.join("../libexec/backup-server"));
+                }
+                dirs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts"));
+                dirs
+            }
+        };
+        for dir in &candidates {
+            if dir.join("backup.sh").is_file() {
+                let dir = fs_err::canonicalize(dir).map_err(|e| e.to_string())?;
+                return Ok(Scripts {
+                    backup: dir.join("backup.sh"),
+                    retention: dir.join("delete_old_backups.sh"),
+                    sync: dir.join("sync_backup_to_remote.sh"),
+                });
+            }
+        }
+        let looked: Vec<String> = candidates.iter().map(|d| d.display().to_string()).collect();
+        Err(format!(
+            "cannot find the step scripts (backup.sh): looked in {}; point --scripts-dir or {ENV} at them",
+            looked.join(", ")
+        ))
+    }
+}

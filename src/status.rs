@@ -1,0 +1,90 @@
+//! What happened in a run: one status per task, one per step, as the seed's dictionary.
+//!
+//! These values flow from the steps to the log DB, the email report and the site;
+//! they are plain data, serializable, and carry everything a reader needs.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+/// The three steps of a task, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Step {
+    Backup,
+    Retention,
+    Sync,
+}
+
+impl Step {
+    pub const ALL: [Step; 3] = [Step::Backup, Step::Retention, Step::Sync];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Backup => "backup",
+            Step::Retention => "retention",
+            Step::Sync => "sync",
+        }
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One step of one task run.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepStatus {
+    pub step: Step,
+    pub success: bool,
+    /// Unix seconds, as the seed's REAL columns.
+    pub dt_start: f64,
+    pub dt_end: f64,
+    /// `HH:MM:SS`.
+    pub time_elapsed: String,
+    pub dir_from: String,
+    pub dir_to: String,
+    pub file_log: PathBuf,
+    /// Why the step failed, in one line (the log holds the rest).
+    pub error: Option<String>,
+    /// Non-fatal problems (files rsync could not read), in one line.
+    pub warning: Option<String>,
+}
+
+/// One task of one run.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskStatus {
+    pub name: String,
+    pub success: bool,
+    pub dt_task_start: f64,
+    pub dt_task_end: f64,
+    /// The steps that ran, in order; a failed step is the last.
+    pub steps: Vec<StepStatus>,
+}
+
+/// Seconds as `HH:MM:SS` (hours may exceed 24).
+pub fn elapsed(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// Now, as Unix seconds with millisecond precision.
+pub fn now() -> f64 {
+    jiff::Timestamp::now().as_millisecond() as f64 / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn elapsed_is_hours_minutes_seconds() {
+        assert_eq!(elapsed(0.0), "00:00:00");
+        assert_eq!(elapsed(60.4), "00:01:00");
+        assert_eq!(elapsed(3661.0), "01:01:01");
+        assert_eq!(elapsed(90000.0), "25:00:00");
+    }
+}
