@@ -1,8 +1,10 @@
 //! One run at a time: an advisory lock on `<state>/lock`.
 //!
 //! `flock` is released by the kernel when its holder dies, however it dies, so a
-//! crashed run never blocks the next one. The file names the holder and when it
-//! started, for the message the second run prints.
+//! crashed run never blocks the next one. The descriptor is inherited by the steps'
+//! children, so an rsync that outlives a killed run still holds the lock until it
+//! exits: no second run ever works on the same snapshot beside it. The file names
+//! the holder and when it started, for the message the second run prints.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, Write};
@@ -62,20 +64,38 @@ impl RunLock {
             }
             let mut holder = String::new();
             file.read_to_string(&mut holder).map_err(io_err)?;
-            let holder = match holder.trim() {
-                "" => "a process that is still starting".to_string(),
-                text => text.to_string(),
-            };
+            let holder = describe_holder(holder.trim());
             return Err(LockError::Busy {
                 path: path.to_path_buf(),
                 holder,
             });
+        }
+        // SAFETY: clears FD_CLOEXEC on a descriptor we own.
+        if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETFD, 0) } != 0 {
+            return Err(io_err(io::Error::last_os_error()));
         }
         let since = jiff::ZonedDateTime::now().strftime("%Y-%m-%d %H:%M:%S %Z");
         file.set_len(0).map_err(io_err)?;
         file.rewind().map_err(io_err)?;
         writeln!(file, "pid {} since {since}", std::process::id()).map_err(io_err)?;
         Ok(RunLock { _file: file })
+    }
+}
+
+/// What the lock file says, plus whether that process is still alive: a killed run's
+/// rsync may hold the lock a little longer than the run itself.
+fn describe_holder(text: &str) -> String {
+    if text.is_empty() {
+        return "a process that is still starting".into();
+    }
+    let pid = text
+        .strip_prefix("pid ")
+        .and_then(|rest| rest.split(' ').next());
+    match pid {
+        Some(pid) if !Path::new("/proc").join(pid).exists() => {
+            format!("{text}; that process has exited, a step it started is still finishing")
+        }
+        _ => text.to_string(),
     }
 }
 

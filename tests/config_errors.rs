@@ -1,0 +1,91 @@
+//! A bad config: a clear error naming the file, key and task, exit 2, nothing on disk.
+
+mod support;
+
+use std::process::Command;
+
+use support::{World, show, stderr};
+
+fn check_config(world: &World) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_backup-server"))
+        .arg("--config")
+        .arg(world.config_path())
+        .arg("check-config")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn check_config_summarises_a_good_config() {
+    let world = World::new();
+    let out = check_config(&world);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("is valid: 1 task."), "{text}");
+    assert!(
+        text.contains("keeps 7 daily, 4 weekly, 12 monthly, 5 yearly"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_bad_config_names_every_problem_and_touches_nothing() {
+    let mut world = World::new();
+    world.source_spec = "relative/source".into();
+    world.extra = "retention: {daily: -1}\nsmtp: {prot: 465}\n".into();
+    std::fs::remove_dir_all(&world.local).unwrap();
+
+    for out in [check_config(&world), world.run("2026-03-01")] {
+        assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+        let err = stderr(&out);
+        assert!(err.contains("backup_config.yml: 3 problems:"), "{err}");
+        assert!(
+            err.contains(
+                "retention.daily: must be a whole number from 0 to 100000, not the number -1"
+            ),
+            "{err}"
+        );
+        assert!(
+            err.contains("smtp.prot: is not a known key (did you mean \"port\"?)"),
+            "{err}"
+        );
+        assert!(
+            err.contains(
+                "tasks[0] \"data\": dir_source: must be an absolute path or user@host:/path"
+            ),
+            "{err}"
+        );
+    }
+    assert!(!world.state.exists(), "no state directory was created");
+    assert!(!world.local.exists());
+}
+
+#[test]
+fn a_missing_config_and_a_yaml_error_are_clear() {
+    let world = World::new();
+    let missing = world.root.path().join("nope.yml");
+    let out = Command::new(env!("CARGO_BIN_EXE_backup-server"))
+        .arg("--config")
+        .arg(&missing)
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(&format!("config file {} does not exist", missing.display())),
+        "{}",
+        show(&out)
+    );
+
+    let broken = world.root.path().join("broken.yml");
+    std::fs::write(&broken, "tasks:\n  - name: a\n   dir_source: /x\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_backup-server"))
+        .arg("--config")
+        .arg(&broken)
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("not valid YAML"), "{}", show(&out));
+    assert!(stderr(&out).contains("line 3"), "{}", show(&out));
+}

@@ -1,0 +1,159 @@
+//! Snapshots on the local disk and their mirror: what an administrator relies on.
+
+mod support;
+
+use std::fs;
+
+use support::{World, entries, inode, write};
+
+#[test]
+fn two_days_share_unchanged_files_and_not_changed_ones_locally_and_on_the_remote() {
+    let world = World::new();
+    world.run_expecting("2026-03-01", 0);
+    write(&world.source.join("docs/report.txt"), "revised numbers\n");
+    world.run_expecting("2026-03-02", 0);
+
+    for task in [world.local_task(), world.remote_task()] {
+        assert_eq!(
+            entries(&task),
+            ["2026-03-01", "2026-03-02"],
+            "{}",
+            task.display()
+        );
+        let (day1, day2) = (task.join("2026-03-01"), task.join("2026-03-02"));
+        assert_eq!(
+            inode(&day1.join("photos/cat.jpg")),
+            inode(&day2.join("photos/cat.jpg")),
+            "unchanged file is one inode"
+        );
+        assert_ne!(
+            inode(&day1.join("docs/report.txt")),
+            inode(&day2.join("docs/report.txt")),
+            "changed file is a new inode"
+        );
+        assert_eq!(
+            fs::read_to_string(day1.join("docs/report.txt")).unwrap(),
+            "quarterly numbers\n"
+        );
+        assert_eq!(
+            fs::read_to_string(day2.join("docs/report.txt")).unwrap(),
+            "revised numbers\n"
+        );
+    }
+    assert_eq!(
+        world.db_steps(),
+        ["backup:1:1", "retention:1:1", "sync:1:1"].repeat(2)
+    );
+}
+
+#[test]
+fn excludes_are_honoured() {
+    let mut world = World::new();
+    write(&world.source.join("cache/big.bin"), "regenerable");
+    write(&world.source.join("docs/draft.tmp"), "scratch");
+    world.task_extra = "    excludes: [\"cache/\", \"*.tmp\"]\n".into();
+    world.run_expecting("2026-03-01", 0);
+
+    let snapshot = world.local_task().join("2026-03-01");
+    assert!(snapshot.join("docs/report.txt").exists());
+    assert!(!snapshot.join("cache").exists());
+    assert!(!snapshot.join("docs/draft.tmp").exists());
+    assert!(!world.remote_task().join("2026-03-01/cache").exists());
+}
+
+#[test]
+fn a_deleted_file_vanishes_from_the_new_snapshot_only() {
+    let world = World::new();
+    world.run_expecting("2026-03-01", 0);
+    fs::remove_file(world.source.join("docs/notes.md")).unwrap();
+    world.run_expecting("2026-03-02", 0);
+
+    for task in [world.local_task(), world.remote_task()] {
+        assert!(
+            task.join("2026-03-01/docs/notes.md").exists(),
+            "the old snapshot keeps it"
+        );
+        assert!(
+            !task.join("2026-03-02/docs/notes.md").exists(),
+            "the new snapshot lacks it"
+        );
+    }
+}
+
+#[test]
+fn a_same_day_rerun_replaces_todays_snapshot_on_both_sides() {
+    let world = World::new();
+    world.run_expecting("2026-03-01", 0);
+    write(&world.source.join("docs/report.txt"), "afternoon edit\n");
+    world.run_expecting("2026-03-01", 0);
+
+    for task in [world.local_task(), world.remote_task()] {
+        assert_eq!(entries(&task), ["2026-03-01"]);
+        assert_eq!(
+            fs::read_to_string(task.join("2026-03-01/docs/report.txt")).unwrap(),
+            "afternoon edit\n"
+        );
+    }
+}
+
+#[test]
+fn an_emptied_local_disk_gets_a_full_snapshot_and_the_remote_loses_nothing() {
+    let world = World::new();
+    for day in ["2026-03-01", "2026-03-02", "2026-03-03"] {
+        world.run_expecting(day, 0);
+    }
+    // A new, empty disk is mounted where the old one was.
+    fs::remove_dir_all(world.local_task()).unwrap();
+    world.run_expecting("2026-03-04", 0);
+
+    assert_eq!(entries(&world.local_task()), ["2026-03-04"]);
+    assert_eq!(
+        entries(&world.remote_task()),
+        ["2026-03-01", "2026-03-02", "2026-03-03", "2026-03-04"]
+    );
+    let remote = world.remote_task();
+    assert_eq!(
+        inode(&remote.join("2026-03-03/photos/cat.jpg")),
+        inode(&remote.join("2026-03-04/photos/cat.jpg")),
+        "the remote copy of the new full snapshot is still linked to the day before"
+    );
+}
+
+#[test]
+fn a_year_of_daily_runs_keeps_exactly_what_the_policy_says() {
+    let world = World::new();
+    let start: jiff::civil::Date = "2025-10-15".parse().unwrap();
+    for day in 0..400 {
+        let today = start.checked_add(jiff::Span::new().days(day)).unwrap();
+        world.run_expecting(&today.to_string(), 0);
+    }
+    // The last run is on 2026-11-18, a Wednesday; default policy 7/4/12/5.
+    let mut expected: Vec<&str> = vec![
+        "2025-10-15", // yearly: the oldest of 2025
+        "2025-12-01",
+        "2026-01-01",
+        "2026-02-01",
+        "2026-03-01",
+        "2026-04-01",
+        "2026-05-01", // monthly: the
+        "2026-06-01",
+        "2026-07-01",
+        "2026-08-01",
+        "2026-09-01",
+        "2026-10-01",
+        "2026-11-01", // newest 12 months
+        "2026-10-26",
+        "2026-11-02",
+        "2026-11-09",
+        "2026-11-16", // weekly: Mondays of the newest 4 weeks
+        "2026-11-12",
+        "2026-11-13",
+        "2026-11-14",
+        "2026-11-15",
+        "2026-11-17",
+        "2026-11-18", // daily: newest 7
+    ];
+    expected.sort();
+    assert_eq!(entries(&world.local_task()), expected);
+    assert_eq!(entries(&world.remote_task()), expected);
+}

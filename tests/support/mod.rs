@@ -1,0 +1,197 @@
+//! Shared set-up for the integration tests: a scratch world with a source, a local
+//! backup disk and a "remote", the real binary, and a real sshd on 127.0.0.1.
+#![allow(dead_code)] // each test file uses a different part
+
+pub mod sshd;
+
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use tempfile::TempDir;
+
+/// One scratch world: `source/`, `local/` (the backup disk), `remote/`, `state/`.
+pub struct World {
+    pub root: TempDir,
+    pub source: PathBuf,
+    pub local: PathBuf,
+    pub remote: PathBuf,
+    pub state: PathBuf,
+    /// Extra top-level YAML lines appended to the config.
+    pub extra: String,
+    /// The `dir_backup_remote` value; `remote/` by default.
+    pub remote_spec: String,
+    /// The task's `dir_source` value; `source/` by default.
+    pub source_spec: String,
+    /// Extra YAML for the task mapping (indented under it).
+    pub task_extra: String,
+}
+
+impl World {
+    /// A world whose source holds a few files in a couple of directories.
+    pub fn new() -> World {
+        let root = tempfile::Builder::new()
+            .prefix("backup-server-test")
+            .tempdir()
+            .unwrap();
+        let source = root.path().join("source");
+        let local = root.path().join("local");
+        let remote = root.path().join("remote");
+        let state = root.path().join("state");
+        for dir in [&source, &local, &remote] {
+            fs::create_dir_all(dir).unwrap();
+        }
+        write(&source.join("docs/report.txt"), "quarterly numbers\n");
+        write(&source.join("docs/notes.md"), "# notes\n");
+        write(&source.join("photos/cat.jpg"), &"jpeg".repeat(1000));
+        World {
+            source_spec: source.display().to_string(),
+            remote_spec: remote.display().to_string(),
+            root,
+            source,
+            local,
+            remote,
+            state,
+            extra: String::new(),
+            task_extra: String::new(),
+        }
+    }
+
+    pub fn config_text(&self) -> String {
+        format!(
+            "dir_backup_local: {}\ndir_backup_remote: {}\nemail_sender: backup@example.com\n\
+             email_report: admin@example.com\n{}tasks:\n  - name: data\n    dir_source: {}\n{}",
+            self.local.display(),
+            self.remote_spec,
+            self.extra,
+            self.source_spec,
+            self.task_extra,
+        )
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        let path = self.root.path().join("backup_config.yml");
+        fs::write(&path, self.config_text()).unwrap();
+        path
+    }
+
+    /// `backup-server run --no-email` as if today were `today`.
+    pub fn command(&self, today: &str) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_backup-server"));
+        command
+            .arg("--config")
+            .arg(self.config_path())
+            .arg("--state-dir")
+            .arg(&self.state)
+            .args(["--no-email", "--today", today, "run"]);
+        command
+    }
+
+    pub fn run(&self, today: &str) -> Output {
+        self.command(today).output().unwrap()
+    }
+
+    /// Runs and insists on exit status `code`, showing the output if not.
+    pub fn run_expecting(&self, today: &str, code: i32) -> Output {
+        let out = self.run(today);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "run on {today}:\n{}",
+            show(&out)
+        );
+        out
+    }
+
+    pub fn local_task(&self) -> PathBuf {
+        self.local.join("data")
+    }
+
+    pub fn remote_task(&self) -> PathBuf {
+        self.remote.join("data")
+    }
+
+    /// The `task_run` rows, as `step:success` strings, oldest first.
+    pub fn db_steps(&self) -> Vec<String> {
+        let out = Command::new("sqlite3")
+            .arg(self.state.join("log.db"))
+            .arg("SELECT id_step || ':' || success_step || ':' || success_task FROM task_run ORDER BY rowid")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", show(&out));
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    pub fn step_log(&self, step: &str) -> String {
+        fs::read_to_string(self.state.join("logs").join(format!("data_{step}.log"))).unwrap()
+    }
+}
+
+pub fn write(path: &Path, text: &str) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, text).unwrap();
+}
+
+pub fn inode(path: &Path) -> u64 {
+    fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .ino()
+}
+
+/// Entry names of a directory, sorted; empty when it does not exist.
+pub fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = match fs::read_dir(dir) {
+        Ok(rd) => rd
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    names.sort();
+    names
+}
+
+pub fn show(out: &Output) -> String {
+    format!(
+        "status: {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A directory holding an `rsync` that is the real one slowed to `kib_per_sec`, to
+/// put first on PATH so a test can act while a transfer is under way.
+pub fn slow_rsync(root: &Path, kib_per_sec: u32) -> PathBuf {
+    let dir = root.join("slow-bin");
+    fs::create_dir_all(&dir).unwrap();
+    let wrapper = dir.join("rsync");
+    fs::write(
+        &wrapper,
+        format!("#!/bin/sh\nexec /usr/bin/rsync --bwlimit={kib_per_sec} \"$@\"\n"),
+    )
+    .unwrap();
+    Command::new("chmod")
+        .arg("+x")
+        .arg(&wrapper)
+        .status()
+        .unwrap();
+    dir
+}
+
+/// PATH with `dir` first.
+pub fn path_with(dir: &Path) -> String {
+    format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
