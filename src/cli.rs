@@ -51,6 +51,9 @@ enum Command {
     Run,
     /// Validate the config and print what a run would do (reads nothing else on disk).
     CheckConfig,
+    /// A simulated week of runs on sample data in DIR (default: a new temporary
+    /// directory): no network, no root.
+    Demo { dir: Option<PathBuf> },
 }
 
 pub fn main() -> Exit {
@@ -77,6 +80,7 @@ pub fn main() -> Exit {
                 Exit::Usage
             }
         },
+        Command::Demo { dir } => crate::demo::demo(dir, cli.scripts_dir),
         Command::Run => run::run(&RunOptions {
             state_dir: cli
                 .state_dir

@@ -1,0 +1,51 @@
+//! The newcomer's first command: a week of runs on sample data, one night failing.
+
+mod support;
+
+use std::process::Command;
+
+use support::{entries, show};
+
+#[test]
+fn the_demo_runs_a_week_with_one_failed_night_and_says_where_to_look() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_backup-server"))
+        .arg("demo")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("The demo is in {}", dir.path().display())),
+        "{stdout}"
+    );
+
+    let local = entries(&dir.path().join("backup/local/home"));
+    assert_eq!(
+        local.len(),
+        4,
+        "retention {{daily: 3, weekly: 2}} over six good nights: {local:?}"
+    );
+    assert_eq!(local, entries(&dir.path().join("backup/remote/home")));
+    let snapshot = dir
+        .path()
+        .join("backup/local/home")
+        .join(local.last().unwrap());
+    assert!(snapshot.join("documents/diary.txt").exists());
+    assert!(
+        !snapshot.join("thumbnails.cache").exists(),
+        "the exclude is honoured"
+    );
+
+    let failed = Command::new("sqlite3")
+        .arg(dir.path().join("state/log.db"))
+        .arg("SELECT COUNT(DISTINCT dt_task_start) FROM task_run WHERE success_task = 0")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&failed.stdout).trim(),
+        "1",
+        "exactly one night failed"
+    );
+}

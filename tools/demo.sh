@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The README's first command: builds backup-server and runs its demo on sample data.
+# Installs rsync first if it is missing (the only thing a run needs besides bash).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=tools/debian-packages.sh
+source tools/debian-packages.sh
+install_debian_packages rsync
+cargo build --release --quiet
+exec target/release/backup-server demo "$@"

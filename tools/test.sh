@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The project's test command (README): installs what the tests need on Debian,
+# then runs every check CI runs. The tests start sshd and switch users, so run
+# it as root (CI does; on a workstation, in a VM or container).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# shellcheck source=tools/debian-packages.sh
+source tools/debian-packages.sh
+install_debian_packages rsync openssh-server openssh-client sqlite3 shellcheck util-linux
+
+cargo fmt --all -- --check
+cargo clippy --all-targets --locked -- -D warnings
+shellcheck -x -P SCRIPTDIR scripts/*.sh tools/*.sh bench/*.sh .ci/run
+cargo test --locked
