@@ -36,6 +36,10 @@ pub struct Cli {
     #[arg(long, global = true)]
     no_email: bool,
 
+    /// Write the report as an .eml file into DIR instead of sending it.
+    #[arg(long, global = true, value_name = "DIR", conflicts_with = "no_email")]
+    email_to: Option<PathBuf>,
+
     /// Where the step scripts are [default: $BACKUP_SERVER_SCRIPTS_DIR, else beside the binary]
     #[arg(long, global = true, value_name = "DIR")]
     scripts_dir: Option<PathBuf>,
@@ -90,6 +94,7 @@ pub fn main() -> Exit {
             scripts_dir: cli.scripts_dir,
             password_file: cli.password_file,
             no_email: cli.no_email,
+            email_to: cli.email_to,
             today: cli.today,
         }),
     }

@@ -72,7 +72,8 @@ fn build(dir: Option<PathBuf>, scripts_dir: Option<PathBuf>) -> std::io::Result<
             state_dir: root.join("state"),
             scripts_dir: scripts_dir.clone(),
             password_file: None,
-            no_email: true,
+            no_email: false,
+            email_to: Some(root.join("reports")),
             today: Some(date),
         });
         if night == failing_night {
@@ -86,6 +87,10 @@ fn build(dir: Option<PathBuf>, scripts_dir: Option<PathBuf>) -> std::io::Result<
         root.display()
     );
     println!("  the mirror  {}/backup/remote/home", root.display());
+    println!(
+        "  the reports {}/reports/*.eml (open one in a mail client)",
+        root.display()
+    );
     println!("  step logs   {}/state/logs", root.display());
     println!(
         "  the log DB  sqlite3 {}/state/log.db 'SELECT * FROM task_run'",

@@ -14,6 +14,7 @@ pub mod lock;
 pub mod logdb;
 pub mod mountpoint;
 pub mod password;
+pub mod report;
 pub mod retention;
 pub mod run;
 pub mod scripts;

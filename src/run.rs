@@ -13,6 +13,7 @@ use crate::exit::Exit;
 use crate::journal;
 use crate::lock::{LockError, RunLock};
 use crate::logdb::LogDb;
+use crate::report::{self, Delivery, ReportOptions};
 use crate::scripts::Scripts;
 use crate::status::TaskStatus;
 use crate::steps::{self, Context};
@@ -23,6 +24,8 @@ pub struct RunOptions {
     pub scripts_dir: Option<PathBuf>,
     pub password_file: Option<PathBuf>,
     pub no_email: bool,
+    /// Write the report as an `.eml` file here instead of sending it.
+    pub email_to: Option<PathBuf>,
     /// The date snapshots are named for; today in the local time zone by default.
     pub today: Option<Date>,
 }
@@ -62,9 +65,13 @@ pub fn run(opts: &RunOptions) -> Exit {
         }
     };
 
-    let today = opts
-        .today
-        .unwrap_or_else(|| jiff::ZonedDateTime::now().date());
+    let today = match opts.today {
+        Some(today) => {
+            crate::status::simulate_today(today);
+            today
+        }
+        None => jiff::ZonedDateTime::now().date(),
+    };
     let ssh_config = if config.uses_ssh() {
         match crate::ssh::write_config(&config, state) {
             Ok(path) => Some(path),
@@ -110,19 +117,43 @@ pub fn run(opts: &RunOptions) -> Exit {
         statuses.len() - failed,
         statuses.len()
     ));
-    if failed > 0 || !all_recorded {
-        return Exit::TaskFailed;
-    }
+    let tasks_exit = if failed > 0 || !all_recorded {
+        Exit::TaskFailed
+    } else {
+        Exit::Success
+    };
     if opts.no_email {
-        return Exit::Success;
+        return tasks_exit;
     }
-    match crate::password::read(opts.password_file.as_deref()) {
-        Ok(_) => Exit::Success,
-        Err(e) => {
-            journal::error(&format!(
-                "the backups succeeded, but the report cannot be sent: {e}"
-            ));
-            Exit::ReportUndelivered
+    let report_options = ReportOptions {
+        state_dir: state,
+        password_file: opts.password_file.as_deref(),
+        email_to: opts.email_to.as_deref(),
+    };
+    match report::deliver(&config, &statuses, db.as_ref(), &report_options) {
+        Delivery::Sent => {
+            journal::info(&format!("report sent to {}", config.email_report));
+            tasks_exit
+        }
+        Delivery::Written(path) => {
+            journal::info(&format!("report written to {}", path.display()));
+            tasks_exit
+        }
+        Delivery::Undelivered { reason, kept } => {
+            let kept = match kept {
+                Some(path) => format!(
+                    "; kept as {}, to be sent first by the next run",
+                    path.display()
+                ),
+                None => String::new(),
+            };
+            journal::error(&format!("the report was not sent: {reason}{kept}"));
+            // A failed task outranks an unsent report in the exit status.
+            if tasks_exit == Exit::Success {
+                Exit::ReportUndelivered
+            } else {
+                tasks_exit
+            }
         }
     }
 }

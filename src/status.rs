@@ -5,6 +5,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use serde::Serialize;
 
@@ -71,9 +72,20 @@ pub fn elapsed(seconds: f64) -> String {
     format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
+/// Milliseconds added to the real clock: non-zero only under `--today`.
+static SHIFT_MS: AtomicI64 = AtomicI64::new(0);
+
+/// Shifts this process's clock by whole days so that it is `today` now: with
+/// `--today` (the tests, the demo) runs are recorded at the simulated date.
+pub fn simulate_today(today: jiff::civil::Date) {
+    let real = jiff::ZonedDateTime::now().date();
+    let days = (today - real).get_days();
+    SHIFT_MS.store(i64::from(days) * 86_400_000, Ordering::Relaxed);
+}
+
 /// Now, as Unix seconds with millisecond precision.
 pub fn now() -> f64 {
-    jiff::Timestamp::now().as_millisecond() as f64 / 1000.0
+    (jiff::Timestamp::now().as_millisecond() + SHIFT_MS.load(Ordering::Relaxed)) as f64 / 1000.0
 }
 
 #[cfg(test)]

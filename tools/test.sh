@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 # shellcheck source=tools/debian-packages.sh
 source tools/debian-packages.sh
-install_debian_packages rsync openssh-server openssh-client sqlite3 shellcheck util-linux
+install_debian_packages rsync openssh-server openssh-client sqlite3 shellcheck util-linux \
+	python3 python3-aiosmtpd openssl
 
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings

@@ -2,6 +2,7 @@
 //! backup disk and a "remote", the real binary, and a real sshd on 127.0.0.1.
 #![allow(dead_code)] // each test file uses a different part
 
+pub mod smtp;
 pub mod sshd;
 
 use std::fs;
@@ -78,13 +79,20 @@ impl World {
 
     /// `backup-server run --no-email` as if today were `today`.
     pub fn command(&self, today: &str) -> Command {
+        let mut command = self.emailing_command(today);
+        command.arg("--no-email");
+        command
+    }
+
+    /// `backup-server run`, report included, as if today were `today`.
+    pub fn emailing_command(&self, today: &str) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_backup-server"));
         command
             .arg("--config")
             .arg(self.config_path())
             .arg("--state-dir")
             .arg(&self.state)
-            .args(["--no-email", "--today", today, "run"]);
+            .args(["--today", today, "run"]);
         command
     }
 
@@ -185,6 +193,15 @@ pub fn slow_rsync(root: &Path, kib_per_sec: u32) -> PathBuf {
         .status()
         .unwrap();
     dir
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// PATH with `dir` first.

@@ -2,7 +2,7 @@
 //! key and a port of its own; stopped when dropped.
 
 use std::fs;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -49,10 +49,7 @@ impl Sshd {
         let authorized = dir.join("authorized_keys");
         fs::copy(dir.join("client_key.pub"), &authorized).unwrap();
 
-        let port = {
-            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-            listener.local_addr().unwrap().port()
-        };
+        let port = super::free_port();
         let config = dir.join("sshd_config");
         fs::write(
             &config,

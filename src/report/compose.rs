@@ -1,0 +1,280 @@
+//! The report message: subject, plain text and HTML, and the failed steps' logs zipped.
+//!
+//! Gmail refuses messages over 25 MB, and a failing rsync can write gigabytes of log.
+//! So each attached log keeps only its tail within a fixed budget, chosen so that
+//! even incompressible logs, base64-encoded, keep the message under 20 MB; the mail
+//! says which logs were cut and where the whole log lies.
+
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use lettre::Message;
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Attachment, Body, Mailbox, MultiPart};
+use maud::{Markup, PreEscaped, html};
+
+use super::enrich::{StepState, TaskReport};
+use crate::config::Config;
+
+/// Raw log bytes attached per message, all logs together. Base64 makes 4/3 of it:
+/// 16 MB for 12 MiB of incompressible log, well under the 20 MB we allow ourselves.
+pub const LOG_BUDGET: u64 = 12 * 1024 * 1024;
+
+/// A composed report and what it says about the logs.
+pub struct Composed {
+    pub message: Message,
+    /// Logs attached only in part; their whole text must outlive the report.
+    pub cut_logs: Vec<PathBuf>,
+}
+
+/// One attached log, as the mail describes it.
+struct AttachedLog {
+    zip_name: String,
+    log: PathBuf,
+    size: u64,
+    kept: u64,
+}
+
+pub fn subject(reports: &[TaskReport], host: &str) -> String {
+    let failed = reports.iter().filter(|r| !r.success).count();
+    let total = reports.len();
+    let tasks = if total == 1 { "task" } else { "tasks" };
+    if failed > 0 {
+        format!("Backup FAILED on {host}: {failed} of {total} {tasks} failed")
+    } else {
+        let warned = reports.iter().filter(|r| r.warnings).count();
+        let warnings = if warned > 0 {
+            format!(", {warned} with warnings")
+        } else {
+            String::new()
+        };
+        format!("Back-up succeeded on {host}: {total} {tasks}{warnings}")
+    }
+}
+
+pub fn compose(config: &Config, reports: &[TaskReport], host: &str) -> Result<Composed, String> {
+    let failed = reports.iter().any(|r| !r.success);
+    let mailbox = |key: &str, address: &str| -> Result<Mailbox, String> {
+        address
+            .parse()
+            .map_err(|e| format!("{key} {address:?} is not a usable address: {e}"))
+    };
+    let mut builder = Message::builder()
+        .from(mailbox("email_sender", &config.email_sender)?)
+        .to(mailbox("email_report", &config.email_report)?)
+        .subject(subject(reports, host));
+    if failed && !config.email_admin.is_empty() {
+        builder = builder.cc(mailbox("email_admin", &config.email_admin)?);
+    }
+
+    let failed_logs: Vec<(String, PathBuf)> = reports
+        .iter()
+        .flat_map(|r| r.steps.iter().map(move |s| (r, s)))
+        .filter(|(_, s)| s.state == StepState::Failed)
+        .filter_map(|(r, s)| Some((format!("{}_{}", r.name, s.step), s.file_log.clone()?)))
+        .collect();
+    let per_log = LOG_BUDGET / failed_logs.len().max(1) as u64;
+    let mut attached = Vec::new();
+    let mut parts = Vec::new();
+    for (stem, log) in failed_logs {
+        match zip_log_tail(&log, &format!("{stem}.log"), per_log) {
+            Ok((zip, size, kept)) => {
+                let body = Body::new_with_encoding(zip, ContentTransferEncoding::Base64)
+                    .map_err(|_| "cannot base64-encode an attachment".to_string())?;
+                let content_type =
+                    ContentType::parse("application/zip").expect("a valid content type");
+                parts.push(Attachment::new(format!("{stem}.zip")).body(body, content_type));
+                attached.push(AttachedLog {
+                    zip_name: format!("{stem}.zip"),
+                    log,
+                    size,
+                    kept,
+                });
+            }
+            // A log that cannot be read must not stop the report; the mail says so.
+            Err(e) => attached.push(AttachedLog {
+                zip_name: format!("(not attached: {e})"),
+                log,
+                size: 0,
+                kept: 0,
+            }),
+        }
+    }
+
+    let text = render_text(reports, host, &attached);
+    let html = render_html(reports, host, &attached).into_string();
+    let mut mixed = MultiPart::mixed().multipart(MultiPart::alternative_plain_html(text, html));
+    for part in parts {
+        mixed = mixed.singlepart(part);
+    }
+    let message = builder
+        .multipart(mixed)
+        .map_err(|e| format!("cannot build the report: {e}"))?;
+    let cut_logs = attached
+        .iter()
+        .filter(|a| a.kept < a.size)
+        .map(|a| a.log.clone())
+        .collect();
+    Ok(Composed { message, cut_logs })
+}
+
+/// Zips the last `budget` bytes of `log` (from a line start) as `entry`. Returns the
+/// zip, the log's size and how many bytes were kept.
+fn zip_log_tail(log: &Path, entry: &str, budget: u64) -> io::Result<(Vec<u8>, u64, u64)> {
+    let mut file = fs_err::File::open(log)?;
+    let size = file.metadata()?.len();
+    let mut tail = Vec::new();
+    if size > budget {
+        file.seek(SeekFrom::Start(size - budget))?;
+        file.take(budget).read_to_end(&mut tail)?;
+        // Start at a whole line, and say what is missing.
+        let cut = tail.iter().position(|b| *b == b'\n').map_or(0, |i| i + 1);
+        let note = format!(
+            "[backup-server: the first {} bytes of this {}-byte log were cut to keep the email small; the whole log is {}]\n",
+            size - (tail.len() - cut) as u64,
+            size,
+            log.display()
+        );
+        tail.splice(..cut, note.into_bytes());
+    } else {
+        file.read_to_end(&mut tail)?;
+    }
+    let kept = if size > budget { budget } else { size };
+    let mut zip = zip::ZipWriter::new(io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file(entry, options).map_err(io::Error::other)?;
+    zip.write_all(&tail)?;
+    let bytes = zip.finish().map_err(io::Error::other)?.into_inner();
+    Ok((bytes, size, kept))
+}
+
+fn state_word(state: StepState) -> &'static str {
+    match state {
+        StepState::Succeeded => "succeeded",
+        StepState::Warning => "succeeded with a warning",
+        StepState::Failed => "FAILED",
+        StepState::NotRun => "not run",
+    }
+}
+
+fn last_success_words(r: &TaskReport) -> String {
+    match (&r.last_success, r.days_since_last_success) {
+        (Some(when), Some(0)) => format!("last success {when} (today)"),
+        (Some(when), Some(1)) => format!("last success {when} (1 day ago)"),
+        (Some(when), Some(days)) => format!("last success {when} ({days} days ago)"),
+        _ => "never succeeded".to_string(),
+    }
+}
+
+fn attachment_words(a: &AttachedLog) -> String {
+    if a.kept < a.size {
+        format!(
+            "log attached as {}, cut to its last {} of {} bytes; the whole log is {} until this task runs again",
+            a.zip_name,
+            a.kept,
+            a.size,
+            a.log.display()
+        )
+    } else {
+        format!("log attached as {}", a.zip_name)
+    }
+}
+
+fn render_text(reports: &[TaskReport], host: &str, attached: &[AttachedLog]) -> String {
+    let mut out = format!("{}\n\n", subject(reports, host));
+    for r in reports {
+        let verdict = if r.success { "succeeded" } else { "FAILED" };
+        let stale = if r.stale { " STALE" } else { "" };
+        out.push_str(&format!(
+            "{} {verdict}{stale}: {} to {} ({}); {}\n",
+            r.name,
+            r.start,
+            r.end,
+            r.time_task_elapsed,
+            last_success_words(r)
+        ));
+        for s in &r.steps {
+            out.push_str(&format!(
+                "  {:<10} {:<25} {:>8}",
+                s.step.as_str(),
+                state_word(s.state),
+                s.time_elapsed
+            ));
+            if s.state != StepState::NotRun {
+                out.push_str(&format!("  {} -> {}", s.dir_from, s.dir_to));
+            }
+            out.push('\n');
+            if let Some(message) = &s.message {
+                out.push_str(&format!("             {message}\n"));
+            }
+            if let Some(a) = attached
+                .iter()
+                .find(|a| Some(&a.log) == s.file_log.as_ref())
+            {
+                out.push_str(&format!("             {}\n", attachment_words(a)));
+            }
+        }
+        out.push('\n');
+    }
+    out.push_str("-- \nbackup-server\n");
+    out
+}
+
+/// Colours inline, as mail clients drop style sheets.
+fn colours(state: StepState) -> &'static str {
+    match state {
+        StepState::Succeeded => "background:#e6f4ea;color:#137333",
+        StepState::Warning => "background:#fef7e0;color:#8a4b00",
+        StepState::Failed => "background:#fce8e6;color:#a50e0e;font-weight:bold",
+        StepState::NotRun => "background:#f1f3f4;color:#5f6368",
+    }
+}
+
+fn render_html(reports: &[TaskReport], host: &str, attached: &[AttachedLog]) -> Markup {
+    let cell = "padding:4px 8px;border-bottom:1px solid #dadce0;text-align:left;vertical-align:top";
+    html! {
+        (maud::DOCTYPE)
+        html {
+            head { meta charset="utf-8"; title { (subject(reports, host)) } }
+            body style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#202124" {
+                h2 style="margin:0 0 12px 0" { (subject(reports, host)) }
+                @for r in reports {
+                    @let task_state = if !r.success { StepState::Failed } else if r.warnings { StepState::Warning } else { StepState::Succeeded };
+                    table style="border-collapse:collapse;margin:0 0 18px 0;min-width:480px" {
+                        tr {
+                            th colspan="4" style={ (cell) ";" (colours(task_state)) ";font-size:15px" } {
+                                (r.name) ": " (if r.success { "succeeded" } else { "FAILED" })
+                                @if r.stale { " (stale)" }
+                            }
+                        }
+                        tr {
+                            td colspan="4" style=(cell) {
+                                (r.start) " to " (r.end) " (" (r.time_task_elapsed) "); " (last_success_words(r))
+                            }
+                        }
+                        @for s in &r.steps {
+                            tr {
+                                td style=(cell) { (s.step.as_str()) }
+                                td style={ (cell) ";" (colours(s.state)) } { (state_word(s.state)) }
+                                td style=(cell) { (s.time_elapsed) }
+                                td style=(cell) {
+                                    @if s.state != StepState::NotRun {
+                                        (s.dir_from) (PreEscaped(" &rarr; ")) (s.dir_to)
+                                    }
+                                    @if let Some(message) = &s.message {
+                                        br; code { (message) }
+                                    }
+                                    @if let Some(a) = attached.iter().find(|a| Some(&a.log) == s.file_log.as_ref()) {
+                                        br; em { (attachment_words(a)) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                p style="color:#5f6368;font-size:12px" { "backup-server" }
+            }
+        }
+    }
+}

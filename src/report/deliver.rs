@@ -1,0 +1,218 @@
+//! Getting a report to the mail server, or keeping it until it can be.
+//!
+//! Implicit TLS (port 465, as Gmail's SMTPS), certificates always verified, AUTH
+//! with the app password. A report that cannot be sent is kept in the outbox (an
+//! `.eml` and its envelope) and sent first by the next run, so no report is lost.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use lettre::address::Envelope;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{FileTransport, SmtpTransport, Transport};
+
+use crate::config::Config;
+use crate::password::Password;
+
+/// Pauses between attempts on a transient failure (three attempts in all).
+const BACKOFF: [Duration; 2] = [Duration::from_secs(1), Duration::from_secs(3)];
+
+pub struct Mailer {
+    transport: SmtpTransport,
+    /// `host:port`, for messages.
+    server: String,
+    sender: String,
+    password_file: String,
+}
+
+impl Mailer {
+    pub fn new(
+        config: &Config,
+        password: &Password,
+        password_file: &Path,
+    ) -> Result<Mailer, String> {
+        let smtp = &config.smtp;
+        let mut tls = TlsParameters::builder(smtp.host.clone());
+        if let Some(ca_file) = &smtp.ca_file {
+            let pem =
+                fs_err::read(ca_file).map_err(|e| format!("cannot read smtp.ca_file: {e}"))?;
+            let ca = Certificate::from_pem(&pem).map_err(|e| {
+                format!(
+                    "smtp.ca_file {} is not a PEM certificate: {e}",
+                    ca_file.display()
+                )
+            })?;
+            tls = tls.add_root_certificate(ca);
+        }
+        let tls = tls
+            .build_rustls()
+            .map_err(|e| format!("cannot set up TLS: {}", chain(&e)))?;
+        let transport = SmtpTransport::builder_dangerous(smtp.host.clone())
+            .port(smtp.port)
+            .tls(Tls::Wrapper(tls))
+            .credentials(Credentials::new(
+                config.email_sender.clone(),
+                password.expose().to_string(),
+            ))
+            .timeout(Some(Duration::from_secs(smtp.timeout_secs)))
+            .build();
+        Ok(Mailer {
+            transport,
+            server: format!("{}:{}", smtp.host, smtp.port),
+            sender: config.email_sender.clone(),
+            password_file: password_file.display().to_string(),
+        })
+    }
+
+    /// Sends, retrying transient failures; the error is worded for the administrator.
+    pub fn send(&self, envelope: &Envelope, bytes: &[u8]) -> Result<(), String> {
+        let mut attempt = 0;
+        loop {
+            match self.transport.send_raw(envelope, bytes) {
+                Ok(_) => return Ok(()),
+                Err(e) if retryable(&e) && attempt < BACKOFF.len() => {
+                    crate::journal::warn(&format!(
+                        "sending the report: {}; trying again",
+                        self.explain(&e)
+                    ));
+                    std::thread::sleep(BACKOFF[attempt]);
+                    attempt += 1;
+                }
+                Err(e) => return Err(self.explain(&e)),
+            }
+        }
+    }
+
+    fn explain(&self, e: &lettre::transport::smtp::Error) -> String {
+        let server = &self.server;
+        if let Some(code) = e.status().filter(|_| e.is_permanent()) {
+            let code = code.to_string();
+            if matches!(code.as_str(), "535" | "534" | "530") {
+                return format!(
+                    "{server} refused the login of {} ({code}): check the Gmail app password in {}",
+                    self.sender, self.password_file
+                );
+            }
+            return format!("{server} refused the report: {}", chain(e));
+        }
+        if tls_failure(e) {
+            return format!(
+                "TLS with {server} failed: {} (is the certificate trusted? see smtp.ca_file)",
+                chain(e)
+            );
+        }
+        if e.is_timeout() {
+            return format!(
+                "{server} did not answer in time (smtp.timeout_secs): {}",
+                chain(e)
+            );
+        }
+        match io_kind(e) {
+            Some(std::io::ErrorKind::ConnectionRefused) => {
+                format!("cannot connect to {server}: connection refused")
+            }
+            _ => format!("sending to {server} failed: {}", chain(e)),
+        }
+    }
+}
+
+/// Worth another try: no answer, a dropped connection, or a 4xx reply; not a refused
+/// login or certificate, which will be refused again.
+fn retryable(e: &lettre::transport::smtp::Error) -> bool {
+    e.is_transient()
+        || e.is_timeout()
+        || (!e.is_permanent() && !tls_failure(e) && !e.is_client() && io_kind(e).is_some())
+}
+
+/// With implicit TLS a failed handshake (an untrusted certificate, say) reaches us as
+/// an I/O error of kind InvalidData wrapping rustls' error, not as lettre's TLS kind.
+fn tls_failure(e: &lettre::transport::smtp::Error) -> bool {
+    e.is_tls() || io_kind(e) == Some(std::io::ErrorKind::InvalidData)
+}
+
+fn io_kind(e: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
+    let mut source = e.source();
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        source = err.source();
+    }
+    None
+}
+
+/// An error and its causes on one line.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(err) = source {
+        let part = err.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = err.source();
+    }
+    text
+}
+
+/// Reports waiting to be sent: `<state>/outbox/<id>.eml` with `<id>.json` (the envelope).
+pub struct Outbox {
+    dir: PathBuf,
+}
+
+impl Outbox {
+    pub fn new(state_dir: &Path) -> Outbox {
+        Outbox {
+            dir: state_dir.join("outbox"),
+        }
+    }
+
+    /// Keeps a report; returns the `.eml` path.
+    pub fn keep(&self, envelope: &Envelope, bytes: &[u8]) -> Result<PathBuf, String> {
+        fs_err::create_dir_all(&self.dir).map_err(|e| e.to_string())?;
+        let id = FileTransport::with_envelope(&self.dir)
+            .send_raw(envelope, bytes)
+            .map_err(|e| {
+                format!(
+                    "cannot keep the report in {}: {}",
+                    self.dir.display(),
+                    chain(&e)
+                )
+            })?;
+        Ok(self.dir.join(format!("{id}.eml")))
+    }
+
+    /// The kept reports' ids, oldest first.
+    pub fn pending(&self) -> Vec<String> {
+        let Ok(entries) = fs_err::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let mut found: Vec<(std::time::SystemTime, String)> = entries
+            .filter_map(Result::ok)
+            .filter_map(|entry| {
+                let name = entry
+                    .file_name()
+                    .to_str()?
+                    .strip_suffix(".eml")?
+                    .to_string();
+                Some((entry.metadata().ok()?.modified().ok()?, name))
+            })
+            .collect();
+        found.sort();
+        found.into_iter().map(|(_, id)| id).collect()
+    }
+
+    pub fn read(&self, id: &str) -> Result<(Envelope, Vec<u8>), String> {
+        FileTransport::with_envelope(&self.dir)
+            .read(id)
+            .map_err(|e| format!("cannot read the kept report {id}: {}", chain(&e)))
+    }
+
+    pub fn remove(&self, id: &str) {
+        for ext in ["eml", "json"] {
+            let _ = fs_err::remove_file(self.dir.join(format!("{id}.{ext}")));
+        }
+    }
+}

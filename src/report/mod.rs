@@ -1,0 +1,154 @@
+//! The email report that ends every run (the seed's `EmailReport`).
+//!
+//! enrich (what to say) → compose (the MIME message) → deliver (SMTPS, or the
+//! outbox until the next run). Step logs are deleted only once a server accepted the
+//! report that carries them.
+
+pub mod compose;
+pub mod deliver;
+pub mod enrich;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use lettre::{FileTransport, Transport};
+
+use crate::config::Config;
+use crate::journal;
+use crate::logdb::LogDb;
+use crate::status::TaskStatus;
+use deliver::{Mailer, Outbox};
+
+/// Where the report went.
+#[derive(Debug)]
+pub enum Delivery {
+    /// Accepted by the mail server.
+    Sent,
+    /// Written as a file for `--email-to`.
+    Written(PathBuf),
+    /// Not sent; `kept` is the outbox copy the next run will send (if it could be kept).
+    Undelivered {
+        reason: String,
+        kept: Option<PathBuf>,
+    },
+}
+
+pub struct ReportOptions<'a> {
+    pub state_dir: &'a Path,
+    pub password_file: Option<&'a Path>,
+    /// Write the report here as an `.eml` instead of sending it.
+    pub email_to: Option<&'a Path>,
+}
+
+pub fn deliver(
+    config: &Config,
+    statuses: &[TaskStatus],
+    db: Option<&LogDb>,
+    opts: &ReportOptions,
+) -> Delivery {
+    let last_success = match db.map(LogDb::last_success) {
+        Some(Ok(map)) => map,
+        Some(Err(e)) => {
+            journal::warn(&format!("cannot read past runs for the report: {e}"));
+            BTreeMap::new()
+        }
+        None => BTreeMap::new(),
+    };
+    let tz = jiff::tz::TimeZone::system();
+    let reports = enrich::enrich(
+        statuses,
+        &last_success,
+        crate::status::now(),
+        config.stale_after_days,
+        &tz,
+    );
+    let composed = match compose::compose(config, &reports, &hostname()) {
+        Ok(composed) => composed,
+        Err(reason) => return Delivery::Undelivered { reason, kept: None },
+    };
+    let envelope = composed.message.envelope().clone();
+    let bytes = composed.message.formatted();
+
+    if let Some(dir) = opts.email_to {
+        let written = fs_err::create_dir_all(dir)
+            .map_err(|e| e.to_string())
+            .and_then(|()| {
+                FileTransport::new(dir)
+                    .send_raw(&envelope, &bytes)
+                    .map_err(|e| e.to_string())
+            });
+        return match written {
+            Ok(id) => Delivery::Written(dir.join(format!("{id}.eml"))),
+            Err(e) => Delivery::Undelivered {
+                reason: format!("cannot write the report to {}: {e}", dir.display()),
+                kept: None,
+            },
+        };
+    }
+
+    let outbox = Outbox::new(opts.state_dir);
+    let undelivered = |reason: String| {
+        let kept = match outbox.keep(&envelope, &bytes) {
+            Ok(path) => Some(path),
+            Err(e) => {
+                journal::error(&e);
+                None
+            }
+        };
+        Delivery::Undelivered { reason, kept }
+    };
+    let password = match crate::password::read(opts.password_file) {
+        Ok(password) => password,
+        Err(reason) => return undelivered(reason),
+    };
+    let password_file = crate::password::locate(opts.password_file).unwrap_or_default();
+    let mailer = match Mailer::new(config, &password, &password_file) {
+        Ok(mailer) => mailer,
+        Err(reason) => return undelivered(reason),
+    };
+    // Reports kept by earlier runs go first, oldest first.
+    for id in outbox.pending() {
+        let sent = outbox
+            .read(&id)
+            .and_then(|(envelope, bytes)| mailer.send(&envelope, &bytes));
+        match sent {
+            Ok(()) => {
+                outbox.remove(&id);
+                journal::info(&format!("sent the report kept by an earlier run ({id})"));
+            }
+            Err(reason) => return undelivered(reason),
+        }
+    }
+    match mailer.send(&envelope, &bytes) {
+        Ok(()) => {
+            delete_logs(statuses, &composed.cut_logs);
+            Delivery::Sent
+        }
+        Err(reason) => undelivered(reason),
+    }
+}
+
+/// The seed's `delete_logs()`: once the report is accepted, its step logs go, but for
+/// those it carries only in part (the mail points at them).
+fn delete_logs(statuses: &[TaskStatus], keep: &[PathBuf]) {
+    for log in statuses
+        .iter()
+        .flat_map(|t| t.steps.iter().map(|s| &s.file_log))
+    {
+        if !keep.contains(log) {
+            let _ = fs_err::remove_file(log);
+        }
+    }
+}
+
+/// This machine's name, for the subject line.
+pub fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most buf.len() bytes into buf.
+    let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
+    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    match std::str::from_utf8(&buf[..end]) {
+        Ok(name) if ok && !name.is_empty() => name.to_string(),
+        _ => "this server".to_string(),
+    }
+}

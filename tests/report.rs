@@ -1,0 +1,246 @@
+//! The email report against a real SMTP server (implicit TLS, AUTH) on 127.0.0.1:
+//! delivered when it can be, kept and sent later when it cannot, never lost.
+
+mod support;
+
+use std::fs;
+use std::io::Read;
+use std::process::Output;
+
+use mail_parser::{MessageParser, MimeHeaders};
+use support::smtp::{self, SmtpServer};
+use support::{World, entries, show, stderr};
+
+/// A world whose reports go to `smtp`, with the right password on file.
+fn world_mailing_to(smtp: &SmtpServer) -> World {
+    let mut world = World::new();
+    world.extra = format!("email_admin: boss@example.com\n{}", smtp.config_lines());
+    fs::write(
+        world.root.path().join("password"),
+        format!("{}\n", smtp::PASSWORD),
+    )
+    .unwrap();
+    world
+}
+
+fn run_mailing(world: &World, today: &str) -> Output {
+    world
+        .emailing_command(today)
+        .arg("--password-file")
+        .arg(world.root.path().join("password"))
+        .output()
+        .unwrap()
+}
+
+fn outbox(world: &World) -> Vec<String> {
+    entries(&world.state.join("outbox"))
+        .into_iter()
+        .filter(|n| n.ends_with(".eml"))
+        .collect()
+}
+
+#[test]
+fn a_good_run_delivers_one_report_without_attachments() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = SmtpServer::start(dir.path());
+    let world = world_mailing_to(&smtp);
+    let out = run_mailing(&world, "2026-03-01");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+
+    let received = smtp.received();
+    assert_eq!(received.len(), 1);
+    let (raw, rcpt) = &received[0];
+    assert_eq!(rcpt, &["admin@example.com"], "no CC when all is well");
+    let message = MessageParser::default().parse(raw.as_bytes()).unwrap();
+    let subject = message.subject().unwrap();
+    assert!(
+        subject.starts_with("Back-up succeeded on ") && subject.ends_with(": 1 task"),
+        "{subject}"
+    );
+    assert_eq!(message.attachment_count(), 0);
+    assert!(message.body_text(0).unwrap().contains("data succeeded"));
+    assert!(message.body_html(0).unwrap().contains("data: succeeded"));
+    assert!(
+        entries(&world.state.join("logs")).is_empty(),
+        "step logs go once the report is accepted"
+    );
+}
+
+#[test]
+fn a_failed_task_delivers_backup_failed_with_the_cc_and_the_zipped_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = SmtpServer::start(dir.path());
+    let world = world_mailing_to(&smtp);
+    fs::remove_dir_all(&world.source).unwrap();
+    let log = world.state.join("logs/data_backup.log");
+    let out = run_mailing(&world, "2026-03-01");
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+
+    let received = smtp.received();
+    assert_eq!(received.len(), 1);
+    let (raw, rcpt) = &received[0];
+    assert_eq!(rcpt, &["admin@example.com", "boss@example.com"]);
+    let message = MessageParser::default().parse(raw.as_bytes()).unwrap();
+    assert!(
+        message.subject().unwrap().contains("Backup FAILED on ")
+            && message.subject().unwrap().ends_with(": 1 of 1 task failed")
+    );
+    assert_eq!(
+        message.cc().unwrap().first().unwrap().address(),
+        Some("boss@example.com")
+    );
+    assert_eq!(message.attachment_count(), 1);
+    let attachment = message.attachment(0).unwrap();
+    assert_eq!(attachment.attachment_name(), Some("data_backup.zip"));
+    let mut zip =
+        zip::ZipArchive::new(std::io::Cursor::new(attachment.contents().to_vec())).unwrap();
+    let mut text = String::new();
+    zip.by_name("data_backup.log")
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    assert!(text.contains("(dir_source) does not exist"), "{text}");
+    let html = message.body_html(0).unwrap();
+    assert!(
+        html.contains("FAILED") && html.contains("not run"),
+        "{html}"
+    );
+    assert!(
+        !log.exists(),
+        "a fully attached log is deleted once the report is accepted"
+    );
+}
+
+#[test]
+fn a_wrong_password_keeps_the_report_and_the_logs_and_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = SmtpServer::start(dir.path());
+    let world = world_mailing_to(&smtp);
+    fs::write(world.root.path().join("password"), "wrong\n").unwrap();
+    let out = run_mailing(&world, "2026-03-01");
+
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    assert!(
+        stderr(&out).contains("refused the login of backup@example.com (535)"),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        stderr(&out).contains("check the Gmail app password in"),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        !stderr(&out).contains("wrong"),
+        "the password never reaches a message"
+    );
+    assert_eq!(
+        entries(&world.local_task()),
+        ["2026-03-01"],
+        "the backup itself is done"
+    );
+    assert_eq!(outbox(&world).len(), 1);
+    assert!(
+        world.state.join("logs/data_backup.log").exists(),
+        "logs stay until a report is accepted"
+    );
+    assert!(smtp.received().is_empty());
+}
+
+#[test]
+fn a_server_that_is_down_keeps_the_report_and_the_next_run_sends_it_first() {
+    let mut world = World::new();
+    fs::write(
+        world.root.path().join("password"),
+        format!("{}\n", smtp::PASSWORD),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    smtp::make_ca(dir.path(), "ca");
+    let port = support::free_port();
+    world.extra = format!(
+        "smtp: {{host: 127.0.0.1, port: {port}, ca_file: {}}}\n",
+        dir.path().join("ca.crt").display()
+    );
+    let out = run_mailing(&world, "2026-03-01");
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "cannot connect to 127.0.0.1:{port}: connection refused"
+        )),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(outbox(&world).len(), 1);
+
+    // The server is back the next night.
+    let smtp = SmtpServer::start(&dir.path().join("server"));
+    world.extra = smtp.config_lines();
+    let out = run_mailing(&world, "2026-03-02");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let received = smtp.received();
+    assert_eq!(received.len(), 2, "the kept report and tonight's");
+    assert!(
+        received[0].0.contains("data/2026-03-01"),
+        "the kept one first"
+    );
+    assert!(received[1].0.contains("data/2026-03-02"));
+    assert!(outbox(&world).is_empty());
+}
+
+#[test]
+fn a_certificate_from_an_unknown_ca_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = SmtpServer::start(dir.path());
+    let mut world = world_mailing_to(&smtp);
+    smtp::make_ca(&dir.path().join("other"), "other");
+    world.extra = world.extra.replace(
+        &smtp.ca_file.display().to_string(),
+        &dir.path().join("other/other.crt").display().to_string(),
+    );
+    let out = run_mailing(&world, "2026-03-01");
+
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    assert!(
+        stderr(&out).contains(&format!("TLS with 127.0.0.1:{} failed", smtp.port)),
+        "{}",
+        show(&out)
+    );
+    assert!(stderr(&out).contains("UnknownIssuer"), "{}", show(&out));
+    assert_eq!(outbox(&world).len(), 1);
+    assert!(smtp.received().is_empty());
+}
+
+#[test]
+fn a_missing_password_file_never_stops_a_backup() {
+    let world = World::new();
+    let out = world
+        .emailing_command("2026-03-01")
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .env_remove("GMAIL_PASSWORD_FILE")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    assert!(stderr(&out).contains("no password file"), "{}", show(&out));
+    assert_eq!(entries(&world.local_task()), ["2026-03-01"]);
+    assert_eq!(entries(&world.remote_task()), ["2026-03-01"]);
+    assert_eq!(outbox(&world).len(), 1);
+}
+
+#[test]
+fn email_to_writes_the_report_as_a_file() {
+    let world = World::new();
+    let reports = world.root.path().join("reports");
+    let out = world
+        .emailing_command("2026-03-01")
+        .arg("--email-to")
+        .arg(&reports)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let files = entries(&reports);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let raw = fs::read(reports.join(&files[0])).unwrap();
+    let message = MessageParser::default().parse(&raw).unwrap();
+    assert!(message.subject().unwrap().starts_with("Back-up succeeded"));
+}

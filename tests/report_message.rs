@@ -1,0 +1,161 @@
+//! The composed report, parsed back: structure, escaping, and the size cap.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::Path;
+
+use backup_server::config::Config;
+use backup_server::report::{compose, enrich};
+use backup_server::status::{Step, StepStatus, TaskStatus};
+use mail_parser::{MessageParser, MimeHeaders};
+
+fn config() -> Config {
+    let text = "dir_backup_local: /b\ndir_backup_remote: /r\nemail_sender: backup@example.com\n\
+                email_report: admin@example.com\nemail_admin: boss@example.com\n\
+                tasks: [{name: data, dir_source: /data}]\n";
+    Config::parse(Path::new("c.yml"), text).unwrap()
+}
+
+fn failed_backup(name: &str, source: &str, log: &Path) -> TaskStatus {
+    TaskStatus {
+        name: name.into(),
+        success: false,
+        dt_task_start: 1_795_000_000.0,
+        dt_task_end: 1_795_000_100.0,
+        steps: vec![StepStatus {
+            step: Step::Backup,
+            success: false,
+            dt_start: 1_795_000_000.0,
+            dt_end: 1_795_000_100.0,
+            time_elapsed: "00:01:40".into(),
+            dir_from: source.into(),
+            dir_to: "/b/data/2026-11-26".into(),
+            file_log: log.to_path_buf(),
+            error: Some(format!("rsync exited with status 23: cannot read {source}")),
+            warning: None,
+        }],
+    }
+}
+
+fn compose_for(statuses: &[TaskStatus]) -> compose::Composed {
+    let reports = enrich::enrich(
+        statuses,
+        &BTreeMap::new(),
+        1_795_000_100.0,
+        2,
+        &jiff::tz::TimeZone::UTC,
+    );
+    compose::compose(&config(), &reports, "nas").unwrap()
+}
+
+#[test]
+fn hostile_paths_are_escaped_in_the_html() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("data_backup.log");
+    std::fs::write(&log, "rsync: <script>alert(1)</script>\n").unwrap();
+    let composed = compose_for(&[failed_backup(
+        "data",
+        "/data/<script>alert(1)</script>",
+        &log,
+    )]);
+    let raw = composed.message.formatted();
+    let message = MessageParser::default().parse(&raw).unwrap();
+    let html = message.body_html(0).unwrap();
+    assert!(!html.contains("<script>"), "{html}");
+    assert!(
+        html.contains("/data/&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{html}"
+    );
+    assert!(
+        message.body_text(0).unwrap().contains("/data/<script>"),
+        "plain text says it as it is"
+    );
+}
+
+#[test]
+fn the_message_is_mixed_holding_alternative_text_and_html_then_the_zips() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("data_backup.log");
+    std::fs::write(&log, "line one\nline two\n").unwrap();
+    let composed = compose_for(&[failed_backup("data", "/data", &log)]);
+    let raw = String::from_utf8(composed.message.formatted()).unwrap();
+    assert!(raw.contains("Content-Type: multipart/mixed"), "{raw}");
+    assert!(raw.contains("Content-Type: multipart/alternative"));
+    assert!(raw.contains("Subject: Backup FAILED on nas: 1 of 1 task failed"));
+    assert!(raw.contains("Cc: boss@example.com"));
+    let message = MessageParser::default().parse(raw.as_bytes()).unwrap();
+    let zip = message.attachment(0).unwrap();
+    assert_eq!(zip.content_type().unwrap().ctype(), "application");
+    assert_eq!(zip.content_type().unwrap().subtype(), Some("zip"));
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip.contents().to_vec())).unwrap();
+    let mut text = String::new();
+    archive
+        .by_name("data_backup.log")
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    assert_eq!(text, "line one\nline two\n");
+    assert!(composed.cut_logs.is_empty());
+}
+
+#[test]
+fn a_200_mb_log_keeps_the_message_under_20_mb_and_says_it_was_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("data_backup.log");
+    // 200 MB of incompressible text lines: the worst case for the size cap.
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&log).unwrap());
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut line = String::new();
+    let mut written = 0usize;
+    while written < 200_000_000 {
+        line.clear();
+        for _ in 0..8 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            line.push_str(&format!("{x:016x}"));
+        }
+        line.push('\n');
+        file.write_all(line.as_bytes()).unwrap();
+        written += line.len();
+    }
+    file.write_all(b"the last line, where rsync says what went wrong\n")
+        .unwrap();
+    drop(file);
+
+    let composed = compose_for(&[failed_backup("data", "/data", &log)]);
+    let raw = composed.message.formatted();
+    assert!(raw.len() < 20_000_000, "the message is {} bytes", raw.len());
+    assert_eq!(composed.cut_logs, std::slice::from_ref(&log));
+    let message = MessageParser::default().parse(&raw).unwrap();
+    assert!(
+        message.body_text(0).unwrap().contains("cut to its last"),
+        "the mail says the log was cut"
+    );
+    assert!(
+        message
+            .body_text(0)
+            .unwrap()
+            .contains(&log.display().to_string()),
+        "and where the whole log is"
+    );
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(
+        message.attachment(0).unwrap().contents().to_vec(),
+    ))
+    .unwrap();
+    let mut text = String::new();
+    archive
+        .by_name("data_backup.log")
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    assert!(
+        text.starts_with("[backup-server: the first "),
+        "{}",
+        &text[..200]
+    );
+    assert!(
+        text.ends_with("the last line, where rsync says what went wrong\n"),
+        "the tail is kept"
+    );
+}
