@@ -189,6 +189,38 @@ fn a_server_that_is_down_keeps_the_report_and_the_next_run_sends_it_first() {
 }
 
 #[test]
+fn a_server_that_never_answers_times_out_and_keeps_the_report() {
+    let mut world = World::new();
+    fs::write(
+        world.root.path().join("password"),
+        format!("{}\n", smtp::PASSWORD),
+    )
+    .unwrap();
+    // Accepts connections and never says a word.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    world.extra = format!("smtp: {{host: 127.0.0.1, port: {port}, timeout_secs: 1}}\n");
+    let out = run_mailing(&world, "2026-03-01");
+    drop(silent);
+
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "127.0.0.1:{port} did not answer in time (smtp.timeout_secs)"
+        )),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(
+        stderr(&out).matches("trying again").count(),
+        2,
+        "a timeout is retried: {}",
+        show(&out)
+    );
+    assert_eq!(outbox(&world).len(), 1);
+}
+
+#[test]
 fn a_certificate_from_an_unknown_ca_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let smtp = SmtpServer::start(dir.path());

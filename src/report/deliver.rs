@@ -102,7 +102,7 @@ impl Mailer {
                 chain(e)
             );
         }
-        if e.is_timeout() {
+        if timed_out(e) {
             return format!(
                 "{server} did not answer in time (smtp.timeout_secs): {}",
                 chain(e)
@@ -121,7 +121,7 @@ impl Mailer {
 /// login or certificate, which will be refused again.
 fn retryable(e: &lettre::transport::smtp::Error) -> bool {
     e.is_transient()
-        || e.is_timeout()
+        || timed_out(e)
         || (!e.is_permanent() && !tls_failure(e) && !e.is_client() && io_kind(e).is_some())
 }
 
@@ -129,6 +129,12 @@ fn retryable(e: &lettre::transport::smtp::Error) -> bool {
 /// an I/O error of kind InvalidData wrapping rustls' error, not as lettre's TLS kind.
 fn tls_failure(e: &lettre::transport::smtp::Error) -> bool {
     e.is_tls() || io_kind(e) == Some(std::io::ErrorKind::InvalidData)
+}
+
+/// A read or write that ran past `smtp.timeout_secs`. A socket timeout surfaces on
+/// Linux as EAGAIN (WouldBlock), which lettre's own `is_timeout()` does not count.
+fn timed_out(e: &lettre::transport::smtp::Error) -> bool {
+    e.is_timeout() || io_kind(e) == Some(std::io::ErrorKind::WouldBlock)
 }
 
 fn io_kind(e: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
