@@ -36,6 +36,10 @@ pub struct Cli {
     #[arg(long, global = true)]
     no_email: bool,
 
+    /// Where the history site is published (rendered after every run when given).
+    #[arg(long, global = true, value_name = "DIR")]
+    site_dir: Option<PathBuf>,
+
     /// Write the report as an .eml file into DIR instead of sending it.
     #[arg(long, global = true, value_name = "DIR", conflicts_with = "no_email")]
     email_to: Option<PathBuf>,
@@ -55,6 +59,8 @@ enum Command {
     Run,
     /// Validate the config and print what a run would do (reads nothing else on disk).
     CheckConfig,
+    /// Render the history site from the log DB into --site-dir.
+    RenderSite,
     /// A simulated week of runs on sample data in DIR (default: a new temporary
     /// directory): no network, no root.
     Demo { dir: Option<PathBuf> },
@@ -85,11 +91,36 @@ pub fn main() -> Exit {
             }
         },
         Command::Demo { dir } => crate::demo::demo(dir, cli.scripts_dir),
+        Command::RenderSite => {
+            let Some(site_dir) = cli.site_dir else {
+                journal::error("render-site needs --site-dir DIR: where to publish the site");
+                return Exit::Usage;
+            };
+            let config = match Config::load(&cli.config) {
+                Ok(config) => config,
+                Err(e) => {
+                    journal::error(&e.to_string());
+                    return Exit::Usage;
+                }
+            };
+            let db = state_dir(cli.state_dir).join("log.db");
+            match crate::site::render(&config, &db, &site_dir) {
+                Ok(pages) => {
+                    journal::info(&format!(
+                        "site rendered: {pages} pages in {}",
+                        site_dir.display()
+                    ));
+                    Exit::Success
+                }
+                Err(e) => {
+                    journal::error(&format!("cannot render the site: {e}"));
+                    Exit::TaskFailed
+                }
+            }
+        }
         Command::Run => run::run(&RunOptions {
-            state_dir: cli
-                .state_dir
-                .or_else(|| std::env::var_os("STATE_DIRECTORY").map(PathBuf::from))
-                .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR)),
+            state_dir: state_dir(cli.state_dir),
+            site_dir: cli.site_dir,
             config: cli.config,
             scripts_dir: cli.scripts_dir,
             password_file: cli.password_file,
@@ -98,4 +129,11 @@ pub fn main() -> Exit {
             today: cli.today,
         }),
     }
+}
+
+/// `--state-dir`, else `$STATE_DIRECTORY` (systemd's StateDirectory=), else the default.
+fn state_dir(option: Option<PathBuf>) -> PathBuf {
+    option
+        .or_else(|| std::env::var_os("STATE_DIRECTORY").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR))
 }

@@ -74,6 +74,7 @@ fn build(dir: Option<PathBuf>, scripts_dir: Option<PathBuf>) -> std::io::Result<
             password_file: None,
             no_email: false,
             email_to: Some(root.join("reports")),
+            site_dir: Some(root.join("site")),
             today: Some(date),
         });
         if night == failing_night {
@@ -81,7 +82,16 @@ fn build(dir: Option<PathBuf>, scripts_dir: Option<PathBuf>) -> std::io::Result<
         }
     }
 
+    let nginx = crate::site::nginx::write_config(&root, &root.join("site"), 8080)?;
+    // Readable by nginx workers (nobody) when nginx is started as root.
+    fs_err::set_permissions(&root, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
     println!("\nThe demo is in {}:", root.display());
+    println!("  the site    file://{}/site/index.html", root.display());
+    println!(
+        "              or through nginx at http://127.0.0.1:8080/ : nginx -p {} -e stderr -c {}",
+        root.display(),
+        nginx.display()
+    );
     println!(
         "  snapshots   {}/backup/local/home/YYYY-MM-DD (browse them: each is a full tree)",
         root.display()

@@ -18,6 +18,7 @@ pub mod report;
 pub mod retention;
 pub mod run;
 pub mod scripts;
+pub mod site;
 pub mod snapshot;
 pub mod ssh;
 pub mod status;

@@ -24,6 +24,8 @@ pub struct RunOptions {
     pub scripts_dir: Option<PathBuf>,
     pub password_file: Option<PathBuf>,
     pub no_email: bool,
+    /// Where to publish the history site after the run, if anywhere.
+    pub site_dir: Option<PathBuf>,
     /// Write the report as an `.eml` file here instead of sending it.
     pub email_to: Option<PathBuf>,
     /// The date snapshots are named for; today in the local time zone by default.
@@ -117,11 +119,24 @@ pub fn run(opts: &RunOptions) -> Exit {
         statuses.len() - failed,
         statuses.len()
     ));
-    let tasks_exit = if failed > 0 || !all_recorded {
+    let mut tasks_exit = if failed > 0 || !all_recorded {
         Exit::TaskFailed
     } else {
         Exit::Success
     };
+    if let Some(site_dir) = &opts.site_dir {
+        // Rendered whatever happened: a failed task is what the site is for.
+        match crate::site::render(&config, &state.join("log.db"), site_dir) {
+            Ok(pages) => journal::info(&format!(
+                "site rendered: {pages} pages in {}",
+                site_dir.display()
+            )),
+            Err(e) => {
+                journal::error(&format!("cannot render the site: {e}"));
+                tasks_exit = Exit::TaskFailed;
+            }
+        }
+    }
     if opts.no_email {
         return tasks_exit;
     }

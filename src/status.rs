@@ -88,6 +88,17 @@ pub fn now() -> f64 {
     (jiff::Timestamp::now().as_millisecond() + SHIFT_MS.load(Ordering::Relaxed)) as f64 / 1000.0
 }
 
+/// Unix seconds as local time, `2026-11-26 02:00:03 CET`.
+pub fn local_time(seconds: f64, tz: &jiff::tz::TimeZone) -> String {
+    match jiff::Timestamp::from_millisecond((seconds * 1000.0) as i64) {
+        Ok(ts) => ts
+            .to_zoned_datetime(tz.clone())
+            .strftime("%Y-%m-%d %H:%M:%S %Z")
+            .to_string(),
+        Err(_) => format!("{seconds} (not a valid time)"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -48,4 +48,28 @@ fn the_demo_runs_a_week_with_one_failed_night_and_says_where_to_look() {
         "1",
         "exactly one night failed"
     );
+
+    let reports = entries(&dir.path().join("reports"));
+    assert_eq!(reports.len(), 7, "a report per night: {reports:?}");
+    let failed_reports = reports
+        .iter()
+        .filter(|r| {
+            std::fs::read_to_string(dir.path().join("reports").join(r))
+                .unwrap()
+                .contains("Subject: Backup FAILED")
+        })
+        .count();
+    assert_eq!(failed_reports, 1);
+
+    let index = std::fs::read_to_string(dir.path().join("site/index.html")).unwrap();
+    assert!(
+        index.contains("All backups are fine"),
+        "the last night succeeded"
+    );
+    assert!(
+        stdout.contains(&format!("file://{}/site/index.html", dir.path().display())),
+        "{stdout}"
+    );
+    assert!(stdout.contains("nginx -p "), "{stdout}");
+    assert!(dir.path().join("nginx.conf").exists());
 }

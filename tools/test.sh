@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # shellcheck source=tools/debian-packages.sh
 source tools/debian-packages.sh
 install_debian_packages rsync openssh-server openssh-client sqlite3 shellcheck util-linux \
-	python3 python3-aiosmtpd openssl
+	python3 python3-aiosmtpd openssl nginx chromium prometheus python3-feedparser
 
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings

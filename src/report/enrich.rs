@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use jiff::tz::TimeZone;
 use serde::Serialize;
 
-use crate::status::{Step, TaskStatus, elapsed};
+use crate::status::{Step, TaskStatus, elapsed, local_time};
 
 /// The state of one step as a reader sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -109,17 +109,6 @@ pub fn enrich(
             }
         })
         .collect()
-}
-
-/// Unix seconds as local time, `2026-11-26 02:00:03 CET`.
-pub fn local_time(seconds: f64, tz: &TimeZone) -> String {
-    match jiff::Timestamp::from_millisecond((seconds * 1000.0) as i64) {
-        Ok(ts) => ts
-            .to_zoned_datetime(tz.clone())
-            .strftime("%Y-%m-%d %H:%M:%S %Z")
-            .to_string(),
-        Err(_) => format!("{seconds} (not a valid time)"),
-    }
 }
 
 #[cfg(test)]

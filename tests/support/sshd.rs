@@ -67,6 +67,7 @@ impl Sshd {
             .args(["-D", "-e", "-f"])
             .arg(&config)
             .stdin(Stdio::null())
+            .stdout(Stdio::null()) // a lingering session must not hold the test's stdout
             .stderr(fs::File::create(dir.join("sshd.log")).unwrap())
             .spawn()
             .expect("sshd starts (apt-get install openssh-server)");

@@ -1,0 +1,201 @@
+//! The site's machine-readable files: `status.json` for scripts, `metrics.prom` for
+//! node_exporter's textfile collector, and an Atom feed of failed runs.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use super::history::TaskHistory;
+use super::pages::{Context, slug};
+use crate::status::local_time;
+
+#[derive(Serialize)]
+struct Status<'a> {
+    generated: String,
+    generated_unix: f64,
+    host: &'a str,
+    all_fine: bool,
+    tasks: Vec<TaskState<'a>>,
+}
+
+#[derive(Serialize)]
+struct TaskState<'a> {
+    name: &'a str,
+    /// ok, failing, stale, never_succeeded or never_ran.
+    state: &'static str,
+    last_run: Option<RunState>,
+    last_success: Option<RunState>,
+    days_since_last_success: Option<i64>,
+    runs: usize,
+    success_rate: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct RunState {
+    start: String,
+    end: String,
+    start_unix: f64,
+    end_unix: f64,
+    success: bool,
+}
+
+pub fn status_json(ctx: &Context, tasks: &[TaskHistory]) -> String {
+    let run_state = |run: &super::history::Run| RunState {
+        start: local_time(run.start, ctx.tz),
+        end: local_time(run.end, ctx.tz),
+        start_unix: run.start,
+        end_unix: run.end,
+        success: run.success,
+    };
+    let states: Vec<TaskState> = tasks
+        .iter()
+        .map(|t| TaskState {
+            name: &t.name,
+            state: t.health(ctx.now, ctx.stale_after_days).word(),
+            last_run: t.last_run().map(run_state),
+            last_success: t.last_success().map(run_state),
+            days_since_last_success: t
+                .last_success()
+                .map(|r| ((ctx.now - r.end) / 86_400.0).floor().max(0.0) as i64),
+            runs: t.runs.len(),
+            success_rate: t.success_rate(),
+        })
+        .collect();
+    let status = Status {
+        generated: local_time(ctx.now, ctx.tz),
+        generated_unix: ctx.now,
+        host: ctx.host,
+        all_fine: !states.is_empty() && states.iter().all(|s| s.state == "ok"),
+        tasks: states,
+    };
+    serde_json::to_string_pretty(&status).expect("status serializes") + "\n"
+}
+
+/// A Prometheus label value: backslash, double quote and newline escaped.
+fn label(value: &str) -> String {
+    value
+        .replace('\\', r"\\")
+        .replace('"', "\\\"")
+        .replace('\n', r"\n")
+}
+
+pub fn metrics(tasks: &[TaskHistory]) -> String {
+    let mut out = String::new();
+    let mut family = |name: &str, help: &str, samples: Vec<(String, f64)>| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for (labels, value) in samples {
+            let _ = writeln!(out, "{name}{{{labels}}} {value}");
+        }
+    };
+    let per_task = |f: &dyn Fn(&TaskHistory) -> Option<f64>| -> Vec<(String, f64)> {
+        tasks
+            .iter()
+            .filter_map(|t| Some((format!("task=\"{}\"", label(&t.name)), f(t)?)))
+            .collect()
+    };
+    family(
+        "backup_server_last_success_timestamp_seconds",
+        "End of the task's last successful run, in Unix seconds.",
+        per_task(&|t| t.last_success().map(|r| r.end)),
+    );
+    family(
+        "backup_server_last_run_timestamp_seconds",
+        "End of the task's last run, in Unix seconds.",
+        per_task(&|t| t.last_run().map(|r| r.end)),
+    );
+    family(
+        "backup_server_last_run_success",
+        "1 if the task's last run succeeded, else 0.",
+        per_task(&|t| t.last_run().map(|r| f64::from(u8::from(r.success)))),
+    );
+    family(
+        "backup_server_last_run_duration_seconds",
+        "How long the task's last run took.",
+        per_task(&|t| t.last_run().map(|r| r.duration())),
+    );
+    let steps: Vec<(String, f64)> = tasks
+        .iter()
+        .filter_map(|t| Some((t, t.last_run()?)))
+        .flat_map(|(t, run)| {
+            run.steps.iter().map(move |s| {
+                (
+                    format!("task=\"{}\",step=\"{}\"", label(&t.name), label(&s.step)),
+                    (s.end - s.start).max(0.0),
+                )
+            })
+        })
+        .collect();
+    family(
+        "backup_server_step_duration_seconds",
+        "How long each step of the task's last run took.",
+        steps,
+    );
+    out
+}
+
+/// XML text, escaped.
+fn xml(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+fn rfc3339(seconds: f64) -> String {
+    jiff::Timestamp::from_millisecond((seconds * 1000.0) as i64)
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
+}
+
+/// The newest 50 failed runs, newest first.
+pub fn atom(ctx: &Context, tasks: &[TaskHistory]) -> String {
+    let mut failures: Vec<(usize, &super::history::Run)> = tasks
+        .iter()
+        .enumerate()
+        .flat_map(|(i, t)| {
+            t.runs
+                .iter()
+                .filter(|r| !r.success)
+                .take(50)
+                .map(move |r| (i, r))
+        })
+        .collect();
+    failures.sort_by(|a, b| b.1.start.total_cmp(&a.1.start));
+    failures.truncate(50);
+    let updated = failures.first().map_or(ctx.now, |(_, r)| r.end);
+    let host = xml(ctx.host);
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n\
+         <title>Failed backups on {host}</title>\n<id>urn:backup-server:{host}:failures</id>\n\
+         <updated>{}</updated>\n<author><name>backup-server on {host}</name></author>\n\
+         <link rel=\"alternate\" href=\"index.html\"/>\n",
+        rfc3339(updated)
+    );
+    for (i, run) in failures {
+        let task = &tasks[i];
+        let failed: Vec<String> = run
+            .steps
+            .iter()
+            .filter(|s| !s.success)
+            .map(|s| format!("{} failed ({} → {})", s.step, s.dir_from, s.dir_to))
+            .collect();
+        let _ = write!(
+            out,
+            "<entry>\n<title>Backup FAILED: {name} on {host}</title>\n<id>urn:backup-server:{host}:{name}:{ms}</id>\n\
+             <updated>{updated}</updated>\n<link rel=\"alternate\" href=\"tasks/{slug}/index.html\"/>\n\
+             <summary>{summary}</summary>\n</entry>\n",
+            name = xml(&task.name),
+            ms = (run.start * 1000.0) as i64,
+            updated = rfc3339(run.end),
+            slug = xml(&slug(i, &task.name)),
+            summary = xml(&format!(
+                "Run started {}: {}",
+                local_time(run.start, ctx.tz),
+                failed.join("; ")
+            )),
+        );
+    }
+    out.push_str("</feed>\n");
+    out
+}

@@ -1,0 +1,281 @@
+//! The HTML pages: the index (is everything fine?) and a paginated history per task.
+//!
+//! Readable without JavaScript, on a phone and in dark mode (the CSS in `site/`),
+//! every value escaped by maud.
+
+use jiff::tz::TimeZone;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+use super::charts;
+use super::history::{Health, Run, TaskHistory};
+use crate::status::{elapsed, local_time};
+
+/// Runs per task page.
+pub const PAGE_SIZE: usize = 100;
+
+/// What every page needs to know.
+pub struct Context<'a> {
+    pub host: &'a str,
+    pub now: f64,
+    pub stale_after_days: u32,
+    pub tz: &'a TimeZone,
+    pub today: jiff::civil::Date,
+}
+
+/// The directory name of a task's pages: its name when it is a safe one (every
+/// configured name is), else its position, so no DB content can make a path.
+pub fn slug(index: usize, name: &str) -> String {
+    let safe = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && name.len() <= 100;
+    if safe {
+        name.to_string()
+    } else {
+        format!("task-{index}")
+    }
+}
+
+/// The file of page `page` (1-based) of a task, relative to the task's directory.
+pub fn page_file(page: usize) -> String {
+    if page == 1 {
+        "index.html".into()
+    } else {
+        format!("page-{page}.html")
+    }
+}
+
+fn layout(ctx: &Context, title: &str, root: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="color-scheme" content="light dark";
+                title { (title) }
+                link rel="stylesheet" href={ (root) "style.css" };
+                link rel="alternate" type="application/atom+xml" title="Failed backups" href={ (root) "feed.atom" };
+            }
+            body {
+                header {
+                    a.home href={ (root) "index.html" } { "backup-server" }
+                    span.host { " on " (ctx.host) }
+                }
+                main { (body) }
+                footer {
+                    "Rendered " (local_time(ctx.now, ctx.tz)) " · "
+                    a href={ (root) "status.json" } { "status.json" } " · "
+                    a href={ (root) "metrics.prom" } { "metrics.prom" } " · "
+                    a href={ (root) "feed.atom" } { "failures feed" }
+                }
+            }
+        }
+    }
+}
+
+fn health_words(health: Health, ctx: &Context) -> String {
+    let ago = |t: f64| {
+        let days = ((ctx.now - t) / 86_400.0).floor().max(0.0) as i64;
+        match days {
+            0 => "today".to_string(),
+            1 => "1 day ago".to_string(),
+            n => format!("{n} days ago"),
+        }
+    };
+    match health {
+        Health::Ok => "fine".into(),
+        Health::Failing { since } => format!(
+            "failing since {} ({})",
+            local_time(since, ctx.tz),
+            ago(since)
+        ),
+        Health::Stale { last_success } => {
+            format!(
+                "stale: no success since {} ({})",
+                local_time(last_success, ctx.tz),
+                ago(last_success)
+            )
+        }
+        Health::NeverSucceeded { since } => {
+            format!("never succeeded (first run {})", local_time(since, ctx.tz))
+        }
+        Health::NeverRan => "has never run".into(),
+    }
+}
+
+fn badge(success: bool) -> Markup {
+    html! { span class={ "badge " (if success { "ok" } else { "failed" }) } { (if success { "ok" } else { "FAILED" }) } }
+}
+
+fn step_badges(run: &Run) -> Markup {
+    html! {
+        @for step in &run.steps {
+            span class={ "badge " (if step.success { "ok" } else { "failed" }) } title=(step.dir_to) {
+                (step.step) @if !step.success { " FAILED" }
+            }
+            " "
+        }
+    }
+}
+
+pub fn index(ctx: &Context, tasks: &[TaskHistory]) -> Markup {
+    let health: Vec<Health> = tasks
+        .iter()
+        .map(|t| t.health(ctx.now, ctx.stale_after_days))
+        .collect();
+    let attention: Vec<(usize, &TaskHistory)> = tasks
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| health[*i].needs_attention())
+        .collect();
+    let runs: usize = tasks.iter().map(|t| t.runs.len()).sum();
+    let successes: usize = tasks
+        .iter()
+        .map(|t| t.runs.iter().filter(|r| r.success).count())
+        .sum();
+    let last_run = tasks
+        .iter()
+        .filter_map(|t| t.last_run())
+        .map(|r| r.start)
+        .fold(None, |a: Option<f64>, b| Some(a.map_or(b, |a| a.max(b))));
+    let mut recent: Vec<(usize, &Run)> = tasks
+        .iter()
+        .enumerate()
+        .flat_map(|(i, t)| t.runs.iter().take(20).map(move |r| (i, r)))
+        .collect();
+    recent.sort_by(|a, b| b.1.start.total_cmp(&a.1.start));
+    recent.truncate(20);
+
+    let body = html! {
+        @if tasks.is_empty() {
+            section.banner.attention { h1 { "No tasks yet" } p { "Nothing has been configured or recorded." } }
+        } @else if attention.is_empty() {
+            section.banner.fine { h1 { "All backups are fine" } p { "Every task succeeded on its last run, none is stale." } }
+        } @else {
+            section.banner.attention {
+                h1 {
+                    (attention.len()) " of " (tasks.len())
+                    (if attention.len() == 1 { " task needs attention" } else { " tasks need attention" })
+                }
+                ul {
+                    @for (i, task) in &attention {
+                        li { a href={ "tasks/" (slug(*i, &task.name)) "/index.html" } { (task.name) } ": " (health_words(health[*i], ctx)) }
+                    }
+                }
+            }
+        }
+        section.figures {
+            div { span.figure { (runs) } " runs" }
+            div { span.figure { (successes) } " succeeded" }
+            div { span.figure { (runs - successes) } " failed" }
+            div { "last run " span.figure { (last_run.map_or("never".to_string(), |t| local_time(t, ctx.tz))) } }
+        }
+        h2 { "Tasks" }
+        div.scroll {
+            table.tasks {
+                thead { tr { th { "task" } th { "state" } th { "last run" } th { "last success" } th { "success rate" } th { "last 30 runs" } th { "durations" } } }
+                tbody {
+                    @for (i, task) in tasks.iter().enumerate() {
+                        tr class=(health[i].word()) {
+                            td { a href={ "tasks/" (slug(i, &task.name)) "/index.html" } { (task.name) } }
+                            td { span class={ "state " (health[i].word()) } { (health_words(health[i], ctx)) } }
+                            td { @if let Some(run) = task.last_run() { (local_time(run.start, ctx.tz)) " " (badge(run.success)) } @else { "never" } }
+                            td { @if let Some(run) = task.last_success() { (local_time(run.end, ctx.tz)) } @else { "never" } }
+                            td { @if let Some(rate) = task.success_rate() { (format!("{:.0}%", rate * 100.0)) } @else { "—" } }
+                            td { (charts::strip(&task.runs, ctx.tz)) }
+                            td { (charts::sparkline(&task.runs)) }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "Recent runs" }
+        div.scroll {
+            table.runs {
+                thead { tr { th { "started" } th { "task" } th { "took" } th { "steps" } } }
+                tbody {
+                    @for (i, run) in &recent {
+                        tr {
+                            td { (local_time(run.start, ctx.tz)) }
+                            td { a href={ "tasks/" (slug(*i, &tasks[*i].name)) "/index.html" } { (tasks[*i].name) } }
+                            td { (elapsed(run.duration())) }
+                            td { (step_badges(run)) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    layout(ctx, &format!("Backups on {}", ctx.host), "", body)
+}
+
+/// Page `page` (1-based) of a task's history, of `pages` in all.
+pub fn task_page(
+    ctx: &Context,
+    task: &TaskHistory,
+    health: Health,
+    page: usize,
+    pages: usize,
+) -> Markup {
+    let runs = task
+        .runs
+        .iter()
+        .skip((page - 1) * PAGE_SIZE)
+        .take(PAGE_SIZE);
+    let body = html! {
+        h1 { (task.name) }
+        p class={ "state " (health.word()) } { (health_words(health, ctx)) }
+        @if page == 1 && !task.runs.is_empty() {
+            h2 { "Durations" }
+            (charts::durations(&task.runs, ctx.tz))
+            h2 { "The last year" }
+            (charts::calendar(&task.runs, ctx.today, ctx.tz))
+        }
+        h2 { "History" @if pages > 1 { " (page " (page) " of " (pages) ")" } }
+        @if task.runs.is_empty() { p { "No run is recorded." } }
+        @for run in runs {
+            article.run {
+                h3 { (local_time(run.start, ctx.tz)) " " (badge(run.success)) " " small { "took " (elapsed(run.duration())) } }
+                div.scroll {
+                    table.steps {
+                        thead { tr { th { "step" } th { "result" } th { "started" } th { "took" } th { "from" } th { "to" } } }
+                        tbody {
+                            @for step in &run.steps {
+                                tr {
+                                    td { (step.step) }
+                                    td { (badge(step.success)) }
+                                    td { (local_time(step.start, ctx.tz)) }
+                                    td { (step.time_elapsed) }
+                                    td { code { (step.dir_from) } }
+                                    td { code { (step.dir_to) } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if pages > 1 {
+            nav.pages aria-label="pages" {
+                @if page > 1 { a rel="prev" href=(page_file(page - 1)) { "← newer" } " " }
+                @for p in 1..=pages {
+                    @if p == page { strong { (p) } } @else { a href=(page_file(p)) { (p) } }
+                    " "
+                }
+                @if page < pages { a rel="next" href=(page_file(page + 1)) { "older →" } }
+            }
+        }
+        p { a href="../../index.html" { (PreEscaped("&larr; ")) "all tasks" } }
+    };
+    layout(
+        ctx,
+        &format!("{} · backups on {}", task.name, ctx.host),
+        "../../",
+        body,
+    )
+}

@@ -1,0 +1,179 @@
+//! Publishing the site: built whole in a fresh directory beside the target, then
+//! swapped in with one atomic rename, so nginx never serves a half-written site.
+//!
+//! Files are world-readable (nginx runs as another user) whatever the service's umask;
+//! nothing but the site's own files is put there. A directory that is not a site of
+//! ours is never replaced: its contents would be deleted.
+
+use std::ffi::CString;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+/// Marks a directory as a site we rendered, and so ours to replace.
+pub const MARKER: &str = ".backup-server-site";
+
+/// Writes `files` (relative path, contents) as the site at `target`.
+pub fn publish(target: &Path, files: &[(String, Vec<u8>)]) -> Result<(), String> {
+    let name = target
+        .file_name()
+        .ok_or_else(|| format!("{} cannot be a site directory", target.display()))?;
+    let parent = target
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if target.exists() && !is_ours(target) {
+        return Err(format!(
+            "{} exists and is not a site rendered by backup-server (no {MARKER}); refusing to replace it",
+            target.display()
+        ));
+    }
+    fs_err::create_dir_all(parent).map_err(|e| e.to_string())?;
+    let staging = parent.join(format!(
+        ".{}.new-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    if staging.exists() {
+        fs_err::remove_dir_all(&staging).map_err(|e| e.to_string())?;
+    }
+    write_tree(&staging, files)
+        .map_err(|e| format!("cannot write the site into {}: {e}", staging.display()))?;
+
+    let swapped = if target.exists() {
+        exchange(&staging, target)
+            .map_err(|e| format!("cannot swap in the new site at {}: {e}", target.display()))?;
+        // The old site is now where the new one was built.
+        fs_err::remove_dir_all(&staging).map_err(|e| e.to_string())
+    } else {
+        fs_err::rename(&staging, target).map_err(|e| e.to_string())
+    };
+    if swapped.is_err() {
+        let _ = fs_err::remove_dir_all(&staging);
+    }
+    swapped
+}
+
+fn is_ours(dir: &Path) -> bool {
+    dir.join(MARKER).is_file()
+        || fs_err::read_dir(dir).is_ok_and(|mut entries| entries.next().is_none())
+}
+
+fn write_tree(root: &Path, files: &[(String, Vec<u8>)]) -> io::Result<()> {
+    make_dir(root)?;
+    fs_err::write(
+        root.join(MARKER),
+        "rendered by backup-server; replaced whole on every render\n",
+    )?;
+    for (path, contents) in files {
+        let file = root.join(path);
+        let mut missing: Vec<PathBuf> = file
+            .parent()
+            .into_iter()
+            .flat_map(Path::ancestors)
+            .take_while(|d| !d.exists())
+            .map(Path::to_path_buf)
+            .collect();
+        missing.reverse();
+        for dir in missing {
+            make_dir(&dir)?;
+        }
+        fs_err::write(&file, contents)?;
+        fs_err::set_permissions(&file, std::fs::Permissions::from_mode(0o644))?;
+    }
+    fs_err::set_permissions(root.join(MARKER), std::fs::Permissions::from_mode(0o644))
+}
+
+fn make_dir(dir: &Path) -> io::Result<()> {
+    fs_err::create_dir(dir)?;
+    fs_err::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
+}
+
+/// Swaps two directories in one step (renameat2 with RENAME_EXCHANGE). Where the file
+/// system cannot, falls back to two renames, with a moment where `b` is missing.
+fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    let (ca, cb) = (c_path(a)?, c_path(b)?);
+    // SAFETY: two valid NUL-terminated paths; the call reads them and nothing else.
+    let done = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            ca.as_ptr(),
+            libc::AT_FDCWD,
+            cb.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if done == 0 {
+        return Ok(());
+    }
+    let error = io::Error::last_os_error();
+    if !matches!(error.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) {
+        return Err(error);
+    }
+    let aside = b.with_extension("old-site");
+    fs_err::rename(b, &aside)?;
+    fs_err::rename(a, b)?;
+    fs_err::rename(&aside, a)
+}
+
+fn c_path(path: &Path) -> io::Result<CString> {
+    CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a path holds a NUL byte"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(text: &str) -> Vec<(String, Vec<u8>)> {
+        vec![
+            ("index.html".into(), text.into()),
+            ("tasks/a/index.html".into(), text.into()),
+        ]
+    }
+
+    #[test]
+    fn publishes_then_replaces_whole_with_readable_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let site = dir.path().join("site");
+        publish(&site, &files("one")).unwrap();
+        std::fs::write(site.join("stale.html"), "from an older render").unwrap();
+        publish(&site, &files("two")).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(site.join("tasks/a/index.html")).unwrap(),
+            "two"
+        );
+        assert!(
+            !site.join("stale.html").exists(),
+            "the old site is gone whole"
+        );
+        let mode = std::fs::metadata(site.join("tasks/a/index.html"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o644);
+        let mode = std::fs::metadata(site.join("tasks"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o755);
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers, ["site"], "no staging directory is left behind");
+    }
+
+    #[test]
+    fn refuses_to_replace_a_directory_that_is_not_a_site() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("precious.txt"), "not ours").unwrap();
+        let err = publish(dir.path(), &files("x")).unwrap_err();
+        assert!(
+            err.contains("is not a site rendered by backup-server"),
+            "{err}"
+        );
+        assert!(dir.path().join("precious.txt").exists());
+    }
+}

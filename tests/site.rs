@@ -1,0 +1,273 @@
+//! The history site rendered from a log DB: escaping, pagination, banners, and the
+//! machine-readable files checked by real parsers (serde_json, promtool, feedparser).
+
+mod support;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use backup_server::logdb::LogDb;
+use backup_server::status::{Step, StepStatus, TaskStatus};
+use support::{World, show};
+
+const DAY: f64 = 86_400.0;
+
+fn now() -> f64 {
+    jiff::Timestamp::now().as_millisecond() as f64 / 1000.0
+}
+
+/// A run of `task` that started `days_ago`, failing at `failed_step` if any.
+fn task_run(task: &str, days_ago: f64, failed_step: Option<Step>, dir_from: &str) -> TaskStatus {
+    let start = now() - days_ago * DAY;
+    let mut steps = Vec::new();
+    for (i, step) in Step::ALL.into_iter().enumerate() {
+        let success = failed_step != Some(step);
+        steps.push(StepStatus {
+            step,
+            success,
+            dt_start: start + i as f64 * 10.0,
+            dt_end: start + i as f64 * 10.0 + 9.0,
+            time_elapsed: "00:00:09".into(),
+            dir_from: dir_from.into(),
+            dir_to: format!("/backup/{task}"),
+            file_log: PathBuf::from("x.log"),
+            error: None,
+            warning: None,
+        });
+        if !success {
+            break;
+        }
+    }
+    TaskStatus {
+        name: task.into(),
+        success: failed_step.is_none(),
+        dt_task_start: start,
+        dt_task_end: start + 30.0,
+        steps,
+    }
+}
+
+fn record(world: &World, runs: &[TaskStatus]) {
+    fs::create_dir_all(&world.state).unwrap();
+    let mut db = LogDb::open(&world.state.join("log.db")).unwrap();
+    for run in runs {
+        db.record(run).unwrap();
+    }
+}
+
+fn render(world: &World) -> (Output, PathBuf) {
+    let site = world.root.path().join("site");
+    let out = Command::new(env!("CARGO_BIN_EXE_backup-server"))
+        .arg("--config")
+        .arg(world.config_path())
+        .arg("--state-dir")
+        .arg(&world.state)
+        .arg("--site-dir")
+        .arg(&site)
+        .arg("render-site")
+        .output()
+        .unwrap();
+    (out, site)
+}
+
+fn rendered(world: &World) -> PathBuf {
+    let (out, site) = render(world);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    site
+}
+
+fn read(site: &Path, file: &str) -> String {
+    fs::read_to_string(site.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+#[test]
+fn hostile_strings_in_the_history_render_inert() {
+    let world = World::new();
+    let hostile = "<img src=x onerror=alert(1)>";
+    record(
+        &world,
+        &[
+            task_run(
+                "data",
+                1.0,
+                Some(Step::Sync),
+                "/data/<script>alert(1)</script>",
+            ),
+            task_run(hostile, 1.0, None, "\"/><script>alert(2)</script>"),
+        ],
+    );
+    let site = rendered(&world);
+
+    let mut pages = vec![
+        "index.html".to_string(),
+        "tasks/data/index.html".to_string(),
+    ];
+    // A name from the DB that is not a safe path gets a numbered directory instead.
+    pages.push("tasks/task-1/index.html".into());
+    for page in &pages {
+        let html = read(&site, page);
+        assert!(
+            !html.contains("<script>") && !html.contains("<img src=x"),
+            "{page} carries live markup"
+        );
+    }
+    assert!(
+        read(&site, "tasks/data/index.html")
+            .contains("/data/&lt;script&gt;alert(1)&lt;/script&gt;")
+    );
+    assert!(read(&site, "index.html").contains("&lt;img src=x onerror=alert(1)&gt;"));
+    let feed = read(&site, "feed.atom");
+    assert!(!feed.contains("<script>"), "{feed}");
+    let status: serde_json::Value = serde_json::from_str(&read(&site, "status.json")).unwrap();
+    assert_eq!(
+        status["tasks"][1]["name"], hostile,
+        "JSON carries the name as data"
+    );
+}
+
+#[test]
+fn a_long_history_is_paginated() {
+    let world = World::new();
+    let runs: Vec<TaskStatus> = (0..250)
+        .map(|i| task_run("data", 250.0 - i as f64, None, "/data"))
+        .collect();
+    record(&world, &runs);
+    let site = rendered(&world);
+
+    let dir = site.join("tasks/data");
+    assert!(
+        dir.join("index.html").exists()
+            && dir.join("page-2.html").exists()
+            && dir.join("page-3.html").exists()
+    );
+    assert!(!dir.join("page-4.html").exists());
+    let first = read(&site, "tasks/data/index.html");
+    assert_eq!(first.matches("<article class=\"run\">").count(), 100);
+    assert!(first.contains("href=\"page-2.html\""));
+    let last = read(&site, "tasks/data/page-3.html");
+    assert_eq!(last.matches("<article class=\"run\">").count(), 50);
+    assert!(last.contains("rel=\"prev\" href=\"page-2.html\""));
+}
+
+#[test]
+fn banners_say_which_tasks_need_attention_and_since_when() {
+    let mut world = World::new();
+    world.task_extra = "  - name: photos\n    dir_source: /photos\n  - name: music\n    dir_source: /music\n  - name: fresh\n    dir_source: /fresh\n".into();
+    record(
+        &world,
+        &[
+            task_run("data", 3.0, None, "/data"),
+            task_run("data", 2.0, Some(Step::Backup), "/data"),
+            task_run("data", 1.0, Some(Step::Sync), "/data"),
+            task_run("photos", 5.0, None, "/photos"),
+            task_run("music", 0.5, None, "/music"),
+        ],
+    );
+    let site = rendered(&world);
+    let index = read(&site, "index.html");
+    assert!(index.contains("3 of 4 tasks need attention"), "{index}");
+    assert!(index.contains(">data</a>: failing since "), "{index}");
+    assert!(
+        index.contains("(2 days ago)"),
+        "failing since the first failure after the last success"
+    );
+    assert!(
+        index.contains(">photos</a>: stale: no success since "),
+        "{index}"
+    );
+    assert!(index.contains(">fresh</a>: has never run"), "{index}");
+    assert!(
+        !index.contains(">music</a>:"),
+        "a fine task is not listed in the banner"
+    );
+
+    let status: serde_json::Value = serde_json::from_str(&read(&site, "status.json")).unwrap();
+    let states: Vec<&str> = status["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["failing", "stale", "ok", "never_ran"]);
+    assert_eq!(status["all_fine"], false);
+    assert_eq!(status["tasks"][1]["days_since_last_success"], 4);
+
+    // All fine: the banner says so.
+    let fine = World::new();
+    record(&fine, &[task_run("data", 0.5, None, "/data")]);
+    assert!(read(&rendered(&fine), "index.html").contains("All backups are fine"));
+}
+
+#[test]
+fn metrics_pass_promtool_and_the_feed_is_valid_atom() {
+    let world = World::new();
+    record(
+        &world,
+        &[
+            task_run("data", 2.0, None, "/data"),
+            task_run("data", 1.0, Some(Step::Sync), "/data"),
+        ],
+    );
+    let site = rendered(&world);
+
+    let promtool = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(fs::File::open(site.join("metrics.prom")).unwrap())
+        .output()
+        .expect("promtool runs (apt-get install prometheus)");
+    assert!(promtool.status.success(), "{}", show(&promtool));
+    let metrics = read(&site, "metrics.prom");
+    assert!(
+        metrics.contains("backup_server_last_run_success{task=\"data\"} 0\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("backup_server_step_duration_seconds{task=\"data\",step=\"sync\"} 9\n"),
+        "{metrics}"
+    );
+
+    let feed = Command::new("/usr/bin/python3")
+        .args(["-c", "import feedparser, sys\nf = feedparser.parse(sys.argv[1])\nassert not f.bozo, f.bozo_exception\nassert f.version == 'atom10', f.version\nprint(len(f.entries), f.entries[0].title)"])
+        .arg(site.join("feed.atom"))
+        .output()
+        .expect("python3-feedparser is installed");
+    assert!(feed.status.success(), "{}", show(&feed));
+    assert!(
+        String::from_utf8_lossy(&feed.stdout).starts_with("1 Backup FAILED: data on "),
+        "{}",
+        show(&feed)
+    );
+}
+
+#[test]
+fn a_site_dir_that_is_not_ours_is_left_alone() {
+    let world = World::new();
+    let site = world.root.path().join("site");
+    fs::create_dir_all(&site).unwrap();
+    fs::write(site.join("precious.html"), "someone else's page").unwrap();
+    let (out, _) = render(&world);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is not a site rendered by backup-server"),
+        "{}",
+        show(&out)
+    );
+    assert!(site.join("precious.html").exists());
+}
+
+#[test]
+fn run_renders_the_site_after_a_failed_task_too() {
+    let world = World::new();
+    fs::remove_dir_all(&world.source).unwrap();
+    let site = world.root.path().join("site");
+    let out = world
+        .command("2026-03-01")
+        .arg("--site-dir")
+        .arg(&site)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let index = read(&site, "index.html");
+    assert!(index.contains("1 of 1 task needs attention"), "{index}");
+}
