@@ -120,7 +120,7 @@ pub fn metrics(tasks: &[TaskHistory]) -> String {
             run.steps.iter().map(move |s| {
                 (
                     format!("task=\"{}\",step=\"{}\"", label(&t.name), label(&s.step)),
-                    (s.end - s.start).max(0.0),
+                    s.duration(),
                 )
             })
         })

@@ -1,8 +1,8 @@
 //! The history site: static pages rendered from the log DB after every run, for nginx.
 //!
-//! history (the DB read back as runs) → pages, charts and feeds (rendered in memory)
-//! → publish (one atomic swap). It replaces the seed's Flask dashboard: nothing to log
-//! into, nothing to crash.
+//! history (the DB read back as runs) → pages, charts and feeds (rendered one file
+//! at a time) → publish (one atomic swap). It replaces the seed's Flask dashboard:
+//! nothing to log into, nothing to crash.
 
 pub mod charts;
 pub mod feeds;
@@ -47,46 +47,40 @@ pub fn render(config: &Config, db: &Path, site_dir: &Path) -> Result<usize, Stri
         tz: &tz,
         today,
     };
-    let files = render_files(&ctx, &tasks);
-    let pages = files
-        .iter()
-        .filter(|(path, _)| path.ends_with(".html"))
-        .count();
-    publish::publish(site_dir, &files)?;
+    let mut pages = 0;
+    publish::publish(site_dir, |writer| {
+        pages = write_site(&ctx, &tasks, writer)?;
+        Ok(())
+    })?;
     Ok(pages)
 }
 
-/// Every file of the site, by relative path.
-pub fn render_files(ctx: &Context, tasks: &[TaskHistory]) -> Vec<(String, Vec<u8>)> {
-    let mut files = vec![
-        (
-            "index.html".to_string(),
-            pages::index(ctx, tasks).into_string().into_bytes(),
-        ),
-        ("style.css".to_string(), STYLE.as_bytes().to_vec()),
-        (
-            "status.json".to_string(),
-            feeds::status_json(ctx, tasks).into_bytes(),
-        ),
-        (
-            "metrics.prom".to_string(),
-            feeds::metrics(tasks).into_bytes(),
-        ),
-        (
-            "feed.atom".to_string(),
-            feeds::atom(ctx, tasks).into_bytes(),
-        ),
-    ];
+/// Writes every file of the site, one at a time; returns the number of pages.
+fn write_site(
+    ctx: &Context,
+    tasks: &[TaskHistory],
+    writer: &publish::SiteWriter,
+) -> std::io::Result<usize> {
+    writer.write(
+        "index.html",
+        pages::index(ctx, tasks).into_string().as_bytes(),
+    )?;
+    writer.write("style.css", STYLE.as_bytes())?;
+    writer.write("status.json", feeds::status_json(ctx, tasks).as_bytes())?;
+    writer.write("metrics.prom", feeds::metrics(tasks).as_bytes())?;
+    writer.write("feed.atom", feeds::atom(ctx, tasks).as_bytes())?;
+    let mut count = 1;
     for (i, task) in tasks.iter().enumerate() {
         let health = task.health(ctx.now, ctx.stale_after_days);
         let pages = task.runs.len().div_ceil(PAGE_SIZE).max(1);
         for page in 1..=pages {
             let html = pages::task_page(ctx, task, health, page, pages).into_string();
-            files.push((
-                format!("tasks/{}/{}", slug(i, &task.name), page_file(page)),
-                html.into_bytes(),
-            ));
+            writer.write(
+                &format!("tasks/{}/{}", slug(i, &task.name), page_file(page)),
+                html.as_bytes(),
+            )?;
+            count += 1;
         }
     }
-    files
+    Ok(count)
 }

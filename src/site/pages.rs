@@ -115,7 +115,7 @@ fn badge(success: bool) -> Markup {
 fn step_badges(run: &Run) -> Markup {
     html! {
         @for step in &run.steps {
-            span class={ "badge " (if step.success { "ok" } else { "failed" }) } title=(step.dir_to) {
+            span class={ "badge " (if step.success { "ok" } else { "failed" }) } title=(&*step.dir_to) {
                 (step.step) @if !step.success { " FAILED" }
             }
             " "
@@ -250,9 +250,9 @@ pub fn task_page(
                                     td { (step.step) }
                                     td { (badge(step.success)) }
                                     td { (local_time(step.start, ctx.tz)) }
-                                    td { (step.time_elapsed) }
-                                    td { code { (step.dir_from) } }
-                                    td { code { (step.dir_to) } }
+                                    td { (elapsed(step.duration())) }
+                                    td { code { (&*step.dir_from) } }
+                                    td { code { (&*step.dir_to) } }
                                 }
                             }
                         }

@@ -14,8 +14,37 @@ use std::path::{Path, PathBuf};
 /// Marks a directory as a site we rendered, and so ours to replace.
 pub const MARKER: &str = ".backup-server-site";
 
-/// Writes `files` (relative path, contents) as the site at `target`.
-pub fn publish(target: &Path, files: &[(String, Vec<u8>)]) -> Result<(), String> {
+/// Where `render` puts the site's files while it is being built.
+pub struct SiteWriter {
+    root: PathBuf,
+}
+
+impl SiteWriter {
+    /// Writes one file at `path` (relative, `/`-separated), readable by all.
+    pub fn write(&self, path: &str, contents: &[u8]) -> io::Result<()> {
+        let file = self.root.join(path);
+        let mut missing: Vec<PathBuf> = file
+            .parent()
+            .into_iter()
+            .flat_map(Path::ancestors)
+            .take_while(|d| !d.exists())
+            .map(Path::to_path_buf)
+            .collect();
+        missing.reverse();
+        for dir in missing {
+            make_dir(&dir)?;
+        }
+        fs_err::write(&file, contents)?;
+        fs_err::set_permissions(&file, std::fs::Permissions::from_mode(0o644))
+    }
+}
+
+/// Builds the site with `render` (page by page, so it is never all in memory) and
+/// publishes it at `target`.
+pub fn publish(
+    target: &Path,
+    render: impl FnOnce(&SiteWriter) -> io::Result<()>,
+) -> Result<(), String> {
     let name = target
         .file_name()
         .ok_or_else(|| format!("{} cannot be a site directory", target.display()))?;
@@ -38,8 +67,23 @@ pub fn publish(target: &Path, files: &[(String, Vec<u8>)]) -> Result<(), String>
     if staging.exists() {
         fs_err::remove_dir_all(&staging).map_err(|e| e.to_string())?;
     }
-    write_tree(&staging, files)
-        .map_err(|e| format!("cannot write the site into {}: {e}", staging.display()))?;
+    let built = make_dir(&staging).and_then(|()| {
+        let writer = SiteWriter {
+            root: staging.clone(),
+        };
+        writer.write(
+            MARKER,
+            b"rendered by backup-server; replaced whole on every render\n",
+        )?;
+        render(&writer)
+    });
+    if let Err(e) = built {
+        let _ = fs_err::remove_dir_all(&staging);
+        return Err(format!(
+            "cannot write the site into {}: {e}",
+            staging.display()
+        ));
+    }
 
     let swapped = if target.exists() {
         exchange(&staging, target)
@@ -58,31 +102,6 @@ pub fn publish(target: &Path, files: &[(String, Vec<u8>)]) -> Result<(), String>
 fn is_ours(dir: &Path) -> bool {
     dir.join(MARKER).is_file()
         || fs_err::read_dir(dir).is_ok_and(|mut entries| entries.next().is_none())
-}
-
-fn write_tree(root: &Path, files: &[(String, Vec<u8>)]) -> io::Result<()> {
-    make_dir(root)?;
-    fs_err::write(
-        root.join(MARKER),
-        "rendered by backup-server; replaced whole on every render\n",
-    )?;
-    for (path, contents) in files {
-        let file = root.join(path);
-        let mut missing: Vec<PathBuf> = file
-            .parent()
-            .into_iter()
-            .flat_map(Path::ancestors)
-            .take_while(|d| !d.exists())
-            .map(Path::to_path_buf)
-            .collect();
-        missing.reverse();
-        for dir in missing {
-            make_dir(&dir)?;
-        }
-        fs_err::write(&file, contents)?;
-        fs_err::set_permissions(&file, std::fs::Permissions::from_mode(0o644))?;
-    }
-    fs_err::set_permissions(root.join(MARKER), std::fs::Permissions::from_mode(0o644))
 }
 
 fn make_dir(dir: &Path) -> io::Result<()> {
@@ -126,20 +145,20 @@ fn c_path(path: &Path) -> io::Result<CString> {
 mod tests {
     use super::*;
 
-    fn files(text: &str) -> Vec<(String, Vec<u8>)> {
-        vec![
-            ("index.html".into(), text.into()),
-            ("tasks/a/index.html".into(), text.into()),
-        ]
+    fn files(text: &str) -> impl FnOnce(&SiteWriter) -> io::Result<()> + '_ {
+        move |w| {
+            w.write("index.html", text.as_bytes())?;
+            w.write("tasks/a/index.html", text.as_bytes())
+        }
     }
 
     #[test]
     fn publishes_then_replaces_whole_with_readable_files() {
         let dir = tempfile::tempdir().unwrap();
         let site = dir.path().join("site");
-        publish(&site, &files("one")).unwrap();
+        publish(&site, files("one")).unwrap();
         std::fs::write(site.join("stale.html"), "from an older render").unwrap();
-        publish(&site, &files("two")).unwrap();
+        publish(&site, files("two")).unwrap();
         assert_eq!(
             std::fs::read_to_string(site.join("tasks/a/index.html")).unwrap(),
             "two"
@@ -166,10 +185,28 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_render_leaves_the_published_site_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let site = dir.path().join("site");
+        publish(&site, files("one")).unwrap();
+        let err = publish(&site, |_| Err(io::Error::other("disk full"))).unwrap_err();
+        assert!(err.contains("disk full"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(site.join("index.html")).unwrap(),
+            "one"
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no staging directory is left behind"
+        );
+    }
+
+    #[test]
     fn refuses_to_replace_a_directory_that_is_not_a_site() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("precious.txt"), "not ours").unwrap();
-        let err = publish(dir.path(), &files("x")).unwrap_err();
+        let err = publish(dir.path(), files("x")).unwrap_err();
         assert!(
             err.contains("is not a site rendered by backup-server"),
             "{err}"

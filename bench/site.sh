@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Benchmark of the history site (issue #4): a log DB of 20 tasks x 10 years of
+# nightly runs (3 steps each: 219,000 rows) rendered by `backup-server render-site`,
+# side by side with sqlite3 dumping the same table. Wall time and peak memory
+# (GNU time's maximum resident set size), best and median of RUNS runs.
+# Usage: bench/site.sh [RUNS]   (default 5)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=tools/debian-packages.sh
+source tools/debian-packages.sh
+install_debian_packages sqlite3 time bc
+
+runs=${1:-5}
+cargo build --release --quiet
+bin=$PWD/target/release/backup-server
+work=$(mktemp -d /tmp/backup-site-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/state"
+
+# The schema is created by backup-server itself (a run with no task to do is not
+# possible, so render once on an empty DB path and let sqlite3 create the table as
+# LogDb does).
+sqlite3 "$work/state/log.db" <<'SQL'
+CREATE TABLE task_run (id_task TEXT, dt_task_start REAL, dt_task_end REAL, success_task INTEGER,
+  id_step TEXT, dt_step_start REAL, dt_step_end REAL, success_step INTEGER, dir_from TEXT,
+  dir_to TEXT, time_elapsed TEXT);
+CREATE INDEX task_run_by_task ON task_run (id_task, dt_task_start);
+WITH RECURSIVE
+  task(t) AS (SELECT 0 UNION ALL SELECT t + 1 FROM task WHERE t < 19),
+  day(d) AS (SELECT 0 UNION ALL SELECT d + 1 FROM day WHERE d < 3649),
+  step(s, name) AS (VALUES (0, 'backup'), (1, 'retention'), (2, 'sync'))
+INSERT INTO task_run
+SELECT 'task' || t,
+       strftime('%s', 'now') - (3650 - d) * 86400,
+       strftime('%s', 'now') - (3650 - d) * 86400 + 600 + (d * 7 + t) % 300,
+       ((d * 13 + t) % 97) != 0,
+       name,
+       strftime('%s', 'now') - (3650 - d) * 86400 + s * 200,
+       strftime('%s', 'now') - (3650 - d) * 86400 + s * 200 + 190,
+       ((d * 13 + t) % 97) != 0 OR s < 2,
+       '/srv/data/task' || t,
+       '/mnt/backup/task' || t || '/' || date('now', '-' || (3650 - d) || ' days'),
+       '00:03:10'
+FROM task, day, step;
+SQL
+rows=$(sqlite3 "$work/state/log.db" 'SELECT COUNT(*) FROM task_run')
+{
+	printf 'dir_backup_local: /mnt/backup\ndir_backup_remote: /srv/mirror\n'
+	printf 'email_sender: a@example.com\nemail_report: a@example.com\ntasks:\n'
+	for ((t = 0; t < 20; t++)); do printf '  - {name: task%d, dir_source: /srv/data/task%d}\n' "$t" "$t"; done
+} >"$work/config.yml"
+echo "log DB: $rows rows, $(du -h "$work/state/log.db" | cut -f1)"
+
+# measure NAME COMMAND...: RUNS runs; prints best and median seconds and peak RSS in MB.
+measure() {
+	local name=$1
+	shift
+	local times=() rss=()
+	for ((i = 0; i < runs; i++)); do
+		/usr/bin/time -f '%e %M' -o "$work/time" "$@" >/dev/null 2>"$work/stderr"
+		read -r t m <"$work/time"
+		times+=("$t")
+		rss+=("$m")
+	done
+	local sorted_t sorted_m
+	sorted_t=$(printf '%s\n' "${times[@]}" | sort -n)
+	sorted_m=$(printf '%s\n' "${rss[@]}" | sort -n)
+	printf '%-34s best %6.2f s  median %6.2f s  peak memory %6.1f MB\n' "$name" \
+		"$(head -1 <<<"$sorted_t")" "$(sed -n "$(((runs + 1) / 2))p" <<<"$sorted_t")" \
+		"$(echo "$(tail -1 <<<"$sorted_m") / 1024" | bc -l)"
+}
+
+measure "backup-server render-site" "$bin" --config "$work/config.yml" --state-dir "$work/state" \
+	--site-dir "$work/site" render-site
+measure "sqlite3 SELECT * FROM task_run" sqlite3 "$work/state/log.db" 'SELECT * FROM task_run'
+echo "site: $(find "$work/site" -type f | wc -l) files, $(du -sh "$work/site" | cut -f1)"
