@@ -8,9 +8,12 @@ cd "$(dirname "$0")/.."
 # shellcheck source=tools/debian-packages.sh
 source tools/debian-packages.sh
 install_debian_packages rsync openssh-server openssh-client sqlite3 shellcheck util-linux \
-	python3 python3-aiosmtpd openssl nginx chromium prometheus python3-feedparser
+	python3 python3-aiosmtpd openssl nginx chromium prometheus python3-feedparser nix-bin systemd
 
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
-shellcheck -x -P SCRIPTDIR scripts/*.sh tools/*.sh bench/*.sh .ci/run
+shellcheck -x -P SCRIPTDIR scripts/*.sh tools/*.sh bench/*.sh .ci/run tests/nix/run
 cargo test --locked
+# The Nix half, without a Nix store: parse, render, check-config, flake.lock; the
+# module itself when NIXPKGS_LIB points at nixpkgs' lib (see tests/nix/run).
+tests/nix/run

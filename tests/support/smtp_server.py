@@ -3,7 +3,8 @@
 
 Each accepted message is written to MAILDIR as N.eml, with N.rcpt holding the
 envelope recipients one a line. Prints "ready" once it listens.
-usage: smtp_server.py PORT CERT KEY USER PASSWORD MAILDIR
+usage: smtp_server.py PORT CERT KEY USER PASSWORD MAILDIR [HOST]
+HOST defaults to 127.0.0.1 (the NixOS VM test's mail node listens on its own address).
 """
 import ssl
 import sys
@@ -14,6 +15,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 port, cert, key, user, password, maildir = sys.argv[1:7]
+host = sys.argv[7] if len(sys.argv) > 7 else "127.0.0.1"
 maildir = Path(maildir)
 maildir.mkdir(parents=True, exist_ok=True)
 lock = threading.Lock()
@@ -44,7 +46,7 @@ context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
 context.load_cert_chain(cert, key)
 controller = Controller(
     Save(),
-    hostname="127.0.0.1",
+    hostname=host,
     port=int(port),
     ssl_context=context,
     authenticator=authenticator,

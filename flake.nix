@@ -1,0 +1,102 @@
+{
+  description = "backup-server: dated rsync snapshots, pruned, mirrored over SSH, reported by email, with static history pages";
+
+  inputs = {
+    nixpkgs.url = "github:NixOS/nixpkgs/nixos-26.05";
+    sops-nix = {
+      url = "github:Mic92/sops-nix";
+      inputs.nixpkgs.follows = "nixpkgs";
+    };
+  };
+
+  outputs =
+    {
+      self,
+      nixpkgs,
+      sops-nix,
+    }:
+    let
+      systems = [
+        "x86_64-linux"
+        "aarch64-linux"
+      ];
+      forAllSystems = f: nixpkgs.lib.genAttrs systems (system: f nixpkgs.legacyPackages.${system});
+    in
+    {
+      packages = forAllSystems (pkgs: {
+        default = pkgs.callPackage ./nix/package.nix { };
+      });
+
+      apps = forAllSystems (
+        pkgs:
+        let
+          package = self.packages.${pkgs.stdenv.hostPlatform.system}.default;
+        in
+        {
+          default = {
+            type = "app";
+            program = "${package}/bin/backup-server";
+          };
+          demo = {
+            type = "app";
+            program = "${pkgs.writeShellScript "backup-server-demo" ''exec ${package}/bin/backup-server demo "$@"''}";
+          };
+        }
+      );
+
+      nixosModules.default = ./nixos-module;
+
+      checks = forAllSystems (
+        pkgs:
+        let
+          package = self.packages.${pkgs.stdenv.hostPlatform.system}.default;
+        in
+        {
+          inherit package;
+          clippy = package.overrideAttrs (old: {
+            pname = "backup-server-clippy";
+            nativeBuildInputs = old.nativeBuildInputs ++ [ pkgs.clippy ];
+            buildPhase = "cargo clippy --all-targets --offline -- -D warnings";
+            doCheck = false;
+            installPhase = "touch $out";
+            postInstall = "";
+          });
+          # The module evaluated with nixpkgs' lib against declared NixOS options, as
+          # tests/nix/run does on machines without Nix's store.
+          module-eval = pkgs.runCommand "backup-server-module-eval" { } ''
+            echo ${
+              builtins.toJSON (import ./tests/nix/eval.nix { inherit (nixpkgs) lib; }).summary
+            } > $out
+          '';
+          vm = import ./tests/nixos {
+            inherit pkgs sops-nix;
+            module = self.nixosModules.default;
+          };
+        }
+      );
+
+      devShells = forAllSystems (pkgs: {
+        default = pkgs.mkShell {
+          inputsFrom = [ self.packages.${pkgs.stdenv.hostPlatform.system}.default ];
+          packages = with pkgs; [
+            cargo
+            clippy
+            rustfmt
+            rsync
+            openssh
+            sqlite
+            shellcheck
+            nginx
+            chromium
+            prometheus
+            (python3.withPackages (p: [
+              p.aiosmtpd
+              p.feedparser
+            ]))
+          ];
+        };
+      });
+
+      formatter = forAllSystems (pkgs: pkgs.nixfmt);
+    };
+}

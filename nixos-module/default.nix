@@ -1,0 +1,529 @@
+# services.backupServer: nightly rsync snapshots, retention, a mirror over SSH, an
+# email report and static history pages, from a few lines of configuration.nix.
+#
+# The options are rendered into /etc/backup-server/backup_config.yml by the pure
+# function in ./render-config.nix and validated at build time with
+# `backup-server check-config`, so a bad config fails nixos-rebuild, not the 2 a.m. run.
+# Secrets (the Gmail app password, the SSH key) reach the service only through
+# systemd's LoadCredential: they stay root-only on disk and never enter the store.
+{
+  config,
+  lib,
+  options,
+  pkgs,
+  ...
+}:
+let
+  inherit (lib)
+    literalExpression
+    mkEnableOption
+    mkIf
+    mkMerge
+    mkOption
+    optional
+    optionalAttrs
+    optionals
+    types
+    ;
+  cfg = config.services.backupServer;
+
+  unit = "backup-server.service";
+  credentials = "/run/credentials/${unit}";
+  isSsh = location: builtins.match "[^/]*:/.*" location != null;
+  remoteIsSsh = isSsh cfg.remoteDir;
+  anySsh = remoteIsSsh || lib.any (t: isSsh t.source) (lib.attrValues cfg.tasks);
+  taskNamePattern = "[A-Za-z0-9][A-Za-z0-9._-]*";
+  locationPattern = "(/.+|[A-Za-z0-9._-]+@?[A-Za-z0-9._-]*:/.+)";
+
+  retentionOptions = defaults: {
+    daily = mkOption {
+      type = types.ints.unsigned;
+      default = defaults.daily;
+      description = "How many of the newest snapshots to keep.";
+    };
+    weekly = mkOption {
+      type = types.ints.unsigned;
+      default = defaults.weekly;
+      description = "For how many of the newest ISO weeks holding a snapshot to keep the week's oldest one.";
+    };
+    monthly = mkOption {
+      type = types.ints.unsigned;
+      default = defaults.monthly;
+      description = "For how many of the newest months holding a snapshot to keep the month's oldest one.";
+    };
+    yearly = mkOption {
+      type = types.ints.unsigned;
+      default = defaults.yearly;
+      description = "For how many of the newest years holding a snapshot to keep the year's oldest one.";
+    };
+  };
+
+  taskModule =
+    { name, ... }:
+    {
+      options = {
+        source = mkOption {
+          type = types.str;
+          example = "/home";
+          description = "What to back up: an absolute local path, or `user@host:/path` over SSH.";
+        };
+        excludes = mkOption {
+          type = types.listOf types.str;
+          default = [ ];
+          example = [
+            ".cache/"
+            "*.tmp"
+          ];
+          description = "rsync exclude patterns.";
+        };
+        retention = mkOption {
+          type = types.nullOr (types.submodule { options = retentionOptions cfg.retention; });
+          default = null;
+          example = {
+            daily = 3;
+            monthly = 24;
+          };
+          description = "This task's own retention policy; keys left out take the values of {option}`services.backupServer.retention`.";
+        };
+      };
+    };
+
+  # The paths the service sees: credentials for secrets, the store for public files.
+  knownHostsFile = if cfg.ssh.knownHosts == null then null else pkgs.writeText "backup-server-known_hosts" cfg.ssh.knownHosts;
+  sshConfigFile = if cfg.ssh.extraConfig == "" then null else pkgs.writeText "backup-server-ssh_config" cfg.ssh.extraConfig;
+  rendered = import ./render-config.nix {
+    inherit (cfg)
+      localDir
+      remoteDir
+      requireMountpoint
+      tasks
+      retention
+      email
+      smtp
+      staleAfterDays
+      settings
+      ;
+    sshKeyPath = if cfg.ssh.keyFile == null then null else "${credentials}/ssh-key";
+    knownHostsPath = if knownHostsFile == null then null else "${knownHostsFile}";
+    sshConfigPath = if sshConfigFile == null then null else "${sshConfigFile}";
+  };
+  configJson = pkgs.writeText "backup_config.yml" (builtins.toJSON rendered);
+  # Validated at build time, as services.borgmatic does: a bad config fails the build.
+  validatedConfig = pkgs.runCommand "backup_config.yml" { } ''
+    ${cfg.package}/bin/backup-server --config ${configJson} check-config
+    cp ${configJson} $out
+  '';
+  siteParent = dirOf cfg.site.dir;
+  localRemote = !remoteIsSsh;
+in
+{
+  options.services.backupServer = {
+    enable = mkEnableOption "backup-server: nightly rsync snapshots, mirrored over SSH, reported by email";
+
+    package = mkOption {
+      type = types.package;
+      default = pkgs.callPackage ../nix/package.nix { };
+      defaultText = literalExpression "pkgs.callPackage ./nix/package.nix { } (this flake's package)";
+      description = "The backup-server package.";
+    };
+
+    localDir = mkOption {
+      type = types.str;
+      example = "/mnt/backup";
+      description = ''
+        Where snapshots go: `<localDir>/<task>/YYYY-MM-DD/`. The module does not create it:
+        a backup disk that is not mounted fails the run instead of filling the root file system.
+      '';
+    };
+
+    requireMountpoint = mkOption {
+      type = types.bool;
+      default = false;
+      description = "Fail the run unless {option}`services.backupServer.localDir` is a mount point.";
+    };
+
+    remoteDir = mkOption {
+      type = types.str;
+      example = "backup@nas.lan:/srv/backup";
+      description = "Where snapshots are mirrored: `user@host:/path` over SSH, or an absolute local path.";
+    };
+
+    tasks = mkOption {
+      type = types.attrsOf (types.submodule taskModule);
+      default = { };
+      example = literalExpression ''
+        {
+          home = { source = "/home"; excludes = [ ".cache/" ]; };
+          photos = { source = "pi@camera.lan:/photos"; retention.monthly = 24; };
+        }
+      '';
+      description = "What to back up, by task name (it becomes a directory name).";
+    };
+
+    retention = retentionOptions {
+      daily = 7;
+      weekly = 4;
+      monthly = 12;
+      yearly = 5;
+    };
+
+    email = {
+      sender = mkOption {
+        type = types.str;
+        example = "me@gmail.com";
+        description = "The Gmail address reports come from; also the SMTP user.";
+      };
+      to = mkOption {
+        type = types.str;
+        example = "me@gmail.com";
+        description = "Receives every report.";
+      };
+      admin = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        example = "admin@example.org";
+        description = "Copied on reports of failed runs.";
+      };
+      passwordFile = mkOption {
+        type = types.nullOr types.path;
+        default = null;
+        example = "/run/secrets/backup-server/gmail-password";
+        description = ''
+          A file holding the Gmail app password (sops-nix, agenix or a plain root-only file).
+          It reaches the service through LoadCredential and never enters the store. Without it,
+          backups still run and the report waits in the outbox.
+        '';
+      };
+    };
+
+    smtp = {
+      host = mkOption {
+        type = types.str;
+        default = "smtp.gmail.com";
+        description = "SMTP server, spoken to over implicit TLS.";
+      };
+      port = mkOption {
+        type = types.port;
+        default = 465;
+        description = "SMTP port (implicit TLS).";
+      };
+      caFile = mkOption {
+        type = types.nullOr types.path;
+        default = null;
+        example = "/etc/ssl/certs/relay-ca.pem";
+        description = "An extra trusted root for a self-hosted relay; certificates are always verified.";
+      };
+    };
+
+    ssh = {
+      keyFile = mkOption {
+        type = types.nullOr types.path;
+        default = null;
+        example = "/run/secrets/backup-server/ssh-key";
+        description = "The private key for every SSH connection; handed over through LoadCredential.";
+      };
+      knownHosts = mkOption {
+        type = types.nullOr types.lines;
+        default = null;
+        example = "nas.lan ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI...";
+        description = "known_hosts lines; when set, host keys are checked strictly. When not, a host is trusted on first use.";
+      };
+      extraConfig = mkOption {
+        type = types.lines;
+        default = "";
+        example = ''
+          Host nas.lan
+            Port 2222
+        '';
+        description = "ssh_config lines (ports, users, jump hosts).";
+      };
+    };
+
+    schedule = mkOption {
+      type = types.str;
+      default = "*-*-* 02:00:00";
+      example = "daily";
+      description = "When to run, as a systemd OnCalendar expression.";
+    };
+
+    randomizedDelaySec = mkOption {
+      type = types.str;
+      default = "30m";
+      description = "A random delay added to each start (systemd RandomizedDelaySec).";
+    };
+
+    persistent = mkOption {
+      type = types.bool;
+      default = true;
+      description = "Run at boot when the machine was off at the scheduled time.";
+    };
+
+    staleAfterDays = mkOption {
+      type = types.ints.positive;
+      default = 2;
+      description = "A task without a success for longer is flagged stale in reports and on the site.";
+    };
+
+    site = {
+      enable = mkOption {
+        type = types.bool;
+        default = true;
+        description = "Render the static history pages after every run.";
+      };
+      dir = mkOption {
+        type = types.str;
+        default = "/var/lib/backup-server-site/html";
+        description = "Where the pages are published (its parent must be writable by the service).";
+      };
+      nginx = {
+        enable = mkEnableOption "serving the history pages with nginx";
+        hostName = mkOption {
+          type = types.str;
+          default = "backup.localhost";
+          example = "backup.home.lan";
+          description = "The nginx virtual host name.";
+        };
+        basicAuthFile = mkOption {
+          type = types.nullOr types.path;
+          default = null;
+          description = "An htpasswd file protecting the pages.";
+        };
+      };
+    };
+
+    sops = {
+      enable = mkEnableOption "declaring the Gmail password and SSH key as sops-nix secrets";
+      sopsFile = mkOption {
+        type = types.nullOr types.path;
+        default = null;
+        example = literalExpression "./secrets/backup-server.yaml";
+        description = "The sops file holding the keys `gmail-password` and (when SSH is used) `ssh-key`.";
+      };
+    };
+
+    settings = mkOption {
+      type = types.attrsOf types.anything;
+      default = { };
+      example = {
+        stale_after_days = 5;
+      };
+      description = "Extra top-level keys of backup_config.yml, passed through (they win over the options).";
+    };
+
+    renderedConfig = mkOption {
+      type = types.attrsOf types.anything;
+      readOnly = true;
+      internal = true;
+      description = "The backup_config.yml the options render to (for tests).";
+    };
+  };
+
+  config = mkMerge (
+    [
+    { services.backupServer.renderedConfig = rendered; }
+
+    (mkIf cfg.enable {
+      assertions = [
+        {
+          assertion = cfg.tasks != { };
+          message = "services.backupServer.tasks must hold at least one task.";
+        }
+        {
+          assertion = lib.hasPrefix "/" cfg.localDir;
+          message = "services.backupServer.localDir must be an absolute path, not \"${cfg.localDir}\".";
+        }
+        {
+          assertion = builtins.match locationPattern cfg.remoteDir != null;
+          message = "services.backupServer.remoteDir must be an absolute path or user@host:/path, not \"${cfg.remoteDir}\".";
+        }
+        {
+          assertion = !anySsh || cfg.ssh.keyFile != null;
+          message = "services.backupServer uses SSH (remoteDir or a task's source), so services.backupServer.ssh.keyFile must be set.";
+        }
+        {
+          assertion = lib.hasPrefix "/" cfg.site.dir;
+          message = "services.backupServer.site.dir must be an absolute path.";
+        }
+        {
+          assertion = !cfg.sops.enable || options ? sops;
+          message = "services.backupServer.sops.enable needs sops-nix's NixOS module (imports = [ sops-nix.nixosModules.sops ]).";
+        }
+        {
+          assertion = !cfg.sops.enable || cfg.sops.sopsFile != null;
+          message = "services.backupServer.sops.enable needs services.backupServer.sops.sopsFile.";
+        }
+      ]
+      ++ lib.mapAttrsToList (name: task: {
+        assertion = builtins.match taskNamePattern name != null;
+        message = "services.backupServer.tasks.\"${name}\": a task name may hold only letters, digits, '.', '_' and '-', starting with a letter or digit.";
+      }) cfg.tasks
+      ++ lib.mapAttrsToList (name: task: {
+        assertion = builtins.match locationPattern task.source != null;
+        message = "services.backupServer.tasks.\"${name}\".source must be an absolute path or user@host:/path, not \"${task.source}\".";
+      }) cfg.tasks;
+
+      warnings = optional (cfg.email.passwordFile == null && !cfg.sops.enable) ''
+        services.backupServer.email.passwordFile is not set: backups run, but reports wait in
+        /var/lib/backup-server/outbox until a password is configured.
+      '';
+
+      environment.etc."backup-server/backup_config.yml".source = validatedConfig;
+      environment.systemPackages = [ cfg.package ];
+
+      systemd.services.backup-server = {
+        description = "backup-server: nightly snapshots, retention and sync";
+        documentation = [ "file://${cfg.package}/share/doc/backup-server/README.md" ];
+        wants = [ "network-online.target" ];
+        after = [ "network-online.target" ];
+        unitConfig.RequiresMountsFor = [ cfg.localDir ] ++ optional localRemote cfg.remoteDir;
+        serviceConfig = {
+          Type = "oneshot";
+          ExecStart = lib.escapeShellArgs (
+            [
+              "${cfg.package}/bin/backup-server"
+              "--config"
+              "/etc/backup-server/backup_config.yml"
+            ]
+            ++ optionals cfg.site.enable [
+              "--site-dir"
+              cfg.site.dir
+            ]
+            ++ [ "run" ]
+          );
+          # Exit 75: another run holds the lock; not a failure of this one.
+          SuccessExitStatus = [ 75 ];
+          # log.db, step logs, the outbox: root's alone. The site lives elsewhere (below).
+          StateDirectory = "backup-server";
+          StateDirectoryMode = "0700";
+          LoadCredential =
+            optional (cfg.email.passwordFile != null) "gmail-password:${cfg.email.passwordFile}"
+            ++ optional (cfg.ssh.keyFile != null) "ssh-key:${cfg.ssh.keyFile}";
+
+          # Idle priority: a backup must not make the server sluggish.
+          Nice = 19;
+          CPUSchedulingPolicy = "idle";
+          IOSchedulingClass = "idle";
+
+          # Hardening, as far as rsync running as root allows.
+          ProtectSystem = "strict";
+          # "-": a backup disk that is missing must fail (and be recorded by) the run itself,
+          # not the unit's namespace set-up.
+          ReadWritePaths = map (p: "-${p}") (
+            [ cfg.localDir ] ++ optional localRemote cfg.remoteDir ++ optional cfg.site.enable siteParent
+          );
+          ProtectHome = "read-only";
+          PrivateTmp = true;
+          PrivateDevices = true;
+          ProtectKernelTunables = true;
+          ProtectKernelModules = true;
+          ProtectKernelLogs = true;
+          ProtectControlGroups = true;
+          ProtectClock = true;
+          ProtectHostname = true;
+          ProtectProc = "invisible";
+          ProcSubset = "pid";
+          RestrictNamespaces = true;
+          RestrictRealtime = true;
+          RestrictSUIDSGID = true;
+          LockPersonality = true;
+          MemoryDenyWriteExecute = true;
+          NoNewPrivileges = true;
+          RemoveIPC = true;
+          PrivateIPC = true;
+          KeyringMode = "private";
+          RestrictAddressFamilies = [
+            "AF_UNIX"
+            "AF_INET"
+            "AF_INET6"
+          ];
+          SystemCallArchitectures = "native";
+          SystemCallFilter = [ "@system-service" ];
+          # What rsync as root needs to read everything and write it back with its owners,
+          # modes and times: nothing else. (No CAP_MKNOD: with PrivateDevices, device files
+          # in a source fail the backup loudly rather than being copied.)
+          CapabilityBoundingSet = [
+            "CAP_DAC_READ_SEARCH"
+            "CAP_DAC_OVERRIDE"
+            "CAP_CHOWN"
+            "CAP_FOWNER"
+            "CAP_FSETID"
+          ];
+          DevicePolicy = "closed";
+          UMask = "0077";
+        };
+      };
+
+      # The site's parent: world-readable for nginx, writable by the service for the
+      # atomic swap of the site directory inside it.
+      systemd.tmpfiles.rules = optional cfg.site.enable "d ${siteParent} 0755 root root -";
+
+      systemd.timers.backup-server = {
+        description = "Nightly backup-server run";
+        wantedBy = [ "timers.target" ];
+        timerConfig = {
+          OnCalendar = cfg.schedule;
+          RandomizedDelaySec = cfg.randomizedDelaySec;
+          Persistent = cfg.persistent;
+        };
+      };
+
+      services.nginx = mkIf (cfg.site.enable && cfg.site.nginx.enable) {
+        enable = true;
+        virtualHosts.${cfg.site.nginx.hostName} = {
+          root = cfg.site.dir;
+          basicAuthFile = cfg.site.nginx.basicAuthFile;
+          extraConfig = ''
+            index index.html;
+            autoindex off;
+          '';
+          # The same server block as the demo's and the end-to-end test's (src/site/nginx.rs).
+          locations = {
+            "~ /\\.".return = "404";
+            "/" = {
+              tryFiles = "$uri $uri/ =404";
+              extraConfig = ''add_header Cache-Control "no-cache" always;'';
+            };
+            "= /style.css".extraConfig = ''add_header Cache-Control "max-age=3600";'';
+            "= /status.json".extraConfig = ''
+              default_type application/json;
+              add_header Cache-Control "no-cache" always;
+            '';
+            "= /metrics.prom".extraConfig = ''
+              types { }
+              default_type "text/plain; version=0.0.4; charset=utf-8";
+              add_header Cache-Control "no-cache" always;
+            '';
+            "= /feed.atom".extraConfig = ''
+              types { }
+              default_type application/atom+xml;
+              add_header Cache-Control "no-cache" always;
+            '';
+          };
+        };
+      };
+    })
+
+    (mkIf (cfg.enable && cfg.sops.enable) {
+      services.backupServer.email.passwordFile = lib.mkDefault "/run/secrets/backup-server/gmail-password";
+      services.backupServer.ssh.keyFile = mkIf anySsh (lib.mkDefault "/run/secrets/backup-server/ssh-key");
+    })
+  ]
+  # sops.* options exist only when sops-nix is imported: define them only then, so the
+  # module evaluates without it.
+  ++ optional (options ? sops) {
+    sops = mkIf (cfg.enable && cfg.sops.enable) {
+      secrets = {
+        "backup-server/gmail-password" = {
+          inherit (cfg.sops) sopsFile;
+          key = "gmail-password";
+        };
+      }
+      // optionalAttrs anySsh {
+        "backup-server/ssh-key" = {
+          inherit (cfg.sops) sopsFile;
+          key = "ssh-key";
+        };
+      };
+    };
+  });
+}

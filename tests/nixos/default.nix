@@ -1,0 +1,197 @@
+# The appliance end to end, in NixOS VMs (nix flake check): a server running
+# services.backupServer with its secrets from sops-nix, a remote reached over SSH with
+# a pinned host key, and a mail server speaking implicit TLS with AUTH.
+# Keys under ./keys are test-only, made for this test; the sops file is encrypted
+# inside the build.
+{
+  pkgs,
+  sops-nix,
+  module,
+}:
+let
+  password = "vm-test-app-password";
+  keys = ./keys;
+  agePublicKey = "age1cttas0nrrskjzgrnyzn9anvtm4vkgxvtcy2m7mq6fvtw8u677c6q97qlwx";
+  secrets = pkgs.runCommand "backup-server-test-secrets.yaml" { nativeBuildInputs = [ pkgs.sops ]; } ''
+    cat > plain.json <<'JSON'
+    ${builtins.toJSON {
+      gmail-password = password;
+      ssh-key = builtins.readFile ./keys/client_ed25519;
+    }}
+    JSON
+    sops --encrypt --age ${agePublicKey} --input-type json --output-type yaml plain.json > $out
+  '';
+  smtpServer = pkgs.python3.withPackages (p: [ p.aiosmtpd ]);
+in
+pkgs.testers.runNixOSTest {
+  name = "backup-server";
+
+  nodes = {
+    server =
+      { ... }:
+      {
+        imports = [
+          module
+          sops-nix.nixosModules.sops
+        ];
+        time.timeZone = "UTC";
+        # The test moves the clock; nothing may move it back.
+        services.timesyncd.enable = false;
+        environment.systemPackages = [
+          pkgs.curl
+          pkgs.jq
+        ];
+        sops.age.keyFile = "${keys}/age-key.txt";
+        sops.age.sshKeyPaths = [ ];
+        sops.gnupg.sshKeyPaths = [ ];
+
+        services.backupServer = {
+          enable = true;
+          localDir = "/mnt/backup";
+          remoteDir = "backup@remote:/srv/backup";
+          tasks.home = {
+            source = "/data";
+            excludes = [ "*.tmp" ];
+          };
+          retention = {
+            daily = 3;
+            weekly = 2;
+            monthly = 2;
+            yearly = 1;
+          };
+          email = {
+            sender = "backup@example.com";
+            to = "admin@example.com";
+            admin = "boss@example.com";
+          };
+          smtp = {
+            host = "mail";
+            port = 465;
+            caFile = "${keys}/smtp-ca.pem";
+          };
+          ssh.knownHosts = "remote ${builtins.readFile ./keys/remote_host_ed25519.pub}";
+          sops = {
+            enable = true;
+            sopsFile = secrets;
+          };
+          site.nginx.enable = true;
+        };
+      };
+
+    remote =
+      { ... }:
+      {
+        services.openssh = {
+          enable = true;
+          hostKeys = [
+            {
+              path = "/etc/ssh/ssh_host_ed25519_key";
+              type = "ed25519";
+            }
+          ];
+        };
+        environment.etc."ssh/ssh_host_ed25519_key" = {
+          source = "${keys}/remote_host_ed25519";
+          mode = "0600";
+        };
+        environment.systemPackages = [ pkgs.rsync ];
+        users.users.backup = {
+          isNormalUser = true;
+          openssh.authorizedKeys.keyFiles = [ ./keys/client_ed25519.pub ];
+        };
+        systemd.tmpfiles.rules = [ "d /srv/backup 0750 backup users -" ];
+      };
+
+    mail =
+      { ... }:
+      {
+        networking.firewall.allowedTCPPorts = [ 465 ];
+        systemd.services.smtp = {
+          wantedBy = [ "multi-user.target" ];
+          serviceConfig.StateDirectory = "mail";
+          script = ''
+            exec ${smtpServer}/bin/python3 ${../support/smtp_server.py} 465 \
+              ${keys}/smtp.pem ${keys}/smtp-key.pem backup@example.com ${password} /var/lib/mail 0.0.0.0
+          '';
+        };
+      };
+  };
+
+  testScript = ''
+    def run_on(day, succeed=True):
+        server.succeed(f"timedatectl set-time '{day} 02:00:00'")
+        if succeed:
+            server.succeed("systemctl start backup-server.service")
+        else:
+            server.fail("systemctl start backup-server.service")
+
+    def same_inode(machine, a, b):
+        machine.succeed(f'[ "$(stat -c %i {a})" = "$(stat -c %i {b})" ]')
+
+    start_all()
+    remote.wait_for_unit("sshd.service")
+    mail.wait_for_unit("smtp.service")
+    mail.wait_for_open_port(465)
+    server.wait_for_unit("multi-user.target")
+
+    with subtest("the timer is installed"):
+        server.succeed("systemctl list-timers backup-server.timer | grep backup-server")
+        # The test moves the clock by days; runs happen when the test says.
+        server.succeed("systemctl stop backup-server.timer")
+
+    with subtest("secrets reach the service only as credentials"):
+        server.succeed("test -f /run/secrets/backup-server/gmail-password")
+        server.succeed("test -f /run/secrets/backup-server/ssh-key")
+        server.fail("grep -r '${password}' /etc/backup-server/")
+
+    server.succeed(
+        "mkdir -p /mnt/backup /data/docs",
+        "echo 'never changes' > /data/docs/unchanged.txt",
+        "echo 'day one' > /data/docs/changing.txt",
+        "echo scratch > /data/docs/draft.tmp",
+    )
+
+    with subtest("two days of snapshots share unchanged files, locally and on the remote"):
+        run_on("2026-03-01")
+        server.succeed("echo 'day two' > /data/docs/changing.txt")
+        run_on("2026-03-02")
+        for machine, root in [(server, "/mnt/backup/home"), (remote, "/srv/backup/home")]:
+            machine.succeed(f"test -f {root}/2026-03-02/docs/unchanged.txt")
+            machine.fail(f"test -e {root}/2026-03-02/docs/draft.tmp")
+            same_inode(machine, f"{root}/2026-03-01/docs/unchanged.txt", f"{root}/2026-03-02/docs/unchanged.txt")
+            machine.succeed(f'[ "$(stat -c %i {root}/2026-03-01/docs/changing.txt)" != "$(stat -c %i {root}/2026-03-02/docs/changing.txt)" ]')
+
+    with subtest("a report arrives for every run"):
+        mail.wait_until_succeeds("[ $(grep -l 'Subject: Back-up succeeded' /var/lib/mail/*.eml | wc -l) -ge 2 ]")
+
+    with subtest("retention over a week keeps what the policy says, on both sides"):
+        for day in range(3, 10):
+            run_on(f"2026-03-{day:02d}")
+        # daily 3: 07, 08, 09; weekly 2: Mondays 03-02 and 03-09; monthly/yearly: 03-01.
+        expected = "2026-03-01 2026-03-02 2026-03-07 2026-03-08 2026-03-09"
+        server.succeed(f'[ "$(ls /mnt/backup/home | xargs)" = "{expected}" ]')
+        remote.succeed(f'[ "$(ls /srv/backup/home | xargs)" = "{expected}" ]')
+
+    with subtest("nginx serves the pages"):
+        server.wait_for_unit("nginx.service")
+        server.succeed("curl -sf -H 'Host: backup.localhost' http://127.0.0.1/ | grep -q 'All backups are fine'")
+        server.succeed("curl -sf -H 'Host: backup.localhost' http://127.0.0.1/ | grep -q '>home</a>'")
+        server.succeed("curl -sf -H 'Host: backup.localhost' http://127.0.0.1/status.json | jq -e '.tasks[0].name == \"home\" and .tasks[0].state == \"ok\"'")
+        server.succeed("curl -sf -H 'Host: backup.localhost' http://127.0.0.1/metrics.prom | grep -q 'backup_server_last_run_success{task=\"home\"} 1'")
+        server.fail("curl -sf -H 'Host: backup.localhost' http://127.0.0.1/.backup-server-site")
+        # The DB, logs and secrets stay private.
+        server.succeed("[ $(stat -c %a /var/lib/backup-server) = 700 ]")
+
+    with subtest("a missing source fails the run, mails the log and leaves the snapshots"):
+        server.succeed("mv /data /data.gone")
+        run_on("2026-03-10", succeed=False)
+        mail.wait_until_succeeds("grep -l 'Subject: Backup FAILED' /var/lib/mail/*.eml")
+        mail.succeed("grep -l 'Subject: Backup FAILED' /var/lib/mail/*.eml | xargs grep -q 'home_backup.zip'")
+        server.succeed("test -d /mnt/backup/home/2026-03-09")
+        remote.succeed("test -d /srv/backup/home/2026-03-09")
+        server.succeed("curl -sf -H 'Host: backup.localhost' http://127.0.0.1/status.json | jq -e '.tasks[0].state == \"failing\"'")
+
+    with subtest("the unit's exposure stays at most 3.0"):
+        server.succeed("systemd-analyze security --threshold=30 backup-server.service")
+  '';
+}
