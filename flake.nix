@@ -63,9 +63,12 @@
           });
           # The module evaluated with nixpkgs' lib against declared NixOS options, as
           # tests/nix/run does on machines without Nix's store.
+          # Evaluating .summary throws when a scenario's assertions are not the expected ones.
           module-eval = pkgs.runCommand "backup-server-module-eval" { } ''
             echo ${
-              builtins.toJSON (import ./tests/nix/eval.nix { inherit (nixpkgs) lib; }).summary
+              nixpkgs.lib.escapeShellArg (
+                builtins.toJSON (import ./tests/nix/eval.nix { inherit (nixpkgs) lib; }).summary
+              )
             } > $out
           '';
           vm = import ./tests/nixos {

@@ -4,7 +4,6 @@
 mod support;
 
 use std::fs;
-use std::io::Read;
 use std::process::Output;
 
 use mail_parser::{MessageParser, MimeHeaders};
@@ -92,13 +91,7 @@ fn a_failed_task_delivers_backup_failed_with_the_cc_and_the_zipped_log() {
     assert_eq!(message.attachment_count(), 1);
     let attachment = message.attachment(0).unwrap();
     assert_eq!(attachment.attachment_name(), Some("data_backup.zip"));
-    let mut zip =
-        zip::ZipArchive::new(std::io::Cursor::new(attachment.contents().to_vec())).unwrap();
-    let mut text = String::new();
-    zip.by_name("data_backup.log")
-        .unwrap()
-        .read_to_string(&mut text)
-        .unwrap();
+    let text = support::unzip_entry(attachment.contents(), "data_backup.log");
     assert!(text.contains("(dir_source) does not exist"), "{text}");
     let html = message.body_html(0).unwrap();
     assert!(

@@ -1,7 +1,9 @@
 //! The composed report, parsed back: structure, escaping, and the size cap.
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 
 use backup_server::config::Config;
@@ -87,13 +89,7 @@ fn the_message_is_mixed_holding_alternative_text_and_html_then_the_zips() {
     let zip = message.attachment(0).unwrap();
     assert_eq!(zip.content_type().unwrap().ctype(), "application");
     assert_eq!(zip.content_type().unwrap().subtype(), Some("zip"));
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip.contents().to_vec())).unwrap();
-    let mut text = String::new();
-    archive
-        .by_name("data_backup.log")
-        .unwrap()
-        .read_to_string(&mut text)
-        .unwrap();
+    let text = support::unzip_entry(zip.contents(), "data_backup.log");
     assert_eq!(text, "line one\nline two\n");
     assert!(composed.cut_logs.is_empty());
 }
@@ -139,16 +135,7 @@ fn a_200_mb_log_keeps_the_message_under_20_mb_and_says_it_was_cut() {
             .contains(&log.display().to_string()),
         "and where the whole log is"
     );
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(
-        message.attachment(0).unwrap().contents().to_vec(),
-    ))
-    .unwrap();
-    let mut text = String::new();
-    archive
-        .by_name("data_backup.log")
-        .unwrap()
-        .read_to_string(&mut text)
-        .unwrap();
+    let text = support::unzip_entry(message.attachment(0).unwrap().contents(), "data_backup.log");
     assert!(
         text.starts_with("[backup-server: the first "),
         "{}",

@@ -11,7 +11,6 @@ use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use support::{World, free_port, show};
 
@@ -38,15 +37,7 @@ fn start_nginx(prefix: &Path, site: &Path, port: u16) -> Nginx {
         .stderr(fs::File::create(prefix.join("nginx.log")).unwrap())
         .spawn()
         .expect("nginx runs (apt-get install nginx)");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "nginx did not listen: {}",
-            fs::read_to_string(prefix.join("nginx.log")).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    support::wait_for_port(port, "nginx", &prefix.join("nginx.log"));
     Nginx(child)
 }
 

@@ -195,6 +195,31 @@ pub fn slow_rsync(root: &Path, kib_per_sec: u32) -> PathBuf {
     dir
 }
 
+/// The text of `entry` in the zip archive `zip`.
+pub fn unzip_entry(zip: &[u8], entry: &str) -> String {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).expect("a zip archive");
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut archive.by_name(entry).expect("the entry exists"),
+        &mut text,
+    )
+    .unwrap();
+    text
+}
+
+/// Waits until something listens on 127.0.0.1:`port`; on time-out shows `log`.
+pub fn wait_for_port(port: u16, what: &str, log: &Path) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} did not listen: {}",
+            fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -2,10 +2,8 @@
 //! key and a port of its own; stopped when dropped.
 
 use std::fs;
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 pub struct Sshd {
     pub port: u16,
@@ -84,15 +82,7 @@ impl Sshd {
         )
         .unwrap();
 
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "sshd did not listen: {}",
-                fs::read_to_string(dir.join("sshd.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        super::wait_for_port(port, "sshd", &dir.join("sshd.log"));
         Sshd {
             port,
             client_key,
