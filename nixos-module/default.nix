@@ -39,21 +39,25 @@ let
     daily = mkOption {
       type = types.ints.unsigned;
       default = defaults.daily;
+      example = 14;
       description = "How many of the newest snapshots to keep.";
     };
     weekly = mkOption {
       type = types.ints.unsigned;
       default = defaults.weekly;
+      example = 8;
       description = "For how many of the newest ISO weeks holding a snapshot to keep the week's oldest one.";
     };
     monthly = mkOption {
       type = types.ints.unsigned;
       default = defaults.monthly;
+      example = 24;
       description = "For how many of the newest months holding a snapshot to keep the month's oldest one.";
     };
     yearly = mkOption {
       type = types.ints.unsigned;
       default = defaults.yearly;
+      example = 10;
       description = "For how many of the newest years holding a snapshot to keep the year's oldest one.";
     };
   };
@@ -124,6 +128,7 @@ in
       type = types.package;
       default = pkgs.callPackage ../nix/package.nix { };
       defaultText = literalExpression "pkgs.callPackage ./nix/package.nix { } (this flake's package)";
+      example = literalExpression "backup-server.packages.\${pkgs.stdenv.hostPlatform.system}.default";
       description = "The backup-server package.";
     };
 
@@ -139,6 +144,7 @@ in
     requireMountpoint = mkOption {
       type = types.bool;
       default = false;
+      example = true;
       description = "Fail the run unless {option}`services.backupServer.localDir` is a mount point.";
     };
 
@@ -200,11 +206,13 @@ in
       host = mkOption {
         type = types.str;
         default = "smtp.gmail.com";
+        example = "mail.example.org";
         description = "SMTP server, spoken to over implicit TLS.";
       };
       port = mkOption {
         type = types.port;
         default = 465;
+        example = 4650;
         description = "SMTP port (implicit TLS).";
       };
       caFile = mkOption {
@@ -249,18 +257,21 @@ in
     randomizedDelaySec = mkOption {
       type = types.str;
       default = "30m";
+      example = "0";
       description = "A random delay added to each start (systemd RandomizedDelaySec).";
     };
 
     persistent = mkOption {
       type = types.bool;
       default = true;
+      example = false;
       description = "Run at boot when the machine was off at the scheduled time.";
     };
 
     staleAfterDays = mkOption {
       type = types.ints.positive;
       default = 2;
+      example = 7;
       description = "A task without a success for longer is flagged stale in reports and on the site.";
     };
 
@@ -268,11 +279,13 @@ in
       enable = mkOption {
         type = types.bool;
         default = true;
+        example = false;
         description = "Render the static history pages after every run.";
       };
       dir = mkOption {
         type = types.str;
         default = "/var/lib/backup-server-site/html";
+        example = "/srv/www/backups/html";
         description = "Where the pages are published (its parent must be writable by the service).";
       };
       nginx = {
@@ -286,6 +299,7 @@ in
         basicAuthFile = mkOption {
           type = types.nullOr types.path;
           default = null;
+          example = "/run/secrets/backup-server/htpasswd";
           description = "An htpasswd file protecting the pages.";
         };
       };
