@@ -261,7 +261,7 @@ impl Checker {
         };
         let tasks = self.tasks(top.get("tasks"), retention.unwrap_or_default());
 
-        Some(Config {
+        let config = Config {
             file: file.to_path_buf(),
             dir_backup_local: dir_backup_local?,
             require_mountpoint: require_mountpoint?,
@@ -276,7 +276,37 @@ impl Checker {
             ssh_config,
             smtp: smtp?,
             stale_after_days: stale_after_days?,
-        })
+        };
+        self.no_backups_of_backups(&config);
+        Some(config)
+    }
+
+    /// A source inside a backup directory would back up the backups (each night's
+    /// snapshot holding all earlier ones). The other way round, a backup directory
+    /// inside a source, is fine: the backup step excludes it.
+    fn no_backups_of_backups(&mut self, config: &Config) {
+        let mut targets = vec![("dir_backup_local", &config.dir_backup_local)];
+        if let Location::Local(remote) = &config.dir_backup_remote {
+            targets.push(("dir_backup_remote", remote));
+        }
+        for (i, task) in config.tasks.iter().enumerate() {
+            let Location::Local(source) = &task.dir_source else {
+                continue;
+            };
+            for (key, target) in &targets {
+                if source.starts_with(target) {
+                    self.problem(
+                        Scope::Task(i, Some(&task.name)),
+                        "dir_source",
+                        format!(
+                            "{} lies inside {key} {}: it would back up the backups",
+                            source.display(),
+                            target.display()
+                        ),
+                    );
+                }
+            }
+        }
     }
 
     fn tasks(&mut self, value: Option<&Value>, default_retention: Policy) -> Option<Vec<Task>> {
@@ -785,6 +815,20 @@ tasks:
                 "{name:?}: {found:#?}"
             );
         }
+    }
+
+    #[test]
+    fn a_source_inside_a_backup_directory_is_refused() {
+        let text = GOOD.replace("dir_source: /data", "dir_source: /mnt/backup/local/old");
+        let found = problems(&text);
+        assert_eq!(
+            found,
+            [
+                "tasks[0] \"ServerData\": dir_source: /mnt/backup/local/old lies inside dir_backup_local /mnt/backup/local: it would back up the backups"
+            ]
+        );
+        // The other way round is fine: the backup step excludes the backup directory.
+        assert!(parse(&GOOD.replace("dir_source: /data", "dir_source: /mnt")).is_ok());
     }
 
     #[test]

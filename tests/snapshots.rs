@@ -157,3 +157,54 @@ fn a_year_of_daily_runs_keeps_exactly_what_the_policy_says() {
     assert_eq!(entries(&world.local_task()), expected);
     assert_eq!(entries(&world.remote_task()), expected);
 }
+
+#[test]
+fn a_backup_disk_inside_its_source_is_not_backed_up_into_itself() {
+    let mut world = World::new();
+    // The source is the whole scratch world, which holds the backup disk, the
+    // "remote" and the state directory.
+    world.source_spec = world.root.path().display().to_string();
+    let out = world.run_expecting("2026-03-01", 0);
+    let snapshot = world.local_task().join("2026-03-01");
+    assert!(
+        snapshot.join("source/docs/report.txt").exists(),
+        "{}",
+        support::show(&out)
+    );
+    for own in ["local", "remote", "state"] {
+        assert!(
+            !snapshot.join(own).exists(),
+            "{own} was copied into the snapshot"
+        );
+    }
+    assert!(
+        world
+            .step_log("backup")
+            .contains("excluding /local/ from the source")
+    );
+}
+
+#[test]
+fn an_empty_source_is_a_warning_in_the_report() {
+    let world = World::new();
+    world.run_expecting("2026-03-01", 0);
+    fs::remove_dir_all(&world.source).unwrap();
+    fs::create_dir(&world.source).unwrap();
+    let out = world.run_expecting("2026-03-02", 0);
+    let stderr = support::stderr(&out);
+    assert!(
+        stderr.contains("backup succeeded with a warning"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("is empty (is its disk mounted?)"),
+        "{stderr}"
+    );
+    assert!(
+        world
+            .local_task()
+            .join("2026-03-01/docs/report.txt")
+            .exists(),
+        "yesterday's snapshot is intact"
+    );
+}

@@ -2,6 +2,7 @@
 //! to the newest complete snapshot.
 
 use std::io::Write;
+use std::path::Path;
 
 use super::{Context, StepLog, StepResult, add_warning, argv, run_script, ssh_config_arg};
 use crate::config::Task;
@@ -62,8 +63,24 @@ pub(super) fn run(ctx: &Context, task: &Task, log: &mut StepLog) -> StepResult {
         )),
     }
 
+    let mut patterns = task.excludes.clone();
+    let mut empty_source = None;
+    if let Location::Local(source) = &task.dir_source {
+        for own in own_directories(ctx, source) {
+            log.line(&format!(
+                "excluding {own} from the source: it holds backup-server's own files"
+            ));
+            patterns.push(own);
+        }
+        if fs_err::read_dir(source).is_ok_and(|mut entries| entries.next().is_none()) {
+            empty_source = Some(format!(
+                "the source {} is empty (is its disk mounted?), and so is this snapshot",
+                source.display()
+            ));
+        }
+    }
     let excludes = ctx.work_dir.join(format!("{}.excludes", task.name));
-    write_excludes(&excludes, &task.excludes)
+    write_excludes(&excludes, &patterns)
         .map_err(|e| format!("cannot write {}: {e}", excludes.display()))?;
 
     let script = &ctx.scripts.backup;
@@ -83,7 +100,23 @@ pub(super) fn run(ctx: &Context, task: &Task, log: &mut StepLog) -> StepResult {
         ],
     )?;
     let committed = run_script(log, script, argv!["commit", &task_dir, &name])?;
-    Ok(add_warning(took, committed))
+    Ok(add_warning(add_warning(empty_source, took), committed))
+}
+
+/// The backup directories and the state directory, where they lie inside `source`, as
+/// anchored rsync excludes (`/mnt/backup/` for a source `/`): a snapshot must never
+/// hold the backups themselves.
+fn own_directories(ctx: &Context, source: &Path) -> Vec<String> {
+    let mut dirs = vec![ctx.config.dir_backup_local.as_path()];
+    if let Location::Local(remote) = &ctx.config.dir_backup_remote {
+        dirs.push(remote);
+    }
+    dirs.extend(ctx.work_dir.parent());
+    dirs.iter()
+        .filter_map(|dir| dir.strip_prefix(source).ok())
+        .filter(|inside| !inside.as_os_str().is_empty())
+        .map(|inside| format!("/{}/", inside.display()))
+        .collect()
 }
 
 fn write_excludes(path: &std::path::Path, patterns: &[String]) -> std::io::Result<()> {
