@@ -240,10 +240,10 @@ impl Checker {
         };
         let retention = self.retention(Scope::Top, top.get("retention"), Policy::default());
         let ssh_key = self
-            .optional_path(Scope::Top, top, "ssh_key")
+            .optional_path(Scope::Top, top, "", "ssh_key")
             .unwrap_or_else(|| PathBuf::from(DEFAULT_SSH_KEY));
-        let ssh_known_hosts = self.optional_path(Scope::Top, top, "ssh_known_hosts");
-        let ssh_config = self.optional_path(Scope::Top, top, "ssh_config");
+        let ssh_known_hosts = self.optional_path(Scope::Top, top, "", "ssh_known_hosts");
+        let ssh_config = self.optional_path(Scope::Top, top, "", "ssh_config");
         for (key, path) in [
             ("ssh_key", Some(&ssh_key)),
             ("ssh_known_hosts", ssh_known_hosts.as_ref()),
@@ -496,16 +496,14 @@ impl Checker {
                 .count(Scope::Top, "smtp.port", v, 1, 65535)
                 .map(|p| p as u16),
         };
-        let ca_file = self.optional_path(Scope::Top, map, "ca_file");
-        let ca_file_ok =
-            !matches!(map.get("ca_file"), Some(v) if !v.is_null() && ca_file.is_none());
+        // An invalid value is recorded as a problem, which refuses the whole config.
+        let ca_file = self.optional_path(Scope::Top, map, "smtp.", "ca_file");
         let timeout_secs = match map.get("timeout_secs") {
             None => Some(default.timeout_secs),
             Some(v) => self
                 .count(Scope::Top, "smtp.timeout_secs", v, 1, 3600)
                 .map(u64::from),
         };
-        ca_file_ok.then_some(())?;
         Some(Smtp {
             host: host?,
             port: port?,
@@ -564,15 +562,18 @@ impl Checker {
             .ok()
     }
 
+    /// The path at `key` of `map`, if any; problems are named `<prefix><key>`.
     fn optional_path(
         &mut self,
         scope: Scope,
         map: &Map<String, Value>,
+        prefix: &str,
         key: &str,
     ) -> Option<PathBuf> {
         let value = map.get(key).filter(|v| !v.is_null())?;
-        self.string(scope, key, value)
-            .and_then(|s| self.path(scope, key, &s))
+        let shown = format!("{prefix}{key}");
+        self.string(scope, &shown, value)
+            .and_then(|s| self.path(scope, &shown, &s))
     }
 
     fn location(&mut self, scope: Scope, key: &str, text: &str) -> Option<Location> {
@@ -798,6 +799,19 @@ tasks:
             assert!(found.contains(&format!("{key}: is required")), "{found:#?}");
         }
         assert!(found.contains(&"tasks: must hold at least one task".to_string()));
+    }
+
+    #[test]
+    fn nested_keys_are_named_in_full() {
+        let text = format!("{GOOD}smtp: {{ca_file: relative.pem, port: 0}}\n");
+        let found = problems(&text);
+        assert_eq!(
+            found,
+            [
+                "smtp.port: must be a whole number from 1 to 65535, not the number 0",
+                "smtp.ca_file: \"relative.pem\" must be an absolute path",
+            ]
+        );
     }
 
     #[test]
