@@ -33,85 +33,45 @@ pub struct RunOptions {
 }
 
 pub fn run(opts: &RunOptions) -> Exit {
-    let config = match Config::load(&opts.config) {
-        Ok(config) => config,
-        Err(e) => {
-            journal::error(&e.to_string());
-            return Exit::Usage;
-        }
-    };
-    let scripts = match Scripts::locate(opts.scripts_dir.as_deref()) {
-        Ok(scripts) => scripts,
-        Err(e) => {
-            journal::error(&e);
-            return Exit::Usage;
-        }
-    };
+    match run_stages(opts) {
+        Ok(exit) | Err(exit) => exit,
+    }
+}
+
+/// The run in its order; `Err` is an exit before any task ran, already explained.
+fn run_stages(opts: &RunOptions) -> Result<Exit, Exit> {
+    let config = Config::load(&opts.config).map_err(|e| fail(&e.to_string(), Exit::Usage))?;
+    let scripts =
+        Scripts::locate(opts.scripts_dir.as_deref()).map_err(|e| fail(&e, Exit::Usage))?;
     let state = &opts.state_dir;
     let (logs_dir, work_dir) = (state.join("logs"), state.join("run"));
     for dir in [state, &logs_dir, &work_dir] {
-        if let Err(e) = fs_err::create_dir_all(dir) {
-            journal::error(&format!("cannot prepare the state directory: {e}"));
-            return Exit::TaskFailed;
-        }
+        fs_err::create_dir_all(dir).map_err(|e| {
+            fail(
+                &format!("cannot prepare the state directory: {e}"),
+                Exit::TaskFailed,
+            )
+        })?;
     }
-    let _lock = match RunLock::acquire(&state.join("lock")) {
-        Ok(lock) => lock,
-        Err(e @ LockError::Busy { .. }) => {
-            journal::error(&e.to_string());
-            return Exit::Locked;
-        }
-        Err(e) => {
-            journal::error(&e.to_string());
-            return Exit::TaskFailed;
-        }
-    };
+    let _lock = RunLock::acquire(&state.join("lock")).map_err(|e| {
+        let exit = if matches!(e, LockError::Busy { .. }) {
+            Exit::Locked
+        } else {
+            Exit::TaskFailed
+        };
+        fail(&e.to_string(), exit)
+    })?;
 
-    let today = match opts.today {
-        Some(today) => {
-            crate::status::simulate_today(today);
-            today
-        }
-        None => jiff::ZonedDateTime::now().date(),
-    };
-    let ssh_config = if config.uses_ssh() {
-        match crate::ssh::write_config(&config, state) {
-            Ok(path) => Some(path),
-            Err(e) => {
-                // The steps that need ssh fail and say so; local ones still run.
-                journal::error(&format!("cannot write the ssh_config: {e}"));
-                None
-            }
-        }
-    } else {
-        None
-    };
-    let mut db = open_db(state);
     let ctx = Context {
         config: &config,
         scripts: &scripts,
         logs_dir,
         work_dir,
-        ssh_config,
-        today,
+        ssh_config: write_ssh_config(&config, state),
+        today: today(opts.today),
     };
-
-    let mut all_recorded = db.is_some();
-    let mut statuses = Vec::new();
-    for task in &config.tasks {
-        journal::info(&format!("task {}: starting", task.name));
-        let status = steps::run_task(&ctx, task);
-        announce(&status);
-        if let Some(Err(e)) = db.as_mut().map(|db| db.record(&status)) {
-            journal::error(&format!(
-                "task {}: cannot record the run in {}: {e}",
-                task.name,
-                state.join("log.db").display()
-            ));
-            all_recorded = false;
-        }
-        statuses.push(status);
-    }
+    let mut db = open_db(state);
+    let (statuses, all_recorded) = run_tasks(&ctx, db.as_mut(), state);
 
     let failed = statuses.iter().filter(|s| !s.success).count();
     journal::info(&format!(
@@ -119,58 +79,123 @@ pub fn run(opts: &RunOptions) -> Exit {
         statuses.len() - failed,
         statuses.len()
     ));
-    let mut tasks_exit = if failed > 0 || !all_recorded {
+    let mut exit = if failed > 0 || !all_recorded {
         Exit::TaskFailed
     } else {
         Exit::Success
     };
-    if let Some(site_dir) = &opts.site_dir {
-        // Rendered whatever happened: a failed task is what the site is for.
-        match crate::site::render(&config, &state.join("log.db"), site_dir) {
-            Ok(pages) => journal::info(&format!(
+    if let Some(site_dir) = &opts.site_dir
+        && !publish_site(&config, state, site_dir)
+    {
+        exit = Exit::TaskFailed;
+    }
+    if !opts.no_email
+        && !send_report(&config, &statuses, db.as_ref(), opts)
+        && exit == Exit::Success
+    {
+        // A failed task outranks an unsent report in the exit status.
+        exit = Exit::ReportUndelivered;
+    }
+    Ok(exit)
+}
+
+/// Says why the run stops, and with which status.
+fn fail(message: &str, exit: Exit) -> Exit {
+    journal::error(message);
+    exit
+}
+
+/// The date snapshots are named for; `--today` also shifts the recorded clock.
+fn today(simulated: Option<Date>) -> Date {
+    match simulated {
+        Some(today) => {
+            crate::status::simulate_today(today);
+            today
+        }
+        None => jiff::ZonedDateTime::now().date(),
+    }
+}
+
+/// The ssh_config for this run, when anything is reached over SSH. If it cannot be
+/// written, the steps that need it fail and say so; local ones still run.
+fn write_ssh_config(config: &Config, state: &Path) -> Option<PathBuf> {
+    if !config.uses_ssh() {
+        return None;
+    }
+    crate::ssh::write_config(config, state)
+        .map_err(|e| journal::error(&format!("cannot write the ssh_config: {e}")))
+        .ok()
+}
+
+/// Every task in order, each recorded as it ends. Returns the statuses and whether all
+/// of them reached the log DB.
+fn run_tasks(ctx: &Context, mut db: Option<&mut LogDb>, state: &Path) -> (Vec<TaskStatus>, bool) {
+    let mut all_recorded = db.is_some();
+    let mut statuses = Vec::new();
+    for task in &ctx.config.tasks {
+        journal::info(&format!("task {}: starting", task.name));
+        let status = steps::run_task(ctx, task);
+        announce(&status);
+        if let Some(Err(e)) = db.as_mut().map(|db| db.record(&status)) {
+            let db_path = state.join("log.db");
+            journal::error(&format!(
+                "task {}: cannot record the run in {}: {e}",
+                task.name,
+                db_path.display()
+            ));
+            all_recorded = false;
+        }
+        statuses.push(status);
+    }
+    (statuses, all_recorded)
+}
+
+/// Renders the site whatever happened (a failed task is what the site is for).
+fn publish_site(config: &Config, state: &Path, site_dir: &Path) -> bool {
+    match crate::site::render(config, &state.join("log.db"), site_dir) {
+        Ok(pages) => {
+            journal::info(&format!(
                 "site rendered: {pages} pages in {}",
                 site_dir.display()
-            )),
-            Err(e) => {
-                journal::error(&format!("cannot render the site: {e}"));
-                tasks_exit = Exit::TaskFailed;
-            }
+            ));
+            true
+        }
+        Err(e) => {
+            journal::error(&format!("cannot render the site: {e}"));
+            false
         }
     }
-    if opts.no_email {
-        return tasks_exit;
-    }
+}
+
+/// Sends (or writes, or keeps) the report; false when it did not go out.
+fn send_report(
+    config: &Config,
+    statuses: &[TaskStatus],
+    db: Option<&LogDb>,
+    opts: &RunOptions,
+) -> bool {
     let report_options = ReportOptions {
-        state_dir: state,
+        state_dir: &opts.state_dir,
         password_file: opts.password_file.as_deref(),
         email_to: opts.email_to.as_deref(),
     };
-    match report::deliver(&config, &statuses, db.as_ref(), &report_options) {
-        Delivery::Sent => {
-            journal::info(&format!("report sent to {}", config.email_report));
-            tasks_exit
-        }
-        Delivery::Written(path) => {
-            journal::info(&format!("report written to {}", path.display()));
-            tasks_exit
-        }
+    match report::deliver(config, statuses, db, &report_options) {
+        Delivery::Sent => journal::info(&format!("report sent to {}", config.email_report)),
+        Delivery::Written(path) => journal::info(&format!("report written to {}", path.display())),
         Delivery::Undelivered { reason, kept } => {
-            let kept = match kept {
-                Some(path) => format!(
-                    "; kept as {}, to be sent first by the next run",
-                    path.display()
-                ),
-                None => String::new(),
-            };
+            let kept = kept
+                .map(|path| {
+                    format!(
+                        "; kept as {}, to be sent first by the next run",
+                        path.display()
+                    )
+                })
+                .unwrap_or_default();
             journal::error(&format!("the report was not sent: {reason}{kept}"));
-            // A failed task outranks an unsent report in the exit status.
-            if tasks_exit == Exit::Success {
-                Exit::ReportUndelivered
-            } else {
-                tasks_exit
-            }
+            return false;
         }
     }
+    true
 }
 
 fn open_db(state: &Path) -> Option<LogDb> {
