@@ -95,43 +95,17 @@ fn backup_and_sync_refuse_bad_names_and_modes() {
     let (_root, task) = task_dir();
     let excludes = format!("{task}/../excludes");
     fs::write(&excludes, "").unwrap();
-    refused(
-        &script(
+    // backup.sh take TASK_DIR NAME SOURCE EXCLUDES_FILE LINK_DEST MODE SSH_CONFIG
+    let take = |name: &str, link_dest: &str, mode: &str| {
+        script(
             "backup.sh",
-            &["take", &task, "today", "/src", &excludes, "", "fresh", ""],
-        ),
-        "not a YYYY-MM-DD",
-    );
+            &["take", &task, name, "/src", &excludes, link_dest, mode, ""],
+        )
+    };
+    refused(&take("today", "", "fresh"), "not a YYYY-MM-DD");
+    refused(&take("2026-01-03", "../x", "fresh"), "not a YYYY-MM-DD");
     refused(
-        &script(
-            "backup.sh",
-            &[
-                "take",
-                &task,
-                "2026-01-03",
-                "/src",
-                &excludes,
-                "../x",
-                "fresh",
-                "",
-            ],
-        ),
-        "not a YYYY-MM-DD",
-    );
-    refused(
-        &script(
-            "backup.sh",
-            &[
-                "take",
-                &task,
-                "2026-01-03",
-                "/src",
-                &excludes,
-                "",
-                "sometimes",
-                "",
-            ],
-        ),
+        &take("2026-01-03", "", "sometimes"),
         "expected fresh or resume",
     );
     refused(
