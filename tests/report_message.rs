@@ -95,6 +95,23 @@ fn the_message_is_mixed_holding_alternative_text_and_html_then_the_zips() {
 }
 
 #[test]
+fn a_log_that_cannot_be_read_is_named_not_attached() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("data_backup.log");
+    let composed = compose_for(&[failed_backup("data", "/data", &missing)]);
+    let raw = composed.message.formatted();
+    let message = MessageParser::default().parse(&raw).unwrap();
+    let text = message.body_text(0).unwrap();
+    assert!(
+        text.contains("log not attached: failed to open file"),
+        "{text}"
+    );
+    assert!(!text.contains("attached as"), "{text}");
+    assert_eq!(message.attachment_count(), 0);
+    assert!(composed.cut_logs.is_empty());
+}
+
+#[test]
 fn a_200_mb_log_keeps_the_message_under_20_mb_and_says_it_was_cut() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("data_backup.log");

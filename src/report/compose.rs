@@ -27,12 +27,23 @@ pub struct Composed {
     pub cut_logs: Vec<PathBuf>,
 }
 
-/// One attached log, as the mail describes it.
+/// A failed step's log, as the mail describes it: attached (maybe cut), or why not.
 struct AttachedLog {
-    zip_name: String,
     log: PathBuf,
+    attachment: Result<Zipped, String>,
+}
+
+struct Zipped {
+    zip_name: String,
+    /// The log's size and how many of its bytes the zip holds.
     size: u64,
     kept: u64,
+}
+
+impl AttachedLog {
+    fn is_cut(&self) -> bool {
+        self.attachment.as_ref().is_ok_and(|z| z.kept < z.size)
+    }
 }
 
 pub fn subject(reports: &[TaskReport], host: &str) -> String {
@@ -84,19 +95,18 @@ pub fn compose(config: &Config, reports: &[TaskReport], host: &str) -> Result<Co
                 let content_type =
                     ContentType::parse("application/zip").expect("a valid content type");
                 parts.push(Attachment::new(format!("{stem}.zip")).body(body, content_type));
-                attached.push(AttachedLog {
-                    zip_name: format!("{stem}.zip"),
-                    log,
+                let zip_name = format!("{stem}.zip");
+                let attachment = Ok(Zipped {
+                    zip_name,
                     size,
                     kept,
                 });
+                attached.push(AttachedLog { log, attachment });
             }
             // A log that cannot be read must not stop the report; the mail says so.
             Err(e) => attached.push(AttachedLog {
-                zip_name: format!("(not attached: {e})"),
                 log,
-                size: 0,
-                kept: 0,
+                attachment: Err(e.to_string()),
             }),
         }
     }
@@ -112,7 +122,7 @@ pub fn compose(config: &Config, reports: &[TaskReport], host: &str) -> Result<Co
         .map_err(|e| format!("cannot build the report: {e}"))?;
     let cut_logs = attached
         .iter()
-        .filter(|a| a.kept < a.size)
+        .filter(|a| a.is_cut())
         .map(|a| a.log.clone())
         .collect();
     Ok(Composed { message, cut_logs })
@@ -168,16 +178,16 @@ fn last_success_words(r: &TaskReport) -> String {
 }
 
 fn attachment_words(a: &AttachedLog) -> String {
-    if a.kept < a.size {
-        format!(
+    match &a.attachment {
+        Err(e) => format!("log not attached: {e}"),
+        Ok(z) if z.kept < z.size => format!(
             "log attached as {}, cut to its last {} of {} bytes; the whole log is {} until this task runs again",
-            a.zip_name,
-            a.kept,
-            a.size,
+            z.zip_name,
+            z.kept,
+            z.size,
             a.log.display()
-        )
-    } else {
-        format!("log attached as {}", a.zip_name)
+        ),
+        Ok(z) => format!("log attached as {}", z.zip_name),
     }
 }
 
