@@ -226,8 +226,10 @@ let
     )
     + "\n";
 in
-{
-  summary = lib.mapAttrs check scenarios;
+rec {
+  summary = lib.mapAttrs check scenarios // {
+    inherit facts;
+  };
 
   # Rendered configs, for `backup-server check-config`.
   configs = {
@@ -244,24 +246,46 @@ in
     ssh
   ]);
 
-  # Facts the run script checks beyond assertions.
+  # What the module must produce beyond its assertions; each a check that throws.
   facts =
     let
       sshConfig = evaluate scenarios.ssh.modules;
       sops = evaluate scenarios.sops.modules;
       siteOff = evaluate scenarios.site-off.modules;
       disabled = evaluate scenarios.disabled.modules;
+      service = config: config.systemd.services.backup-server.serviceConfig;
+      expect =
+        what: actual: wanted:
+        if actual == wanted then
+          "ok"
+        else
+          throw "${what}: expected ${builtins.toJSON wanted}, got ${builtins.toJSON actual}";
     in
     {
-      sopsSecrets = lib.attrNames sops.sops.secrets;
-      sopsCredentials = sops.systemd.services.backup-server.serviceConfig.LoadCredential;
-      sshCredentials = sshConfig.systemd.services.backup-server.serviceConfig.LoadCredential;
-      nginxRoot = sshConfig.services.nginx.virtualHosts."backup.localhost".root;
-      sshExecStart = sshConfig.systemd.services.backup-server.serviceConfig.ExecStart;
-      siteOffExecStart = siteOff.systemd.services.backup-server.serviceConfig.ExecStart;
-      siteOffNginx = siteOff.services.nginx.enable or false;
-      timer = sshConfig.systemd.timers.backup-server.timerConfig;
-      disabledServices = lib.attrNames disabled.systemd.services;
-      configFile = sshConfig.environment.etc."backup-server/backup_config.yml".source;
+      sopsSecrets = expect "sops-nix secrets" (lib.attrNames sops.sops.secrets) [
+        "backup-server/gmail-password"
+        "backup-server/ssh-key"
+      ];
+      sopsCredentials = expect "credentials from sops-nix" (service sops).LoadCredential [
+        "gmail-password:/run/secrets/backup-server/gmail-password"
+        "ssh-key:/run/secrets/backup-server/ssh-key"
+      ];
+      sshCredentials = expect "credentials from paths" (service sshConfig).LoadCredential [
+        "gmail-password:/run/keys/gmail"
+        "ssh-key:/run/keys/ssh"
+      ];
+      sshKeyInConfig = expect "ssh_key in the config" sshConfig.services.backupServer.renderedConfig.ssh_key "/run/credentials/backup-server.service/ssh-key";
+      nginxRoot = expect "nginx root" sshConfig.services.nginx.virtualHosts."backup.localhost".root "/var/lib/backup-server-site/html";
+      siteDirArgument = expect "--site-dir when the site is on" (lib.hasInfix "--site-dir /var/lib/backup-server-site/html" (service sshConfig).ExecStart) true;
+      siteOffArgument = expect "no --site-dir when the site is off" (lib.hasInfix "--site-dir" (service siteOff).ExecStart) false;
+      siteOffNginx = expect "no nginx when the site is off" (siteOff.services.nginx.enable or false) false;
+      statePrivate = expect "state directory mode" (service sshConfig).StateDirectoryMode "0700";
+      timer = expect "timer" sshConfig.systemd.timers.backup-server.timerConfig {
+        OnCalendar = "*-*-* 02:00:00";
+        Persistent = true;
+        RandomizedDelaySec = "30m";
+      };
+      disabledServices = expect "services when disabled" (lib.attrNames disabled.systemd.services) [ ];
+      validatedConfig = expect "the config file is the validated one" sshConfig.environment.etc."backup-server/backup_config.yml".source "/nix/store/00000000000000000000000000000000-backup_config.yml";
     };
 }
