@@ -109,7 +109,8 @@ fn a_wrong_password_keeps_the_report_and_the_logs_and_exits_3() {
     let dir = tempfile::tempdir().unwrap();
     let smtp = SmtpServer::start(dir.path());
     let world = world_mailing_to(&smtp);
-    fs::write(world.root.path().join("password"), "wrong\n").unwrap();
+    let wrong = "not-the-app-password-7f3kq9";
+    fs::write(world.root.path().join("password"), format!("{wrong}\n")).unwrap();
     let out = run_mailing(&world, "2026-03-01");
 
     assert_eq!(out.status.code(), Some(3), "{}", show(&out));
@@ -124,8 +125,19 @@ fn a_wrong_password_keeps_the_report_and_the_logs_and_exits_3() {
         show(&out)
     );
     assert!(
-        !stderr(&out).contains("wrong"),
+        !stderr(&out).contains(wrong),
         "the password never reaches a message"
+    );
+    // Nor anything the run wrote: the kept report, the step logs, the ssh_config...
+    let grep = std::process::Command::new("grep")
+        .args(["-r", "-l", wrong])
+        .arg(&world.state)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&grep.stdout),
+        "",
+        "the password is in these files"
     );
     assert_eq!(
         entries(&world.local_task()),
