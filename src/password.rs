@@ -6,7 +6,11 @@
 
 use std::path::{Path, PathBuf};
 
-pub struct Password(String);
+pub struct Password {
+    secret: String,
+    /// The file it was read from, to name in messages.
+    file: PathBuf,
+}
 
 impl std::fmt::Debug for Password {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -16,13 +20,17 @@ impl std::fmt::Debug for Password {
 
 impl Password {
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.secret
+    }
+
+    pub fn file(&self) -> &Path {
+        &self.file
     }
 }
 
 /// Where the password is read from: `--password-file`, else `$GMAIL_PASSWORD_FILE`,
 /// else `$CREDENTIALS_DIRECTORY/gmail-password`.
-pub fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
+fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
     explicit
         .map(Path::to_path_buf)
         .or_else(|| std::env::var_os("GMAIL_PASSWORD_FILE").map(PathBuf::from))
@@ -44,7 +52,10 @@ pub fn read(explicit: Option<&Path>) -> Result<Password, String> {
     if password.trim().is_empty() {
         return Err(format!("the password file {} is empty", path.display()));
     }
-    Ok(Password(password))
+    Ok(Password {
+        secret: password,
+        file: path,
+    })
 }
 
 #[cfg(test)]

@@ -27,11 +27,7 @@ pub struct Mailer {
 }
 
 impl Mailer {
-    pub fn new(
-        config: &Config,
-        password: &Password,
-        password_file: &Path,
-    ) -> Result<Mailer, String> {
+    pub fn new(config: &Config, password: &Password) -> Result<Mailer, String> {
         let smtp = &config.smtp;
         let mut tls = TlsParameters::builder(smtp.host.clone());
         if let Some(ca_file) = &smtp.ca_file {
@@ -61,7 +57,7 @@ impl Mailer {
             transport,
             server: format!("{}:{}", smtp.host, smtp.port),
             sender: config.email_sender.clone(),
-            password_file: password_file.display().to_string(),
+            password_file: password.file().display().to_string(),
         })
     }
 

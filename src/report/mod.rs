@@ -101,8 +101,7 @@ pub fn deliver(
         Ok(password) => password,
         Err(reason) => return undelivered(reason),
     };
-    let password_file = crate::password::locate(opts.password_file).unwrap_or_default();
-    let mailer = match Mailer::new(config, &password, &password_file) {
+    let mailer = match Mailer::new(config, &password) {
         Ok(mailer) => mailer,
         Err(reason) => return undelivered(reason),
     };
