@@ -142,7 +142,7 @@ pub fn index(ctx: &Context, tasks: &[TaskHistory]) -> Markup {
         .iter()
         .filter_map(|t| t.last_run())
         .map(|r| r.start)
-        .fold(None, |a: Option<f64>, b| Some(a.map_or(b, |a| a.max(b))));
+        .reduce(f64::max);
     let mut recent: Vec<(usize, &Run)> = tasks
         .iter()
         .enumerate()
