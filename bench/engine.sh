@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark of the backup engine (issue #2), side by side in one run:
+# Benchmark of the backup engine, side by side in one run:
 #   1. our daily `backup-server run` against the same work done by hand with rsync
 #      (snapshot with --link-dest, then send it to the mirror with --link-dest);
 #   2. our sync on day 21 against the seed's way: rsync -aH --delete of the whole
@@ -47,14 +47,15 @@ ours() {
 	"$bin" --config "$work/config.yml" --state-dir "$work/state" --no-email --today "$1" run 2>/dev/null
 }
 
-# The same work by hand: snapshot linked to yesterday's, then the mirror linked likewise.
+# The same work by hand, with the options ours passes (ACLs, xattrs and sparse files
+# kept): snapshot linked to yesterday's, then the mirror linked likewise.
 hand() {
-	local day=$1 prev=$2 link=()
+	local day=$1 prev=$2 link=() options=(-a --delete --hard-links --numeric-ids --acls --xattrs --sparse)
 	[[ -z $prev ]] || link=(--link-dest="$work/hand/local/data/$prev")
-	rsync -a --delete --hard-links --numeric-ids "${link[@]}" "$work/src/" "$work/hand/local/data/.in-progress/"
+	rsync "${options[@]}" "${link[@]}" "$work/src/" "$work/hand/local/data/.in-progress/"
 	mv "$work/hand/local/data/.in-progress" "$work/hand/local/data/$day"
 	[[ -z $prev ]] || link=(--link-dest="$work/hand/remote/data/$prev")
-	rsync -a --delete --hard-links --numeric-ids "${link[@]}" "$work/hand/local/data/$day/" "$work/hand/remote/data/.in-progress/"
+	rsync "${options[@]}" "${link[@]}" "$work/hand/local/data/$day/" "$work/hand/remote/data/.in-progress/"
 	mv "$work/hand/remote/data/.in-progress" "$work/hand/remote/data/$day"
 }
 
@@ -96,9 +97,9 @@ day=$(date -d "2026-01-01 + $days days" +%F)
 churn
 ours "$day"
 ours_sync=$(sqlite3 "$work/state/log.db" \
-	"SELECT dt_step_end - dt_step_start FROM task_run WHERE id_step = 'sync' ORDER BY rowid DESC LIMIT 1")
+	"SELECT ended - started FROM steps WHERE step = 'sync' ORDER BY rowid DESC LIMIT 1")
 sync
-seed_sync=$(seconds rsync -ahtH --numeric-ids --delete "$work/ours/local/data/" "$work/seed-mirror/data/")
+seed_sync=$(seconds rsync -ahtH --numeric-ids --delete --acls --xattrs "$work/ours/local/data/" "$work/seed-mirror/data/")
 snapshots=$(find "$work/ours/local/data" -mindepth 1 -maxdepth 1 | wc -l)
 printf 'sync of day %d (%d snapshots): ours %.2f s, seed rsync -aH --delete %.2f s, seed/ours = %.1fx\n' \
 	"$((days + 1))" "$snapshots" "$ours_sync" "$seed_sync" "$(echo "$seed_sync / $ours_sync" | bc -l)"

@@ -114,9 +114,31 @@ fn dispatch(cli: Cli) -> Result<Exit, Error> {
                 Error::Usage("render-site needs --site-dir DIR: where to publish the site".into())
             })?;
             let config = Config::load(&cli.config)?;
-            let histories = recorded_histories(&config, &state)?;
-            let pages = crate::site::render(&histories, &clock, config.stale_after_days, &site_dir)
-                .map_err(Error::Site)?;
+            let configured: Vec<String> = config.tasks.iter().map(|t| t.name.clone()).collect();
+            let db = state.log_db();
+            let record = if db.exists() {
+                Some(Record::open(&db)?)
+            } else {
+                None
+            };
+            let (names, active) = match &record {
+                // A run going now (it holds the lock) shows as running, not interrupted.
+                Some(record) if crate::lock::is_held(&state.lock()) => {
+                    (record.task_names(&configured)?, record.running()?)
+                }
+                Some(record) => (record.task_names(&configured)?, None),
+                None => (configured, None),
+            };
+            let load = |name: &str| match &record {
+                Some(record) => record.history(name, active).map_err(|e| e.to_string()),
+                None => Ok(TaskHistory {
+                    name: name.to_string(),
+                    runs: Vec::new(),
+                }),
+            };
+            let pages =
+                crate::site::render(&names, &load, &clock, config.stale_after_days, &site_dir)
+                    .map_err(Error::Site)?;
             journal::info(&format!(
                 "site rendered: {pages} pages in {}",
                 site_dir.display()
@@ -138,27 +160,4 @@ fn dispatch(cli: Cli) -> Result<Exit, Error> {
             clock,
         }),
     }
-}
-
-/// Every configured task's history as recorded; empty ones when nothing is recorded
-/// yet. A run going now (it holds the lock) shows as running, not as interrupted.
-fn recorded_histories(config: &Config, state: &StateDir) -> Result<Vec<TaskHistory>, Error> {
-    let names: Vec<String> = config.tasks.iter().map(|t| t.name.clone()).collect();
-    let db = state.log_db();
-    if !db.exists() {
-        return Ok(names
-            .into_iter()
-            .map(|name| TaskHistory {
-                name,
-                runs: Vec::new(),
-            })
-            .collect());
-    }
-    let record = Record::open(&db)?;
-    let active = if crate::lock::is_held(&state.lock()) {
-        record.running()?
-    } else {
-        None
-    };
-    Ok(record.history(&names, active)?)
 }

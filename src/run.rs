@@ -18,7 +18,7 @@ use crate::journal;
 use crate::lock::RunLock;
 use crate::outcome::{StepOutcome, StepResult, TaskResult};
 use crate::plan::{Plan, StepPlan, TaskPlan};
-use crate::record::{Record, RunId, TaskHistory};
+use crate::record::{Record, RunId};
 use crate::report::{self, About, Delivery, ReportOptions};
 use crate::scripts::Scripts;
 use crate::state::StateDir;
@@ -88,17 +88,25 @@ pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
         "ok"
     };
     book.end(clock.now(), outcome);
-    // Read back once, and only for the site or the report.
-    let histories = std::cell::OnceCell::new();
-    let histories = || histories.get_or_init(|| book.histories(&plan));
 
     let mut trouble = failed > 0 || book.unrecorded.is_some();
     if let Some(site_dir) = &opts.site_dir {
-        let rendered = match histories() {
-            Ok(histories) => {
-                crate::site::render(histories, clock, config.stale_after_days, site_dir)
+        let rendered = match &book.record {
+            Some((record, _)) => {
+                let configured: Vec<String> = plan.tasks.iter().map(|t| t.name.clone()).collect();
+                record
+                    .task_names(&configured)
+                    .map_err(|e| e.to_string())
+                    .and_then(|names| {
+                        let load =
+                            |name: &str| record.history(name, None).map_err(|e| e.to_string());
+                        crate::site::render(&names, &load, clock, config.stale_after_days, site_dir)
+                    })
             }
-            Err(why) => Err(format!("the log database cannot be read ({why})")),
+            None => Err(format!(
+                "the log database cannot be read ({})",
+                book.unrecorded.as_deref().unwrap_or_default()
+            )),
         };
         match rendered {
             Ok(pages) => journal::info(&format!(
@@ -114,8 +122,11 @@ pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
     let undelivered = match &opts.email {
         Email::Off => false,
         email => {
-            let histories = histories().as_deref().unwrap_or(&[]);
-            let reports = report::enrich(&results, histories, config.stale_after_days, clock);
+            let history = |name: &str| {
+                let (record, _) = book.record.as_ref()?;
+                record.history(name, None).ok()
+            };
+            let reports = report::enrich(&results, &history, config.stale_after_days, clock);
             let about = About {
                 host: &host,
                 unrecorded: book.unrecorded.as_deref(),
@@ -221,15 +232,6 @@ impl Book {
 
     fn end(&mut self, ended: f64, outcome: &str) {
         self.write(|record, run| record.end_run(run, ended, outcome));
-    }
-
-    /// Every configured task's history, this run included.
-    fn histories(&self, plan: &Plan) -> Result<Vec<TaskHistory>, String> {
-        let Some((record, _)) = &self.record else {
-            return Err(self.unrecorded.clone().unwrap_or_default());
-        };
-        let names: Vec<String> = plan.tasks.iter().map(|t| t.name.clone()).collect();
-        record.history(&names, None).map_err(|e| e.to_string())
     }
 }
 

@@ -47,7 +47,7 @@ fn failed_backup(name: &str, source: &str, log: &Path) -> TaskResult {
 
 fn compose_for(results: &[TaskResult]) -> compose::Composed {
     let clock = Clock::on("2026-11-26".parse().unwrap());
-    let reports = enrich(results, &[], 2, &clock);
+    let reports = enrich(results, &|_| None, 2, &clock);
     let about = About {
         host: "nas",
         unrecorded: None,

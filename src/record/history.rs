@@ -1,11 +1,12 @@
 //! The record read back: each task's runs, newest first, with their steps.
 //!
 //! The health rule, the report and every page and file of the site read this one
-//! structure, read in two queries, so they agree with each other. Ten years of twenty
-//! tasks is 219,000 steps: the repeated strings (step names, source and target
-//! directories) are shared, not copied, to keep that within a few tens of MB.
+//! structure, so they agree with each other. It is read one task at a time: ten years
+//! of twenty tasks is 219,000 steps, and no reader needs them all at once. Within a
+//! task, the repeated strings (step names, source and target directories) are shared,
+//! not copied.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::rc::Rc;
 
 use rusqlite::Connection;
@@ -178,66 +179,59 @@ impl Interner {
     }
 }
 
-/// Every task's history: the configured tasks first (in config order, with or without
-/// runs), then any task found only in the DB (renamed or removed from the config).
-/// `active` is the run going now, if any: its unfinished tasks are running, other
-/// unfinished ones were interrupted.
-pub fn load(
-    conn: &Connection,
-    configured: &[String],
-    active: Option<RunId>,
-) -> rusqlite::Result<Vec<TaskHistory>> {
-    let mut by_task: BTreeMap<String, Vec<TaskRun>> = BTreeMap::new();
-    let mut tasks = conn.prepare(
-        "SELECT task, run_id, started, ended, outcome FROM tasks ORDER BY task, run_id DESC",
+/// The names of the tasks with a recorded run, in order.
+pub fn task_names(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut query = conn.prepare("SELECT DISTINCT task FROM tasks ORDER BY task")?;
+    let names = query.query_map([], |row| row.get(0))?;
+    names.collect()
+}
+
+/// One task's history (empty when it never ran). `active` is the run going now, if
+/// any: its unfinished task is running; an unfinished one of another run was
+/// interrupted.
+pub fn load(conn: &Connection, task: &str, active: Option<RunId>) -> rusqlite::Result<TaskHistory> {
+    let mut runs: Vec<TaskRun> = Vec::new();
+    let mut tasks = conn.prepare_cached(
+        "SELECT run_id, started, ended, outcome FROM tasks WHERE task = ?1 ORDER BY run_id",
     )?;
-    let mut rows = tasks.query([])?;
+    let mut rows = tasks.query([task])?;
     while let Some(row) = rows.next()? {
-        let task: String = row.get(0)?;
-        let run = RunId(row.get(1)?);
-        let started: f64 = row.get(2)?;
-        let state = match row.get_ref(4)?.as_str_or_null()? {
+        let run = RunId(row.get(0)?);
+        let started: f64 = row.get(1)?;
+        let state = match row.get_ref(3)?.as_str_or_null()? {
             Some("ok") => RunState::Ok,
             Some("warned") => RunState::Warned,
             Some("failed") => RunState::Failed,
             _ if Some(run) == active => RunState::Running,
             _ => RunState::Interrupted,
         };
-        by_task.entry(task).or_default().push(TaskRun {
+        runs.push(TaskRun {
             run,
             started,
-            ended: row.get::<_, Option<f64>>(3)?.unwrap_or(started),
+            ended: row.get::<_, Option<f64>>(2)?.unwrap_or(started),
             state,
             steps: Vec::new(),
         });
     }
 
     let mut strings = Interner::default();
-    let mut steps = conn.prepare(
-        "SELECT task, run_id, step, started, ended, outcome, message, warnings, dir_from, dir_to,
+    let mut steps = conn.prepare_cached(
+        "SELECT run_id, step, started, ended, outcome, message, warnings, dir_from, dir_to,
                 files_total, files_transferred, bytes_transferred, total_size,
                 local_snapshots, local_free_bytes, local_free_inodes,
                 target_snapshots, target_free_bytes, target_free_inodes
-         FROM steps ORDER BY task, run_id DESC, rowid",
+         FROM steps WHERE task = ?1 ORDER BY run_id, rowid",
     )?;
-    let mut rows = steps.query([])?;
-    // Both queries walk (task, run) in the same order, so each step finds its run
-    // by moving forward, never by searching.
-    let mut cursor: Option<(String, usize)> = None;
+    let mut rows = steps.query([task])?;
+    // Both queries walk the runs in the same order, the order of their indexes (no
+    // sort), so each step finds its run by moving forward, never by searching.
+    let mut index = 0;
     while let Some(row) = rows.next()? {
-        let task = row.get_ref(0)?.as_str()?;
-        let run = RunId(row.get(1)?);
-        if cursor.as_ref().is_none_or(|(t, _)| t != task) {
-            cursor = Some((task.to_string(), 0));
+        let run = RunId(row.get(0)?);
+        while runs.get(index).is_some_and(|r| r.run.0 < run.0) {
+            index += 1;
         }
-        let (_, index) = cursor.as_mut().expect("just set");
-        let Some(runs) = by_task.get_mut(task) else {
-            continue;
-        };
-        while runs.get(*index).is_some_and(|r| r.run.0 > run.0) {
-            *index += 1;
-        }
-        let Some(task_run) = runs.get_mut(*index).filter(|r| r.run == run) else {
+        let Some(task_run) = runs.get_mut(index).filter(|r| r.run == run) else {
             continue;
         };
         let mut text = |i: usize| -> rusqlite::Result<Rc<str>> {
@@ -246,7 +240,7 @@ pub fn load(
         let int = |i: usize| -> rusqlite::Result<Option<u64>> {
             Ok(row.get::<_, Option<i64>>(i)?.map(|v| v.max(0) as u64))
         };
-        let stats = match (int(10)?, int(11)?, int(12)?, int(13)?) {
+        let stats = match (int(9)?, int(10)?, int(11)?, int(12)?) {
             (
                 Some(files_total),
                 Some(files_transferred),
@@ -267,40 +261,32 @@ pub fn load(
                 free_inodes: int(at + 2).ok().flatten(),
             }))
         };
-        let warnings: Vec<String> = match row.get_ref(7)?.as_str_or_null()? {
+        let warnings: Vec<String> = match row.get_ref(6)?.as_str_or_null()? {
             None | Some("[]") => Vec::new(),
             Some(json) => serde_json::from_str(json).unwrap_or_else(|_| vec![json.to_string()]),
         };
         let step = StepRow {
-            step: text(2)?,
-            started: row.get(3)?,
-            ended: row.get(4)?,
-            outcome: text(5)?,
-            message: row.get(6)?,
+            step: text(1)?,
+            started: row.get(2)?,
+            ended: row.get(3)?,
+            outcome: text(4)?,
+            message: row.get(5)?,
             warnings,
-            dir_from: text(8)?,
-            dir_to: text(9)?,
+            dir_from: text(7)?,
+            dir_to: text(8)?,
             stats,
-            local: space(14)?,
-            target: space(17)?,
+            local: space(13)?,
+            target: space(16)?,
         };
-        if task_run.state == RunState::Interrupted || task_run.state == RunState::Running {
+        if matches!(task_run.state, RunState::Interrupted | RunState::Running) {
             task_run.ended = task_run.ended.max(step.ended);
         }
         task_run.steps.push(step);
     }
-
-    let mut histories: Vec<TaskHistory> = configured
-        .iter()
-        .map(|name| TaskHistory {
-            runs: by_task.remove(name).unwrap_or_default(),
-            name: name.clone(),
-        })
-        .collect();
-    histories.extend(
-        by_task
-            .into_iter()
-            .map(|(name, runs)| TaskHistory { name, runs }),
-    );
-    Ok(histories)
+    // Newest first, as every reader wants them.
+    runs.reverse();
+    Ok(TaskHistory {
+        name: task.to_string(),
+        runs,
+    })
 }

@@ -18,7 +18,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::outcome::{StepResult, TaskResult};
-pub use history::{RunState, StepRow, TaskHistory, TaskRun, load};
+pub use history::{RunState, StepRow, TaskHistory, TaskRun};
 
 /// The log DB, open for writing.
 pub struct Record {
@@ -229,13 +229,21 @@ impl Record {
         self.named("record the end of the run", result.map(drop))
     }
 
-    /// Every task's history (see `history::load`).
-    pub fn history(
-        &self,
-        configured: &[String],
-        active: Option<RunId>,
-    ) -> Result<Vec<TaskHistory>, RecordError> {
-        self.named("read the history", load(&self.conn, configured, active))
+    /// One task's history (see `history::load`).
+    pub fn history(&self, task: &str, active: Option<RunId>) -> Result<TaskHistory, RecordError> {
+        self.named(
+            &format!("read the history of task {task}"),
+            history::load(&self.conn, task, active),
+        )
+    }
+
+    /// The configured tasks `configured`, then those found only in the record (renamed
+    /// or removed from the config): the tasks a site shows.
+    pub fn task_names(&self, configured: &[String]) -> Result<Vec<String>, RecordError> {
+        let recorded = self.named("read the task names", history::task_names(&self.conn))?;
+        let mut names = configured.to_vec();
+        names.extend(recorded.into_iter().filter(|n| !configured.contains(n)));
+        Ok(names)
     }
 
     /// The id of the run now going, if one is recorded as going.

@@ -115,8 +115,8 @@ fn a_step_is_recorded_with_why_and_its_figures_and_the_seeds_rows_with_its_task(
         [("backup".to_string(), 1, 0), ("sync".to_string(), 0, 0)]
     );
 
-    let history = record.history(&["data".into()], None).unwrap();
-    let run = &history[0].runs[0];
+    let history = record.history("data", None).unwrap();
+    let run = &history.runs[0];
     assert_eq!(run.state, RunState::Failed);
     assert_eq!(
         run.reason().as_deref(),
@@ -149,14 +149,14 @@ fn a_killed_run_is_interrupted_once_the_next_run_looks_and_running_while_it_goes
         )
         .unwrap();
     assert_eq!(record.running().unwrap(), Some(killed));
-    let going = record.history(&["data".into()], Some(killed)).unwrap();
-    assert_eq!(going[0].runs[0].state, RunState::Running);
+    let going = record.history("data", Some(killed)).unwrap();
+    assert_eq!(going.runs[0].state, RunState::Running);
     drop(record);
 
     let mut record = Record::open(&db).unwrap();
     record.begin_run("nas", 2000.0, "2026-03-02").unwrap();
-    let history = record.history(&["data".into()], None).unwrap();
-    let run = &history[0].runs[0];
+    let history = record.history("data", None).unwrap();
+    let run = &history.runs[0];
     assert_eq!(run.state, RunState::Interrupted);
     assert_eq!(
         run.ended, 1010.0,
@@ -202,10 +202,14 @@ fn a_database_of_the_first_release_is_migrated_in_place() {
     assert_eq!(count(&record, "SELECT COUNT(*) FROM runs"), 3);
     assert_eq!(count(&record, "SELECT COUNT(*) FROM steps"), 5);
 
-    let history = record
-        .history(&["data".into(), "photos".into()], None)
-        .unwrap();
-    let data: Vec<(RunState, usize, f64)> = history[0]
+    assert_eq!(
+        record.task_names(&["photos".into(), "gone".into()]).unwrap(),
+        ["photos", "gone", "data"],
+        "configured first, then those found only in the record"
+    );
+    let data: Vec<(RunState, usize, f64)> = record
+        .history("data", None)
+        .unwrap()
         .runs
         .iter()
         .map(|r| (r.state, r.steps.len(), r.started))
@@ -214,15 +218,19 @@ fn a_database_of_the_first_release_is_migrated_in_place() {
         data,
         [(RunState::Failed, 1, 86500.5), (RunState::Ok, 3, 100.5)]
     );
-    assert_eq!(history[0].runs[1].ended, 130.25);
-    assert_eq!(&*history[0].runs[1].steps[2].dir_to, "/r/data");
-    assert_eq!(history[1].runs[0].state, RunState::Failed);
+    let data = record.history("data", None).unwrap();
+    assert_eq!(data.runs[1].ended, 130.25);
+    assert_eq!(&*data.runs[1].steps[2].dir_to, "/r/data");
+    assert_eq!(
+        record.history("photos", None).unwrap().runs[0].state,
+        RunState::Failed
+    );
 
     // A run after the migration lands beside the migrated ones.
     let run = record.begin_run("nas", 200_000.0, "1970-01-03").unwrap();
     record.begin_task(run, "data", 200_000.0).unwrap();
-    let history = record.history(&["data".into()], Some(run)).unwrap();
-    assert_eq!(history[0].runs.len(), 3);
+    let history = record.history("data", Some(run)).unwrap();
+    assert_eq!(history.runs.len(), 3);
     drop(record);
     Record::open(&db).expect("a migrated database opens again without migrating");
 }

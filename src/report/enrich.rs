@@ -54,20 +54,20 @@ pub struct TaskReport {
 }
 
 /// The report's view of this run's `results`, each task judged from its recorded
-/// `histories` (which hold this run). A task missing from them (the run could not be
-/// recorded) is judged from this run alone.
+/// history (`history`, which holds this run). A task whose history cannot be read
+/// (the run could not be recorded) is judged from this run alone.
 pub fn enrich(
     results: &[TaskResult],
-    histories: &[TaskHistory],
+    history: &dyn Fn(&str) -> Option<TaskHistory>,
     stale_after_days: u32,
     clock: &Clock,
 ) -> Vec<TaskReport> {
     results
         .iter()
         .map(|task| {
-            let health = match histories.iter().find(|h| h.name == task.name) {
+            let health = match history(&task.name) {
                 Some(history) if !history.runs.is_empty() => {
-                    health::judge(history, clock.now(), stale_after_days)
+                    health::judge(&history, clock.now(), stale_after_days)
                 }
                 _ => health::judge(&alone(task), clock.now(), stale_after_days),
             };
@@ -210,7 +210,7 @@ mod tests {
             ),
         ];
         // Nothing recorded: each task is judged from this run alone.
-        let reports = enrich(&results, &[], 2, &clock);
+        let reports = enrich(&results, &|_| None, 2, &clock);
 
         assert!(reports[0].success && reports[0].warnings);
         assert_eq!(reports[0].steps[2].state, StepState::Warning);

@@ -5,8 +5,9 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
+use super::TaskSummary;
 use super::pages::{Context, slug};
-use crate::record::{TaskHistory, TaskRun};
+use crate::record::TaskRun;
 
 #[derive(Serialize)]
 struct Status<'a> {
@@ -45,7 +46,7 @@ struct RunState {
     outcome: &'static str,
 }
 
-pub fn status_json(ctx: &Context, tasks: &[TaskHistory]) -> String {
+pub fn status_json(ctx: &Context, tasks: &[TaskSummary]) -> String {
     let run_state = |run: &TaskRun| RunState {
         start: ctx.clock.local_time(run.started),
         end: ctx.clock.local_time(run.ended),
@@ -56,18 +57,17 @@ pub fn status_json(ctx: &Context, tasks: &[TaskHistory]) -> String {
     };
     let states: Vec<TaskState> = tasks
         .iter()
-        .zip(ctx.health)
-        .map(|(t, health)| TaskState {
+        .map(|t| TaskState {
             name: &t.name,
-            state: health.state.word(),
-            since: health.since.map(|t| ctx.clock.local_time(t)),
-            since_unix: health.since,
-            reason: health.reason.as_deref(),
-            last_run: t.last_run().map(run_state),
-            last_success: t.last_success().map(run_state),
-            days_since_last_success: health.days_since_success,
-            runs: t.runs.len(),
-            success_rate: t.success_rate(),
+            state: t.health.state.word(),
+            since: t.health.since.map(|t| ctx.clock.local_time(t)),
+            since_unix: t.health.since,
+            reason: t.health.reason.as_deref(),
+            last_run: t.last_run.as_ref().map(run_state),
+            last_success: t.last_success.as_ref().map(run_state),
+            days_since_last_success: t.health.days_since_success,
+            runs: t.runs,
+            success_rate: t.success_rate,
         })
         .collect();
     let status = Status {
@@ -88,7 +88,7 @@ fn label(value: &str) -> String {
         .replace('\n', r"\n")
 }
 
-pub fn metrics(tasks: &[TaskHistory]) -> String {
+pub fn metrics(tasks: &[TaskSummary]) -> String {
     let mut out = String::new();
     let mut family = |name: &str, help: &str, samples: Vec<(String, f64)>| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
@@ -96,7 +96,7 @@ pub fn metrics(tasks: &[TaskHistory]) -> String {
             let _ = writeln!(out, "{name}{{{labels}}} {value}");
         }
     };
-    let per_task = |f: &dyn Fn(&TaskHistory) -> Option<f64>| -> Vec<(String, f64)> {
+    let per_task = |f: &dyn Fn(&TaskSummary) -> Option<f64>| -> Vec<(String, f64)> {
         tasks
             .iter()
             .filter_map(|t| Some((format!("task=\"{}\"", label(&t.name)), f(t)?)))
@@ -105,26 +105,30 @@ pub fn metrics(tasks: &[TaskHistory]) -> String {
     family(
         "backup_server_last_success_timestamp_seconds",
         "End of the task's last successful run, in Unix seconds.",
-        per_task(&|t| t.last_success().map(|r| r.ended)),
+        per_task(&|t| t.last_success.as_ref().map(|r| r.ended)),
     );
     family(
         "backup_server_last_run_timestamp_seconds",
         "End of the task's last run, in Unix seconds.",
-        per_task(&|t| t.last_run().map(|r| r.ended)),
+        per_task(&|t| t.last_run.as_ref().map(|r| r.ended)),
     );
     family(
         "backup_server_last_run_success",
         "1 if the task's last run succeeded, else 0.",
-        per_task(&|t| t.last_run().map(|r| f64::from(u8::from(r.succeeded())))),
+        per_task(&|t| {
+            t.last_run
+                .as_ref()
+                .map(|r| f64::from(u8::from(r.succeeded())))
+        }),
     );
     family(
         "backup_server_last_run_duration_seconds",
         "How long the task's last run took.",
-        per_task(&|t| t.last_run().map(|r| r.duration())),
+        per_task(&|t| t.last_run.as_ref().map(|r| r.duration())),
     );
     let steps: Vec<(String, f64)> = tasks
         .iter()
-        .filter_map(|t| Some((t, t.last_run()?)))
+        .filter_map(|t| Some((t, t.last_run.as_ref()?)))
         .flat_map(|(t, run)| {
             run.steps.iter().map(move |s| {
                 (
@@ -158,17 +162,11 @@ fn rfc3339(seconds: f64) -> String {
 }
 
 /// The newest 50 failed runs, newest first.
-pub fn atom(ctx: &Context, tasks: &[TaskHistory]) -> String {
+pub fn atom(ctx: &Context, tasks: &[TaskSummary]) -> String {
     let mut failures: Vec<(usize, &TaskRun)> = tasks
         .iter()
         .enumerate()
-        .flat_map(|(i, t)| {
-            t.runs
-                .iter()
-                .filter(|r| r.reason().is_some() && !r.succeeded())
-                .take(50)
-                .map(move |r| (i, r))
-        })
+        .flat_map(|(i, t)| t.failures.iter().map(move |r| (i, r)))
         .collect();
     failures.sort_by(|a, b| b.1.started.total_cmp(&a.1.started));
     failures.truncate(50);

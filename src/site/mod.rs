@@ -14,65 +14,121 @@ use std::path::Path;
 
 use crate::clock::Clock;
 use crate::health::{self, Health};
-use crate::record::TaskHistory;
+use crate::record::{TaskHistory, TaskRun};
 use pages::{Context, PAGE_SIZE, page_file, slug};
 
 const STYLE: &str = include_str!("../../site/style.css");
 
-/// Renders the site from `tasks` (the record read back) and publishes it at
-/// `site_dir`. Returns the number of pages written.
+/// Runs kept per task for the index's strip and sparkline.
+const RECENT: usize = 30;
+/// Failed runs kept per task for the feed.
+const FAILURES: usize = 50;
+
+/// What the index and the machine-readable files need of a task: kept once its pages
+/// are written and its whole history dropped, so the site renders one task's history
+/// at a time, however long the record.
+pub struct TaskSummary {
+    pub name: String,
+    pub health: Health,
+    /// The newest runs, newest first.
+    pub recent: Vec<TaskRun>,
+    pub last_run: Option<TaskRun>,
+    pub last_success: Option<TaskRun>,
+    pub success_rate: Option<f64>,
+    pub runs: usize,
+    pub successes: usize,
+    /// The newest failed or interrupted runs, newest first.
+    pub failures: Vec<TaskRun>,
+}
+
+impl TaskSummary {
+    fn of(history: &TaskHistory, health: Health) -> TaskSummary {
+        TaskSummary {
+            name: history.name.clone(),
+            health,
+            recent: history.runs.iter().take(RECENT).cloned().collect(),
+            last_run: history.last_run().cloned(),
+            last_success: history.last_success().cloned(),
+            success_rate: history.success_rate(),
+            runs: history.runs.len(),
+            successes: history.runs.iter().filter(|r| r.succeeded()).count(),
+            failures: history
+                .runs
+                .iter()
+                .filter(|r| r.reason().is_some() && !r.succeeded())
+                .take(FAILURES)
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
+/// Renders the site for the tasks `names`, each task's history read by `load` when
+/// its turn comes, and publishes it at `site_dir`. Returns the number of pages written.
 pub fn render(
-    tasks: &[TaskHistory],
+    names: &[String],
+    load: &dyn Fn(&str) -> Result<TaskHistory, String>,
     clock: &Clock,
     stale_after_days: u32,
     site_dir: &Path,
 ) -> Result<usize, String> {
     let now = clock.now();
-    let health: Vec<Health> = tasks
-        .iter()
-        .map(|t| health::judge(t, now, stale_after_days))
-        .collect();
     let host = crate::report::hostname();
     let ctx = Context {
         host: &host,
         clock,
         now,
         today: clock.date_of(now),
-        health: &health,
     };
     let mut pages = 0;
+    let mut failure = None;
     publish::publish(site_dir, |writer| {
-        pages = write_site(&ctx, tasks, writer)?;
+        let mut summaries = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            let history = match load(name) {
+                Ok(history) => history,
+                Err(e) => {
+                    failure = Some(e);
+                    return Err(std::io::Error::other("the log database cannot be read"));
+                }
+            };
+            let health = health::judge(&history, now, stale_after_days);
+            pages += write_task(&ctx, i, &history, &health, writer)?;
+            summaries.push(TaskSummary::of(&history, health));
+        }
+        writer.write(
+            "index.html",
+            pages::index(&ctx, &summaries).into_string().as_bytes(),
+        )?;
+        writer.write("style.css", STYLE.as_bytes())?;
+        writer.write(
+            "status.json",
+            feeds::status_json(&ctx, &summaries).as_bytes(),
+        )?;
+        writer.write("metrics.prom", feeds::metrics(&summaries).as_bytes())?;
+        writer.write("feed.atom", feeds::atom(&ctx, &summaries).as_bytes())?;
+        pages += 1;
         Ok(())
-    })?;
+    })
+    .map_err(|e| failure.take().unwrap_or(e))?;
     Ok(pages)
 }
 
-/// Writes every file of the site, one at a time; returns the number of pages.
-fn write_site(
+/// Writes the pages of the task at position `i`; returns how many.
+fn write_task(
     ctx: &Context,
-    tasks: &[TaskHistory],
+    i: usize,
+    task: &TaskHistory,
+    health: &Health,
     writer: &publish::SiteWriter,
 ) -> std::io::Result<usize> {
-    writer.write(
-        "index.html",
-        pages::index(ctx, tasks).into_string().as_bytes(),
-    )?;
-    writer.write("style.css", STYLE.as_bytes())?;
-    writer.write("status.json", feeds::status_json(ctx, tasks).as_bytes())?;
-    writer.write("metrics.prom", feeds::metrics(tasks).as_bytes())?;
-    writer.write("feed.atom", feeds::atom(ctx, tasks).as_bytes())?;
-    let mut count = 1;
-    for (i, task) in tasks.iter().enumerate() {
-        let pages = task.runs.len().div_ceil(PAGE_SIZE).max(1);
-        for page in 1..=pages {
-            let html = pages::task_page(ctx, task, &ctx.health[i], page, pages).into_string();
-            writer.write(
-                &format!("tasks/{}/{}", slug(i, &task.name), page_file(page)),
-                html.as_bytes(),
-            )?;
-            count += 1;
-        }
+    let pages = task.runs.len().div_ceil(PAGE_SIZE).max(1);
+    for page in 1..=pages {
+        let html = pages::task_page(ctx, task, health, page, pages).into_string();
+        writer.write(
+            &format!("tasks/{}/{}", slug(i, &task.name), page_file(page)),
+            html.as_bytes(),
+        )?;
     }
-    Ok(count)
+    Ok(pages)
 }

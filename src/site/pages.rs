@@ -5,6 +5,7 @@
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
+use super::TaskSummary;
 use super::charts::{self, outcome_class, outcome_word};
 use crate::clock::{Clock, elapsed};
 use crate::health::Health;
@@ -19,8 +20,6 @@ pub struct Context<'a> {
     pub clock: &'a Clock,
     pub now: f64,
     pub today: jiff::civil::Date,
-    /// Each task's health, in the order of the tasks.
-    pub health: &'a [Health],
 }
 
 /// The directory name of a task's pages: its name when it is a safe one (every
@@ -104,27 +103,23 @@ fn step_badges(run: &Run) -> Markup {
     }
 }
 
-pub fn index(ctx: &Context, tasks: &[TaskHistory]) -> Markup {
-    let health = ctx.health;
-    let attention: Vec<(usize, &TaskHistory)> = tasks
+pub fn index(ctx: &Context, tasks: &[TaskSummary]) -> Markup {
+    let attention: Vec<(usize, &TaskSummary)> = tasks
         .iter()
         .enumerate()
-        .filter(|(i, _)| health[*i].state.needs_attention())
+        .filter(|(_, t)| t.health.state.needs_attention())
         .collect();
-    let runs: usize = tasks.iter().map(|t| t.runs.len()).sum();
-    let successes: usize = tasks
-        .iter()
-        .map(|t| t.runs.iter().filter(|r| r.succeeded()).count())
-        .sum();
+    let runs: usize = tasks.iter().map(|t| t.runs).sum();
+    let successes: usize = tasks.iter().map(|t| t.successes).sum();
     let last_run = tasks
         .iter()
-        .filter_map(|t| t.last_run())
+        .filter_map(|t| t.last_run.as_ref())
         .map(|r| r.started)
         .reduce(f64::max);
     let mut recent: Vec<(usize, &Run)> = tasks
         .iter()
         .enumerate()
-        .flat_map(|(i, t)| t.runs.iter().take(20).map(move |r| (i, r)))
+        .flat_map(|(i, t)| t.recent.iter().take(20).map(move |r| (i, r)))
         .collect();
     recent.sort_by(|a, b| b.1.started.total_cmp(&a.1.started));
     recent.truncate(20);
@@ -142,7 +137,7 @@ pub fn index(ctx: &Context, tasks: &[TaskHistory]) -> Markup {
                 }
                 ul {
                     @for (i, task) in &attention {
-                        li { a href={ "tasks/" (slug(*i, &task.name)) "/index.html" } { (task.name) } ": " (health[*i].describe(ctx.clock)) }
+                        li { a href={ "tasks/" (slug(*i, &task.name)) "/index.html" } { (task.name) } ": " (task.health.describe(ctx.clock)) }
                     }
                 }
             }
@@ -159,14 +154,14 @@ pub fn index(ctx: &Context, tasks: &[TaskHistory]) -> Markup {
                 thead { tr { th { "task" } th { "state" } th { "last run" } th { "last success" } th { "success rate" } th { "last 30 runs" } th { "durations" } } }
                 tbody {
                     @for (i, task) in tasks.iter().enumerate() {
-                        tr class=(health[i].state.word()) {
+                        tr class=(task.health.state.word()) {
                             td { a href={ "tasks/" (slug(i, &task.name)) "/index.html" } { (task.name) } }
-                            td { span class={ "state " (health[i].state.word()) } { (health[i].describe(ctx.clock)) } }
-                            td { @if let Some(run) = task.last_run() { (ctx.clock.local_time(run.started)) " " (badge(run)) } @else { "never" } }
-                            td { @if let Some(run) = task.last_success() { (ctx.clock.local_time(run.ended)) } @else { "never" } }
-                            td { @if let Some(rate) = task.success_rate() { (format!("{:.0}%", rate * 100.0)) } @else { "—" } }
-                            td { (charts::strip(&task.runs, ctx.clock)) }
-                            td { (charts::sparkline(&task.runs)) }
+                            td { span class={ "state " (task.health.state.word()) } { (task.health.describe(ctx.clock)) } }
+                            td { @if let Some(run) = &task.last_run { (ctx.clock.local_time(run.started)) " " (badge(run)) } @else { "never" } }
+                            td { @if let Some(run) = &task.last_success { (ctx.clock.local_time(run.ended)) } @else { "never" } }
+                            td { @if let Some(rate) = task.success_rate { (format!("{:.0}%", rate * 100.0)) } @else { "—" } }
+                            td { (charts::strip(&task.recent, ctx.clock)) }
+                            td { (charts::sparkline(&task.recent)) }
                         }
                     }
                 }
