@@ -203,7 +203,9 @@ fn a_database_of_the_first_release_is_migrated_in_place() {
     assert_eq!(count(&record, "SELECT COUNT(*) FROM steps"), 5);
 
     assert_eq!(
-        record.task_names(&["photos".into(), "gone".into()]).unwrap(),
+        record
+            .task_names(&["photos".into(), "gone".into()])
+            .unwrap(),
         ["photos", "gone", "data"],
         "configured first, then those found only in the record"
     );

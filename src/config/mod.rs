@@ -1,0 +1,163 @@
+//! `backup_config.yml`: reading it, and refusing it with every reason at once.
+//!
+//! The file is parsed into a generic tree first and then checked key by key, so that
+//! one run of `check-config` lists every problem (each naming the file, the key and
+//! the task) instead of stopping at the first, and so that an unknown key (a typo
+//! that would silently disable an exclude) is an error, not a shrug.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::location::Location;
+use crate::retention::Policy;
+
+mod checker;
+#[cfg(test)]
+mod tests;
+
+use checker::Checker;
+
+/// A validated configuration. Every field holds a checked value.
+#[derive(Debug, Clone, Serialize)]
+pub struct Config {
+    /// The file this was read from (for messages).
+    #[serde(skip)]
+    pub file: PathBuf,
+    pub dir_backup_local: PathBuf,
+    pub require_mountpoint: bool,
+    #[serde(serialize_with = "display")]
+    pub dir_backup_remote: Location,
+    pub email_sender: String,
+    pub email_report: String,
+    /// CC on failure; "" when absent or equal to `email_report` (as the seed does).
+    pub email_admin: String,
+    pub tasks: Vec<Task>,
+    pub retention: Policy,
+    pub ssh_key: PathBuf,
+    pub ssh_known_hosts: Option<PathBuf>,
+    pub ssh_config: Option<PathBuf>,
+    pub smtp: Smtp,
+    pub stale_after_days: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Task {
+    pub name: String,
+    #[serde(serialize_with = "display")]
+    pub dir_source: Location,
+    pub excludes: Vec<String>,
+    pub retention: Policy,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Smtp {
+    pub host: String,
+    pub port: u16,
+    pub ca_file: Option<PathBuf>,
+    pub timeout_secs: u64,
+}
+
+impl Default for Smtp {
+    fn default() -> Self {
+        Smtp {
+            host: "smtp.gmail.com".into(),
+            port: 465,
+            ca_file: None,
+            timeout_secs: 30,
+        }
+    }
+}
+
+pub const DEFAULT_SSH_KEY: &str = "/root/.ssh/id_ed25519_backup";
+const DEFAULT_STALE_AFTER_DAYS: u32 = 2;
+
+fn display<S: serde::Serializer>(value: &Location, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(value)
+}
+
+/// Why a configuration was refused.
+#[derive(Debug)]
+pub enum ConfigError {
+    Missing(PathBuf),
+    Unreadable(PathBuf, std::io::Error),
+    Syntax(PathBuf, String),
+    Invalid(PathBuf, Vec<Problem>),
+}
+
+/// One problem with one key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// Where: `email_sender`, `tasks[2] "Photos": dir_source`.
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Missing(p) => write!(f, "config file {} does not exist", p.display()),
+            ConfigError::Unreadable(p, e) => {
+                write!(f, "cannot read config file {}: {e}", p.display())
+            }
+            ConfigError::Syntax(p, e) => write!(f, "{}: not valid YAML: {e}", p.display()),
+            ConfigError::Invalid(p, problems) => {
+                let n = problems.len();
+                write!(
+                    f,
+                    "{}: {n} problem{}:",
+                    p.display(),
+                    if n == 1 { "" } else { "s" }
+                )?;
+                for problem in problems {
+                    write!(f, "\n  {}: {}", problem.key, problem.message)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Reads and validates `file`. Looks at nothing on disk but the file itself.
+    pub fn load(file: &Path) -> Result<Config, ConfigError> {
+        let text = match fs_err::read_to_string(file) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(ConfigError::Missing(file.to_path_buf()));
+            }
+            Err(e) => return Err(ConfigError::Unreadable(file.to_path_buf(), e)),
+        };
+        Config::parse(file, &text)
+    }
+
+    /// Validates `text` as the contents of `file`.
+    pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
+        let options = serde_saphyr::options! {
+            strict_booleans: true,
+            duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
+        };
+        let tree: Value = serde_saphyr::from_str_with_options(text, options)
+            .map_err(|e| ConfigError::Syntax(file.to_path_buf(), e.to_string()))?;
+        let mut checker = Checker::default();
+        let config = checker.config(file, &tree);
+        match config {
+            Some(config) if checker.problems.is_empty() => Ok(config),
+            _ => Err(ConfigError::Invalid(file.to_path_buf(), checker.problems)),
+        }
+    }
+
+    /// The task directory of `task` on the local disk.
+    pub fn local_task_dir(&self, task: &Task) -> PathBuf {
+        self.dir_backup_local.join(&task.name)
+    }
+
+    /// True when any source or the target is reached over SSH.
+    pub fn uses_ssh(&self) -> bool {
+        self.dir_backup_remote.is_remote() || self.tasks.iter().any(|t| t.dir_source.is_remote())
+    }
+}
