@@ -511,7 +511,7 @@ fn kind(value: &Value) -> String {
 }
 
 /// Two keys at most two edits apart: a likely typo of each other.
-fn close(a: &str, b: &str) -> bool {
+pub(super) fn close(a: &str, b: &str) -> bool {
     let b: Vec<char> = b.chars().collect();
     // Levenshtein distance, one row at a time.
     let mut row: Vec<usize> = (0..=b.len()).collect();

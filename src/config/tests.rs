@@ -1,3 +1,4 @@
+use super::checker::close;
 use super::*;
 
 const GOOD: &str = r#"
