@@ -157,11 +157,10 @@ prepare() {
 	esac
 
 	for old in "$dir"/.replaced-*; do
-		! is_kind "$old" - || continue
 		name=${old##*/.replaced-}
-		if ! is_date "$name" || ! is_kind "$old" d; then
-			foreign "$old"
-		fi
+		# Only a real directory named .replaced-YYYY-MM-DD was parked by a swap; a
+		# look-alike is foreign, left alone (a swap it would block says so).
+		is_date "$name" && is_kind "$old" d || continue
 		if is_kind "$dir/$name" -; then
 			# Killed between the two renames of a same-day replacement: the day
 			# gets its old, complete snapshot back.

@@ -26,6 +26,8 @@ pub enum ErrorKind {
     Transfer,
     /// The local file system failed us (a step log, an exclude list, a listing).
     Io,
+    /// The task's `before` or `after` command failed or ran out of time.
+    Hook,
 }
 
 impl ErrorKind {
@@ -36,6 +38,7 @@ impl ErrorKind {
             ErrorKind::Unreachable => "unreachable",
             ErrorKind::Transfer => "transfer",
             ErrorKind::Io => "io",
+            ErrorKind::Hook => "hook",
         }
     }
 }
@@ -140,6 +143,8 @@ pub struct Space {
 #[derive(Debug, Clone, Serialize)]
 pub struct StepResult {
     pub kind: StepKind,
+    /// The step's name (`backup`, `sync-offsite`, ...), as the plan gives it.
+    pub id: String,
     /// Unix seconds.
     pub started: f64,
     pub ended: f64,
@@ -161,8 +166,10 @@ pub struct TaskResult {
     pub ended: f64,
     /// The steps that ran, in order; a failed step is the last.
     pub steps: Vec<StepResult>,
-    /// The planned steps that did not run because an earlier one failed.
-    pub skipped: Vec<StepKind>,
+    /// The planned steps (their names) that did not run because one they need failed.
+    pub skipped: Vec<String>,
+    /// Every planned step's name, in the plan's order.
+    pub planned: Vec<String>,
 }
 
 impl TaskResult {

@@ -11,37 +11,43 @@ use std::path::PathBuf;
 
 use jiff::civil::Date;
 
-use crate::config::Config;
+use crate::config::{Config, Task};
 use crate::location::Location;
 use crate::retention::Policy;
 use crate::snapshot;
 
-/// One step of a task, in the order a task runs them.
+/// What a step does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StepKind {
+    /// The task's `before` command (a database dump into the source, say).
+    Before,
     /// A new dated snapshot of the source on the backup disk.
     Backup,
     /// The local snapshots the policy no longer keeps are removed.
     Retention,
-    /// The target gets the snapshots it lacks and is pruned by the policy.
+    /// A target gets the snapshots it lacks and is pruned by its policy.
     Sync,
+    /// The task's `after` command, whatever happened.
+    After,
 }
 
 impl StepKind {
-    /// The step's name: the seed's `id_step`, the step log's suffix.
     pub fn as_str(self) -> &'static str {
         match self {
+            StepKind::Before => "before",
             StepKind::Backup => "backup",
             StepKind::Retention => "retention",
             StepKind::Sync => "sync",
+            StepKind::After => "after",
         }
     }
 
-    pub fn parse(name: &str) -> Option<StepKind> {
-        [StepKind::Backup, StepKind::Retention, StepKind::Sync]
-            .into_iter()
-            .find(|k| k.as_str() == name)
+    /// Whether the steps after this one need it to have succeeded: nothing is backed
+    /// up after a failed `before` (the dump may be half-written), and nothing synced
+    /// or pruned after a failed backup. A failed retention or sync stops nothing.
+    pub fn is_prerequisite(self) -> bool {
+        matches!(self, StepKind::Before | StepKind::Backup)
     }
 }
 
@@ -51,12 +57,38 @@ impl fmt::Display for StepKind {
     }
 }
 
-/// One planned step and what it reads and writes, as recorded (`dir_from`, `dir_to`).
+/// One planned step and what it reads and writes, as recorded.
 #[derive(Debug, Clone)]
 pub struct StepPlan {
     pub kind: StepKind,
+    /// The step's name: the seed's `id_step` (`backup`, `retention`, `sync` for the
+    /// seed's target, `sync-NAME` for another, `before`, `after`), and its log's.
+    pub id: String,
+    /// The target a sync step mirrors to (an index into the task's `targets`).
+    pub target: Option<usize>,
+    /// What it reads and writes (the seed's `dir_from`, `dir_to`).
     pub from: String,
     pub to: String,
+}
+
+/// One place a task's snapshots are mirrored to.
+#[derive(Debug, Clone)]
+pub struct TargetPlan {
+    pub name: String,
+    /// `<target>/<task>`: the task's snapshots there.
+    pub dir: Location,
+    /// The task's policy with the target's own changes.
+    pub policy: Policy,
+    pub bwlimit_kib: Option<u32>,
+    pub compress: bool,
+}
+
+/// A task's `before` or `after` command.
+#[derive(Debug, Clone)]
+pub struct Hook {
+    /// Run by `/bin/sh -c`.
+    pub command: String,
+    pub timeout_secs: u32,
 }
 
 /// Everything a run decides about one task.
@@ -66,18 +98,26 @@ pub struct TaskPlan {
     pub source: Location,
     /// `<dir_backup_local>/<task>`: the task's snapshots on the backup disk.
     pub local_dir: PathBuf,
-    /// `<dir_backup_remote>/<task>`: the task's snapshots on the target.
-    pub target: Location,
+    pub targets: Vec<TargetPlan>,
+    /// Retention on the backup disk.
     pub policy: Policy,
     /// rsync exclude patterns, as configured.
     pub excludes: Vec<String>,
-    /// The steps, in the order they run; a failed step ends the task.
+    pub one_file_system: bool,
+    pub before: Option<Hook>,
+    pub after: Option<Hook>,
+    /// The steps, in the order they run.
     pub steps: Vec<StepPlan>,
 }
 
 impl TaskPlan {
     pub fn uses_ssh(&self) -> bool {
-        self.source.is_remote() || self.target.is_remote()
+        self.source.is_remote() || self.targets.iter().any(|t| t.dir.is_remote())
+    }
+
+    /// The snapshot today's backup writes.
+    pub fn snapshot(&self, today: Date) -> PathBuf {
+        self.local_dir.join(snapshot::name(today))
     }
 }
 
@@ -110,39 +150,14 @@ pub struct Plan {
 impl Plan {
     pub fn new(config: &Config, today: Date) -> Plan {
         let mut protected = vec![config.dir_backup_local.clone()];
-        if let Location::Local(target) = &config.dir_backup_remote {
-            protected.push(target.clone());
-        }
+        protected.extend(config.targets.iter().filter_map(|t| match &t.location {
+            Location::Local(path) => Some(path.clone()),
+            Location::Remote { .. } => None,
+        }));
         let tasks = config
             .tasks
             .iter()
-            .map(|task| {
-                let local_dir = config.dir_backup_local.join(&task.name);
-                let target = config.dir_backup_remote.join(&task.name);
-                let local = local_dir.display().to_string();
-                let step = |kind, from: &str, to: &str| StepPlan {
-                    kind,
-                    from: from.to_string(),
-                    to: to.to_string(),
-                };
-                TaskPlan {
-                    steps: vec![
-                        step(
-                            StepKind::Backup,
-                            &task.dir_source.to_string(),
-                            &local_dir.join(snapshot::name(today)).display().to_string(),
-                        ),
-                        step(StepKind::Retention, &local, &local),
-                        step(StepKind::Sync, &local, &target.to_string()),
-                    ],
-                    name: task.name.clone(),
-                    source: task.dir_source.clone(),
-                    local_dir,
-                    target,
-                    policy: task.retention,
-                    excludes: task.excludes.clone(),
-                }
-            })
+            .map(|task| task_plan(config, task, today))
             .collect::<Vec<_>>();
         let ssh = tasks.iter().any(TaskPlan::uses_ssh).then(|| SshPlan {
             key: config.ssh_key.clone(),
@@ -161,6 +176,74 @@ impl Plan {
     }
 }
 
+fn task_plan(config: &Config, task: &Task, today: Date) -> TaskPlan {
+    let local_dir = config.dir_backup_local.join(&task.name);
+    let local = local_dir.display().to_string();
+    let source = task.dir_source.to_string();
+    let targets: Vec<TargetPlan> = config
+        .targets_of(task)
+        .map(|target| TargetPlan {
+            name: target.name.clone(),
+            dir: target.location.join(&task.name),
+            policy: target.retention.apply(task.retention),
+            bwlimit_kib: target.bwlimit_kib,
+            compress: target.compress,
+        })
+        .collect();
+    let hook = |command: &Option<String>| {
+        command.as_ref().map(|command| Hook {
+            command: command.clone(),
+            timeout_secs: task.hook_timeout_secs,
+        })
+    };
+    let step = |kind: StepKind, id: &str, target, from: &str, to: &str| StepPlan {
+        kind,
+        id: id.to_string(),
+        target,
+        from: from.to_string(),
+        to: to.to_string(),
+    };
+    let mut steps = Vec::new();
+    if task.before.is_some() {
+        steps.push(step(StepKind::Before, "before", None, &source, &source));
+    }
+    steps.push(step(
+        StepKind::Backup,
+        "backup",
+        None,
+        &source,
+        &local_dir.join(snapshot::name(today)).display().to_string(),
+    ));
+    steps.push(step(StepKind::Retention, "retention", None, &local, &local));
+    for (i, target) in targets.iter().enumerate() {
+        let seed = config
+            .targets
+            .iter()
+            .any(|t| t.seed && t.name == target.name);
+        let id = if seed {
+            "sync".to_string()
+        } else {
+            format!("sync-{}", target.name)
+        };
+        steps.push(step(StepKind::Sync, &id, Some(i), &local, &target.dir.to_string()));
+    }
+    if task.after.is_some() {
+        steps.push(step(StepKind::After, "after", None, &local, &local));
+    }
+    TaskPlan {
+        name: task.name.clone(),
+        source: task.dir_source.clone(),
+        local_dir,
+        targets,
+        policy: task.retention,
+        excludes: task.excludes.clone(),
+        one_file_system: task.one_file_system,
+        before: hook(&task.before),
+        after: hook(&task.after),
+        steps,
+    }
+}
+
 /// The plan in words, as `check-config` prints it.
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -174,8 +257,21 @@ impl fmt::Display for Plan {
         for task in &self.tasks {
             writeln!(f, "\n{}: {}", task.name, task.source)?;
             for step in &task.steps {
-                write!(f, "  {:<10} ", step.kind.as_str())?;
+                write!(f, "  {:<10} ", step.id)?;
                 match step.kind {
+                    StepKind::Before | StepKind::After => {
+                        let hook = if step.kind == StepKind::Before {
+                            &task.before
+                        } else {
+                            &task.after
+                        };
+                        if let Some(hook) = hook {
+                            write!(f, "runs {:?} (at most {} s)", hook.command, hook.timeout_secs)?;
+                        }
+                        if step.kind == StepKind::Before {
+                            write!(f, "; no snapshot if it fails")?;
+                        }
+                    }
                     StepKind::Backup => {
                         write!(
                             f,
@@ -186,13 +282,28 @@ impl fmt::Display for Plan {
                         if !task.excludes.is_empty() {
                             write!(f, "; excluding {}", task.excludes.join(", "))?;
                         }
+                        if task.one_file_system {
+                            write!(f, "; not crossing file systems")?;
+                        }
                     }
-                    StepKind::Retention => write!(f, "keeps {}", policy_words(&task.policy))?,
-                    StepKind::Sync => write!(
-                        f,
-                        "-> {}, the snapshots it lacks; pruned by the same policy",
-                        step.to
-                    )?,
+                    StepKind::Retention => {
+                        write!(f, "keeps {}", policy_words(&task.policy))?
+                    }
+                    StepKind::Sync => {
+                        let target = &task.targets[step.target.unwrap_or_default()];
+                        write!(f, "-> {}, the snapshots it lacks; ", step.to)?;
+                        if target.policy == task.policy {
+                            write!(f, "pruned by the same policy")?;
+                        } else {
+                            write!(f, "keeps {}", policy_words(&target.policy))?;
+                        }
+                        if let Some(kib) = target.bwlimit_kib {
+                            write!(f, "; at most {kib} KiB/s")?;
+                        }
+                        if target.compress {
+                            write!(f, "; compressed")?;
+                        }
+                    }
                 }
                 writeln!(f)?;
             }
@@ -254,7 +365,10 @@ mod tests {
         );
         let task = &plan.tasks[0];
         assert_eq!(task.local_dir, Path::new("/mnt/backup/home"));
-        assert_eq!(task.target.to_string(), "backup@nas.lan:/srv/backup/home");
+        assert_eq!(
+            task.targets[0].dir.to_string(),
+            "backup@nas.lan:/srv/backup/home"
+        );
         let steps: Vec<(StepKind, &str, &str)> = task
             .steps
             .iter()

@@ -262,7 +262,7 @@ impl Observer for Book {
 
 /// One line per step, so the journal tells the story without opening a log file.
 fn announce(task: &str, step: &StepResult) {
-    let head = format!("task {task}: {} ", step.kind);
+    let head = format!("task {task}: {} ", step.id);
     let took = elapsed(step.ended - step.started);
     let log = step.log.display();
     match &step.outcome {

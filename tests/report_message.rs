@@ -26,6 +26,7 @@ fn failed_backup(name: &str, source: &str, log: &Path) -> TaskResult {
         ended: 1_795_000_100.0,
         steps: vec![StepResult {
             kind: StepKind::Backup,
+            id: "backup".into(),
             started: 1_795_000_000.0,
             ended: 1_795_000_100.0,
             from: source.into(),
@@ -41,7 +42,8 @@ fn failed_backup(name: &str, source: &str, log: &Path) -> TaskResult {
             local: None,
             target: None,
         }],
-        skipped: vec![StepKind::Retention, StepKind::Sync],
+        skipped: vec!["retention".into(), "sync".into()],
+        planned: vec!["backup".into(), "retention".into(), "sync".into()],
     }
 }
 

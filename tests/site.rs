@@ -31,7 +31,7 @@ fn task_run(
     let mut skipped = Vec::new();
     for (i, kind) in STEPS.into_iter().enumerate() {
         if steps.iter().any(|s: &StepResult| s.outcome.failed()) {
-            skipped.push(kind);
+            skipped.push(kind.to_string());
             continue;
         }
         let outcome = if failed_step == Some(kind) {
@@ -43,6 +43,7 @@ fn task_run(
         };
         steps.push(StepResult {
             kind,
+            id: kind.as_str().to_string(),
             started: start + i as f64 * 10.0,
             ended: start + i as f64 * 10.0 + 9.0,
             from: dir_from.into(),
@@ -60,6 +61,7 @@ fn task_run(
         ended: start + 30.0,
         steps,
         skipped,
+        planned: STEPS.iter().map(|k| k.to_string()).collect(),
     }
 }
 

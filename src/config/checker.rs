@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::{Config, DEFAULT_SSH_KEY, DEFAULT_STALE_AFTER_DAYS, Problem, Smtp, Task};
+use super::{
+    Config, DEFAULT_HOOK_TIMEOUT_SECS, DEFAULT_SSH_KEY, DEFAULT_STALE_AFTER_DAYS, Problem,
+    RetentionOverride, SEED_TARGET, Smtp, Target, Task,
+};
 use crate::location::{Location, checked_path};
 use crate::retention::Policy;
 
@@ -20,6 +23,7 @@ pub(super) struct Checker {
 enum Scope<'a> {
     Top,
     Task(usize, Option<&'a str>),
+    Target(usize, Option<&'a str>),
 }
 
 impl Scope<'_> {
@@ -28,6 +32,8 @@ impl Scope<'_> {
             Scope::Top => key.to_string(),
             Scope::Task(i, Some(name)) => format!("tasks[{i}] {name:?}: {key}"),
             Scope::Task(i, None) => format!("tasks[{i}]: {key}"),
+            Scope::Target(i, Some(name)) => format!("targets[{i}] {name:?}: {key}"),
+            Scope::Target(i, None) => format!("targets[{i}]: {key}"),
         }
     }
 }
@@ -46,8 +52,22 @@ const TOP_KEYS: &[&str] = &[
     "ssh_config",
     "smtp",
     "stale_after_days",
+    "targets",
+    "sync",
 ];
-const TASK_KEYS: &[&str] = &["name", "dir_source", "excludes", "retention"];
+const TASK_KEYS: &[&str] = &[
+    "name",
+    "dir_source",
+    "excludes",
+    "retention",
+    "before",
+    "after",
+    "hook_timeout_secs",
+    "one_file_system",
+    "targets",
+];
+const TARGET_KEYS: &[&str] = &["name", "location", "retention", "bwlimit_kib", "compress"];
+const SYNC_KEYS: &[&str] = &["bwlimit_kib", "compress"];
 const RETENTION_KEYS: &[&str] = &["daily", "weekly", "monthly", "yearly"];
 const SMTP_KEYS: &[&str] = &["host", "port", "ca_file", "timeout_secs"];
 
@@ -77,12 +97,7 @@ impl Checker {
                     .and_then(|s| self.path(Scope::Top, "dir_backup_local", &s))
             });
         let require_mountpoint = self.optional_bool(Scope::Top, top, "require_mountpoint", false);
-        let dir_backup_remote = self
-            .required(Scope::Top, top, "dir_backup_remote")
-            .and_then(|v| {
-                self.string(Scope::Top, "dir_backup_remote", v)
-                    .and_then(|s| self.location(Scope::Top, "dir_backup_remote", &s))
-            });
+        let targets = self.targets(top);
         let email_sender = self.email(top, "email_sender", true);
         let email_report = self.email(top, "email_report", true);
         let email_admin = self.email(top, "email_admin", false).unwrap_or_default();
@@ -112,13 +127,27 @@ impl Checker {
             None | Some(Value::Null) => Some(DEFAULT_STALE_AFTER_DAYS),
             Some(v) => self.count(Scope::Top, "stale_after_days", v, 1, 3650),
         };
-        let tasks = self.tasks(top.get("tasks"), retention.unwrap_or_default());
+        // Named as written, so a task's reference to a target that has a problem of its
+        // own is not reported twice.
+        let mut target_names: Vec<String> = Vec::new();
+        if top.get("dir_backup_remote").is_some_and(|v| !v.is_null()) {
+            target_names.push(SEED_TARGET.to_string());
+        }
+        if let Some(Value::Array(list)) = top.get("targets") {
+            target_names.extend(
+                list.iter()
+                    .filter_map(|t| t.get("name")?.as_str())
+                    .filter(|n| *n != SEED_TARGET)
+                    .map(str::to_string),
+            );
+        }
+        let tasks = self.tasks(top.get("tasks"), retention.unwrap_or_default(), &target_names);
 
         let config = Config {
             file: file.to_path_buf(),
             dir_backup_local: dir_backup_local?,
             require_mountpoint: require_mountpoint?,
-            dir_backup_remote: dir_backup_remote?,
+            targets: targets?,
             email_sender: email_sender?,
             email_report: email_report?,
             email_admin,
@@ -138,9 +167,16 @@ impl Checker {
     /// snapshot holding all earlier ones). The other way round, a backup directory
     /// inside a source, is fine: the backup step excludes it.
     fn no_backups_of_backups(&mut self, config: &Config) {
-        let mut targets = vec![("dir_backup_local", &config.dir_backup_local)];
-        if let Location::Local(remote) = &config.dir_backup_remote {
-            targets.push(("dir_backup_remote", remote));
+        let mut targets = vec![("dir_backup_local".to_string(), &config.dir_backup_local)];
+        for target in &config.targets {
+            if let Location::Local(path) = &target.location {
+                let key = if target.seed {
+                    "dir_backup_remote".to_string()
+                } else {
+                    format!("target {:?}", target.name)
+                };
+                targets.push((key, path));
+            }
         }
         for (i, task) in config.tasks.iter().enumerate() {
             let Location::Local(source) = &task.dir_source else {
@@ -162,7 +198,163 @@ impl Checker {
         }
     }
 
-    fn tasks(&mut self, value: Option<&Value>, default_retention: Policy) -> Option<Vec<Task>> {
+    /// The seed's `dir_backup_remote` (target `remote`), then `targets`, with the
+    /// `sync` defaults applied.
+    fn targets(&mut self, top: &Map<String, Value>) -> Option<Vec<Target>> {
+        let sync = match top.get("sync") {
+            None | Some(Value::Null) => Some(Map::new()),
+            Some(Value::Object(map)) => {
+                self.unknown_keys(Scope::Top, "sync.", map, SYNC_KEYS);
+                Some(map.clone())
+            }
+            Some(_) => {
+                self.problem(
+                    Scope::Top,
+                    "sync",
+                    "must be a mapping like {bwlimit_kib: 1000, compress: true}",
+                );
+                None
+            }
+        };
+        let sync = sync.unwrap_or_default();
+        let bwlimit_default = self.bwlimit(Scope::Top, &sync, "sync.");
+        let compress_default = match sync.get("compress") {
+            None | Some(Value::Null) => None,
+            Some(_) => self.optional_bool(Scope::Top, &sync, "compress", false),
+        };
+
+        let mut targets = Vec::new();
+        let mut complete = true;
+        if let Some(v) = top.get("dir_backup_remote").filter(|v| !v.is_null()) {
+            match self
+                .string(Scope::Top, "dir_backup_remote", v)
+                .and_then(|s| self.location(Scope::Top, "dir_backup_remote", &s))
+            {
+                Some(location) => targets.push(Target {
+                    name: SEED_TARGET.to_string(),
+                    compress: compress_default.unwrap_or(location.is_remote()),
+                    location,
+                    retention: RetentionOverride::default(),
+                    bwlimit_kib: bwlimit_default.flatten(),
+                    seed: true,
+                }),
+                None => complete = false,
+            }
+        }
+        match top.get("targets") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(list)) => {
+                for (i, item) in list.iter().enumerate() {
+                    match self.target(i, item, bwlimit_default.flatten(), compress_default) {
+                        Some(target) => {
+                            if targets.iter().any(|t: &Target| t.name == target.name) {
+                                let why = if target.name == SEED_TARGET {
+                                    "is the name of dir_backup_remote's target; choose another"
+                                } else {
+                                    "is used by an earlier target; target names must be unique"
+                                };
+                                self.problem(Scope::Target(i, Some(&target.name)), "name", why);
+                                complete = false;
+                            }
+                            targets.push(target);
+                        }
+                        None => complete = false,
+                    }
+                }
+            }
+            Some(_) => {
+                self.problem(
+                    Scope::Top,
+                    "targets",
+                    "must be a list of {name, location}",
+                );
+                complete = false;
+            }
+        }
+        if targets.is_empty() && complete {
+            self.problem(
+                Scope::Top,
+                "dir_backup_remote",
+                "is required (user@host:/path or /path), unless targets lists where to mirror",
+            );
+            return None;
+        }
+        complete.then_some(targets)
+    }
+
+    fn target(
+        &mut self,
+        i: usize,
+        value: &Value,
+        bwlimit_default: Option<u32>,
+        compress_default: Option<bool>,
+    ) -> Option<Target> {
+        let Some(map) = value.as_object() else {
+            self.problem(
+                Scope::Target(i, None),
+                "(target)",
+                "must be a mapping with name and location",
+            );
+            return None;
+        };
+        let name = map.get("name").and_then(Value::as_str);
+        let scope = Scope::Target(i, name);
+        self.unknown_keys(scope, "", map, TARGET_KEYS);
+        let name = self.required(scope, map, "name").and_then(|v| {
+            let name = self.string(scope, "name", v)?;
+            let ok = name.len() <= 32
+                && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            if !ok {
+                self.problem(
+                    scope,
+                    "name",
+                    format!("{name:?} is not a target name: use up to 32 lowercase letters, digits and '-'"),
+                );
+            }
+            ok.then_some(name)
+        });
+        let location = self.required(scope, map, "location").and_then(|v| {
+            self.string(scope, "location", v)
+                .and_then(|s| self.location(scope, "location", &s))
+        });
+        let retention = self.retention_override(scope, map.get("retention"));
+        let bwlimit = self.bwlimit(scope, map, "");
+        let compress = match map.get("compress") {
+            None | Some(Value::Null) => Some(None),
+            Some(_) => self.optional_bool(scope, map, "compress", false).map(Some),
+        };
+        let location = location?;
+        Some(Target {
+            name: name?,
+            compress: compress?
+                .or(compress_default)
+                .unwrap_or(location.is_remote()),
+            location,
+            retention: retention?,
+            bwlimit_kib: bwlimit?.or(bwlimit_default),
+            seed: false,
+        })
+    }
+
+    /// `bwlimit_kib` of `map`: `Some(None)` when not set, `None` when wrong.
+    fn bwlimit(&mut self, scope: Scope, map: &Map<String, Value>, prefix: &str) -> Option<Option<u32>> {
+        match map.get("bwlimit_kib") {
+            None | Some(Value::Null) => Some(None),
+            Some(v) => self
+                .count(scope, &format!("{prefix}bwlimit_kib"), v, 1, 100_000_000)
+                .map(Some),
+        }
+    }
+
+    fn tasks(
+        &mut self,
+        value: Option<&Value>,
+        default_retention: Policy,
+        target_names: &[String],
+    ) -> Option<Vec<Task>> {
         let Some(value) = value else {
             self.problem(
                 Scope::Top,
@@ -182,7 +374,7 @@ impl Checker {
         let mut tasks = Vec::new();
         let mut complete = true;
         for (i, item) in list.iter().enumerate() {
-            match self.task(i, item, default_retention) {
+            match self.task(i, item, default_retention, target_names) {
                 Some(task) => {
                     if tasks.iter().any(|t: &Task| t.name == task.name) {
                         self.problem(
@@ -200,7 +392,13 @@ impl Checker {
         complete.then_some(tasks)
     }
 
-    fn task(&mut self, i: usize, value: &Value, default_retention: Policy) -> Option<Task> {
+    fn task(
+        &mut self,
+        i: usize,
+        value: &Value,
+        default_retention: Policy,
+        target_names: &[String],
+    ) -> Option<Task> {
         let Some(map) = value.as_object() else {
             self.problem(
                 Scope::Task(i, None),
@@ -254,11 +452,48 @@ impl Checker {
             }
         };
         let retention = self.retention(scope, map.get("retention"), default_retention);
+        let before = self.hook(scope, map, "before");
+        let after = self.hook(scope, map, "after");
+        let hook_timeout_secs = match map.get("hook_timeout_secs") {
+            None | Some(Value::Null) => Some(DEFAULT_HOOK_TIMEOUT_SECS),
+            Some(v) => self.count(scope, "hook_timeout_secs", v, 1, 7 * 86_400),
+        };
+        let one_file_system = self.optional_bool(scope, map, "one_file_system", false);
+        let targets = match map.get("targets") {
+            None | Some(Value::Null) => Some(None),
+            Some(Value::Array(items)) => {
+                let mut names = Vec::new();
+                for (j, item) in items.iter().enumerate() {
+                    let key = format!("targets[{j}]");
+                    match item.as_str() {
+                        Some(n) if target_names.iter().any(|t| t == n) => names.push(n.to_string()),
+                        _ => self.problem(
+                            scope,
+                            &key,
+                            format!(
+                                "must be the name of a target: {}",
+                                target_names.join(", ")
+                            ),
+                        ),
+                    }
+                }
+                (names.len() == items.len()).then_some(Some(names))
+            }
+            Some(_) => {
+                self.problem(scope, "targets", "must be a list of target names");
+                None
+            }
+        };
         Some(Task {
             name: name?,
             dir_source: dir_source?,
             excludes: excludes?,
             retention: retention?,
+            before: before?,
+            after: after?,
+            hook_timeout_secs: hook_timeout_secs?,
+            one_file_system: one_file_system?,
+            targets: targets?,
         })
     }
 
@@ -279,9 +514,29 @@ impl Checker {
         }
     }
 
+    /// A hook command: a non-empty shell command line, or nothing.
+    fn hook(&mut self, scope: Scope, map: &Map<String, Value>, key: &str) -> Option<Option<String>> {
+        match map.get(key) {
+            None | Some(Value::Null) => Some(None),
+            Some(v) => {
+                let command = self.string(scope, key, v)?;
+                if command.trim().is_empty() || command.contains('\0') {
+                    self.problem(scope, key, "must be a shell command");
+                    return None;
+                }
+                Some(Some(command))
+            }
+        }
+    }
+
     fn retention(&mut self, scope: Scope, value: Option<&Value>, base: Policy) -> Option<Policy> {
+        self.retention_override(scope, value)
+            .map(|changes| changes.apply(base))
+    }
+
+    fn retention_override(&mut self, scope: Scope, value: Option<&Value>) -> Option<RetentionOverride> {
         let map = match value {
-            None | Some(Value::Null) => return Some(base),
+            None | Some(Value::Null) => return Some(RetentionOverride::default()),
             Some(Value::Object(map)) => map,
             Some(_) => {
                 self.problem(
@@ -293,22 +548,22 @@ impl Checker {
             }
         };
         self.unknown_keys(scope, "retention.", map, RETENTION_KEYS);
-        let mut policy = base;
+        let mut changes = RetentionOverride::default();
         let mut ok = true;
         for (key, slot) in [
-            ("daily", &mut policy.daily),
-            ("weekly", &mut policy.weekly),
-            ("monthly", &mut policy.monthly),
-            ("yearly", &mut policy.yearly),
+            ("daily", &mut changes.daily),
+            ("weekly", &mut changes.weekly),
+            ("monthly", &mut changes.monthly),
+            ("yearly", &mut changes.yearly),
         ] {
             if let Some(v) = map.get(key) {
                 match self.count(scope, &format!("retention.{key}"), v, 0, 100_000) {
-                    Some(n) => *slot = n,
+                    Some(n) => *slot = Some(n),
                     None => ok = false,
                 }
             }
         }
-        ok.then_some(policy)
+        ok.then_some(changes)
     }
 
     fn smtp(&mut self, value: Option<&Value>) -> Option<Smtp> {

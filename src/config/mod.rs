@@ -28,8 +28,9 @@ pub struct Config {
     pub file: PathBuf,
     pub dir_backup_local: PathBuf,
     pub require_mountpoint: bool,
-    #[serde(serialize_with = "display")]
-    pub dir_backup_remote: Location,
+    /// Where snapshots are mirrored: the seed's `dir_backup_remote` first (named
+    /// `remote`), then the `targets`. At least one.
+    pub targets: Vec<Target>,
     pub email_sender: String,
     pub email_report: String,
     /// CC on failure; "" when absent or equal to `email_report` (as the seed does).
@@ -50,6 +51,53 @@ pub struct Task {
     pub dir_source: Location,
     pub excludes: Vec<String>,
     pub retention: Policy,
+    /// A shell command run first (a database dump into the source, say); if it fails,
+    /// no snapshot is taken.
+    pub before: Option<String>,
+    /// A shell command run last, whatever happened, with the outcome in its environment.
+    pub after: Option<String>,
+    pub hook_timeout_secs: u32,
+    /// rsync --one-file-system: mount points inside the source are not crossed.
+    pub one_file_system: bool,
+    /// The names of the targets this task is mirrored to; all of them when not set.
+    pub targets: Option<Vec<String>>,
+}
+
+/// One place snapshots are mirrored to.
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    /// `remote` for the seed's `dir_backup_remote`.
+    pub name: String,
+    #[serde(serialize_with = "display")]
+    pub location: Location,
+    /// Per-key changes to each task's policy on this target (it may keep longer).
+    pub retention: RetentionOverride,
+    /// rsync --bwlimit, in KiB/s.
+    pub bwlimit_kib: Option<u32>,
+    /// Compress what goes over SSH (default: true over SSH, false for a local path).
+    pub compress: bool,
+    /// Whether this is the seed's `dir_backup_remote`: its step is the seed's `sync`.
+    pub seed: bool,
+}
+
+/// Retention keys set for one place, each replacing the policy's value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RetentionOverride {
+    pub daily: Option<u32>,
+    pub weekly: Option<u32>,
+    pub monthly: Option<u32>,
+    pub yearly: Option<u32>,
+}
+
+impl RetentionOverride {
+    pub fn apply(&self, base: Policy) -> Policy {
+        Policy {
+            daily: self.daily.unwrap_or(base.daily),
+            weekly: self.weekly.unwrap_or(base.weekly),
+            monthly: self.monthly.unwrap_or(base.monthly),
+            yearly: self.yearly.unwrap_or(base.yearly),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -73,6 +121,9 @@ impl Default for Smtp {
 
 pub const DEFAULT_SSH_KEY: &str = "/root/.ssh/id_ed25519_backup";
 const DEFAULT_STALE_AFTER_DAYS: u32 = 2;
+const DEFAULT_HOOK_TIMEOUT_SECS: u32 = 3600;
+/// The name of the target `dir_backup_remote` describes.
+pub const SEED_TARGET: &str = "remote";
 
 fn display<S: serde::Serializer>(value: &Location, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(value)
@@ -156,8 +207,12 @@ impl Config {
         self.dir_backup_local.join(&task.name)
     }
 
-    /// True when any source or the target is reached over SSH.
-    pub fn uses_ssh(&self) -> bool {
-        self.dir_backup_remote.is_remote() || self.tasks.iter().any(|t| t.dir_source.is_remote())
+    /// The targets `task` is mirrored to, in order.
+    pub fn targets_of<'a>(&'a self, task: &'a Task) -> impl Iterator<Item = &'a Target> + 'a {
+        self.targets.iter().filter(move |t| {
+            task.targets
+                .as_ref()
+                .is_none_or(|names| names.contains(&t.name))
+        })
     }
 }

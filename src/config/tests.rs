@@ -110,16 +110,59 @@ tasks:
 
 #[test]
 fn missing_keys_and_an_empty_task_list_are_named() {
-    let found = problems("tasks: []\n");
-    for key in [
-        "dir_backup_local",
-        "dir_backup_remote",
-        "email_sender",
-        "email_report",
-    ] {
-        assert!(found.contains(&format!("{key}: is required")), "{found:#?}");
-    }
-    assert!(found.contains(&"tasks: must hold at least one task".to_string()));
+    assert_eq!(
+        problems("tasks: []\n"),
+        [
+            "dir_backup_local: is required",
+            "dir_backup_remote: is required (user@host:/path or /path), unless targets lists where to mirror",
+            "email_sender: is required",
+            "email_report: is required",
+            "tasks: must hold at least one task",
+        ]
+    );
+}
+
+#[test]
+fn targets_hooks_and_their_mistakes() {
+    let text = format!(
+        "{GOOD}sync: {{bwlimit_kib: 500}}\n\
+         targets:\n\
+         \x20 - {{name: offsite, location: backup@far.lan:/srv, retention: {{monthly: 36}}, compress: false}}\n\
+         \x20 - {{name: usb, location: /mnt/usb, bwlimit_kib: 9000}}\n"
+    );
+    let config = parse(&text).unwrap();
+    let targets: Vec<(&str, String, Option<u32>, bool, bool)> = config
+        .targets
+        .iter()
+        .map(|t| (t.name.as_str(), t.location.to_string(), t.bwlimit_kib, t.compress, t.seed))
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            ("remote", "backup@nas.lan:/srv/backup".into(), Some(500), true, true),
+            ("offsite", "backup@far.lan:/srv".into(), Some(500), false, false),
+            ("usb", "/mnt/usb".into(), Some(9000), false, false),
+        ]
+    );
+    assert_eq!(config.targets[1].retention.apply(Policy::default()).monthly, 36);
+    assert_eq!(config.tasks[0].hook_timeout_secs, 3600);
+
+    let bad = format!(
+        "{}\n    before: ''\n    targets: [nowhere]\n    one_file_system: yes\n\
+         targets:\n  - {{name: remote, location: /x}}\n  - {{name: Big_Name, location: nope}}\n",
+        GOOD.trim_end()
+    );
+    assert_eq!(
+        problems(&bad),
+        [
+            "targets[0] \"remote\": name: is the name of dir_backup_remote's target; choose another",
+            "targets[1] \"Big_Name\": name: \"Big_Name\" is not a target name: use up to 32 lowercase letters, digits and '-'",
+            "targets[1] \"Big_Name\": location: must be an absolute path or user@host:/path",
+            "tasks[1] \"Photos\": before: must be a shell command",
+            "tasks[1] \"Photos\": one_file_system: must be true or false, not the string \"yes\"",
+            "tasks[1] \"Photos\": targets[0]: must be the name of a target: remote, Big_Name",
+        ]
+    );
 }
 
 #[test]

@@ -125,6 +125,7 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
         .arg(ssh_config.unwrap_or(Path::new("")))
         .args(FAITHFUL)
         .args(task.source.is_remote().then_some("--compress"))
+        .args(task.one_file_system.then_some("--one-file-system"))
         .stdin(Stdio::null());
     let mut scan = Scan::new(Transfer::Backup, side.to_string());
     let code = log

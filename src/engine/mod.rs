@@ -10,6 +10,7 @@
 //! task. Observers (the record, the journal) hear of every step as it ends.
 
 mod backup;
+mod hook;
 mod retention;
 mod rsync;
 mod script;
@@ -57,19 +58,23 @@ struct Done {
 type StepReturn = Result<Done, StepError>;
 
 impl Engine<'_> {
-    /// Runs `task`'s steps in order, stopping at the first failure.
+    /// Runs `task`'s steps in order. A failed `before` or backup skips what needs it
+    /// (everything but `after`); a failed retention or sync stops nothing.
     pub fn run_task(&self, task: &TaskPlan, observer: &mut dyn Observer) -> TaskResult {
         let started = self.clock.now();
         observer.task_started(task, started);
-        let mut steps = Vec::new();
+        let mut steps: Vec<StepResult> = Vec::new();
         let mut skipped = Vec::new();
         for step in &task.steps {
-            if steps.iter().any(|s: &StepResult| s.outcome.failed()) {
-                skipped.push(step.kind);
+            let blocked = steps
+                .iter()
+                .any(|s| s.kind.is_prerequisite() && s.outcome.failed());
+            if blocked && step.kind != StepKind::After {
+                skipped.push(step.id.clone());
                 continue;
             }
             observer.step_started(task, step);
-            let result = self.run_step(task, step);
+            let result = self.run_step(task, step, &steps);
             observer.step_finished(task, &result);
             steps.push(result);
         }
@@ -79,35 +84,43 @@ impl Engine<'_> {
             ended: self.clock.now(),
             steps,
             skipped,
+            planned: task.steps.iter().map(|s| s.id.clone()).collect(),
         };
         observer.task_finished(task, &result);
         result
     }
 
-    fn run_step(&self, task: &TaskPlan, step: &StepPlan) -> StepResult {
-        let log_path = self.state.step_log(&task.name, step.kind.as_str());
+    /// Runs one step; `earlier` are the task's steps that ran before it.
+    fn run_step(&self, task: &TaskPlan, step: &StepPlan, earlier: &[StepResult]) -> StepResult {
+        let log_path = self.state.step_log(&task.name, &step.id);
         let started = self.clock.now();
         let done = match StepLog::create(log_path.clone()) {
             Ok(mut log) => {
                 log.line(&format!(
                     "{} of task {:?}: {} -> {}",
-                    step.kind, task.name, step.from, step.to
+                    step.id, task.name, step.from, step.to
                 ));
-                let done = match step.kind {
-                    StepKind::Backup => backup::run(self, task, &mut log),
-                    StepKind::Retention => retention::run(self, task, &mut log),
-                    StepKind::Sync => sync::run(self, task, &mut log),
+                let done = match (step.kind, step.target.and_then(|i| task.targets.get(i))) {
+                    (StepKind::Before, _) => hook::before(self, task, &mut log),
+                    (StepKind::Backup, _) => backup::run(self, task, &mut log),
+                    (StepKind::Retention, _) => retention::run(self, task, &mut log),
+                    (StepKind::Sync, Some(target)) => sync::run(self, task, target, &mut log),
+                    (StepKind::Sync, None) => Err(StepError::new(
+                        ErrorKind::Io,
+                        "the plan names no target for this sync",
+                    )),
+                    (StepKind::After, _) => hook::after(self, task, earlier, &mut log),
                 };
                 match &done {
                     Ok(done) if done.warnings.is_empty() => {
-                        log.line(&format!("{} succeeded", step.kind))
+                        log.line(&format!("{} succeeded", step.id))
                     }
                     Ok(done) => log.line(&format!(
                         "{} succeeded with warnings: {}",
-                        step.kind,
+                        step.id,
                         done.warnings.join("; ")
                     )),
-                    Err(e) => log.line(&format!("{} FAILED: {e}", step.kind)),
+                    Err(e) => log.line(&format!("{} FAILED: {e}", step.id)),
                 }
                 done
             }
@@ -128,6 +141,7 @@ impl Engine<'_> {
         };
         StepResult {
             kind: step.kind,
+            id: step.id.clone(),
             started,
             ended: self.clock.now(),
             from: step.from.clone(),

@@ -12,6 +12,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
+use std::time::Duration;
 
 /// Which of a program's outputs a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,15 +44,30 @@ impl StepLog {
         let _ = writeln!(self.file, "{text}");
     }
 
-    /// Runs `command` (its stdin set by the caller); each line of its stdout and stderr goes into the log and to
-    /// `on_line`. Returns its exit code (`None`: killed by a signal).
+    /// Runs `command` (its stdin set by the caller); each line of its stdout and
+    /// stderr goes into the log and to `on_line`. Returns its exit code (`None`:
+    /// killed by a signal).
     pub fn run(
         &mut self,
         command: &mut Command,
         mut on_line: impl FnMut(Stream, &str),
     ) -> io::Result<Option<i32>> {
-        let (code, _) = self.spawn(command, false, &mut on_line)?;
-        Ok(code)
+        let ran = self.spawn(command, false, None, &mut on_line)?;
+        Ok(ran.code)
+    }
+
+    /// Runs `command` as `run` does, in a process group of its own that is stopped
+    /// (SIGTERM, then SIGKILL) if it takes longer than `limit`. Returns its exit code
+    /// and whether it was stopped.
+    pub fn run_limited(
+        &mut self,
+        command: &mut Command,
+        limit: Duration,
+        mut on_line: impl FnMut(Stream, &str),
+    ) -> io::Result<(Option<i32>, bool)> {
+        command.process_group(0);
+        let ran = self.spawn(command, false, Some(limit), &mut on_line)?;
+        Ok((ran.code, ran.timed_out))
     }
 
     /// Runs `command` and returns its stdout unlogged (a listing); stderr lines go
@@ -61,15 +77,17 @@ impl StepLog {
         command: &mut Command,
         mut on_stderr: impl FnMut(&str),
     ) -> io::Result<(Option<i32>, Vec<u8>)> {
-        self.spawn(command, true, &mut |_, line| on_stderr(line))
+        let ran = self.spawn(command, true, None, &mut |_, line| on_stderr(line))?;
+        Ok((ran.code, ran.stdout))
     }
 
     fn spawn(
         &mut self,
         command: &mut Command,
         capture: bool,
+        limit: Option<Duration>,
         on_line: &mut dyn FnMut(Stream, &str),
-    ) -> io::Result<(Option<i32>, Vec<u8>)> {
+    ) -> io::Result<Ran> {
         self.line(&format!("$ {}", shown(command)));
         command
             .env("LC_ALL", "C") // rsync's and ssh's messages in the words the scans know
@@ -88,6 +106,7 @@ impl StepLog {
             .spawn()
             .map_err(|e| io::Error::new(e.kind(), format!("cannot start {program}: {e}")))?;
 
+        let watchdog = limit.map(|limit| Watchdog::start(child.id(), limit));
         let (sender, lines) = mpsc::channel::<(Stream, String)>();
         let stderr = child.stderr.take().expect("piped");
         let stderr_sender = sender.clone();
@@ -109,9 +128,56 @@ impl StepLog {
             on_line(stream, &line);
         }
         let status = child.wait()?;
+        let timed_out = watchdog.is_some_and(Watchdog::stop);
         stderr_thread.join().expect("stderr reader panicked")?;
-        let captured = stdout_thread.join().expect("stdout reader panicked")?;
-        Ok((status.code(), captured))
+        let stdout = stdout_thread.join().expect("stdout reader panicked")?;
+        Ok(Ran {
+            code: status.code(),
+            stdout,
+            timed_out,
+        })
+    }
+}
+
+/// How a program ended.
+struct Ran {
+    code: Option<i32>,
+    /// Its stdout, when captured.
+    stdout: Vec<u8>,
+    timed_out: bool,
+}
+
+/// Stops a process group that runs past its time: SIGTERM, and SIGKILL 10 s later.
+struct Watchdog {
+    done: mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<bool>,
+}
+
+impl Watchdog {
+    fn start(group: u32, limit: Duration) -> Watchdog {
+        let (done, finished) = mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            if finished.recv_timeout(limit) != Err(mpsc::RecvTimeoutError::Timeout) {
+                return false;
+            }
+            let group = -(group as i32);
+            // SAFETY: kill() only sends a signal to the process group we started.
+            unsafe { libc::kill(group, libc::SIGTERM) };
+            if finished.recv_timeout(Duration::from_secs(10))
+                == Err(mpsc::RecvTimeoutError::Timeout)
+            {
+                // SAFETY: as above.
+                unsafe { libc::kill(group, libc::SIGKILL) };
+            }
+            true
+        });
+        Watchdog { done, thread }
+    }
+
+    /// Called once the program has ended; whether the watchdog had to stop it.
+    fn stop(self) -> bool {
+        let _ = self.done.send(());
+        self.thread.join().unwrap_or(false)
     }
 }
 

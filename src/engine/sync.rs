@@ -20,10 +20,15 @@ use super::script::Stream;
 use super::side::{Commit, Side};
 use super::{Done, Engine, FAITHFUL, StepLog, StepReturn};
 use crate::outcome::{ErrorKind, StepError, TransferStats};
-use crate::plan::TaskPlan;
+use crate::plan::{TargetPlan, TaskPlan};
 use crate::{retention, snapshot};
 
-pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepReturn {
+pub(super) fn run(
+    engine: &Engine,
+    task: &TaskPlan,
+    to: &TargetPlan,
+    log: &mut StepLog,
+) -> StepReturn {
     let scripts = engine.scripts;
     let local = Side::here(&task.local_dir, &scripts.snapshots).list(log)?;
     if local.snapshots.is_empty() {
@@ -35,14 +40,14 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
             ),
         ));
     }
-    let ssh_config = engine.ssh_config(task.target.is_remote())?;
-    let target = Side::target(&task.target, &scripts.snapshots, ssh_config)?;
+    let ssh_config = engine.ssh_config(to.dir.is_remote())?;
+    let target = Side::target(&to.dir, &scripts.snapshots, ssh_config)?;
     let found = target.list(log)?;
     let (mut listing, mut warnings) = target.prepare(log, found.leftover())?;
     listing = listing.with_free_from(&found);
 
     let today = engine.plan.today;
-    let send = to_send(&local.snapshots, &listing.snapshots, today, &task.policy);
+    let send = to_send(&local.snapshots, &listing.snapshots, today, &to.policy);
     log.line(&format!(
         "sending {}",
         if send.is_empty() {
@@ -73,6 +78,8 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
             .arg(task.local_dir.join(snapshot::name(date)))
             .arg(link_dest.map(snapshot::name).unwrap_or_default())
             .args(FAITHFUL)
+            .args(to.compress.then_some("--compress"))
+            .args(to.bwlimit_kib.map(|kib| format!("--bwlimit={kib}")))
             .stdin(Stdio::null());
         let mut scan = Scan::new(Transfer::Sync, target.to_string());
         let code = log
@@ -89,7 +96,7 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
         listing = committed;
     }
 
-    let delete = retention::to_delete(&listing.snapshots, today, &task.policy);
+    let delete = retention::to_delete(&listing.snapshots, today, &to.policy);
     log.line(&format!(
         "the target keeps {} snapshots and deletes {}",
         listing.snapshots.len() - delete.len(),

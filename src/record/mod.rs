@@ -157,7 +157,7 @@ impl Record {
                 params![
                     run.0,
                     task,
-                    step.kind.as_str(),
+                    step.id,
                     step.started,
                     step.ended,
                     step.outcome.word(),
@@ -180,7 +180,7 @@ impl Record {
                 ],
             );
         self.named(
-            &format!("record the {} step of task {task}", step.kind),
+            &format!("record the {} step of task {task}", step.id),
             result.map(drop),
         )
     }
@@ -205,7 +205,7 @@ impl Record {
                         task.started,
                         task.ended,
                         task.succeeded(),
-                        step.kind.as_str(),
+                        step.id,
                         step.started,
                         step.ended,
                         !step.outcome.failed(),

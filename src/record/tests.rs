@@ -5,6 +5,7 @@ use crate::plan::StepKind;
 fn step(kind: StepKind, start: f64, outcome: StepOutcome) -> StepResult {
     StepResult {
         kind,
+        id: kind.as_str().to_string(),
         started: start,
         ended: start + 10.0,
         from: "/data".into(),
@@ -98,6 +99,7 @@ fn a_step_is_recorded_with_why_and_its_figures_and_the_seeds_rows_with_its_task(
         ended: 1030.0,
         steps: vec![backup, sync],
         skipped: vec![],
+        planned: vec!["backup".into(), "sync".into()],
     };
     record.end_task(run, &task).unwrap();
     record.end_run(run, 1031.0, "failed").unwrap();

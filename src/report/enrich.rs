@@ -71,18 +71,24 @@ pub fn enrich(
                 }
                 _ => health::judge(&alone(task), clock.now(), stale_after_days),
             };
-            let mut steps: Vec<StepReport> = task.steps.iter().map(step_report).collect();
-            steps.extend(task.skipped.iter().map(|kind| StepReport {
-                step: kind.to_string(),
-                state: StepState::NotRun,
-                time_elapsed: String::new(),
-                dir_from: String::new(),
-                dir_to: String::new(),
-                error: None,
-                warnings: Vec::new(),
-                file_log: None,
-                stats: None,
-            }));
+            let steps: Vec<StepReport> = task
+                .planned
+                .iter()
+                .map(|id| match task.steps.iter().find(|s| &s.id == id) {
+                    Some(step) => step_report(step),
+                    None => StepReport {
+                        step: id.clone(),
+                        state: StepState::NotRun,
+                        time_elapsed: String::new(),
+                        dir_from: String::new(),
+                        dir_to: String::new(),
+                        error: None,
+                        warnings: Vec::new(),
+                        file_log: None,
+                        stats: None,
+                    },
+                })
+                .collect();
             TaskReport {
                 name: task.name.clone(),
                 success: task.succeeded(),
@@ -100,7 +106,7 @@ pub fn enrich(
 
 fn step_report(s: &crate::outcome::StepResult) -> StepReport {
     StepReport {
-        step: s.kind.to_string(),
+        step: s.id.clone(),
         state: match &s.outcome {
             StepOutcome::Ok => StepState::Succeeded,
             StepOutcome::Warned { .. } => StepState::Warning,
@@ -134,7 +140,7 @@ fn alone(task: &TaskResult) -> TaskHistory {
                 .steps
                 .iter()
                 .map(|s| StepRow {
-                    step: s.kind.as_str().into(),
+                    step: s.id.as_str().into(),
                     started: s.started,
                     ended: s.ended,
                     outcome: s.outcome.word().into(),
@@ -160,6 +166,7 @@ mod tests {
     fn step(kind: StepKind, outcome: StepOutcome) -> StepResult {
         StepResult {
             kind,
+            id: kind.as_str().to_string(),
             started: 1_795_000_000.0,
             ended: 1_795_000_061.0,
             from: "/data".into(),
@@ -173,12 +180,16 @@ mod tests {
     }
 
     fn task(name: &str, steps: Vec<StepResult>, skipped: Vec<StepKind>) -> TaskResult {
+        let skipped: Vec<String> = skipped.iter().map(|k| k.to_string()).collect();
+        let mut planned: Vec<String> = steps.iter().map(|s| s.id.clone()).collect();
+        planned.extend(skipped.iter().cloned());
         TaskResult {
             name: name.into(),
             started: 1_795_000_000.0,
             ended: 1_795_000_125.0,
             steps,
             skipped,
+            planned,
         }
     }
 

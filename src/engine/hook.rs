@@ -1,0 +1,105 @@
+//! The `before` and `after` steps: the task's own commands, run by `/bin/sh -c` with
+//! a time limit, their output in the step's log.
+//!
+//! `before` prepares the source (a database dump into it, say): if it fails or runs
+//! out of time, no snapshot is taken of what it left half-written. `after` always
+//! runs, and is told in its environment how the task went, so it can clean up or
+//! call for help.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use super::script::Stream;
+use super::{Done, Engine, StepLog, StepReturn};
+use crate::outcome::{ErrorKind, StepError, StepOutcome, StepResult};
+use crate::plan::{Hook, TaskPlan};
+
+pub(super) fn before(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepReturn {
+    let hook = task.before.as_ref().ok_or_else(|| no_hook("before"))?;
+    run(engine, task, "before", hook, &[], log)
+}
+
+/// `earlier`: the task's steps that ran before it.
+pub(super) fn after(
+    engine: &Engine,
+    task: &TaskPlan,
+    earlier: &[StepResult],
+    log: &mut StepLog,
+) -> StepReturn {
+    let hook = task.after.as_ref().ok_or_else(|| no_hook("after"))?;
+    let failed: Vec<&str> = earlier
+        .iter()
+        .filter(|s| s.outcome.failed())
+        .map(|s| s.id.as_str())
+        .collect();
+    let planned_before_after = task.steps.len() - 1;
+    let outcome = if !failed.is_empty() || earlier.len() < planned_before_after {
+        "failed"
+    } else if earlier
+        .iter()
+        .any(|s| matches!(s.outcome, StepOutcome::Warned { .. }))
+    {
+        "warned"
+    } else {
+        "ok"
+    };
+    let env = [
+        ("BACKUP_SERVER_OUTCOME", outcome.to_string()),
+        ("BACKUP_SERVER_FAILED_STEPS", failed.join(" ")),
+    ];
+    run(engine, task, "after", hook, &env, log)
+}
+
+fn no_hook(which: &str) -> StepError {
+    StepError::new(ErrorKind::Io, format!("the plan has no {which} command"))
+}
+
+fn run(
+    engine: &Engine,
+    task: &TaskPlan,
+    which: &str,
+    hook: &Hook,
+    env: &[(&str, String)],
+    log: &mut StepLog,
+) -> StepReturn {
+    let mut command = Command::new("/bin/sh");
+    command
+        .arg("-c")
+        .arg(&hook.command)
+        .env("BACKUP_SERVER_TASK", &task.name)
+        .env("BACKUP_SERVER_SOURCE", task.source.to_string())
+        .env("BACKUP_SERVER_SNAPSHOT", task.snapshot(engine.plan.today))
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null());
+    let mut last_error = None;
+    let (code, timed_out) = log
+        .run_limited(
+            &mut command,
+            Duration::from_secs(u64::from(hook.timeout_secs)),
+            |stream, line| {
+                if stream == Stream::Stderr && !line.trim().is_empty() {
+                    last_error = Some(line.chars().take(300).collect::<String>());
+                }
+            },
+        )
+        .map_err(|e| StepError::new(ErrorKind::Io, e.to_string()))?;
+    let failed = |why: String| {
+        let detail = last_error
+            .as_ref()
+            .map(|line| format!(": {line}"))
+            .unwrap_or_default();
+        Err(StepError::new(
+            ErrorKind::Hook,
+            format!("the {which} command {why}{detail}"),
+        ))
+    };
+    match code {
+        _ if timed_out => failed(format!(
+            "ran longer than {} s (hook_timeout_secs) and was stopped",
+            hook.timeout_secs
+        )),
+        Some(0) => Ok(Done::default()),
+        Some(code) => failed(format!("exited with status {code}")),
+        None => failed("was killed by a signal".to_string()),
+    }
+}
