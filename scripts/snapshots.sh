@@ -160,7 +160,9 @@ prepare() {
 		name=${old##*/.replaced-}
 		# Only a real directory named .replaced-YYYY-MM-DD was parked by a swap; a
 		# look-alike is foreign, left alone (a swap it would block says so).
-		is_date "$name" && is_kind "$old" d || continue
+		if ! is_date "$name" || ! is_kind "$old" d; then
+			continue
+		fi
 		if is_kind "$dir/$name" -; then
 			# Killed between the two renames of a same-day replacement: the day
 			# gets its old, complete snapshot back.

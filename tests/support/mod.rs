@@ -2,8 +2,10 @@
 //! backup disk and a "remote", the real binary, and a real sshd on 127.0.0.1.
 #![allow(dead_code)] // each test file uses a different part
 
+pub mod faults;
 pub mod smtp;
 pub mod sshd;
+pub mod tree;
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;

@@ -109,3 +109,143 @@ impl Drop for Sshd {
         let _ = self.child.wait();
     }
 }
+
+/// The login shell of a target user: what parses every command backup-server sends
+/// over SSH.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoginShell {
+    Bash,
+    /// Debian's `dash`: what `useradd` gives by default (`/bin/sh`).
+    Dash,
+    /// busybox `ash`, as on NAS appliances: a link named `ash` to `/bin/busybox`.
+    BusyboxAsh,
+}
+
+/// Where the `ash` link to busybox is made: busybox picks its applet by that name.
+const ASH_LINK: &str = "/usr/local/libexec/backup-server-tests/ash";
+
+impl LoginShell {
+    fn path(self) -> &'static str {
+        match self {
+            LoginShell::Bash => "/bin/bash",
+            LoginShell::Dash => "/bin/dash",
+            LoginShell::BusyboxAsh => ASH_LINK,
+        }
+    }
+
+    fn user_name(self) -> &'static str {
+        match self {
+            LoginShell::Bash => "bsrv-bash",
+            LoginShell::Dash => "bsrv-dash",
+            LoginShell::BusyboxAsh => "bsrv-ash",
+        }
+    }
+}
+
+/// A non-root account on this machine that logs in to [`Sshd`] with the client key.
+#[derive(Clone, Debug)]
+pub struct TargetUser {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub shell: LoginShell,
+}
+
+/// The account whose login shell is `shell`, created on first use (and kept: the
+/// machine is the test's). Its password field is `*`, not `!`: sshd without PAM
+/// refuses even key logins to a locked account.
+pub fn target_user(shell: LoginShell) -> TargetUser {
+    static CREATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = CREATING.lock().unwrap_or_else(|e| e.into_inner());
+    if shell == LoginShell::BusyboxAsh && fs::symlink_metadata(ASH_LINK).is_err() {
+        let link = Path::new(ASH_LINK);
+        fs::create_dir_all(link.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink("/bin/busybox", link)
+            .expect("busybox is installed (apt-get install busybox)");
+    }
+    assert!(
+        Path::new(shell.path()).exists(),
+        "{} is missing (apt-get install dash busybox)",
+        shell.path()
+    );
+    let name = shell.user_name();
+    let exists = Command::new("id")
+        .args(["-u", name])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .success();
+    let status = if exists {
+        Command::new("usermod")
+            .args(["--shell", shell.path(), "--password", "*", name])
+            .status()
+    } else {
+        Command::new("useradd")
+            .args(["--create-home", "--shell", shell.path(), "--password", "*"])
+            .arg(name)
+            .status()
+    };
+    assert!(status.unwrap().success(), "cannot set up the user {name}");
+    let id = |flag: &str| -> u32 {
+        let out = Command::new("id").args([flag, name]).output().unwrap();
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    TargetUser {
+        name: name.to_string(),
+        uid: id("-u"),
+        gid: id("-g"),
+        shell,
+    }
+}
+
+/// Points `world` at `dir_backup_remote` `user@backuphost:<world.remote>` on `sshd`,
+/// with `world.remote` owned by `user` and the world's root open to it.
+pub fn use_ssh_target(world: &mut super::World, sshd: &Sshd, user: &TargetUser) {
+    use std::os::unix::fs::PermissionsExt;
+    world.remote_spec = format!("{}@backuphost:{}", user.name, world.remote.display());
+    if !world.extra.contains(&sshd.config_lines()) {
+        world.extra = format!("{}{}", sshd.config_lines(), world.extra);
+    }
+    fs::set_permissions(world.root.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    chown_tree(&world.remote, user.uid, user.gid);
+}
+
+/// `chown -R uid:gid path`, symlinks themselves rather than what they point at.
+pub fn chown_tree(path: &Path, uid: u32, gid: u32) {
+    let status = Command::new("chown")
+        .args(["-R", "-h", &format!("{uid}:{gid}")])
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success(), "chown {}", path.display());
+}
+
+/// The program that runs as `user`'s login shell when sshd runs a command for it
+/// (`readlink /proc/$$/exe; exit 0`, asked over SSH): proof that a test reaches the shell it
+/// names.
+pub fn login_shell_program(sshd: &Sshd, user: &TargetUser) -> String {
+    let out = Command::new("ssh")
+        .arg("-F")
+        .arg(&sshd.client_config)
+        .arg("-i")
+        .arg(&sshd.client_key)
+        .args(["-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes"])
+        .arg("-o")
+        .arg(format!("UserKnownHostsFile={}", sshd.known_hosts.display()))
+        .arg(format!("{}@backuphost", user.name))
+        .arg("readlink /proc/$$/exe; exit 0")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ssh as {}: {}",
+        user.name,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
