@@ -5,7 +5,9 @@
 # busybox ash and bash all run it, whatever the target user's login shell.
 #
 #   snapshots.sh list    DIR                  the entries of DIR and its free space
-#   snapshots.sh prepare DIR fresh|resume     create DIR; finish or undo what a killed run left
+#   snapshots.sh prepare DIR fresh|resume [NAME...]
+#                                             create DIR; finish or undo what a killed run
+#                                             left (NAME...: the .replaced-NAME to resolve)
 #   snapshots.sh commit  DIR NAME new|replace make DIR/.in-progress the snapshot DIR/NAME
 #   snapshots.sh prune   DIR NAME...          remove the snapshots DIR/NAME...
 #
@@ -141,8 +143,9 @@ list() {
 }
 
 prepare() {
-	[ $# -eq 2 ] || die "usage: snapshots.sh prepare DIR fresh|resume"
+	[ $# -ge 2 ] || die "usage: snapshots.sh prepare DIR fresh|resume [NAME...]"
 	dir=$1 mode=$2
+	shift 2
 	require_task_dir "$dir"
 	case $mode in fresh | resume) ;; *) die "refusing mode '$mode': expected fresh or resume" ;; esac
 	kind_of "$dir"
@@ -156,13 +159,13 @@ prepare() {
 	*) foreign "$dir" ;;
 	esac
 
-	for old in "$dir"/.replaced-*; do
-		name=${old##*/.replaced-}
-		# Only a real directory named .replaced-YYYY-MM-DD was parked by a swap; a
-		# look-alike is foreign, left alone (a swap it would block says so).
-		if ! is_date "$name" || ! is_kind "$old" d; then
-			continue
-		fi
+	# The snapshots a swap parked, as backup-server read them from the listing: only
+	# a real directory named .replaced-YYYY-MM-DD for a real date. Look-alikes are
+	# foreign, left alone (a swap one would block says so).
+	for name in "$@"; do
+		is_date "$name" || die "refusing '$name': not a YYYY-MM-DD snapshot name"
+		old=$dir/.replaced-$name
+		is_kind "$old" d || continue
 		if is_kind "$dir/$name" -; then
 			# Killed between the two renames of a same-day replacement: the day
 			# gets its old, complete snapshot back.

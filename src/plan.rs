@@ -225,7 +225,13 @@ fn task_plan(config: &Config, task: &Task, today: Date) -> TaskPlan {
         } else {
             format!("sync-{}", target.name)
         };
-        steps.push(step(StepKind::Sync, &id, Some(i), &local, &target.dir.to_string()));
+        steps.push(step(
+            StepKind::Sync,
+            &id,
+            Some(i),
+            &local,
+            &target.dir.to_string(),
+        ));
     }
     if task.after.is_some() {
         steps.push(step(StepKind::After, "after", None, &local, &local));
@@ -266,7 +272,11 @@ impl fmt::Display for Plan {
                             &task.after
                         };
                         if let Some(hook) = hook {
-                            write!(f, "runs {:?} (at most {} s)", hook.command, hook.timeout_secs)?;
+                            write!(
+                                f,
+                                "runs {:?} (at most {} s)",
+                                hook.command, hook.timeout_secs
+                            )?;
                         }
                         if step.kind == StepKind::Before {
                             write!(f, "; no snapshot if it fails")?;
@@ -286,9 +296,7 @@ impl fmt::Display for Plan {
                             write!(f, "; not crossing file systems")?;
                         }
                     }
-                    StepKind::Retention => {
-                        write!(f, "keeps {}", policy_words(&task.policy))?
-                    }
+                    StepKind::Retention => write!(f, "keeps {}", policy_words(&task.policy))?,
                     StepKind::Sync => {
                         let target = &task.targets[step.target.unwrap_or_default()];
                         write!(f, "-> {}, the snapshots it lacks; ", step.to)?;

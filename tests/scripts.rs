@@ -164,7 +164,10 @@ fn prepare_puts_back_a_snapshot_a_killed_swap_had_parked_and_clears_leftovers() 
         fs::create_dir(task.join(".replaced-2026-01-01")).unwrap();
         fs::write(task.join("notes.txt"), "foreign").unwrap();
 
-        ok(&snapshots(shell, &["prepare", &dir, "fresh"]));
+        ok(&snapshots(
+            shell,
+            &["prepare", &dir, "fresh", "2026-01-01", "2026-01-02"],
+        ));
         assert_eq!(
             names(&task),
             ["2026-01-01", "2026-01-02", "notes.txt"],

@@ -141,7 +141,11 @@ impl Checker {
                     .map(str::to_string),
             );
         }
-        let tasks = self.tasks(top.get("tasks"), retention.unwrap_or_default(), &target_names);
+        let tasks = self.tasks(
+            top.get("tasks"),
+            retention.unwrap_or_default(),
+            &target_names,
+        );
 
         let config = Config {
             file: file.to_path_buf(),
@@ -263,11 +267,7 @@ impl Checker {
                 }
             }
             Some(_) => {
-                self.problem(
-                    Scope::Top,
-                    "targets",
-                    "must be a list of {name, location}",
-                );
+                self.problem(Scope::Top, "targets", "must be a list of {name, location}");
                 complete = false;
             }
         }
@@ -340,7 +340,12 @@ impl Checker {
     }
 
     /// `bwlimit_kib` of `map`: `Some(None)` when not set, `None` when wrong.
-    fn bwlimit(&mut self, scope: Scope, map: &Map<String, Value>, prefix: &str) -> Option<Option<u32>> {
+    fn bwlimit(
+        &mut self,
+        scope: Scope,
+        map: &Map<String, Value>,
+        prefix: &str,
+    ) -> Option<Option<u32>> {
         match map.get("bwlimit_kib") {
             None | Some(Value::Null) => Some(None),
             Some(v) => self
@@ -470,10 +475,7 @@ impl Checker {
                         _ => self.problem(
                             scope,
                             &key,
-                            format!(
-                                "must be the name of a target: {}",
-                                target_names.join(", ")
-                            ),
+                            format!("must be the name of a target: {}", target_names.join(", ")),
                         ),
                     }
                 }
@@ -515,7 +517,12 @@ impl Checker {
     }
 
     /// A hook command: a non-empty shell command line, or nothing.
-    fn hook(&mut self, scope: Scope, map: &Map<String, Value>, key: &str) -> Option<Option<String>> {
+    fn hook(
+        &mut self,
+        scope: Scope,
+        map: &Map<String, Value>,
+        key: &str,
+    ) -> Option<Option<String>> {
         match map.get(key) {
             None | Some(Value::Null) => Some(None),
             Some(v) => {
@@ -534,7 +541,11 @@ impl Checker {
             .map(|changes| changes.apply(base))
     }
 
-    fn retention_override(&mut self, scope: Scope, value: Option<&Value>) -> Option<RetentionOverride> {
+    fn retention_override(
+        &mut self,
+        scope: Scope,
+        value: Option<&Value>,
+    ) -> Option<RetentionOverride> {
         let map = match value {
             None | Some(Value::Null) => return Some(RetentionOverride::default()),
             Some(Value::Object(map)) => map,

@@ -134,17 +134,40 @@ fn targets_hooks_and_their_mistakes() {
     let targets: Vec<(&str, String, Option<u32>, bool, bool)> = config
         .targets
         .iter()
-        .map(|t| (t.name.as_str(), t.location.to_string(), t.bwlimit_kib, t.compress, t.seed))
+        .map(|t| {
+            (
+                t.name.as_str(),
+                t.location.to_string(),
+                t.bwlimit_kib,
+                t.compress,
+                t.seed,
+            )
+        })
         .collect();
     assert_eq!(
         targets,
         [
-            ("remote", "backup@nas.lan:/srv/backup".into(), Some(500), true, true),
-            ("offsite", "backup@far.lan:/srv".into(), Some(500), false, false),
+            (
+                "remote",
+                "backup@nas.lan:/srv/backup".into(),
+                Some(500),
+                true,
+                true
+            ),
+            (
+                "offsite",
+                "backup@far.lan:/srv".into(),
+                Some(500),
+                false,
+                false
+            ),
             ("usb", "/mnt/usb".into(), Some(9000), false, false),
         ]
     );
-    assert_eq!(config.targets[1].retention.apply(Policy::default()).monthly, 36);
+    assert_eq!(
+        config.targets[1].retention.apply(Policy::default()).monthly,
+        36
+    );
     assert_eq!(config.tasks[0].hook_timeout_secs, 3600);
 
     let bad = format!(

@@ -80,7 +80,7 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
 
     let side = Side::here(&task.local_dir, &engine.scripts.snapshots);
     let found = side.list(log)?;
-    let (listing, cleaned) = side.prepare(log, found.leftover())?;
+    let (listing, cleaned) = side.prepare(log, &found)?;
     warnings.extend(cleaned);
     let today = plan.today;
     if let Some(what) = listing.blocked.get(&today) {

@@ -208,5 +208,8 @@ pub fn ssh_failure(line: &str) -> Option<String> {
 }
 
 /// The options every transfer passes: metadata kept as faithfully as the file
-/// systems allow (what they cannot hold is a warning, see `rsync::Scan`).
-const FAITHFUL: [&str; 3] = ["--acls", "--xattrs", "--sparse"];
+/// systems allow (what they cannot hold is a warning, see `rsync::Scan`), and
+/// modification times compared to the nanosecond: by default rsync takes a file
+/// rewritten within the same second at the same size for unchanged, and a snapshot
+/// would hard-link the old content.
+const FAITHFUL: [&str; 4] = ["--acls", "--xattrs", "--sparse", "--modify-window=-1"];

@@ -245,17 +245,20 @@ impl<'a> Side<'a> {
     }
 
     /// Creates the task directory if need be and finishes or undoes what a killed run
-    /// left (see `snapshots.sh prepare`). The listing it returns has no free space.
+    /// left in it, as `found` (its listing) shows (see `snapshots.sh prepare`). The
+    /// listing it returns has no free space.
     pub fn prepare(
         &self,
         log: &mut StepLog,
-        leftover: Leftover,
+        found: &Listing,
     ) -> Result<(Listing, Vec<String>), StepError> {
-        let mode = match leftover {
+        let mode = match found.leftover() {
             Leftover::Remove => "fresh",
             Leftover::Resume => "resume",
         };
-        self.call(log, "prepare", &[mode.to_string()])
+        let mut args = vec![mode.to_string()];
+        args.extend(found.replaced.iter().map(|d| snapshot::name(*d)));
+        self.call(log, "prepare", &args)
     }
 
     /// Makes `.in-progress` the snapshot `date`.

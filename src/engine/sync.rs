@@ -43,7 +43,7 @@ pub(super) fn run(
     let ssh_config = engine.ssh_config(to.dir.is_remote())?;
     let target = Side::target(&to.dir, &scripts.snapshots, ssh_config)?;
     let found = target.list(log)?;
-    let (mut listing, mut warnings) = target.prepare(log, found.leftover())?;
+    let (mut listing, mut warnings) = target.prepare(log, &found)?;
     listing = listing.with_free_from(&found);
 
     let today = engine.plan.today;
