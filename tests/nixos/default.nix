@@ -1,26 +1,18 @@
 # The appliance end to end, in NixOS VMs (nix flake check): a server running
 # services.backupServer with its secrets from sops-nix, a remote reached over SSH with
 # a pinned host key, and a mail server speaking implicit TLS with AUTH.
-# Keys under ./keys are test-only, made for this test; the sops file is encrypted
-# inside the build.
+# Keys under ./keys are test-only, made for this test. ./keys/secrets.yaml is a sops file
+# encrypted with sops 3.11 for the age key ./keys/age-key.txt, which reaches the server at
+# boot outside the store, as in sops-nix's own tests.
 {
   pkgs,
   sops-nix,
   module,
 }:
 let
+  # The password ./keys/secrets.yaml holds.
   password = "vm-test-app-password";
   keys = ./keys;
-  agePublicKey = "age1cttas0nrrskjzgrnyzn9anvtm4vkgxvtcy2m7mq6fvtw8u677c6q97qlwx";
-  secrets = pkgs.runCommand "backup-server-test-secrets.yaml" { nativeBuildInputs = [ pkgs.sops ]; } ''
-    cat > plain.json <<'JSON'
-    ${builtins.toJSON {
-      gmail-password = password;
-      ssh-key = builtins.readFile ./keys/client_ed25519;
-    }}
-    JSON
-    sops --encrypt --age ${agePublicKey} --input-type json --output-type yaml plain.json > $out
-  '';
   smtpServer = pkgs.python3.withPackages (p: [ p.aiosmtpd ]);
 in
 pkgs.testers.runNixOSTest {
@@ -41,9 +33,13 @@ pkgs.testers.runNixOSTest {
           pkgs.curl
           pkgs.jq
         ];
-        sops.age.keyFile = "${keys}/age-key.txt";
-        sops.age.sshKeyPaths = [ ];
-        sops.gnupg.sshKeyPaths = [ ];
+        # The key must be in place before sops-nix decrypts, and never in the store's
+        # view of the options: copied in by the initrd, as sops-nix's age-keys test does.
+        sops.age.keyFile = "/run/age-keys.txt";
+        boot.initrd.postDeviceCommands = ''
+          cp ${keys}/age-key.txt /run/age-keys.txt
+          chmod 600 /run/age-keys.txt
+        '';
 
         services.backupServer = {
           enable = true;
@@ -72,7 +68,7 @@ pkgs.testers.runNixOSTest {
           ssh.knownHosts = "remote ${builtins.readFile ./keys/remote_host_ed25519.pub}";
           sops = {
             enable = true;
-            sopsFile = secrets;
+            sopsFile = ./keys/secrets.yaml;
           };
           site.nginx.enable = true;
         };
