@@ -488,7 +488,10 @@ in
           );
           ProtectHome = "read-only";
           PrivateTmp = true;
-          PrivateDevices = true;
+          # Not PrivateDevices: it takes CAP_MKNOD away, and a snapshot must hold the device
+          # nodes a source has (a chroot's /dev). The device policy below still lets the run
+          # read or write no device but the pseudo ones.
+          PrivateDevices = false;
           ProtectKernelTunables = true;
           ProtectKernelModules = true;
           ProtectKernelLogs = true;
@@ -499,7 +502,9 @@ in
           ProcSubset = "pid";
           RestrictNamespaces = true;
           RestrictRealtime = true;
-          RestrictSUIDSGID = true;
+          # Not RestrictSUIDSGID: rsync must give back the setuid and setgid bits of what it
+          # copies (the unit twin found every snapshot holding one failing without this).
+          RestrictSUIDSGID = false;
           LockPersonality = true;
           MemoryDenyWriteExecute = true;
           NoNewPrivileges = true;
@@ -514,16 +519,23 @@ in
           SystemCallArchitectures = "native";
           SystemCallFilter = [ "@system-service" ];
           # What rsync as root needs to read everything and write it back with its owners,
-          # modes and times: nothing else. (No CAP_MKNOD: with PrivateDevices, device files
-          # in a source fail the backup loudly rather than being copied.)
+          # modes (setuid and setgid included), times, device nodes, ACLs and xattrs (file
+          # capabilities such as ping's need CAP_SETFCAP): nothing else.
           CapabilityBoundingSet = [
             "CAP_DAC_READ_SEARCH"
             "CAP_DAC_OVERRIDE"
             "CAP_CHOWN"
             "CAP_FOWNER"
             "CAP_FSETID"
+            "CAP_MKNOD"
+            "CAP_SETFCAP"
           ];
+          # No device may be opened but /dev/null and the like; any may be created (m).
           DevicePolicy = "closed";
+          DeviceAllow = [
+            "char-* m"
+            "block-* m"
+          ];
           UMask = "0077";
         };
       };
