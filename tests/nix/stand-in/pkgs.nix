@@ -24,16 +24,14 @@ let
     isAarch64 = lib.hasPrefix "aarch64-" system;
   };
 
-  # What builtins.derivation can take: strings, numbers, booleans, paths, derivations and
-  # lists of them. Functions (overrideAttrs), plain attribute sets (meta, passthru) and
+  # What builtins.derivation can take: strings, numbers, booleans, paths, derivations (and
+  # sources such as lib.fileset.toSource's, which are string-like) and lists of them. Functions (overrideAttrs), plain attribute sets (meta, passthru) and
   # nulls stay on the Nix value only, as stdenv does with meta and passthru.
   serialisable =
     v:
-    builtins.isString v
+    lib.isStringLike v
     || builtins.isInt v
     || builtins.isBool v
-    || builtins.isPath v
-    || lib.isDerivation v
     || (builtins.isList v && lib.all serialisable v);
 
   mkDerivation =
