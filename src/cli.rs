@@ -1,17 +1,24 @@
 //! The command line of DESIGN.md, and the dispatch from it to the work.
+//!
+//! `main` is the one place that prints an error that stopped a command and picks
+//! its exit status (`Error::exit`); everything below returns.
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use jiff::civil::Date;
 
+use crate::clock::Clock;
 use crate::config::Config;
+use crate::error::Error;
 use crate::exit::Exit;
 use crate::journal;
-use crate::run::{self, RunOptions};
+use crate::plan::Plan;
+use crate::record::{Record, TaskHistory};
+use crate::run::{self, Email, RunOptions};
+use crate::state::StateDir;
 
 const DEFAULT_CONFIG: &str = "/etc/backup-server/backup_config.yml";
-const DEFAULT_STATE_DIR: &str = "/var/lib/backup-server";
 
 /// Dated rsync snapshots, pruned, mirrored over SSH, recorded and reported.
 #[derive(Debug, Parser)]
@@ -48,7 +55,7 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     scripts_dir: Option<PathBuf>,
 
-    /// Name snapshots and apply retention as if today were this date (tests, demo).
+    /// Name snapshots, record and judge as if today were this date (tests, demo).
     #[arg(long, global = true, value_name = "YYYY-MM-DD", hide = true)]
     today: Option<Date>,
 }
@@ -79,61 +86,79 @@ pub fn main() -> Exit {
             };
         }
     };
+    match dispatch(cli) {
+        Ok(exit) => exit,
+        Err(e) => {
+            journal::error(&e.to_string());
+            e.exit()
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<Exit, Error> {
+    let clock = match cli.today {
+        Some(today) => Clock::on(today),
+        None => Clock::system(),
+    };
+    let state = StateDir::locate(cli.state_dir);
     match cli.command {
-        Command::CheckConfig => match Config::load(&cli.config) {
-            Ok(config) => {
-                print!("{}", crate::check::summary(&config));
-                Exit::Success
-            }
-            Err(e) => {
-                journal::error(&e.to_string());
-                Exit::Usage
-            }
-        },
+        Command::CheckConfig => {
+            let config = Config::load(&cli.config)?;
+            let plan = Plan::new(&config, clock.today());
+            print!("{}", crate::check::summary(&config, &plan));
+            Ok(Exit::Success)
+        }
         Command::Demo { dir } => crate::demo::demo(dir, cli.scripts_dir),
         Command::RenderSite => {
-            let Some(site_dir) = cli.site_dir else {
-                journal::error("render-site needs --site-dir DIR: where to publish the site");
-                return Exit::Usage;
-            };
-            let config = match Config::load(&cli.config) {
-                Ok(config) => config,
-                Err(e) => {
-                    journal::error(&e.to_string());
-                    return Exit::Usage;
-                }
-            };
-            let db = state_dir(cli.state_dir).join("log.db");
-            match crate::site::render(&config, &db, &site_dir) {
-                Ok(pages) => {
-                    journal::info(&format!(
-                        "site rendered: {pages} pages in {}",
-                        site_dir.display()
-                    ));
-                    Exit::Success
-                }
-                Err(e) => {
-                    journal::error(&format!("cannot render the site: {e}"));
-                    Exit::TaskFailed
-                }
-            }
+            let site_dir = cli.site_dir.ok_or_else(|| {
+                Error::Usage("render-site needs --site-dir DIR: where to publish the site".into())
+            })?;
+            let config = Config::load(&cli.config)?;
+            let histories = recorded_histories(&config, &state)?;
+            let pages = crate::site::render(&histories, &clock, config.stale_after_days, &site_dir)
+                .map_err(Error::Site)?;
+            journal::info(&format!(
+                "site rendered: {pages} pages in {}",
+                site_dir.display()
+            ));
+            Ok(Exit::Success)
         }
         Command::Run => run::run(&RunOptions {
-            state_dir: state_dir(cli.state_dir),
+            state,
             site_dir: cli.site_dir,
             config: cli.config,
             scripts_dir: cli.scripts_dir,
-            password_file: cli.password_file,
-            no_email: cli.no_email,
-            email_to: cli.email_to,
-            today: cli.today,
+            email: match (cli.no_email, cli.email_to) {
+                (true, _) => Email::Off,
+                (false, Some(dir)) => Email::WriteTo(dir),
+                (false, None) => Email::Send {
+                    password_file: cli.password_file,
+                },
+            },
+            clock,
         }),
     }
 }
 
-/// `--state-dir`, else `$STATE_DIRECTORY` (systemd's StateDirectory=), else the default.
-fn state_dir(option: Option<PathBuf>) -> PathBuf {
-    option
-        .or_else(|| std::env::var_os("STATE_DIRECTORY").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR))
+/// Every configured task's history as recorded; empty ones when nothing is recorded
+/// yet. A run going now (it holds the lock) shows as running, not as interrupted.
+fn recorded_histories(config: &Config, state: &StateDir) -> Result<Vec<TaskHistory>, Error> {
+    let names: Vec<String> = config.tasks.iter().map(|t| t.name.clone()).collect();
+    let db = state.log_db();
+    if !db.exists() {
+        return Ok(names
+            .into_iter()
+            .map(|name| TaskHistory {
+                name,
+                runs: Vec::new(),
+            })
+            .collect());
+    }
+    let record = Record::open(&db)?;
+    let active = if crate::lock::is_held(&state.lock()) {
+        record.running()?
+    } else {
+        None
+    };
+    Ok(record.history(&names, active)?)
 }

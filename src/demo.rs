@@ -9,17 +9,14 @@ use std::path::{Path, PathBuf};
 
 use jiff::ToSpan;
 
+use crate::clock::Clock;
+use crate::error::Error;
 use crate::exit::Exit;
-use crate::run::{self, RunOptions};
+use crate::run::{self, Email, RunOptions};
+use crate::state::StateDir;
 
-pub fn demo(dir: Option<PathBuf>, scripts_dir: Option<PathBuf>) -> Exit {
-    match build(dir, scripts_dir) {
-        Ok(exit) => exit,
-        Err(e) => {
-            crate::journal::error(&format!("demo: {e}"));
-            Exit::TaskFailed
-        }
-    }
+pub fn demo(dir: Option<PathBuf>, scripts_dir: Option<PathBuf>) -> Result<Exit, Error> {
+    build(dir, scripts_dir).map_err(Error::Demo)
 }
 
 fn build(dir: Option<PathBuf>, scripts_dir: Option<PathBuf>) -> std::io::Result<Exit> {
@@ -54,7 +51,7 @@ fn build(dir: Option<PathBuf>, scripts_dir: Option<PathBuf>) -> std::io::Result<
         ),
     )?;
 
-    let today = jiff::ZonedDateTime::now().date();
+    let today = Clock::system().today();
     let failing_night = 4;
     for night in 0..7i64 {
         let date = today
@@ -67,16 +64,17 @@ fn build(dir: Option<PathBuf>, scripts_dir: Option<PathBuf>) -> std::io::Result<
             fs_err::rename(&source, &parked)?;
         }
         eprintln!("--- night {} of 7: {date}", night + 1);
-        run::run(&RunOptions {
+        let night_run = run::run(&RunOptions {
             config: config.clone(),
-            state_dir: root.join("state"),
+            state: StateDir::new(root.join("state")),
             scripts_dir: scripts_dir.clone(),
-            password_file: None,
-            no_email: false,
-            email_to: Some(root.join("reports")),
+            email: Email::WriteTo(root.join("reports")),
             site_dir: Some(root.join("site")),
-            today: Some(date),
+            clock: Clock::on(date),
         });
+        if let Err(e) = night_run {
+            return Err(std::io::Error::other(e.to_string()));
+        }
         if night == failing_night {
             fs_err::rename(&parked, &source)?;
         }

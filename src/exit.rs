@@ -1,4 +1,4 @@
-//! The exit statuses of DESIGN.md, in one place, so scripts and systemd can rely on them.
+//! The exit statuses of DESIGN.md, so scripts and systemd can rely on them.
 
 use std::process::ExitCode;
 
@@ -6,7 +6,7 @@ use std::process::ExitCode;
 pub enum Exit {
     /// Every task succeeded (and the report went out).
     Success = 0,
-    /// At least one task failed, or the run could not record what it did.
+    /// At least one task failed, or the run could not be recorded or its site published.
     TaskFailed = 1,
     /// Bad command line or bad config; nothing was touched.
     Usage = 2,
@@ -14,6 +14,18 @@ pub enum Exit {
     ReportUndelivered = 3,
     /// Another run holds the lock (EX_TEMPFAIL).
     Locked = 75,
+}
+
+impl Exit {
+    /// The status of a run that went through. Trouble with its tasks, its record or
+    /// its site outranks an undelivered report.
+    pub fn of_run(trouble: bool, undelivered: bool) -> Exit {
+        match (trouble, undelivered) {
+            (true, _) => Exit::TaskFailed,
+            (false, true) => Exit::ReportUndelivered,
+            (false, false) => Exit::Success,
+        }
+    }
 }
 
 impl From<Exit> for ExitCode {

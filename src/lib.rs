@@ -1,25 +1,38 @@
 //! backup-server: dated rsync snapshots of a home server, pruned by a retention
-//! policy, mirrored over SSH, every step recorded in SQLite.
+//! policy, mirrored over SSH, every step recorded in SQLite, reported by email and
+//! on static pages.
 //!
-//! The data flows config → steps → status → log DB. `main` only calls [`cli::main`].
+//! The data flows as the modules are listed: config → plan → engine (typed outcomes)
+//! → record → health → report and site. `main` only calls [`cli::main`].
+
+pub mod config;
+pub mod location;
+pub mod retention;
+
+pub mod clock;
+pub mod plan;
+pub mod snapshot;
+
+pub mod engine;
+pub mod lock;
+pub mod mountpoint;
+pub mod outcome;
+pub mod scripts;
+pub mod ssh;
+
+pub mod record;
+
+pub mod health;
+
+pub mod password;
+pub mod report;
+pub mod site;
 
 pub mod check;
 pub mod cli;
-pub mod config;
 pub mod demo;
+pub mod error;
 pub mod exit;
 pub mod journal;
-pub mod location;
-pub mod lock;
-pub mod logdb;
-pub mod mountpoint;
-pub mod password;
-pub mod report;
-pub mod retention;
 pub mod run;
-pub mod scripts;
-pub mod site;
-pub mod snapshot;
-pub mod ssh;
-pub mod status;
-pub mod steps;
+pub mod state;

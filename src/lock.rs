@@ -82,6 +82,17 @@ impl RunLock {
     }
 }
 
+/// Whether a run holds the lock at `path` now (for readers such as `render-site`,
+/// which never take it).
+pub fn is_held(path: &Path) -> bool {
+    let Ok(file) = File::open(path) else {
+        return false;
+    };
+    // SAFETY: flock on a file descriptor we own; the shared lock, if we get it, goes
+    // with the descriptor when `file` is dropped.
+    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) != 0 }
+}
+
 /// What the lock file says, plus whether that process is still alive: a killed run's
 /// rsync may hold the lock a little longer than the run itself.
 fn describe_holder(text: &str) -> String {
@@ -115,7 +126,9 @@ mod tests {
             ),
             other => panic!("expected Busy, got {other:?}"),
         }
+        assert!(is_held(&path));
         drop(first);
+        assert!(!is_held(&path));
         RunLock::acquire(&path).expect("free again once the holder is gone");
     }
 }

@@ -1,185 +1,160 @@
-//! `backup-server run`: every task in order, each step recorded, one run at a time.
+//! `backup-server run`: the plan executed, every step recorded, then the report and
+//! the site.
 //!
-//! The order of things guards the principles: the config is validated before anything
-//! is touched; the lock is taken before any snapshot is; every task is recorded in
-//! the log DB whether it failed or not; and nothing about email can stop a backup.
+//! The order of things guards the principles: the config is validated and the plan
+//! made before anything is touched; the lock is taken before any snapshot is; each
+//! step is recorded as it ends, whether it failed or not, and a run whose record
+//! cannot be written still backs up (and says so); nothing about email can stop a
+//! backup.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use jiff::civil::Date;
-
+use crate::clock::{Clock, elapsed};
 use crate::config::Config;
+use crate::engine::{Engine, Observer};
+use crate::error::Error;
 use crate::exit::Exit;
 use crate::journal;
-use crate::lock::{LockError, RunLock};
-use crate::logdb::LogDb;
-use crate::report::{self, Delivery, ReportOptions};
+use crate::lock::RunLock;
+use crate::outcome::{StepOutcome, StepResult, TaskResult};
+use crate::plan::{Plan, StepPlan, TaskPlan};
+use crate::record::{Record, RunId, TaskHistory};
+use crate::report::{self, About, Delivery, ReportOptions};
 use crate::scripts::Scripts;
-use crate::status::TaskStatus;
-use crate::steps::{self, Context};
+use crate::state::StateDir;
+
+/// What happens to the report.
+#[derive(Debug, Clone)]
+pub enum Email {
+    /// Sent through the SMTP server, the password read from this file (or the default).
+    Send {
+        password_file: Option<PathBuf>,
+    },
+    /// Written as an `.eml` file into this directory.
+    WriteTo(PathBuf),
+    Off,
+}
 
 pub struct RunOptions {
     pub config: PathBuf,
-    pub state_dir: PathBuf,
+    pub state: StateDir,
     pub scripts_dir: Option<PathBuf>,
-    pub password_file: Option<PathBuf>,
-    pub no_email: bool,
+    pub email: Email,
     /// Where to publish the history site after the run, if anywhere.
     pub site_dir: Option<PathBuf>,
-    /// Write the report as an `.eml` file here instead of sending it.
-    pub email_to: Option<PathBuf>,
-    /// The date snapshots are named for; today in the local time zone by default.
-    pub today: Option<Date>,
+    pub clock: Clock,
 }
 
-pub fn run(opts: &RunOptions) -> Exit {
-    match run_stages(opts) {
-        Ok(exit) | Err(exit) => exit,
-    }
-}
-
-/// The run in its order; `Err` is an exit before any task ran, already explained.
-fn run_stages(opts: &RunOptions) -> Result<Exit, Exit> {
-    let config = Config::load(&opts.config).map_err(|e| fail(&e.to_string(), Exit::Usage))?;
-    let scripts =
-        Scripts::locate(opts.scripts_dir.as_deref()).map_err(|e| fail(&e, Exit::Usage))?;
-    let state = &opts.state_dir;
-    let (logs_dir, work_dir) = (state.join("logs"), state.join("run"));
-    for dir in [state, &logs_dir, &work_dir] {
-        fs_err::create_dir_all(dir).map_err(|e| {
-            fail(
-                &format!("cannot prepare the state directory: {e}"),
-                Exit::TaskFailed,
-            )
-        })?;
-    }
-    let _lock = RunLock::acquire(&state.join("lock")).map_err(|e| {
-        let exit = if matches!(e, LockError::Busy { .. }) {
-            Exit::Locked
-        } else {
-            Exit::TaskFailed
-        };
-        fail(&e.to_string(), exit)
+pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
+    let config = Config::load(&opts.config)?;
+    let clock = &opts.clock;
+    let plan = Plan::new(&config, clock.today());
+    let scripts = Scripts::locate(opts.scripts_dir.as_deref()).map_err(Error::Scripts)?;
+    let state = &opts.state;
+    state.prepare().map_err(|error| Error::State {
+        path: state.root().to_path_buf(),
+        error,
     })?;
+    let _lock = RunLock::acquire(&state.lock())?;
 
-    let ctx = Context {
-        config: &config,
+    let host = report::hostname();
+    let mut book = Book::open(state, &host, &plan, clock);
+    let engine = Engine {
+        plan: &plan,
         scripts: &scripts,
-        logs_dir,
-        work_dir,
-        ssh_config: write_ssh_config(&config, state),
-        today: today(opts.today),
+        state,
+        clock,
+        ssh_config: write_ssh_config(&plan, state),
     };
-    let mut db = open_db(state);
-    let (statuses, all_recorded) = run_tasks(&ctx, db.as_mut(), state);
-
-    let failed = statuses.iter().filter(|s| !s.success).count();
+    let results: Vec<TaskResult> = plan
+        .tasks
+        .iter()
+        .map(|task| {
+            journal::info(&format!("task {}: starting", task.name));
+            engine.run_task(task, &mut book)
+        })
+        .collect();
+    let failed = results.iter().filter(|t| !t.succeeded()).count();
     journal::info(&format!(
         "{} of {} tasks succeeded",
-        statuses.len() - failed,
-        statuses.len()
+        results.len() - failed,
+        results.len()
     ));
-    let mut exit = if failed > 0 || !all_recorded {
-        Exit::TaskFailed
+    let outcome = if failed > 0 {
+        "failed"
+    } else if results.iter().any(TaskResult::warned) {
+        "warned"
     } else {
-        Exit::Success
+        "ok"
     };
-    if let Some(site_dir) = &opts.site_dir
-        && !publish_site(&config, state, site_dir)
-    {
-        exit = Exit::TaskFailed;
-    }
-    if !opts.no_email
-        && !send_report(&config, &statuses, db.as_ref(), opts)
-        && exit == Exit::Success
-    {
-        // A failed task outranks an unsent report in the exit status.
-        exit = Exit::ReportUndelivered;
-    }
-    Ok(exit)
-}
+    book.end(clock.now(), outcome);
+    // Read back once, and only for the site or the report.
+    let histories = std::cell::OnceCell::new();
+    let histories = || histories.get_or_init(|| book.histories(&plan));
 
-/// Says why the run stops, and with which status.
-fn fail(message: &str, exit: Exit) -> Exit {
-    journal::error(message);
-    exit
-}
-
-/// The date snapshots are named for; `--today` also shifts the recorded clock.
-fn today(simulated: Option<Date>) -> Date {
-    match simulated {
-        Some(today) => {
-            crate::status::simulate_today(today);
-            today
+    let mut trouble = failed > 0 || book.unrecorded.is_some();
+    if let Some(site_dir) = &opts.site_dir {
+        let rendered = match histories() {
+            Ok(histories) => {
+                crate::site::render(histories, clock, config.stale_after_days, site_dir)
+            }
+            Err(why) => Err(format!("the log database cannot be read ({why})")),
+        };
+        match rendered {
+            Ok(pages) => journal::info(&format!(
+                "site rendered: {pages} pages in {}",
+                site_dir.display()
+            )),
+            Err(e) => {
+                journal::error(&Error::Site(e).to_string());
+                trouble = true;
+            }
         }
-        None => jiff::ZonedDateTime::now().date(),
     }
+    let undelivered = match &opts.email {
+        Email::Off => false,
+        email => {
+            let histories = histories().as_deref().unwrap_or(&[]);
+            let reports = report::enrich(&results, histories, config.stale_after_days, clock);
+            let about = About {
+                host: &host,
+                unrecorded: book.unrecorded.as_deref(),
+            };
+            !send_report(&config, &reports, &about, state, email)
+        }
+    };
+    Ok(Exit::of_run(trouble, undelivered))
 }
 
 /// The ssh_config for this run, when anything is reached over SSH. If it cannot be
 /// written, the steps that need it fail and say so; local ones still run.
-fn write_ssh_config(config: &Config, state: &Path) -> Option<PathBuf> {
-    if !config.uses_ssh() {
-        return None;
-    }
-    crate::ssh::write_config(config, state)
+fn write_ssh_config(plan: &Plan, state: &StateDir) -> Option<PathBuf> {
+    let ssh = plan.ssh.as_ref()?;
+    crate::ssh::write_config(ssh, state)
         .map_err(|e| journal::error(&format!("cannot write the ssh_config: {e}")))
         .ok()
-}
-
-/// Every task in order, each recorded as it ends. Returns the statuses and whether all
-/// of them reached the log DB.
-fn run_tasks(ctx: &Context, mut db: Option<&mut LogDb>, state: &Path) -> (Vec<TaskStatus>, bool) {
-    let mut all_recorded = db.is_some();
-    let mut statuses = Vec::new();
-    for task in &ctx.config.tasks {
-        journal::info(&format!("task {}: starting", task.name));
-        let status = steps::run_task(ctx, task);
-        announce(&status);
-        if let Some(Err(e)) = db.as_mut().map(|db| db.record(&status)) {
-            let db_path = state.join("log.db");
-            journal::error(&format!(
-                "task {}: cannot record the run in {}: {e}",
-                task.name,
-                db_path.display()
-            ));
-            all_recorded = false;
-        }
-        statuses.push(status);
-    }
-    (statuses, all_recorded)
-}
-
-/// Renders the site whatever happened (a failed task is what the site is for).
-fn publish_site(config: &Config, state: &Path, site_dir: &Path) -> bool {
-    match crate::site::render(config, &state.join("log.db"), site_dir) {
-        Ok(pages) => {
-            journal::info(&format!(
-                "site rendered: {pages} pages in {}",
-                site_dir.display()
-            ));
-            true
-        }
-        Err(e) => {
-            journal::error(&format!("cannot render the site: {e}"));
-            false
-        }
-    }
 }
 
 /// Sends (or writes, or keeps) the report; false when it did not go out.
 fn send_report(
     config: &Config,
-    statuses: &[TaskStatus],
-    db: Option<&LogDb>,
-    opts: &RunOptions,
+    reports: &[report::TaskReport],
+    about: &About,
+    state: &StateDir,
+    email: &Email,
 ) -> bool {
-    let report_options = ReportOptions {
-        state_dir: &opts.state_dir,
-        password_file: opts.password_file.as_deref(),
-        email_to: opts.email_to.as_deref(),
+    let options = ReportOptions {
+        state,
+        password_file: match email {
+            Email::Send { password_file } => password_file.as_deref(),
+            _ => None,
+        },
+        email_to: match email {
+            Email::WriteTo(dir) => Some(dir),
+            _ => None,
+        },
     };
-    match report::deliver(config, statuses, db, &report_options) {
+    match report::deliver(config, reports, about, &options) {
         Delivery::Sent => journal::info(&format!("report sent to {}", config.email_report)),
         Delivery::Written(path) => journal::info(&format!("report written to {}", path.display())),
         Delivery::Undelivered { reason, kept } => {
@@ -198,48 +173,104 @@ fn send_report(
     true
 }
 
-fn open_db(state: &Path) -> Option<LogDb> {
-    let path = state.join("log.db");
-    match LogDb::open(&path) {
-        Ok(db) => Some(db),
-        Err(e) => {
-            // The backups still run; the run ends in failure because it went unrecorded.
-            journal::error(&format!(
-                "cannot open the log database {}: {e}",
-                path.display()
-            ));
-            None
+/// The run's bookkeeping: each step recorded and told to the journal as it ends.
+struct Book {
+    record: Option<(Record, RunId)>,
+    /// Why (part of) this run is not in the log database, if it is not.
+    unrecorded: Option<String>,
+}
+
+impl Book {
+    /// Opens the record and records the run's start. A record that cannot be opened
+    /// does not stop the backups: the run goes on, unrecorded, and says so.
+    fn open(state: &StateDir, host: &str, plan: &Plan, clock: &Clock) -> Book {
+        let opened = Record::open(&state.log_db()).and_then(|mut record| {
+            let run = record.begin_run(host, clock.now(), &plan.today.to_string())?;
+            Ok((record, run))
+        });
+        match opened {
+            Ok(record) => Book {
+                record: Some(record),
+                unrecorded: None,
+            },
+            Err(e) => {
+                journal::error(&format!(
+                    "{e}; the backups run, but this run is not recorded"
+                ));
+                Book {
+                    record: None,
+                    unrecorded: Some(e.to_string()),
+                }
+            }
         }
+    }
+
+    /// Writes with the record, noting the first failure.
+    fn write(
+        &mut self,
+        write: impl FnOnce(&mut Record, RunId) -> Result<(), crate::record::RecordError>,
+    ) {
+        let Some((record, run)) = &mut self.record else {
+            return;
+        };
+        if let Err(e) = write(record, *run) {
+            journal::error(&e.to_string());
+            self.unrecorded.get_or_insert_with(|| e.to_string());
+        }
+    }
+
+    fn end(&mut self, ended: f64, outcome: &str) {
+        self.write(|record, run| record.end_run(run, ended, outcome));
+    }
+
+    /// Every configured task's history, this run included.
+    fn histories(&self, plan: &Plan) -> Result<Vec<TaskHistory>, String> {
+        let Some((record, _)) = &self.record else {
+            return Err(self.unrecorded.clone().unwrap_or_default());
+        };
+        let names: Vec<String> = plan.tasks.iter().map(|t| t.name.clone()).collect();
+        record.history(&names, None).map_err(|e| e.to_string())
+    }
+}
+
+impl Observer for Book {
+    fn task_started(&mut self, task: &TaskPlan, started: f64) {
+        self.write(|record, run| record.begin_task(run, &task.name, started));
+    }
+
+    fn step_started(&mut self, _task: &TaskPlan, _step: &StepPlan) {}
+
+    fn step_finished(&mut self, task: &TaskPlan, step: &StepResult) {
+        announce(&task.name, step);
+        self.write(|record, run| record.step(run, &task.name, step));
+    }
+
+    fn task_finished(&mut self, task: &TaskPlan, result: &TaskResult) {
+        if !result.skipped.is_empty() {
+            let skipped: Vec<&str> = result.skipped.iter().map(|s| s.as_str()).collect();
+            journal::error(&format!(
+                "task {}: skipped {}",
+                task.name,
+                skipped.join(" and ")
+            ));
+        }
+        self.write(|record, run| record.end_task(run, result));
     }
 }
 
 /// One line per step, so the journal tells the story without opening a log file.
-fn announce(status: &TaskStatus) {
-    for step in &status.steps {
-        let head = format!("task {}: {} ", status.name, step.step);
-        match (&step.error, &step.warning) {
-            (Some(error), _) => journal::error(&format!(
-                "{head}FAILED after {}: {error} (log: {})",
-                step.time_elapsed,
-                step.file_log.display()
-            )),
-            (None, Some(warning)) => journal::warn(&format!(
-                "{head}succeeded with a warning in {}: {warning} (log: {})",
-                step.time_elapsed,
-                step.file_log.display()
-            )),
-            (None, None) => journal::info(&format!("{head}succeeded in {}", step.time_elapsed)),
+fn announce(task: &str, step: &StepResult) {
+    let head = format!("task {task}: {} ", step.kind);
+    let took = elapsed(step.ended - step.started);
+    let log = step.log.display();
+    match &step.outcome {
+        StepOutcome::Failed { error } => {
+            journal::error(&format!("{head}FAILED after {took}: {error} (log: {log})"))
         }
-    }
-    if !status.success && status.steps.len() < crate::status::Step::ALL.len() {
-        let skipped: Vec<&str> = crate::status::Step::ALL[status.steps.len()..]
-            .iter()
-            .map(|s| s.as_str())
-            .collect();
-        journal::error(&format!(
-            "task {}: skipped {}",
-            status.name,
-            skipped.join(" and ")
-        ));
+        StepOutcome::Warned { warnings } => journal::warn(&format!(
+            "{head}succeeded with warnings in {took}: {} (log: {log})",
+            warnings.join("; ")
+        )),
+        StepOutcome::Ok => journal::info(&format!("{head}succeeded in {took}")),
     }
 }

@@ -9,12 +9,15 @@ use std::path::{Path, PathBuf};
 
 pub const ENV: &str = "BACKUP_SERVER_SCRIPTS_DIR";
 
-/// The three step scripts, by absolute path.
+/// The step scripts, by absolute path.
 #[derive(Debug)]
 pub struct Scripts {
+    /// rsync of a source into a task directory's `.in-progress`.
     pub backup: PathBuf,
-    pub retention: PathBuf,
+    /// rsync of a local snapshot into the target's `.in-progress`.
     pub sync: PathBuf,
+    /// Every change to the set of snapshots, on either side (POSIX sh).
+    pub snapshots: PathBuf,
 }
 
 impl Scripts {
@@ -42,8 +45,8 @@ impl Scripts {
                 let dir = fs_err::canonicalize(dir).map_err(|e| e.to_string())?;
                 return Ok(Scripts {
                     backup: dir.join("backup.sh"),
-                    retention: dir.join("delete_old_backups.sh"),
                     sync: dir.join("sync_backup_to_remote.sh"),
+                    snapshots: dir.join("snapshots.sh"),
                 });
             }
         }

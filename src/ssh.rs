@@ -6,14 +6,15 @@
 
 use fs_err::os::unix::fs::OpenOptionsExt;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use crate::config::Config;
+use crate::plan::SshPlan;
+use crate::state::StateDir;
 
-/// Writes the ssh_config for `config` into `state_dir` and returns its path.
-pub fn write_config(config: &Config, state_dir: &Path) -> std::io::Result<PathBuf> {
-    let path = state_dir.join("ssh_config");
-    let text = render(config, state_dir);
+/// Writes the ssh_config for `ssh` into the state directory and returns its path.
+pub fn write_config(ssh: &SshPlan, state: &StateDir) -> std::io::Result<PathBuf> {
+    let path = state.ssh_config();
+    let text = render(ssh, state);
     let mut file = fs_err::OpenOptions::new()
         .write(true)
         .create(true)
@@ -24,13 +25,13 @@ pub fn write_config(config: &Config, state_dir: &Path) -> std::io::Result<PathBu
     Ok(path)
 }
 
-fn render(config: &Config, state_dir: &Path) -> String {
+fn render(ssh: &SshPlan, state: &StateDir) -> String {
     // ssh takes the first value it finds for each option, so ours come first and the
     // administrator's own file (ports, users, jump hosts) is included last.
-    let (known_hosts, checking) = match &config.ssh_known_hosts {
+    let (known_hosts, checking) = match &ssh.known_hosts {
         Some(file) => (file.clone(), "yes"),
         // No pinned host keys: trust a host on first use, remember it in the state dir.
-        None => (state_dir.join("known_hosts"), "accept-new"),
+        None => (state.known_hosts(), "accept-new"),
     };
     let mut text = format!(
         "# Written by backup-server for each run; edit backup_config.yml instead.\n\
@@ -42,10 +43,10 @@ fn render(config: &Config, state_dir: &Path) -> String {
          ConnectTimeout 30\n\
          ServerAliveInterval 60\n\
          ServerAliveCountMax 3\n",
-        config.ssh_key.display(),
+        ssh.key.display(),
         known_hosts.display(),
     );
-    if let Some(extra) = &config.ssh_config {
+    if let Some(extra) = &ssh.extra_config {
         text.push_str(&format!("Include {}\n", extra.display()));
     }
     text
@@ -54,13 +55,16 @@ fn render(config: &Config, state_dir: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn pins_host_keys_when_a_known_hosts_file_is_given() {
         let text = "dir_backup_local: /b\ndir_backup_remote: u@h:/r\nemail_sender: a@b.c\nemail_report: a@b.c\n\
                     ssh_known_hosts: /etc/kh\nssh_config: /etc/backup/ssh\ntasks: [{name: t, dir_source: /s}]\n";
-        let config = Config::parse(Path::new("c.yml"), text).unwrap();
-        let rendered = render(&config, Path::new("/var/lib/backup-server"));
+        let config = crate::config::Config::parse(Path::new("c.yml"), text).unwrap();
+        let plan = crate::plan::Plan::new(&config, "2026-03-01".parse().unwrap());
+        let state = StateDir::new("/var/lib/backup-server".into());
+        let rendered = render(plan.ssh.as_ref().unwrap(), &state);
         assert!(
             rendered.contains("UserKnownHostsFile /etc/kh\nStrictHostKeyChecking yes\n"),
             "{rendered}"

@@ -20,11 +20,25 @@ fn check_config_summarises_a_good_config() {
     let world = World::new();
     let out = check_config(&world);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("is valid: 1 task."), "{text}");
-    assert!(
-        text.contains("keeps 7 daily, 4 weekly, 12 monthly, 5 yearly"),
-        "{text}"
+    let (config, source, local, remote) = (
+        world.config_path(),
+        world.source.display().to_string(),
+        world.local.display().to_string(),
+        world.remote.display().to_string(),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!(
+            "{config} is valid: 1 task.\n\
+             \n\
+             data: {source}\n\
+             \x20 backup     {source} -> {local}/data/YYYY-MM-DD, unchanged files hard-linked to the previous snapshot\n\
+             \x20 retention  keeps the newest 7, one a week for 4 weeks, one a month for 12 months, one a year for 5 years\n\
+             \x20 sync       -> {remote}/data, the snapshots it lacks; pruned by the same policy\n\
+             \n\
+             Reports: from backup@example.com to admin@example.com, through smtp.gmail.com:465.\n",
+            config = config.display()
+        )
     );
 }
 

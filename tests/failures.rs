@@ -240,7 +240,7 @@ fn an_unreadable_file_is_a_warning_not_a_failure() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert!(
-        stderr(&out).contains("backup succeeded with a warning"),
+        stderr(&out).contains("backup succeeded with warnings in 00:00:00: 1 unreadable file is not in the snapshot, first: rsync: [sender] send_files failed to open"),
         "{}",
         show(&out)
     );

@@ -53,7 +53,7 @@ fn a_good_run_delivers_one_report_without_attachments() {
     let message = MessageParser::default().parse(raw.as_bytes()).unwrap();
     let subject = message.subject().unwrap();
     assert!(
-        subject.starts_with("Back-up succeeded on ") && subject.ends_with(": 1 task"),
+        subject.starts_with("Backup succeeded on ") && subject.ends_with(": 1 task"),
         "{subject}"
     );
     assert_eq!(message.attachment_count(), 0);
@@ -279,5 +279,5 @@ fn email_to_writes_the_report_as_a_file() {
     assert_eq!(files.len(), 1, "{files:?}");
     let raw = fs::read(reports.join(&files[0])).unwrap();
     let message = MessageParser::default().parse(&raw).unwrap();
-    assert!(message.subject().unwrap().starts_with("Back-up succeeded"));
+    assert!(message.subject().unwrap().starts_with("Backup succeeded"));
 }

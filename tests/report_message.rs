@@ -2,13 +2,14 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
+use backup_server::clock::Clock;
 use backup_server::config::Config;
-use backup_server::report::{compose, enrich};
-use backup_server::status::{Step, StepStatus, TaskStatus};
+use backup_server::outcome::{ErrorKind, StepError, StepOutcome, StepResult, TaskResult};
+use backup_server::plan::StepKind;
+use backup_server::report::{About, compose, enrich};
 use mail_parser::{MessageParser, MimeHeaders};
 
 fn config() -> Config {
@@ -18,36 +19,40 @@ fn config() -> Config {
     Config::parse(Path::new("c.yml"), text).unwrap()
 }
 
-fn failed_backup(name: &str, source: &str, log: &Path) -> TaskStatus {
-    TaskStatus {
+fn failed_backup(name: &str, source: &str, log: &Path) -> TaskResult {
+    TaskResult {
         name: name.into(),
-        success: false,
-        dt_task_start: 1_795_000_000.0,
-        dt_task_end: 1_795_000_100.0,
-        steps: vec![StepStatus {
-            step: Step::Backup,
-            success: false,
-            dt_start: 1_795_000_000.0,
-            dt_end: 1_795_000_100.0,
-            time_elapsed: "00:01:40".into(),
-            dir_from: source.into(),
-            dir_to: "/b/data/2026-11-26".into(),
-            file_log: log.to_path_buf(),
-            error: Some(format!("rsync exited with status 23: cannot read {source}")),
-            warning: None,
+        started: 1_795_000_000.0,
+        ended: 1_795_000_100.0,
+        steps: vec![StepResult {
+            kind: StepKind::Backup,
+            started: 1_795_000_000.0,
+            ended: 1_795_000_100.0,
+            from: source.into(),
+            to: "/b/data/2026-11-26".into(),
+            log: log.to_path_buf(),
+            outcome: StepOutcome::Failed {
+                error: StepError::new(
+                    ErrorKind::Transfer,
+                    format!("rsync exited with status 23: cannot read {source}"),
+                ),
+            },
+            stats: None,
+            local: None,
+            target: None,
         }],
+        skipped: vec![StepKind::Retention, StepKind::Sync],
     }
 }
 
-fn compose_for(statuses: &[TaskStatus]) -> compose::Composed {
-    let reports = enrich::enrich(
-        statuses,
-        &BTreeMap::new(),
-        1_795_000_100.0,
-        2,
-        &jiff::tz::TimeZone::UTC,
-    );
-    compose::compose(&config(), &reports, "nas").unwrap()
+fn compose_for(results: &[TaskResult]) -> compose::Composed {
+    let clock = Clock::on("2026-11-26".parse().unwrap());
+    let reports = enrich(results, &[], 2, &clock);
+    let about = About {
+        host: "nas",
+        unrecorded: None,
+    };
+    compose::compose(&config(), &reports, &about).unwrap()
 }
 
 #[test]

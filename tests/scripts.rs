@@ -1,20 +1,41 @@
-//! The step scripts' own guards: whatever backup-server hands them, they refuse names
-//! that are not YYYY-MM-DD and paths that are not a plain task directory, and a bad
-//! argument deletes nothing at all.
+//! The step scripts on their own: `snapshots.sh` under every POSIX shell a target may
+//! have (dash, busybox ash, bash), changing the set of snapshots only by renames and
+//! never touching what it did not make; and the transfer scripts' guards.
 
 use std::fs;
-use std::path::Path;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The shells a target's login shell may be; `snapshots.sh` must run under each.
+const SHELLS: [&[&str]; 3] = [&["dash"], &["busybox", "ash"], &["bash", "--posix"]];
+
+fn script_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scripts")
+        .join(name)
+}
+
+fn snapshots(shell: &[&str], args: &[&str]) -> Output {
+    Command::new(shell[0])
+        .args(&shell[1..])
+        .arg(script_path("snapshots.sh"))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{shell:?}: {e}"))
+}
+
 fn script(name: &str, args: &[&str]) -> Output {
-    Command::new(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("scripts")
-            .join(name),
-    )
-    .args(args)
-    .output()
-    .unwrap()
+    Command::new(script_path(name)).args(args).output().unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn refused(out: &Output, why: &str) {
@@ -23,111 +44,266 @@ fn refused(out: &Output, why: &str) {
     assert!(stderr.contains(why), "expected {why:?} in {stderr:?}");
 }
 
-/// A task directory with two snapshots and a precious file beside it.
-fn task_dir() -> (tempfile::TempDir, String) {
+/// Entry names of a directory, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A task directory with two snapshots (each holding a file) and a precious file beside it.
+fn task_dir() -> (tempfile::TempDir, PathBuf, String) {
     let root = tempfile::tempdir().unwrap();
     let task = root.path().join("task");
     for snapshot in ["2026-01-01", "2026-01-02"] {
         fs::create_dir_all(task.join(snapshot)).unwrap();
+        fs::write(task.join(snapshot).join("file"), snapshot).unwrap();
     }
     fs::write(root.path().join("precious"), "keep me").unwrap();
-    let task = task.display().to_string();
-    (root, task)
+    let text = task.display().to_string();
+    (root, task, text)
 }
 
 #[test]
-fn delete_refuses_what_is_not_a_snapshot_and_then_deletes_nothing() {
-    let (root, task) = task_dir();
-    refused(
-        &script(
-            "delete_old_backups.sh",
-            &[&task, "2026-01-01", "../precious"],
-        ),
-        "not a YYYY-MM-DD snapshot name",
-    );
-    refused(
-        &script(
-            "delete_old_backups.sh",
-            &[&task, "2026-01-01", "2026-01-03"],
-        ),
-        "not a snapshot directory",
-    );
-    refused(
-        &script("delete_old_backups.sh", &["task", "2026-01-01"]),
-        "must be an absolute path",
-    );
-    refused(
-        &script(
-            "delete_old_backups.sh",
-            &[&format!("{task}/../task"), "2026-01-01"],
-        ),
-        "must not contain",
-    );
-    refused(
-        &script("delete_old_backups.sh", &["/", "2026-01-01"]),
-        "must be an absolute path",
-    );
-    // A snapshot name that is a link to somewhere else.
-    std::os::unix::fs::symlink(root.path(), Path::new(&task).join("2026-01-05")).unwrap();
-    refused(
-        &script("delete_old_backups.sh", &[&task, "2026-01-05"]),
-        "not a snapshot directory",
-    );
+fn prune_refuses_what_is_not_a_snapshot_and_then_deletes_nothing() {
+    for shell in SHELLS {
+        let (root, task, dir) = task_dir();
+        refused(
+            &snapshots(shell, &["prune", &dir, "2026-01-01", "../precious"]),
+            "not a YYYY-MM-DD snapshot name",
+        );
+        refused(
+            &snapshots(shell, &["prune", &dir, "2026-01-01", "2026-01-03"]),
+            "not a snapshot directory",
+        );
+        refused(
+            &snapshots(shell, &["prune", "task", "2026-01-01"]),
+            "must be an absolute path",
+        );
+        refused(
+            &snapshots(shell, &["prune", &format!("{dir}/../task"), "2026-01-01"]),
+            "must be a plain path",
+        );
+        refused(
+            &snapshots(shell, &["prune", "/", "2026-01-01"]),
+            "must be an absolute path",
+        );
+        // A name that is a link to somewhere else.
+        symlink(root.path(), task.join("2026-01-05")).unwrap();
+        refused(
+            &snapshots(shell, &["prune", &dir, "2026-01-05"]),
+            "not a snapshot directory",
+        );
+        assert_eq!(
+            names(&task),
+            ["2026-01-01", "2026-01-02", "2026-01-05"],
+            "{shell:?}: nothing was touched"
+        );
+        assert!(root.path().join("precious").exists());
 
-    assert!(
-        Path::new(&task).join("2026-01-01").exists(),
-        "nothing was deleted"
-    );
-    assert!(root.path().join("precious").exists());
-
-    let out = script("delete_old_backups.sh", &[&task, "2026-01-01"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!Path::new(&task).join("2026-01-01").exists());
-    assert!(Path::new(&task).join("2026-01-02").exists());
+        ok(&snapshots(shell, &["prune", &dir, "2026-01-01"]));
+        assert_eq!(
+            names(&task),
+            ["2026-01-02", "2026-01-05"],
+            "{shell:?}: gone whole, nothing hidden left"
+        );
+    }
 }
 
 #[test]
-fn backup_and_sync_refuse_bad_names_and_modes() {
-    let (_root, task) = task_dir();
-    let excludes = format!("{task}/../excludes");
+fn the_listing_is_typed_and_no_name_can_break_it() {
+    for shell in SHELLS {
+        let (_root, task, dir) = task_dir();
+        fs::write(task.join("2026-01-03"), "a file named like a snapshot").unwrap();
+        symlink(task.join("2026-01-01"), task.join("2026-01-04")).unwrap();
+        fs::create_dir(task.join("junk\n2026-01-05")).unwrap();
+        fs::create_dir(task.join(".in-progress")).unwrap();
+        let out = snapshots(shell, &["list", &dir]);
+        let text = ok(&out);
+        let mut records: Vec<&str> = text.split('\0').filter(|r| !r.is_empty()).collect();
+        let space = records.pop().unwrap();
+        records.sort();
+        assert_eq!(
+            records,
+            [
+                "d .in-progress",
+                "d 2026-01-01",
+                "d 2026-01-02",
+                "d junk\n2026-01-05",
+                "f 2026-01-03",
+                "l 2026-01-04",
+            ],
+            "{shell:?}"
+        );
+        let figures: Vec<&str> = space.split(' ').collect();
+        assert_eq!(figures[0], "s", "{shell:?}");
+        assert!(figures[1].parse::<u64>().unwrap() > 0, "{space}");
+        assert!(figures[2].parse::<u64>().unwrap() > 0, "{space}");
+
+        let missing = snapshots(shell, &["list", &format!("{dir}/not-yet")]);
+        assert!(
+            ok(&missing).starts_with("s "),
+            "a missing directory lists only its free space"
+        );
+    }
+}
+
+#[test]
+fn prepare_puts_back_a_snapshot_a_killed_swap_had_parked_and_clears_leftovers() {
+    for shell in SHELLS {
+        let (_root, task, dir) = task_dir();
+        // Killed between the two renames of a same-day replacement of 2026-01-02.
+        fs::rename(task.join("2026-01-02"), task.join(".replaced-2026-01-02")).unwrap();
+        fs::create_dir(task.join(".in-progress")).unwrap();
+        // Killed while deleting 2026-01-01's predecessor.
+        fs::create_dir_all(task.join(".deleting-77-1-2025-12-31/deep")).unwrap();
+        // Killed after a completed swap of 2026-01-01.
+        fs::create_dir(task.join(".replaced-2026-01-01")).unwrap();
+        fs::write(task.join("notes.txt"), "foreign").unwrap();
+
+        ok(&snapshots(shell, &["prepare", &dir, "fresh"]));
+        assert_eq!(
+            names(&task),
+            ["2026-01-01", "2026-01-02", "notes.txt"],
+            "{shell:?}"
+        );
+        assert_eq!(
+            fs::read_to_string(task.join("2026-01-02/file")).unwrap(),
+            "2026-01-02",
+            "{shell:?}: the old snapshot is back"
+        );
+        assert_eq!(
+            fs::read_to_string(task.join("2026-01-01/file")).unwrap(),
+            "2026-01-01",
+            "{shell:?}: the complete one stays"
+        );
+
+        fs::create_dir(task.join(".in-progress")).unwrap();
+        ok(&snapshots(shell, &["prepare", &dir, "resume"]));
+        assert!(task.join(".in-progress").is_dir(), "resume keeps it");
+    }
+}
+
+#[test]
+fn prepare_never_follows_a_symlink_and_never_creates_a_missing_disk() {
+    for shell in SHELLS {
+        let (root, task, dir) = task_dir();
+        let victim = root.path().join("victim");
+        fs::create_dir(&victim).unwrap();
+        fs::write(victim.join("precious"), "x").unwrap();
+        symlink(&victim, task.join(".in-progress")).unwrap();
+        refused(
+            &snapshots(shell, &["prepare", &dir, "fresh"]),
+            ".in-progress is a symlink, not a directory backup-server made",
+        );
+        assert!(victim.join("precious").exists(), "{shell:?}");
+        assert!(task.join(".in-progress").is_symlink());
+
+        let linked = root.path().join("linked-task");
+        symlink(&task, &linked).unwrap();
+        refused(
+            &snapshots(shell, &["prepare", &linked.display().to_string(), "fresh"]),
+            "it is a symlink; a task directory must be a real directory",
+        );
+
+        let unmounted = root.path().join("unmounted/task").display().to_string();
+        let out = snapshots(shell, &["prepare", &unmounted, "fresh"]);
+        assert_eq!(out.status.code(), Some(3), "{shell:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("is the disk mounted?"));
+        assert!(!root.path().join("unmounted").exists());
+
+        let new = root.path().join("new-task");
+        ok(&snapshots(
+            shell,
+            &["prepare", &new.display().to_string(), "fresh"],
+        ));
+        assert!(new.is_dir());
+    }
+}
+
+#[test]
+fn commit_adds_or_swaps_in_and_refuses_what_is_in_the_way() {
+    for shell in SHELLS {
+        let (_root, task, dir) = task_dir();
+        let in_progress = |text: &str| {
+            fs::create_dir(task.join(".in-progress")).unwrap();
+            fs::write(task.join(".in-progress/file"), text).unwrap();
+        };
+        in_progress("new day");
+        ok(&snapshots(shell, &["commit", &dir, "2026-01-03", "new"]));
+        in_progress("again");
+        refused(
+            &snapshots(shell, &["commit", &dir, "2026-01-03", "new"]),
+            "exists already",
+        );
+        ok(&snapshots(
+            shell,
+            &["commit", &dir, "2026-01-03", "replace"],
+        ));
+        assert_eq!(
+            fs::read_to_string(task.join("2026-01-03/file")).unwrap(),
+            "again"
+        );
+        fs::write(task.join("2026-01-04"), "a file").unwrap();
+        in_progress("blocked");
+        refused(
+            &snapshots(shell, &["commit", &dir, "2026-01-04", "new"]),
+            "2026-01-04 is not a snapshot directory: it is a file",
+        );
+        assert_eq!(
+            names(&task),
+            [
+                ".in-progress",
+                "2026-01-01",
+                "2026-01-02",
+                "2026-01-03",
+                "2026-01-04"
+            ],
+            "{shell:?}: no hidden leftover but the refused .in-progress"
+        );
+    }
+}
+
+#[test]
+fn the_transfer_scripts_refuse_bad_names_options_and_symlinks() {
+    let (root, task, dir) = task_dir();
+    let excludes = root.path().join("excludes").display().to_string();
     fs::write(&excludes, "").unwrap();
-    // backup.sh take TASK_DIR NAME SOURCE EXCLUDES_FILE LINK_DEST MODE SSH_CONFIG
-    let take = |name: &str, link_dest: &str, mode: &str| {
-        script(
-            "backup.sh",
-            &["take", &task, name, "/src", &excludes, link_dest, mode, ""],
-        )
-    };
-    refused(&take("today", "", "fresh"), "not a YYYY-MM-DD");
-    refused(&take("2026-01-03", "../x", "fresh"), "not a YYYY-MM-DD");
+    // backup.sh TASK_DIR SOURCE EXCLUDES_FILE LINK_DEST SSH_CONFIG [OPTION...]
     refused(
-        &take("2026-01-03", "", "sometimes"),
-        "expected fresh or resume",
-    );
-    refused(
-        &script("backup.sh", &["commit", &task, "2026-01-03"]),
-        ".in-progress does not exist",
-    );
-    refused(
-        &script(
-            "sync_backup_to_remote.sh",
-            &["prune", "", "", &task, "2026-01-01", "*"],
-        ),
+        &script("backup.sh", &[&dir, "/src", &excludes, "../x", ""]),
         "not a YYYY-MM-DD",
     );
     refused(
         &script(
+            "backup.sh",
+            &[&dir, "/src", &excludes, "", "", "--delete-before"],
+        ),
+        "refusing rsync option '--delete-before'",
+    );
+    symlink(root.path(), task.join(".in-progress")).unwrap();
+    refused(
+        &script("backup.sh", &[&dir, "/src", &excludes, "", ""]),
+        ".in-progress is a symlink",
+    );
+    // sync_backup_to_remote.sh SSH_CONFIG HOST TARGET_DIR SNAPSHOT LINK_DEST [OPTION...]
+    let snapshot = format!("{dir}/2026-01-01");
+    refused(
+        &script(
             "sync_backup_to_remote.sh",
-            &["list", "", "user@host", &task],
+            &["", "user@host", &dir, &snapshot, ""],
         ),
         "a remote HOST needs SSH_CONFIG",
     );
-    assert!(
-        Path::new(&task).join("2026-01-01").exists(),
-        "nothing was deleted"
+    refused(
+        &script(
+            "sync_backup_to_remote.sh",
+            &["", "", &dir, &format!("{dir}/notes"), ""],
+        ),
+        "not a YYYY-MM-DD",
     );
+    assert!(task.join("2026-01-01").exists(), "nothing was touched");
 }

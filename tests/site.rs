@@ -7,52 +7,74 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use backup_server::logdb::LogDb;
-use backup_server::status::{Step, StepStatus, TaskStatus};
+use backup_server::outcome::{ErrorKind, StepError, StepOutcome, StepResult, TaskResult};
+use backup_server::plan::StepKind;
+use backup_server::record::Record;
 use support::{World, show};
 
 const DAY: f64 = 86_400.0;
+const STEPS: [StepKind; 3] = [StepKind::Backup, StepKind::Retention, StepKind::Sync];
 
 fn now() -> f64 {
     jiff::Timestamp::now().as_millisecond() as f64 / 1000.0
 }
 
 /// A run of `task` that started `days_ago`, failing at `failed_step` if any.
-fn task_run(task: &str, days_ago: f64, failed_step: Option<Step>, dir_from: &str) -> TaskStatus {
+fn task_run(
+    task: &str,
+    days_ago: f64,
+    failed_step: Option<StepKind>,
+    dir_from: &str,
+) -> TaskResult {
     let start = now() - days_ago * DAY;
     let mut steps = Vec::new();
-    for (i, step) in Step::ALL.into_iter().enumerate() {
-        let success = failed_step != Some(step);
-        steps.push(StepStatus {
-            step,
-            success,
-            dt_start: start + i as f64 * 10.0,
-            dt_end: start + i as f64 * 10.0 + 9.0,
-            time_elapsed: "00:00:09".into(),
-            dir_from: dir_from.into(),
-            dir_to: format!("/backup/{task}"),
-            file_log: PathBuf::from("x.log"),
-            error: None,
-            warning: None,
-        });
-        if !success {
-            break;
+    let mut skipped = Vec::new();
+    for (i, kind) in STEPS.into_iter().enumerate() {
+        if steps.iter().any(|s: &StepResult| s.outcome.failed()) {
+            skipped.push(kind);
+            continue;
         }
+        let outcome = if failed_step == Some(kind) {
+            StepOutcome::Failed {
+                error: StepError::new(ErrorKind::Transfer, format!("rsync failed on {dir_from}")),
+            }
+        } else {
+            StepOutcome::Ok
+        };
+        steps.push(StepResult {
+            kind,
+            started: start + i as f64 * 10.0,
+            ended: start + i as f64 * 10.0 + 9.0,
+            from: dir_from.into(),
+            to: format!("/backup/{task}"),
+            log: PathBuf::from("x.log"),
+            outcome,
+            stats: None,
+            local: None,
+            target: None,
+        });
     }
-    TaskStatus {
+    TaskResult {
         name: task.into(),
-        success: failed_step.is_none(),
-        dt_task_start: start,
-        dt_task_end: start + 30.0,
+        started: start,
+        ended: start + 30.0,
         steps,
+        skipped,
     }
 }
 
-fn record(world: &World, runs: &[TaskStatus]) {
+/// Records each task run as a run of its own, as `backup-server run` would.
+fn record(world: &World, runs: &[TaskResult]) {
     fs::create_dir_all(&world.state).unwrap();
-    let mut db = LogDb::open(&world.state.join("log.db")).unwrap();
-    for run in runs {
-        db.record(run).unwrap();
+    let mut db = Record::open(&world.state.join("log.db")).unwrap();
+    for task in runs {
+        let run = db.begin_run("nas", task.started, "2026-01-01").unwrap();
+        db.begin_task(run, &task.name, task.started).unwrap();
+        for step in &task.steps {
+            db.step(run, &task.name, step).unwrap();
+        }
+        db.end_task(run, task).unwrap();
+        db.end_run(run, task.ended, task.word()).unwrap();
     }
 }
 
@@ -91,7 +113,7 @@ fn hostile_strings_in_the_history_render_inert() {
             task_run(
                 "data",
                 1.0,
-                Some(Step::Sync),
+                Some(StepKind::Sync),
                 "/data/<script>alert(1)</script>",
             ),
             task_run(hostile, 1.0, None, "\"/><script>alert(2)</script>"),
@@ -129,7 +151,7 @@ fn hostile_strings_in_the_history_render_inert() {
 #[test]
 fn a_long_history_is_paginated() {
     let world = World::new();
-    let runs: Vec<TaskStatus> = (0..250)
+    let runs: Vec<TaskResult> = (0..250)
         .map(|i| task_run("data", 250.0 - i as f64, None, "/data"))
         .collect();
     record(&world, &runs);
@@ -153,33 +175,44 @@ fn a_long_history_is_paginated() {
 #[test]
 fn banners_say_which_tasks_need_attention_and_since_when() {
     let mut world = World::new();
-    world.task_extra = "  - name: photos\n    dir_source: /photos\n  - name: music\n    dir_source: /music\n  - name: fresh\n    dir_source: /fresh\n".into();
+    world.task_extra = "  - name: photos\n    dir_source: /photos\n  - name: music\n    dir_source: /music\n  - name: archive\n    dir_source: /archive\n  - name: fresh\n    dir_source: /fresh\n".into();
     record(
         &world,
         &[
-            task_run("data", 3.0, None, "/data"),
-            task_run("data", 2.0, Some(Step::Backup), "/data"),
-            task_run("data", 1.0, Some(Step::Sync), "/data"),
+            task_run("data", 1.5, None, "/data"),
+            task_run("data", 1.0, Some(StepKind::Backup), "/data"),
+            task_run("data", 0.5, Some(StepKind::Sync), "/data"),
             task_run("photos", 5.0, None, "/photos"),
             task_run("music", 0.5, None, "/music"),
+            task_run("archive", 6.0, None, "/archive"),
+            task_run("archive", 0.2, Some(StepKind::Backup), "/archive"),
         ],
     );
     let site = rendered(&world);
     let index = read(&site, "index.html");
-    assert!(index.contains("3 of 4 tasks need attention"), "{index}");
+    assert!(index.contains("4 of 5 tasks need attention"), "{index}");
     assert!(index.contains(">data</a>: failing since "), "{index}");
     assert!(
-        index.contains("(2 days ago)"),
-        "failing since the first failure after the last success"
+        index.contains("(1 day ago): sync: rsync failed on /data</li>"),
+        "the last success, and why the last run failed: {index}"
     );
     assert!(
         index.contains(">photos</a>: stale: no success since "),
         "{index}"
     );
+    assert!(
+        index.contains("(5 days ago): backup: rsync failed on /archive</li>"),
+        "stale whatever the last run did, and why it failed: {index}"
+    );
     assert!(index.contains(">fresh</a>: has never run"), "{index}");
     assert!(
         !index.contains(">music</a>:"),
         "a fine task is not listed in the banner"
+    );
+    let data = read(&site, "tasks/data/index.html");
+    assert!(
+        data.contains("<p class=\"reason failed\">sync: rsync failed on /data</p>"),
+        "the task page says why each run failed: {data}"
     );
 
     let status: serde_json::Value = serde_json::from_str(&read(&site, "status.json")).unwrap();
@@ -189,9 +222,10 @@ fn banners_say_which_tasks_need_attention_and_since_when() {
         .iter()
         .map(|t| t["state"].as_str().unwrap())
         .collect();
-    assert_eq!(states, ["failing", "stale", "ok", "never_ran"]);
+    assert_eq!(states, ["failing", "stale", "ok", "stale", "never_ran"]);
     assert_eq!(status["all_fine"], false);
     assert_eq!(status["tasks"][1]["days_since_last_success"], 4);
+    assert_eq!(status["tasks"][0]["reason"], "sync: rsync failed on /data");
 
     // All fine: the banner says so.
     let fine = World::new();
@@ -206,7 +240,7 @@ fn metrics_pass_promtool_and_the_feed_is_valid_atom() {
         &world,
         &[
             task_run("data", 2.0, None, "/data"),
-            task_run("data", 1.0, Some(Step::Sync), "/data"),
+            task_run("data", 1.0, Some(StepKind::Sync), "/data"),
         ],
     );
     let site = rendered(&world);

@@ -193,7 +193,7 @@ fn an_empty_source_is_a_warning_in_the_report() {
     let out = world.run_expecting("2026-03-02", 0);
     let stderr = support::stderr(&out);
     assert!(
-        stderr.contains("backup succeeded with a warning"),
+        stderr.contains("backup succeeded with warnings"),
         "{stderr}"
     );
     assert!(

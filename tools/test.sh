@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 # shellcheck source=tools/debian-packages.sh
 source tools/debian-packages.sh
-install_debian_packages rsync openssh-server openssh-client sqlite3 shellcheck util-linux \
+install_debian_packages rsync openssh-server openssh-client sqlite3 shellcheck util-linux dash busybox acl attr \
 	python3 python3-aiosmtpd openssl nginx chromium prometheus python3-feedparser systemd \
 	debootstrap systemd-container
 

@@ -46,12 +46,26 @@ impl AttachedLog {
     }
 }
 
-pub fn subject(reports: &[TaskReport], host: &str) -> String {
+/// What the report is about besides the tasks: the host, and whether the run could
+/// be recorded.
+pub struct About<'a> {
+    pub host: &'a str,
+    /// Why this run is not in the log database, if it is not.
+    pub unrecorded: Option<&'a str>,
+}
+
+pub fn subject(reports: &[TaskReport], about: &About) -> String {
+    let host = about.host;
     let failed = reports.iter().filter(|r| !r.success).count();
     let total = reports.len();
     let tasks = if total == 1 { "task" } else { "tasks" };
+    let unrecorded = if about.unrecorded.is_some() {
+        ", NOT RECORDED"
+    } else {
+        ""
+    };
     if failed > 0 {
-        format!("Backup FAILED on {host}: {failed} of {total} {tasks} failed")
+        format!("Backup FAILED on {host}: {failed} of {total} {tasks} failed{unrecorded}")
     } else {
         let warned = reports.iter().filter(|r| r.warnings).count();
         let warnings = if warned > 0 {
@@ -59,11 +73,21 @@ pub fn subject(reports: &[TaskReport], host: &str) -> String {
         } else {
             String::new()
         };
-        format!("Back-up succeeded on {host}: {total} {tasks}{warnings}")
+        format!("Backup succeeded on {host}: {total} {tasks}{warnings}{unrecorded}")
     }
 }
 
-pub fn compose(config: &Config, reports: &[TaskReport], host: &str) -> Result<Composed, String> {
+/// The paragraph saying the run is not in the log database, when it is not.
+fn unrecorded_words(about: &About) -> Option<String> {
+    about.unrecorded.map(|why| {
+        format!(
+            "This run was not recorded in the log database ({why}). \
+             Each task's health below is judged from this run alone."
+        )
+    })
+}
+
+pub fn compose(config: &Config, reports: &[TaskReport], about: &About) -> Result<Composed, String> {
     let failed = reports.iter().any(|r| !r.success);
     let mailbox = |key: &str, address: &str| -> Result<Mailbox, String> {
         address
@@ -73,7 +97,7 @@ pub fn compose(config: &Config, reports: &[TaskReport], host: &str) -> Result<Co
     let mut builder = Message::builder()
         .from(mailbox("email_sender", &config.email_sender)?)
         .to(mailbox("email_report", &config.email_report)?)
-        .subject(subject(reports, host));
+        .subject(subject(reports, about));
     if failed && !config.email_admin.is_empty() {
         builder = builder.cc(mailbox("email_admin", &config.email_admin)?);
     }
@@ -111,8 +135,8 @@ pub fn compose(config: &Config, reports: &[TaskReport], host: &str) -> Result<Co
         }
     }
 
-    let text = render_text(reports, host, &attached);
-    let html = render_html(reports, host, &attached).into_string();
+    let text = render_text(reports, about, &attached);
+    let html = render_html(reports, about, &attached).into_string();
     let mut mixed = MultiPart::mixed().multipart(MultiPart::alternative_plain_html(text, html));
     for part in parts {
         mixed = mixed.singlepart(part);
@@ -168,15 +192,6 @@ fn state_word(state: StepState) -> &'static str {
     }
 }
 
-fn last_success_words(r: &TaskReport) -> String {
-    match (&r.last_success, r.days_since_last_success) {
-        (Some(when), Some(0)) => format!("last success {when} (today)"),
-        (Some(when), Some(1)) => format!("last success {when} (1 day ago)"),
-        (Some(when), Some(days)) => format!("last success {when} ({days} days ago)"),
-        _ => "never succeeded".to_string(),
-    }
-}
-
 fn attachment_words(a: &AttachedLog) -> String {
     match &a.attachment {
         Err(e) => format!("log not attached: {e}"),
@@ -191,23 +206,21 @@ fn attachment_words(a: &AttachedLog) -> String {
     }
 }
 
-fn render_text(reports: &[TaskReport], host: &str, attached: &[AttachedLog]) -> String {
-    let mut out = format!("{}\n\n", subject(reports, host));
+fn render_text(reports: &[TaskReport], about: &About, attached: &[AttachedLog]) -> String {
+    let mut out = format!("{}\n\n", subject(reports, about));
+    if let Some(words) = unrecorded_words(about) {
+        out.push_str(&format!("{words}\n\n"));
+    }
     for r in reports {
         let verdict = if r.success { "succeeded" } else { "FAILED" };
-        let stale = if r.stale { " STALE" } else { "" };
         out.push_str(&format!(
-            "{} {verdict}{stale}: {} to {} ({}); {}\n",
-            r.name,
-            r.start,
-            r.end,
-            r.time_task_elapsed,
-            last_success_words(r)
+            "{} {verdict}: {} to {} ({})\n  health: {}\n",
+            r.name, r.start, r.end, r.time_task_elapsed, r.health_words
         ));
         for s in &r.steps {
             out.push_str(&format!(
                 "  {:<10} {:<25} {:>8}",
-                s.step.as_str(),
+                s.step,
                 state_word(s.state),
                 s.time_elapsed
             ));
@@ -215,7 +228,7 @@ fn render_text(reports: &[TaskReport], host: &str, attached: &[AttachedLog]) -> 
                 out.push_str(&format!("  {} -> {}", s.dir_from, s.dir_to));
             }
             out.push('\n');
-            if let Some(message) = &s.message {
+            for message in s.error.iter().chain(&s.warnings) {
                 out.push_str(&format!("             {message}\n"));
             }
             if let Some(a) = attached
@@ -241,38 +254,41 @@ fn colours(state: StepState) -> &'static str {
     }
 }
 
-fn render_html(reports: &[TaskReport], host: &str, attached: &[AttachedLog]) -> Markup {
+fn render_html(reports: &[TaskReport], about: &About, attached: &[AttachedLog]) -> Markup {
     let cell = "padding:4px 8px;border-bottom:1px solid #dadce0;text-align:left;vertical-align:top";
     html! {
         (maud::DOCTYPE)
         html {
-            head { meta charset="utf-8"; title { (subject(reports, host)) } }
+            head { meta charset="utf-8"; title { (subject(reports, about)) } }
             body style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#202124" {
-                h2 style="margin:0 0 12px 0" { (subject(reports, host)) }
+                h2 style="margin:0 0 12px 0" { (subject(reports, about)) }
+                @if let Some(words) = unrecorded_words(about) {
+                    p style="background:#fce8e6;color:#a50e0e;padding:8px" { (words) }
+                }
                 @for r in reports {
                     @let task_state = if !r.success { StepState::Failed } else if r.warnings { StepState::Warning } else { StepState::Succeeded };
                     table style="border-collapse:collapse;margin:0 0 18px 0;min-width:480px" {
                         tr {
                             th colspan="4" style={ (cell) ";" (colours(task_state)) ";font-size:15px" } {
                                 (r.name) ": " (if r.success { "succeeded" } else { "FAILED" })
-                                @if r.stale { " (stale)" }
                             }
                         }
                         tr {
                             td colspan="4" style=(cell) {
-                                (r.start) " to " (r.end) " (" (r.time_task_elapsed) "); " (last_success_words(r))
+                                (r.start) " to " (r.end) " (" (r.time_task_elapsed) ")"
+                                br; "health: " (r.health_words)
                             }
                         }
                         @for s in &r.steps {
                             tr {
-                                td style=(cell) { (s.step.as_str()) }
+                                td style=(cell) { (s.step) }
                                 td style={ (cell) ";" (colours(s.state)) } { (state_word(s.state)) }
                                 td style=(cell) { (s.time_elapsed) }
                                 td style=(cell) {
                                     @if s.state != StepState::NotRun {
                                         (s.dir_from) (PreEscaped(" &rarr; ")) (s.dir_to)
                                     }
-                                    @if let Some(message) = &s.message {
+                                    @for message in s.error.iter().chain(&s.warnings) {
                                         br; code { (message) }
                                     }
                                     @if let Some(a) = attached.iter().find(|a| Some(&a.log) == s.file_log.as_ref()) {

@@ -4,7 +4,7 @@
 //! with the app password. A report that cannot be sent is kept in the outbox (an
 //! `.eml` and its envelope) and sent first by the next run, so no report is lost.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use lettre::address::Envelope;
@@ -165,10 +165,8 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    pub fn new(state_dir: &Path) -> Outbox {
-        Outbox {
-            dir: state_dir.join("outbox"),
-        }
+    pub fn new(dir: PathBuf) -> Outbox {
+        Outbox { dir }
     }
 
     /// Keeps a report; returns the `.eml` path.

@@ -1,16 +1,15 @@
-//! What a report says about each task, computed from the run and the log DB: the
-//! seed's `enrich_task_status()`, a pure function.
-//!
-//! The email and (later) the site render these values and nothing else, so every
-//! judgement — failed, stale, never succeeded, not run — is made here, once.
+//! What a report says about each task: this run's outcomes, told step by step, and
+//! the task's health as the health rule judges it. A pure function (the seed's
+//! `enrich_task_status()`), so every sentence of the mail can be tested without one.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use jiff::tz::TimeZone;
 use serde::Serialize;
 
-use crate::status::{Step, TaskStatus, elapsed, local_time};
+use crate::clock::{Clock, elapsed};
+use crate::health::{self, Health};
+use crate::outcome::{StepOutcome, TaskResult, TransferStats};
+use crate::record::{RunState, StepRow, TaskHistory, TaskRun};
 
 /// The state of one step as a reader sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -25,14 +24,17 @@ pub enum StepState {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct StepReport {
-    pub step: Step,
+    pub step: String,
     pub state: StepState,
     pub time_elapsed: String,
     pub dir_from: String,
     pub dir_to: String,
-    /// The error or warning, in one line.
-    pub message: Option<String>,
+    /// Why it failed, in one line.
+    pub error: Option<String>,
+    pub warnings: Vec<String>,
     pub file_log: Option<PathBuf>,
+    /// What rsync moved, for the transfers.
+    pub stats: Option<TransferStats>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -44,149 +46,197 @@ pub struct TaskReport {
     pub start: String,
     pub end: String,
     pub time_task_elapsed: String,
-    /// Local time of the last successful run, if there ever was one.
-    pub last_success: Option<String>,
-    /// Whole days since the last successful run; `None` when it never succeeded.
-    pub days_since_last_success: Option<i64>,
-    /// No success for longer than `stale_after_days` (a task that never succeeded is
-    /// not stale: it says so instead).
-    pub stale: bool,
-    /// Always all three steps, in order.
+    pub health: Health,
+    /// The health in words (`Health::describe`).
+    pub health_words: String,
+    /// Every planned step, in order, those that did not run included.
     pub steps: Vec<StepReport>,
 }
 
-/// Enriches one run's statuses. `last_success` is the log DB's end time of each task's
-/// last successful run (this run included), `now` Unix seconds.
+/// The report's view of this run's `results`, each task judged from its recorded
+/// `histories` (which hold this run). A task missing from them (the run could not be
+/// recorded) is judged from this run alone.
 pub fn enrich(
-    statuses: &[TaskStatus],
-    last_success: &BTreeMap<String, f64>,
-    now: f64,
+    results: &[TaskResult],
+    histories: &[TaskHistory],
     stale_after_days: u32,
-    tz: &TimeZone,
+    clock: &Clock,
 ) -> Vec<TaskReport> {
-    statuses
+    results
         .iter()
         .map(|task| {
-            let last = last_success.get(&task.name).copied();
-            let days = last.map(|t| ((now - t) / 86_400.0).floor().max(0.0) as i64);
+            let health = match histories.iter().find(|h| h.name == task.name) {
+                Some(history) if !history.runs.is_empty() => {
+                    health::judge(history, clock.now(), stale_after_days)
+                }
+                _ => health::judge(&alone(task), clock.now(), stale_after_days),
+            };
+            let mut steps: Vec<StepReport> = task.steps.iter().map(step_report).collect();
+            steps.extend(task.skipped.iter().map(|kind| StepReport {
+                step: kind.to_string(),
+                state: StepState::NotRun,
+                time_elapsed: String::new(),
+                dir_from: String::new(),
+                dir_to: String::new(),
+                error: None,
+                warnings: Vec::new(),
+                file_log: None,
+                stats: None,
+            }));
             TaskReport {
                 name: task.name.clone(),
-                success: task.success,
-                warnings: task.steps.iter().any(|s| s.warning.is_some()),
-                start: local_time(task.dt_task_start, tz),
-                end: local_time(task.dt_task_end, tz),
-                time_task_elapsed: elapsed(task.dt_task_end - task.dt_task_start),
-                last_success: last.map(|t| local_time(t, tz)),
-                days_since_last_success: days,
-                stale: days.is_some_and(|d| d > i64::from(stale_after_days)),
-                steps: Step::ALL
-                    .iter()
-                    .map(|step| match task.steps.iter().find(|s| s.step == *step) {
-                        Some(s) => StepReport {
-                            step: *step,
-                            state: match (s.success, &s.warning) {
-                                (false, _) => StepState::Failed,
-                                (true, Some(_)) => StepState::Warning,
-                                (true, None) => StepState::Succeeded,
-                            },
-                            time_elapsed: s.time_elapsed.clone(),
-                            dir_from: s.dir_from.clone(),
-                            dir_to: s.dir_to.clone(),
-                            message: s.error.clone().or_else(|| s.warning.clone()),
-                            file_log: Some(s.file_log.clone()),
-                        },
-                        None => StepReport {
-                            step: *step,
-                            state: StepState::NotRun,
-                            time_elapsed: String::new(),
-                            dir_from: String::new(),
-                            dir_to: String::new(),
-                            message: None,
-                            file_log: None,
-                        },
-                    })
-                    .collect(),
+                success: task.succeeded(),
+                warnings: task.warned(),
+                start: clock.local_time(task.started),
+                end: clock.local_time(task.ended),
+                time_task_elapsed: elapsed(task.ended - task.started),
+                health_words: health.describe(clock),
+                health,
+                steps,
             }
         })
         .collect()
 }
 
+fn step_report(s: &crate::outcome::StepResult) -> StepReport {
+    StepReport {
+        step: s.kind.to_string(),
+        state: match &s.outcome {
+            StepOutcome::Ok => StepState::Succeeded,
+            StepOutcome::Warned { .. } => StepState::Warning,
+            StepOutcome::Failed { .. } => StepState::Failed,
+        },
+        time_elapsed: elapsed(s.ended - s.started),
+        dir_from: s.from.clone(),
+        dir_to: s.to.clone(),
+        error: s.outcome.error().map(|e| e.message.clone()),
+        warnings: s.outcome.warnings().to_vec(),
+        file_log: Some(s.log.clone()),
+        stats: s.stats,
+    }
+}
+
+/// A task's history made of this run alone.
+fn alone(task: &TaskResult) -> TaskHistory {
+    let state = match task.word() {
+        "ok" => RunState::Ok,
+        "warned" => RunState::Warned,
+        _ => RunState::Failed,
+    };
+    TaskHistory {
+        name: task.name.clone(),
+        runs: vec![TaskRun {
+            run: crate::record::RunId(0),
+            started: task.started,
+            ended: task.ended,
+            state,
+            steps: task
+                .steps
+                .iter()
+                .map(|s| StepRow {
+                    step: s.kind.as_str().into(),
+                    started: s.started,
+                    ended: s.ended,
+                    outcome: s.outcome.word().into(),
+                    message: s.outcome.error().map(|e| e.message.clone()),
+                    warnings: s.outcome.warnings().to_vec(),
+                    dir_from: s.from.as_str().into(),
+                    dir_to: s.to.as_str().into(),
+                    stats: s.stats,
+                    local: s.local,
+                    target: s.target,
+                })
+                .collect(),
+        }],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::StepStatus;
+    use crate::outcome::{ErrorKind, StepError, StepResult};
+    use crate::plan::StepKind;
 
-    fn step(step: Step, success: bool, warning: Option<&str>) -> StepStatus {
-        StepStatus {
-            step,
-            success,
-            dt_start: 0.0,
-            dt_end: 61.0,
-            time_elapsed: "00:01:01".into(),
-            dir_from: "/data".into(),
-            dir_to: "/backup/data/2026-11-26".into(),
-            file_log: format!("/state/logs/data_{step}.log").into(),
-            error: (!success).then(|| "rsync exited with status 12".to_string()),
-            warning: warning.map(str::to_string),
+    fn step(kind: StepKind, outcome: StepOutcome) -> StepResult {
+        StepResult {
+            kind,
+            started: 1_795_000_000.0,
+            ended: 1_795_000_061.0,
+            from: "/data".into(),
+            to: "/backup/data/2026-11-18".into(),
+            log: format!("/state/logs/data_{kind}.log").into(),
+            outcome,
+            stats: None,
+            local: None,
+            target: None,
         }
     }
 
-    fn task(name: &str, steps: Vec<StepStatus>) -> TaskStatus {
-        TaskStatus {
+    fn task(name: &str, steps: Vec<StepResult>, skipped: Vec<StepKind>) -> TaskResult {
+        TaskResult {
             name: name.into(),
-            success: steps.len() == 3 && steps.iter().all(|s| s.success),
-            dt_task_start: 1_795_000_000.0,
-            dt_task_end: 1_795_000_125.0,
+            started: 1_795_000_000.0,
+            ended: 1_795_000_125.0,
             steps,
+            skipped,
         }
     }
 
     #[test]
-    fn a_failed_task_lists_all_steps_and_counts_days_since_its_last_success() {
-        let now = 1_795_000_125.0;
-        let statuses = [
+    fn a_failed_task_lists_every_step_and_is_judged_by_the_health_rule() {
+        let clock = Clock::on("2026-11-18".parse().unwrap());
+        let failed = StepOutcome::Failed {
+            error: StepError::new(ErrorKind::Transfer, "rsync exited with status 12"),
+        };
+        let results = [
             task(
                 "ok",
                 vec![
-                    step(Step::Backup, true, None),
-                    step(Step::Retention, true, None),
-                    step(Step::Sync, true, Some("2 warnings")),
+                    step(StepKind::Backup, StepOutcome::Ok),
+                    step(StepKind::Retention, StepOutcome::Ok),
+                    step(
+                        StepKind::Sync,
+                        StepOutcome::Warned {
+                            warnings: vec!["2 files vanished".into()],
+                        },
+                    ),
                 ],
+                vec![],
             ),
-            task("broken", vec![step(Step::Backup, false, None)]),
-            task("new", vec![step(Step::Backup, false, None)]),
+            task(
+                "new",
+                vec![step(StepKind::Backup, failed)],
+                vec![StepKind::Retention, StepKind::Sync],
+            ),
         ];
-        let last = BTreeMap::from([
-            ("ok".to_string(), now),
-            ("broken".to_string(), now - 3.5 * 86_400.0),
-        ]);
-        let reports = enrich(&statuses, &last, now, 2, &TimeZone::UTC);
+        // Nothing recorded: each task is judged from this run alone.
+        let reports = enrich(&results, &[], 2, &clock);
 
         assert!(reports[0].success && reports[0].warnings);
-        assert_eq!(reports[0].days_since_last_success, Some(0));
         assert_eq!(reports[0].steps[2].state, StepState::Warning);
         assert_eq!(reports[0].time_task_elapsed, "00:02:05");
-        assert_eq!(reports[0].start, "2026-11-18 11:06:40 UTC");
+        assert_eq!(reports[0].health.state, health::State::Warning);
 
-        let broken = &reports[1];
-        assert_eq!(broken.days_since_last_success, Some(3));
-        assert!(broken.stale, "3 days > stale_after_days 2");
-        let states: Vec<StepState> = broken.steps.iter().map(|s| s.state).collect();
+        let new = &reports[1];
+        let states: Vec<StepState> = new.steps.iter().map(|s| s.state).collect();
         assert_eq!(
             states,
             [StepState::Failed, StepState::NotRun, StepState::NotRun]
         );
         assert_eq!(
-            broken.steps[0].message.as_deref(),
+            new.steps[0].error.as_deref(),
             Some("rsync exited with status 12")
         );
-
-        let new = &reports[2];
+        assert_eq!(new.health.state, health::State::NeverSucceeded);
         assert_eq!(
-            new.days_since_last_success, None,
+            new.health.days_since_success, None,
             "never succeeded is not 0 days"
         );
-        assert_eq!(new.last_success, None);
-        assert!(!new.stale);
+        assert!(
+            new.health_words
+                .starts_with("never succeeded (first run 2026-11-18 "),
+            "{}",
+            new.health_words
+        );
     }
 }

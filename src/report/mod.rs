@@ -8,16 +8,16 @@ pub mod compose;
 pub mod deliver;
 pub mod enrich;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use lettre::{FileTransport, Transport};
 
 use crate::config::Config;
 use crate::journal;
-use crate::logdb::LogDb;
-use crate::status::TaskStatus;
+use crate::state::StateDir;
+pub use compose::About;
 use deliver::{Mailer, Outbox};
+pub use enrich::{TaskReport, enrich};
 
 /// Where the report went.
 #[derive(Debug)]
@@ -34,35 +34,20 @@ pub enum Delivery {
 }
 
 pub struct ReportOptions<'a> {
-    pub state_dir: &'a Path,
+    pub state: &'a StateDir,
     pub password_file: Option<&'a Path>,
     /// Write the report here as an `.eml` instead of sending it.
     pub email_to: Option<&'a Path>,
 }
 
+/// Composes the report on `reports` and sends it (or writes it, or keeps it).
 pub fn deliver(
     config: &Config,
-    statuses: &[TaskStatus],
-    db: Option<&LogDb>,
+    reports: &[TaskReport],
+    about: &About,
     opts: &ReportOptions,
 ) -> Delivery {
-    let last_success = match db.map(LogDb::last_success) {
-        Some(Ok(map)) => map,
-        Some(Err(e)) => {
-            journal::warn(&format!("cannot read past runs for the report: {e}"));
-            BTreeMap::new()
-        }
-        None => BTreeMap::new(),
-    };
-    let tz = jiff::tz::TimeZone::system();
-    let reports = enrich::enrich(
-        statuses,
-        &last_success,
-        crate::status::now(),
-        config.stale_after_days,
-        &tz,
-    );
-    let composed = match compose::compose(config, &reports, &hostname()) {
+    let composed = match compose::compose(config, reports, about) {
         Ok(composed) => composed,
         Err(reason) => return Delivery::Undelivered { reason, kept: None },
     };
@@ -86,7 +71,7 @@ pub fn deliver(
         };
     }
 
-    let outbox = Outbox::new(opts.state_dir);
+    let outbox = Outbox::new(opts.state.outbox());
     let undelivered = |reason: String| {
         let kept = match outbox.keep(&envelope, &bytes) {
             Ok(path) => Some(path),
@@ -120,7 +105,7 @@ pub fn deliver(
     }
     match mailer.send(&envelope, &bytes) {
         Ok(()) => {
-            delete_logs(statuses, &composed.cut_logs);
+            delete_logs(reports, &composed.cut_logs);
             Delivery::Sent
         }
         Err(reason) => undelivered(reason),
@@ -129,10 +114,10 @@ pub fn deliver(
 
 /// The seed's `delete_logs()`: once the report is accepted, its step logs go, but for
 /// those it carries only in part (the mail points at them).
-fn delete_logs(statuses: &[TaskStatus], keep: &[PathBuf]) {
-    for log in statuses
+fn delete_logs(reports: &[TaskReport], keep: &[PathBuf]) {
+    for log in reports
         .iter()
-        .flat_map(|t| t.steps.iter().map(|s| &s.file_log))
+        .flat_map(|t| t.steps.iter().filter_map(|s| s.file_log.as_ref()))
     {
         if !keep.contains(log) {
             let _ = fs_err::remove_file(log);

@@ -7,20 +7,36 @@
 use std::collections::BTreeMap;
 
 use jiff::civil::Date;
-use jiff::tz::TimeZone;
 use maud::{Markup, html};
 
-use super::history::Run;
-use crate::status::{elapsed, local_time};
+use crate::clock::{Clock, elapsed};
+use crate::record::{RunState, TaskRun as Run};
 
-fn outcome_class(success: bool) -> &'static str {
-    if success { "ok" } else { "failed" }
+/// The CSS class of a run's outcome.
+pub fn outcome_class(state: RunState) -> &'static str {
+    match state {
+        RunState::Ok => "ok",
+        RunState::Warned => "warned",
+        RunState::Failed | RunState::Interrupted => "failed",
+        RunState::Running => "running",
+    }
+}
+
+/// A run's outcome in words.
+pub fn outcome_word(state: RunState) -> &'static str {
+    match state {
+        RunState::Ok => "succeeded",
+        RunState::Warned => "succeeded with warnings",
+        RunState::Failed => "FAILED",
+        RunState::Interrupted => "INTERRUPTED",
+        RunState::Running => "running",
+    }
 }
 
 /// The last `runs` (newest first in, oldest drawn first), one square each.
-pub fn strip(runs: &[Run], tz: &TimeZone) -> Markup {
+pub fn strip(runs: &[Run], clock: &Clock) -> Markup {
     let shown: Vec<&Run> = runs.iter().take(30).rev().collect();
-    let ok = shown.iter().filter(|r| r.success).count();
+    let ok = shown.iter().filter(|r| r.succeeded()).count();
     let label = format!(
         "last {} runs: {ok} succeeded, {} failed",
         shown.len(),
@@ -29,8 +45,8 @@ pub fn strip(runs: &[Run], tz: &TimeZone) -> Markup {
     html! {
         svg.strip role="img" aria-label=(label) width=(shown.len() * 8) height="14" viewBox={ "0 0 " (shown.len() * 8) " 14" } {
             @for (i, run) in shown.iter().enumerate() {
-                rect class=(outcome_class(run.success)) x=(i * 8) y="0" width="6" height="14" rx="1" {
-                    title { (local_time(run.start, tz)) ": " (if run.success { "succeeded" } else { "FAILED" }) }
+                rect class=(outcome_class(run.state)) x=(i * 8) y="0" width="6" height="14" rx="1" {
+                    title { (clock.local_time(run.started)) ": " (outcome_word(run.state)) }
                 }
             }
         }
@@ -72,7 +88,7 @@ pub fn sparkline(runs: &[Run]) -> Markup {
 }
 
 /// A bar per run (up to the last 90), height by duration, colour by outcome.
-pub fn durations(runs: &[Run], tz: &TimeZone) -> Markup {
+pub fn durations(runs: &[Run], clock: &Clock) -> Markup {
     let shown: Vec<&Run> = runs.iter().take(90).rev().collect();
     let max = shown
         .iter()
@@ -95,8 +111,8 @@ pub fn durations(runs: &[Run], tz: &TimeZone) -> Markup {
             svg.durations role="img" aria-label=(label) width=(width) height=(h) viewBox={ "0 0 " (width) " " (h) } {
                 @for (i, run) in shown.iter().enumerate() {
                     @let bar_h = (run.duration() / max * (h - 2.0)).max(1.0);
-                    rect class=(outcome_class(run.success)) x=(i as f64 * (bar + gap)) y=(h - bar_h) width=(bar) height=(bar_h) {
-                        title { (local_time(run.start, tz)) ": " (elapsed(run.duration())) }
+                    rect class=(outcome_class(run.state)) x=(i as f64 * (bar + gap)) y=(h - bar_h) width=(bar) height=(bar_h) {
+                        title { (clock.local_time(run.started)) ": " (elapsed(run.duration())) }
                     }
                 }
             }
@@ -106,15 +122,12 @@ pub fn durations(runs: &[Run], tz: &TimeZone) -> Markup {
 }
 
 /// The outcome of each day of the year up to `today`: a column per week, Monday on top.
-pub fn calendar(runs: &[Run], today: Date, tz: &TimeZone) -> Markup {
+pub fn calendar(runs: &[Run], today: Date, clock: &Clock) -> Markup {
     let mut days: BTreeMap<Date, bool> = BTreeMap::new();
-    for run in runs {
-        let Ok(ts) = jiff::Timestamp::from_millisecond((run.start * 1000.0) as i64) else {
-            continue;
-        };
-        let day = ts.to_zoned_datetime(tz.clone()).date();
+    for run in runs.iter().filter(|r| r.state != RunState::Running) {
+        let day = clock.date_of(run.started);
         // A day is good only if every run that day succeeded.
-        let all_ok = days.get(&day).copied().unwrap_or(true) && run.success;
+        let all_ok = days.get(&day).copied().unwrap_or(true) && run.succeeded();
         days.insert(day, all_ok);
     }
     let first = today

@@ -5,9 +5,8 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use super::history::TaskHistory;
 use super::pages::{Context, slug};
-use crate::status::local_time;
+use crate::record::{TaskHistory, TaskRun};
 
 #[derive(Serialize)]
 struct Status<'a> {
@@ -21,8 +20,13 @@ struct Status<'a> {
 #[derive(Serialize)]
 struct TaskState<'a> {
     name: &'a str,
-    /// ok, failing, stale, never_succeeded or never_ran.
+    /// ok, warning, failing, stale, never_succeeded or never_ran (see the health rule).
     state: &'static str,
+    /// Since when it is in that state (local time, and Unix seconds).
+    since: Option<String>,
+    since_unix: Option<f64>,
+    /// Why it is failing or warning.
+    reason: Option<&'a str>,
     last_run: Option<RunState>,
     last_success: Option<RunState>,
     days_since_last_success: Option<i64>,
@@ -37,32 +41,37 @@ struct RunState {
     start_unix: f64,
     end_unix: f64,
     success: bool,
+    /// ok, warned, failed or interrupted.
+    outcome: &'static str,
 }
 
 pub fn status_json(ctx: &Context, tasks: &[TaskHistory]) -> String {
-    let run_state = |run: &super::history::Run| RunState {
-        start: local_time(run.start, ctx.tz),
-        end: local_time(run.end, ctx.tz),
-        start_unix: run.start,
-        end_unix: run.end,
-        success: run.success,
+    let run_state = |run: &TaskRun| RunState {
+        start: ctx.clock.local_time(run.started),
+        end: ctx.clock.local_time(run.ended),
+        start_unix: run.started,
+        end_unix: run.ended,
+        success: run.succeeded(),
+        outcome: run.state.word(),
     };
     let states: Vec<TaskState> = tasks
         .iter()
-        .map(|t| TaskState {
+        .zip(ctx.health)
+        .map(|(t, health)| TaskState {
             name: &t.name,
-            state: t.health(ctx.now, ctx.stale_after_days).word(),
+            state: health.state.word(),
+            since: health.since.map(|t| ctx.clock.local_time(t)),
+            since_unix: health.since,
+            reason: health.reason.as_deref(),
             last_run: t.last_run().map(run_state),
             last_success: t.last_success().map(run_state),
-            days_since_last_success: t
-                .last_success()
-                .map(|r| ((ctx.now - r.end) / 86_400.0).floor().max(0.0) as i64),
+            days_since_last_success: health.days_since_success,
             runs: t.runs.len(),
             success_rate: t.success_rate(),
         })
         .collect();
     let status = Status {
-        generated: local_time(ctx.now, ctx.tz),
+        generated: ctx.clock.local_time(ctx.now),
         generated_unix: ctx.now,
         host: ctx.host,
         all_fine: !states.is_empty() && states.iter().all(|s| s.state == "ok"),
@@ -96,17 +105,17 @@ pub fn metrics(tasks: &[TaskHistory]) -> String {
     family(
         "backup_server_last_success_timestamp_seconds",
         "End of the task's last successful run, in Unix seconds.",
-        per_task(&|t| t.last_success().map(|r| r.end)),
+        per_task(&|t| t.last_success().map(|r| r.ended)),
     );
     family(
         "backup_server_last_run_timestamp_seconds",
         "End of the task's last run, in Unix seconds.",
-        per_task(&|t| t.last_run().map(|r| r.end)),
+        per_task(&|t| t.last_run().map(|r| r.ended)),
     );
     family(
         "backup_server_last_run_success",
         "1 if the task's last run succeeded, else 0.",
-        per_task(&|t| t.last_run().map(|r| f64::from(u8::from(r.success)))),
+        per_task(&|t| t.last_run().map(|r| f64::from(u8::from(r.succeeded())))),
     );
     family(
         "backup_server_last_run_duration_seconds",
@@ -150,20 +159,20 @@ fn rfc3339(seconds: f64) -> String {
 
 /// The newest 50 failed runs, newest first.
 pub fn atom(ctx: &Context, tasks: &[TaskHistory]) -> String {
-    let mut failures: Vec<(usize, &super::history::Run)> = tasks
+    let mut failures: Vec<(usize, &TaskRun)> = tasks
         .iter()
         .enumerate()
         .flat_map(|(i, t)| {
             t.runs
                 .iter()
-                .filter(|r| !r.success)
+                .filter(|r| r.reason().is_some() && !r.succeeded())
                 .take(50)
                 .map(move |r| (i, r))
         })
         .collect();
-    failures.sort_by(|a, b| b.1.start.total_cmp(&a.1.start));
+    failures.sort_by(|a, b| b.1.started.total_cmp(&a.1.started));
     failures.truncate(50);
-    let updated = failures.first().map_or(ctx.now, |(_, r)| r.end);
+    let updated = failures.first().map_or(ctx.now, |(_, r)| r.ended);
     let host = xml(ctx.host);
     let mut out = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n\
@@ -174,25 +183,19 @@ pub fn atom(ctx: &Context, tasks: &[TaskHistory]) -> String {
     );
     for (i, run) in failures {
         let task = &tasks[i];
-        let failed: Vec<String> = run
-            .steps
-            .iter()
-            .filter(|s| !s.success)
-            .map(|s| format!("{} failed ({} → {})", s.step, s.dir_from, s.dir_to))
-            .collect();
         let _ = write!(
             out,
             "<entry>\n<title>Backup FAILED: {name} on {host}</title>\n<id>urn:backup-server:{host}:{name}:{ms}</id>\n\
              <updated>{updated}</updated>\n<link rel=\"alternate\" href=\"tasks/{slug}/index.html\"/>\n\
              <summary>{summary}</summary>\n</entry>\n",
             name = xml(&task.name),
-            ms = (run.start * 1000.0) as i64,
-            updated = rfc3339(run.end),
+            ms = (run.started * 1000.0) as i64,
+            updated = rfc3339(run.ended),
             slug = xml(&slug(i, &task.name)),
             summary = xml(&format!(
                 "Run started {}: {}",
-                local_time(run.start, ctx.tz),
-                failed.join("; ")
+                ctx.clock.local_time(run.started),
+                run.reason().unwrap_or_default()
             )),
         );
     }

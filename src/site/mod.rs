@@ -1,55 +1,48 @@
 //! The history site: static pages rendered from the log DB after every run, for nginx.
 //!
-//! history (the DB read back as runs) → pages, charts and feeds (rendered one file
+//! the record's history, judged by the health rule → pages, charts and feeds (rendered one file
 //! at a time) → publish (one atomic swap). It replaces the seed's Flask dashboard:
 //! nothing to log into, nothing to crash.
 
 pub mod charts;
 pub mod feeds;
-pub mod history;
 pub mod nginx;
 pub mod pages;
 pub mod publish;
 
 use std::path::Path;
 
-use crate::config::Config;
-use history::TaskHistory;
+use crate::clock::Clock;
+use crate::health::{self, Health};
+use crate::record::TaskHistory;
 use pages::{Context, PAGE_SIZE, page_file, slug};
 
 const STYLE: &str = include_str!("../../site/style.css");
 
-/// Renders the site for `config` from the DB at `db` (which may not exist yet) and
-/// publishes it at `site_dir`. Returns the number of pages written.
-pub fn render(config: &Config, db: &Path, site_dir: &Path) -> Result<usize, String> {
-    let configured: Vec<String> = config.tasks.iter().map(|t| t.name.clone()).collect();
-    let tasks = if db.exists() {
-        history::load(db, &configured).map_err(|e| format!("cannot read {}: {e}", db.display()))?
-    } else {
-        configured
-            .into_iter()
-            .map(|name| TaskHistory {
-                name,
-                runs: Vec::new(),
-            })
-            .collect()
-    };
-    let tz = jiff::tz::TimeZone::system();
-    let now = crate::status::now();
-    let today = jiff::Timestamp::from_millisecond((now * 1000.0) as i64)
-        .map(|t| t.to_zoned_datetime(tz.clone()).date())
-        .map_err(|e| e.to_string())?;
+/// Renders the site from `tasks` (the record read back) and publishes it at
+/// `site_dir`. Returns the number of pages written.
+pub fn render(
+    tasks: &[TaskHistory],
+    clock: &Clock,
+    stale_after_days: u32,
+    site_dir: &Path,
+) -> Result<usize, String> {
+    let now = clock.now();
+    let health: Vec<Health> = tasks
+        .iter()
+        .map(|t| health::judge(t, now, stale_after_days))
+        .collect();
     let host = crate::report::hostname();
     let ctx = Context {
         host: &host,
+        clock,
         now,
-        stale_after_days: config.stale_after_days,
-        tz: &tz,
-        today,
+        today: clock.date_of(now),
+        health: &health,
     };
     let mut pages = 0;
     publish::publish(site_dir, |writer| {
-        pages = write_site(&ctx, &tasks, writer)?;
+        pages = write_site(&ctx, tasks, writer)?;
         Ok(())
     })?;
     Ok(pages)
@@ -71,10 +64,9 @@ fn write_site(
     writer.write("feed.atom", feeds::atom(ctx, tasks).as_bytes())?;
     let mut count = 1;
     for (i, task) in tasks.iter().enumerate() {
-        let health = task.health(ctx.now, ctx.stale_after_days);
         let pages = task.runs.len().div_ceil(PAGE_SIZE).max(1);
         for page in 1..=pages {
-            let html = pages::task_page(ctx, task, health, page, pages).into_string();
+            let html = pages::task_page(ctx, task, &ctx.health[i], page, pages).into_string();
             writer.write(
                 &format!("tasks/{}/{}", slug(i, &task.name), page_file(page)),
                 html.as_bytes(),

@@ -3,12 +3,12 @@
 //! Readable without JavaScript, on a phone and in dark mode (the CSS in `site/`),
 //! every value escaped by maud.
 
-use jiff::tz::TimeZone;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use super::charts;
-use super::history::{Health, Run, TaskHistory};
-use crate::status::{elapsed, local_time};
+use super::charts::{self, outcome_class, outcome_word};
+use crate::clock::{Clock, elapsed};
+use crate::health::Health;
+use crate::record::{StepRow, TaskHistory, TaskRun as Run};
 
 /// Runs per task page.
 pub const PAGE_SIZE: usize = 100;
@@ -16,10 +16,11 @@ pub const PAGE_SIZE: usize = 100;
 /// What every page needs to know.
 pub struct Context<'a> {
     pub host: &'a str,
+    pub clock: &'a Clock,
     pub now: f64,
-    pub stale_after_days: u32,
-    pub tz: &'a TimeZone,
     pub today: jiff::civil::Date,
+    /// Each task's health, in the order of the tasks.
+    pub health: &'a [Health],
 }
 
 /// The directory name of a task's pages: its name when it is a safe one (every
@@ -68,7 +69,7 @@ fn layout(ctx: &Context, title: &str, root: &str, body: Markup) -> Markup {
                 }
                 main { (body) }
                 footer {
-                    "Rendered " (local_time(ctx.now, ctx.tz)) " · "
+                    "Rendered " (ctx.clock.local_time(ctx.now)) " · "
                     a href={ (root) "status.json" } { "status.json" } " · "
                     a href={ (root) "metrics.prom" } { "metrics.prom" } " · "
                     a href={ (root) "feed.atom" } { "failures feed" }
@@ -78,45 +79,25 @@ fn layout(ctx: &Context, title: &str, root: &str, body: Markup) -> Markup {
     }
 }
 
-fn health_words(health: Health, ctx: &Context) -> String {
-    let ago = |t: f64| {
-        let days = ((ctx.now - t) / 86_400.0).floor().max(0.0) as i64;
-        match days {
-            0 => "today".to_string(),
-            1 => "1 day ago".to_string(),
-            n => format!("{n} days ago"),
-        }
-    };
-    match health {
-        Health::Ok => "fine".into(),
-        Health::Failing { since } => format!(
-            "failing since {} ({})",
-            local_time(since, ctx.tz),
-            ago(since)
-        ),
-        Health::Stale { last_success } => {
-            format!(
-                "stale: no success since {} ({})",
-                local_time(last_success, ctx.tz),
-                ago(last_success)
-            )
-        }
-        Health::NeverSucceeded { since } => {
-            format!("never succeeded (first run {})", local_time(since, ctx.tz))
-        }
-        Health::NeverRan => "has never run".into(),
-    }
+fn badge(run: &Run) -> Markup {
+    html! { span class={ "badge " (outcome_class(run.state)) } { (outcome_word(run.state)) } }
 }
 
-fn badge(success: bool) -> Markup {
-    html! { span class={ "badge " (if success { "ok" } else { "failed" }) } { (if success { "ok" } else { "FAILED" }) } }
+fn step_class(step: &StepRow) -> &'static str {
+    if step.failed() {
+        "failed"
+    } else if step.warned() {
+        "warned"
+    } else {
+        "ok"
+    }
 }
 
 fn step_badges(run: &Run) -> Markup {
     html! {
         @for step in &run.steps {
-            span class={ "badge " (if step.success { "ok" } else { "failed" }) } title=(&*step.dir_to) {
-                (step.step) @if !step.success { " FAILED" }
+            span class={ "badge " (step_class(step)) } title=(&*step.dir_to) {
+                (step.step) @if step.failed() { " FAILED" }
             }
             " "
         }
@@ -124,31 +105,28 @@ fn step_badges(run: &Run) -> Markup {
 }
 
 pub fn index(ctx: &Context, tasks: &[TaskHistory]) -> Markup {
-    let health: Vec<Health> = tasks
-        .iter()
-        .map(|t| t.health(ctx.now, ctx.stale_after_days))
-        .collect();
+    let health = ctx.health;
     let attention: Vec<(usize, &TaskHistory)> = tasks
         .iter()
         .enumerate()
-        .filter(|(i, _)| health[*i].needs_attention())
+        .filter(|(i, _)| health[*i].state.needs_attention())
         .collect();
     let runs: usize = tasks.iter().map(|t| t.runs.len()).sum();
     let successes: usize = tasks
         .iter()
-        .map(|t| t.runs.iter().filter(|r| r.success).count())
+        .map(|t| t.runs.iter().filter(|r| r.succeeded()).count())
         .sum();
     let last_run = tasks
         .iter()
         .filter_map(|t| t.last_run())
-        .map(|r| r.start)
+        .map(|r| r.started)
         .reduce(f64::max);
     let mut recent: Vec<(usize, &Run)> = tasks
         .iter()
         .enumerate()
         .flat_map(|(i, t)| t.runs.iter().take(20).map(move |r| (i, r)))
         .collect();
-    recent.sort_by(|a, b| b.1.start.total_cmp(&a.1.start));
+    recent.sort_by(|a, b| b.1.started.total_cmp(&a.1.started));
     recent.truncate(20);
 
     let body = html! {
@@ -164,7 +142,7 @@ pub fn index(ctx: &Context, tasks: &[TaskHistory]) -> Markup {
                 }
                 ul {
                     @for (i, task) in &attention {
-                        li { a href={ "tasks/" (slug(*i, &task.name)) "/index.html" } { (task.name) } ": " (health_words(health[*i], ctx)) }
+                        li { a href={ "tasks/" (slug(*i, &task.name)) "/index.html" } { (task.name) } ": " (health[*i].describe(ctx.clock)) }
                     }
                 }
             }
@@ -173,7 +151,7 @@ pub fn index(ctx: &Context, tasks: &[TaskHistory]) -> Markup {
             div { span.figure { (runs) } " runs" }
             div { span.figure { (successes) } " succeeded" }
             div { span.figure { (runs - successes) } " failed" }
-            div { "last run " span.figure { (last_run.map_or("never".to_string(), |t| local_time(t, ctx.tz))) } }
+            div { "last run " span.figure { (last_run.map_or("never".to_string(), |t| ctx.clock.local_time(t))) } }
         }
         h2 { "Tasks" }
         div.scroll {
@@ -181,13 +159,13 @@ pub fn index(ctx: &Context, tasks: &[TaskHistory]) -> Markup {
                 thead { tr { th { "task" } th { "state" } th { "last run" } th { "last success" } th { "success rate" } th { "last 30 runs" } th { "durations" } } }
                 tbody {
                     @for (i, task) in tasks.iter().enumerate() {
-                        tr class=(health[i].word()) {
+                        tr class=(health[i].state.word()) {
                             td { a href={ "tasks/" (slug(i, &task.name)) "/index.html" } { (task.name) } }
-                            td { span class={ "state " (health[i].word()) } { (health_words(health[i], ctx)) } }
-                            td { @if let Some(run) = task.last_run() { (local_time(run.start, ctx.tz)) " " (badge(run.success)) } @else { "never" } }
-                            td { @if let Some(run) = task.last_success() { (local_time(run.end, ctx.tz)) } @else { "never" } }
+                            td { span class={ "state " (health[i].state.word()) } { (health[i].describe(ctx.clock)) } }
+                            td { @if let Some(run) = task.last_run() { (ctx.clock.local_time(run.started)) " " (badge(run)) } @else { "never" } }
+                            td { @if let Some(run) = task.last_success() { (ctx.clock.local_time(run.ended)) } @else { "never" } }
                             td { @if let Some(rate) = task.success_rate() { (format!("{:.0}%", rate * 100.0)) } @else { "—" } }
-                            td { (charts::strip(&task.runs, ctx.tz)) }
+                            td { (charts::strip(&task.runs, ctx.clock)) }
                             td { (charts::sparkline(&task.runs)) }
                         }
                     }
@@ -201,7 +179,7 @@ pub fn index(ctx: &Context, tasks: &[TaskHistory]) -> Markup {
                 tbody {
                     @for (i, run) in &recent {
                         tr {
-                            td { (local_time(run.start, ctx.tz)) }
+                            td { (ctx.clock.local_time(run.started)) }
                             td { a href={ "tasks/" (slug(*i, &tasks[*i].name)) "/index.html" } { (tasks[*i].name) } }
                             td { (elapsed(run.duration())) }
                             td { (step_badges(run)) }
@@ -218,7 +196,7 @@ pub fn index(ctx: &Context, tasks: &[TaskHistory]) -> Markup {
 pub fn task_page(
     ctx: &Context,
     task: &TaskHistory,
-    health: Health,
+    health: &Health,
     page: usize,
     pages: usize,
 ) -> Markup {
@@ -229,18 +207,21 @@ pub fn task_page(
         .take(PAGE_SIZE);
     let body = html! {
         h1 { (task.name) }
-        p class={ "state " (health.word()) } { (health_words(health, ctx)) }
+        p class={ "state " (health.state.word()) } { (health.describe(ctx.clock)) }
         @if page == 1 && !task.runs.is_empty() {
             h2 { "Durations" }
-            (charts::durations(&task.runs, ctx.tz))
+            (charts::durations(&task.runs, ctx.clock))
             h2 { "The last year" }
-            (charts::calendar(&task.runs, ctx.today, ctx.tz))
+            (charts::calendar(&task.runs, ctx.today, ctx.clock))
         }
         h2 { "History" @if pages > 1 { " (page " (page) " of " (pages) ")" } }
         @if task.runs.is_empty() { p { "No run is recorded." } }
         @for run in runs {
             article.run {
-                h3 { (local_time(run.start, ctx.tz)) " " (badge(run.success)) " " small { "took " (elapsed(run.duration())) } }
+                h3 { (ctx.clock.local_time(run.started)) " " (badge(run)) " " small { "took " (elapsed(run.duration())) } }
+                @if let Some(reason) = run.reason() {
+                    p class={ "reason " (outcome_class(run.state)) } { (reason) }
+                }
                 div.scroll {
                     table.steps {
                         thead { tr { th { "step" } th { "result" } th { "started" } th { "took" } th { "from" } th { "to" } } }
@@ -248,11 +229,14 @@ pub fn task_page(
                             @for step in &run.steps {
                                 tr {
                                     td { (step.step) }
-                                    td { (badge(step.success)) }
-                                    td { (local_time(step.start, ctx.tz)) }
+                                    td { span class={ "badge " (step_class(step)) } { (step.outcome) } }
+                                    td { (ctx.clock.local_time(step.started)) }
                                     td { (elapsed(step.duration())) }
                                     td { code { (&*step.dir_from) } }
                                     td { code { (&*step.dir_to) } }
+                                }
+                                @for message in step.message.iter().chain(&step.warnings) {
+                                    tr.message { td colspan="6" { (message) } }
                                 }
                             }
                         }

@@ -59,11 +59,9 @@ pub fn publish(
         ));
     }
     fs_err::create_dir_all(parent).map_err(|e| e.to_string())?;
-    let staging = parent.join(format!(
-        ".{}.new-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
+    let prefix = format!(".{}.new-", name.to_string_lossy());
+    remove_abandoned(parent, &prefix);
+    let staging = parent.join(format!("{prefix}{}", std::process::id()));
     if staging.exists() {
         fs_err::remove_dir_all(&staging).map_err(|e| e.to_string())?;
     }
@@ -97,6 +95,26 @@ pub fn publish(
         let _ = fs_err::remove_dir_all(&staging);
     }
     swapped
+}
+
+/// Removes the staging directories (`<prefix><pid>`) of renders that were killed:
+/// those whose process is gone. One of a render still going is left alone.
+fn remove_abandoned(parent: &Path, prefix: &str) {
+    let Ok(entries) = fs_err::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(prefix)) else {
+            continue;
+        };
+        let alive = pid
+            .parse::<u32>()
+            .is_ok_and(|pid| Path::new("/proc").join(pid.to_string()).exists());
+        if !alive && entry.file_type().is_ok_and(|t| t.is_dir()) {
+            let _ = fs_err::remove_dir_all(entry.path());
+        }
+    }
 }
 
 fn is_ours(dir: &Path) -> bool {
@@ -199,6 +217,28 @@ mod tests {
             std::fs::read_dir(dir.path()).unwrap().count(),
             1,
             "no staging directory is left behind"
+        );
+    }
+
+    #[test]
+    fn a_killed_render_leaves_nothing_behind_once_the_next_one_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let site = dir.path().join("site");
+        // pid_max is below 2^22: this pid belongs to no process.
+        let abandoned = dir.path().join(".site.new-4999999");
+        std::fs::create_dir_all(abandoned.join("tasks")).unwrap();
+        let going = dir
+            .path()
+            .join(format!(".site.new-{}", std::os::unix::process::parent_id()));
+        std::fs::create_dir(&going).unwrap();
+        publish(&site, files("one")).unwrap();
+        assert!(
+            !abandoned.exists(),
+            "a dead render's staging directory is removed"
+        );
+        assert!(
+            going.exists(),
+            "a live render's staging directory is left alone"
         );
     }
 

@@ -1,0 +1,201 @@
+//! The backup step: a new dated snapshot of the source, unchanged files hard-linked
+//! to the newest complete snapshot.
+//!
+//! Today's snapshot is new, or replaces today's own (a same-day re-run); a snapshot
+//! older than the newest is never replaced, so a clock that went back fails the step
+//! instead of rewriting history.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use super::rsync::{Scan, Transfer};
+use super::script::Stream;
+use super::side::{Commit, Side};
+use super::{Done, Engine, FAITHFUL, StepLog, StepReturn};
+use crate::location::Location;
+use crate::mountpoint;
+use crate::outcome::{ErrorKind, StepError};
+use crate::plan::TaskPlan;
+use crate::snapshot;
+
+pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepReturn {
+    let plan = engine.plan;
+    let root = &plan.backup_root;
+    if !root.is_dir() {
+        return Err(StepError::new(
+            ErrorKind::Unavailable,
+            format!(
+                "the backup directory {} (dir_backup_local) does not exist: is the backup disk mounted?",
+                root.display()
+            ),
+        ));
+    }
+    if plan.require_mountpoint {
+        let mounted = mountpoint::is_mountpoint(root).map_err(|e| {
+            StepError::new(
+                ErrorKind::Io,
+                format!(
+                    "cannot tell whether {} is a mount point: {e}",
+                    root.display()
+                ),
+            )
+        })?;
+        if !mounted {
+            return Err(StepError::new(
+                ErrorKind::Unavailable,
+                format!(
+                    "{} is not a mount point and require_mountpoint is set: is the backup disk mounted?",
+                    root.display()
+                ),
+            ));
+        }
+    }
+    let mut warnings = Vec::new();
+    let mut excludes = task.excludes.clone();
+    if let Location::Local(source) = &task.source {
+        if !source.is_dir() {
+            return Err(StepError::new(
+                ErrorKind::Unavailable,
+                format!(
+                    "the source {} (dir_source) does not exist or is not a directory",
+                    source.display()
+                ),
+            ));
+        }
+        for own in protected_inside(engine, source)? {
+            log.line(&format!(
+                "excluding {own} from the source: it holds backup-server's own files"
+            ));
+            excludes.push(own);
+        }
+        if fs_err::read_dir(source).is_ok_and(|mut entries| entries.next().is_none()) {
+            warnings.push(format!(
+                "the source {} is empty (is its disk mounted?), and so is this snapshot",
+                source.display()
+            ));
+        }
+    }
+    let ssh_config = engine.ssh_config(task.source.is_remote())?;
+
+    let side = Side::here(&task.local_dir, &engine.scripts.snapshots);
+    let found = side.list(log)?;
+    let (listing, cleaned) = side.prepare(log, found.leftover())?;
+    warnings.extend(cleaned);
+    let today = plan.today;
+    if let Some(what) = listing.blocked.get(&today) {
+        return Err(blocked(&side, today, what));
+    }
+    let (commit, link_dest) = match listing.newest() {
+        Some(newest) if today < newest => {
+            return Err(StepError::new(
+                ErrorKind::Refused,
+                format!(
+                    "today ({today}) is before the newest snapshot ({newest}) in {side}: is the system clock right? \
+                     A snapshot older than the newest is never replaced, so nothing was written"
+                ),
+            ));
+        }
+        Some(newest) if newest == today => (Commit::Replace, Some(newest)),
+        newest => (Commit::New, newest),
+    };
+    log.line(&match (commit, link_dest) {
+        (Commit::Replace, _) => format!(
+            "snapshot {today}: replaces the one taken earlier today, unchanged files hard-linked to it"
+        ),
+        (Commit::New, Some(previous)) => {
+            format!("snapshot {today}: unchanged files hard-linked to {previous}")
+        }
+        (Commit::New, None) => format!("snapshot {today}: a full copy (no earlier snapshot)"),
+    });
+
+    let exclude_file = engine.state.excludes(&task.name);
+    write_lines(&exclude_file, &excludes).map_err(|e| {
+        StepError::new(
+            ErrorKind::Io,
+            format!("cannot write {}: {e}", exclude_file.display()),
+        )
+    })?;
+    let mut command = Command::new(&engine.scripts.backup);
+    command
+        .arg(&task.local_dir)
+        .arg(task.source.to_string())
+        .arg(&exclude_file)
+        .arg(link_dest.map(snapshot::name).unwrap_or_default())
+        .arg(ssh_config.unwrap_or(Path::new("")))
+        .args(FAITHFUL)
+        .args(task.source.is_remote().then_some("--compress"))
+        .stdin(Stdio::null());
+    let mut scan = Scan::new(Transfer::Backup, side.to_string());
+    let code = log
+        .run(&mut command, |stream, line| match stream {
+            Stream::Stdout => scan.stdout(line),
+            Stream::Stderr => scan.stderr(line),
+        })
+        .map_err(|e| StepError::new(ErrorKind::Io, e.to_string()))?;
+    let (kept_warnings, stats) = scan.finish("rsync", code)?;
+    warnings.extend(kept_warnings);
+
+    let (after, committed) = side.commit(log, today, commit)?;
+    warnings.extend(committed);
+    Ok(Done {
+        warnings,
+        stats: Some(stats),
+        local: Some(after.space()),
+        target: None,
+    })
+}
+
+/// An entry named like a snapshot that is not one, in the way of `date`.
+pub(super) fn blocked(side: &Side, date: jiff::civil::Date, what: &str) -> StepError {
+    StepError::new(
+        ErrorKind::Refused,
+        format!(
+            "{side}/{date} is not a snapshot directory: it is {what}; \
+             backup-server never touches what it did not make: move it away"
+        ),
+    )
+}
+
+/// The directories that must never be in a snapshot (the backup directories, the
+/// state directory) that lie inside `source`, as anchored rsync excludes (`/mnt/backup/`
+/// for a source `/`). Paths are compared after resolving symlinks, so a backup
+/// directory reached through a link is found too; a source that resolves to inside
+/// one of them is refused.
+fn protected_inside(engine: &Engine, source: &Path) -> Result<Vec<String>, StepError> {
+    let real_source =
+        fs_err::canonicalize(source).map_err(|e| StepError::new(ErrorKind::Io, e.to_string()))?;
+    let mut protected: Vec<PathBuf> = engine.plan.protected.clone();
+    protected.push(engine.state.root().to_path_buf());
+    let mut excludes = Vec::new();
+    for dir in protected {
+        // One that does not exist yet holds nothing to exclude.
+        let Ok(real) = std::fs::canonicalize(&dir) else {
+            continue;
+        };
+        if real_source.starts_with(&real) {
+            return Err(StepError::new(
+                ErrorKind::Refused,
+                format!(
+                    "the source {} (really {}) lies inside {} (really {}): it would back up the backups",
+                    source.display(),
+                    real_source.display(),
+                    dir.display(),
+                    real.display()
+                ),
+            ));
+        }
+        if let Ok(inside) = real.strip_prefix(&real_source) {
+            excludes.push(format!("/{}/", inside.display()));
+        }
+    }
+    Ok(excludes)
+}
+
+fn write_lines(path: &Path, lines: &[String]) -> std::io::Result<()> {
+    let mut file = fs_err::File::create(path)?;
+    for line in lines {
+        writeln!(file, "{line}")?;
+    }
+    Ok(())
+}

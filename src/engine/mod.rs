@@ -1,0 +1,198 @@
+//! The engine: executes a plan's steps, one at a time, and yields typed outcomes.
+//!
+//! Each step decides nothing the plan already decided; it reads the file system
+//! (what snapshots exist, how much room is left), makes the decisions only that
+//! can tell (the `--link-dest` snapshot, whether today's snapshot is new or replaces
+//! the same day's, what to send and prune), and hands the file work to the scripts.
+//! One protocol for every transfer: rsync runs, `rsync::Scan` classifies its exit
+//! status and output, and only then does a separate call commit the snapshot;
+//! nothing is pruned on a side whose commit did not happen. A failed step ends its
+//! task. Observers (the record, the journal) hear of every step as it ends.
+
+mod backup;
+mod retention;
+mod rsync;
+mod script;
+mod side;
+mod sync;
+
+use std::path::{Path, PathBuf};
+
+use crate::clock::Clock;
+use crate::outcome::{
+    ErrorKind, Space, StepError, StepOutcome, StepResult, TaskResult, TransferStats,
+};
+use crate::plan::{Plan, StepKind, StepPlan, TaskPlan};
+use crate::scripts::Scripts;
+use crate::state::StateDir;
+pub use script::StepLog;
+
+/// What every step of a run shares.
+pub struct Engine<'a> {
+    pub plan: &'a Plan,
+    pub scripts: &'a Scripts,
+    pub state: &'a StateDir,
+    pub clock: &'a Clock,
+    /// The generated ssh_config, when anything is reached over SSH and it was written.
+    pub ssh_config: Option<PathBuf>,
+}
+
+/// Hears of each step and task as it ends (the record, the journal, the live status).
+pub trait Observer {
+    fn task_started(&mut self, task: &TaskPlan, started: f64);
+    fn step_started(&mut self, task: &TaskPlan, step: &StepPlan);
+    fn step_finished(&mut self, task: &TaskPlan, step: &StepResult);
+    fn task_finished(&mut self, task: &TaskPlan, result: &TaskResult);
+}
+
+/// What a step that did not fail has to say.
+#[derive(Debug, Default)]
+struct Done {
+    warnings: Vec<String>,
+    stats: Option<TransferStats>,
+    local: Option<Space>,
+    target: Option<Space>,
+}
+
+type StepReturn = Result<Done, StepError>;
+
+impl Engine<'_> {
+    /// Runs `task`'s steps in order, stopping at the first failure.
+    pub fn run_task(&self, task: &TaskPlan, observer: &mut dyn Observer) -> TaskResult {
+        let started = self.clock.now();
+        observer.task_started(task, started);
+        let mut steps = Vec::new();
+        let mut skipped = Vec::new();
+        for step in &task.steps {
+            if steps.iter().any(|s: &StepResult| s.outcome.failed()) {
+                skipped.push(step.kind);
+                continue;
+            }
+            observer.step_started(task, step);
+            let result = self.run_step(task, step);
+            observer.step_finished(task, &result);
+            steps.push(result);
+        }
+        let result = TaskResult {
+            name: task.name.clone(),
+            started,
+            ended: self.clock.now(),
+            steps,
+            skipped,
+        };
+        observer.task_finished(task, &result);
+        result
+    }
+
+    fn run_step(&self, task: &TaskPlan, step: &StepPlan) -> StepResult {
+        let log_path = self.state.step_log(&task.name, step.kind.as_str());
+        let started = self.clock.now();
+        let done = match StepLog::create(log_path.clone()) {
+            Ok(mut log) => {
+                log.line(&format!(
+                    "{} of task {:?}: {} -> {}",
+                    step.kind, task.name, step.from, step.to
+                ));
+                let done = match step.kind {
+                    StepKind::Backup => backup::run(self, task, &mut log),
+                    StepKind::Retention => retention::run(self, task, &mut log),
+                    StepKind::Sync => sync::run(self, task, &mut log),
+                };
+                match &done {
+                    Ok(done) if done.warnings.is_empty() => {
+                        log.line(&format!("{} succeeded", step.kind))
+                    }
+                    Ok(done) => log.line(&format!(
+                        "{} succeeded with warnings: {}",
+                        step.kind,
+                        done.warnings.join("; ")
+                    )),
+                    Err(e) => log.line(&format!("{} FAILED: {e}", step.kind)),
+                }
+                done
+            }
+            Err(e) => Err(StepError::new(
+                ErrorKind::Io,
+                format!("cannot create the step log {}: {e}", log_path.display()),
+            )),
+        };
+        let (outcome, done) = match done {
+            Ok(done) if done.warnings.is_empty() => (StepOutcome::Ok, done),
+            Ok(mut done) => (
+                StepOutcome::Warned {
+                    warnings: std::mem::take(&mut done.warnings),
+                },
+                done,
+            ),
+            Err(error) => (StepOutcome::Failed { error }, Done::default()),
+        };
+        StepResult {
+            kind: step.kind,
+            started,
+            ended: self.clock.now(),
+            from: step.from.clone(),
+            to: step.to.clone(),
+            log: log_path,
+            outcome,
+            stats: done.stats,
+            local: done.local,
+            target: done.target,
+        }
+    }
+
+    /// The ssh_config for a step that reaches another host, once its key is there.
+    fn ssh_config(&self, remote: bool) -> Result<Option<&Path>, StepError> {
+        if !remote {
+            return Ok(None);
+        }
+        if let Some(ssh) = &self.plan.ssh
+            && !ssh.key.is_file()
+        {
+            return Err(StepError::new(
+                ErrorKind::Unavailable,
+                format!(
+                    "the SSH key {} (ssh_key) does not exist or is not a file",
+                    ssh.key.display()
+                ),
+            ));
+        }
+        self.ssh_config
+            .as_deref()
+            .map(Some)
+            .ok_or_else(|| StepError::new(ErrorKind::Io, "no ssh_config was written for this run"))
+    }
+}
+
+/// The reason in words when `line` is ssh saying it could not connect or log in.
+pub fn ssh_failure(line: &str) -> Option<String> {
+    if line.starts_with("Host key verification failed") {
+        return Some(
+            "host key verification failed: the host's SSH key is not the one in the known_hosts file \
+             (ssh_known_hosts, or <state>/known_hosts when trusted on first use); \
+             if it changed on purpose, update that file"
+                .to_string(),
+        );
+    }
+    if line.contains("Permission denied (publickey") {
+        return Some(format!(
+            "the SSH login was refused ({}): is the key in the user's authorized_keys?",
+            line.trim()
+        ));
+    }
+    let unreachable = [
+        "ssh: connect to host",
+        "ssh: Could not resolve hostname",
+        "kex_exchange_identification:",
+        "Connection closed by",
+        "Connection timed out during banner exchange",
+        "Connection to ",
+    ];
+    unreachable
+        .iter()
+        .any(|p| line.starts_with(p))
+        .then(|| format!("cannot reach the host over SSH: {}", line.trim()))
+}
+
+/// The options every transfer passes: metadata kept as faithfully as the file
+/// systems allow (what they cannot hold is a warning, see `rsync::Scan`).
+const FAITHFUL: [&str; 3] = ["--acls", "--xattrs", "--sparse"];

@@ -1,0 +1,160 @@
+//! Running the programs a step starts (the step scripts, and ssh for the target's
+//! side of a task), their output streamed into the step's log file.
+//!
+//! Programs get an argv, never a shell string. Their output passes through here a
+//! line at a time, into the log and through the step's scan, so an rsync printing
+//! gigabytes costs no memory. They die with the run (`PR_SET_PDEATHSIG`) and
+//! inherit the run lock, so one outliving a killed run still blocks the next.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+
+/// Which of a program's outputs a line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// The open log file of one step.
+pub struct StepLog {
+    file: File,
+    path: PathBuf,
+}
+
+impl StepLog {
+    /// Creates (or truncates) the log at `path`.
+    pub fn create(path: PathBuf) -> io::Result<StepLog> {
+        let file = fs_err::File::create(&path)?.into_file();
+        Ok(StepLog { file, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes one line of our own to the log.
+    pub fn line(&mut self, text: &str) {
+        // A log that cannot be written must not fail the backup it describes.
+        let _ = writeln!(self.file, "{text}");
+    }
+
+    /// Runs `command` (its stdin set by the caller); each line of its stdout and stderr goes into the log and to
+    /// `on_line`. Returns its exit code (`None`: killed by a signal).
+    pub fn run(
+        &mut self,
+        command: &mut Command,
+        mut on_line: impl FnMut(Stream, &str),
+    ) -> io::Result<Option<i32>> {
+        let (code, _) = self.spawn(command, false, &mut on_line)?;
+        Ok(code)
+    }
+
+    /// Runs `command` and returns its stdout unlogged (a listing); stderr lines go
+    /// into the log and to `on_stderr`.
+    pub fn capture(
+        &mut self,
+        command: &mut Command,
+        mut on_stderr: impl FnMut(&str),
+    ) -> io::Result<(Option<i32>, Vec<u8>)> {
+        self.spawn(command, true, &mut |_, line| on_stderr(line))
+    }
+
+    fn spawn(
+        &mut self,
+        command: &mut Command,
+        capture: bool,
+        on_line: &mut dyn FnMut(Stream, &str),
+    ) -> io::Result<(Option<i32>, Vec<u8>)> {
+        self.line(&format!("$ {}", shown(command)));
+        command
+            .env("LC_ALL", "C") // rsync's and ssh's messages in the words the scans know
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        // SAFETY: prctl is async-signal-safe; it only asks the kernel to stop the
+        // child if this process dies.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
+        let program = command.get_program().to_string_lossy().into_owned();
+        let mut child = command
+            .spawn()
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot start {program}: {e}")))?;
+
+        let (sender, lines) = mpsc::channel::<(Stream, String)>();
+        let stderr = child.stderr.take().expect("piped");
+        let stderr_sender = sender.clone();
+        let stderr_thread =
+            std::thread::spawn(move || forward(stderr, Stream::Stderr, &stderr_sender));
+        let stdout = child.stdout.take().expect("piped");
+        let stdout_thread = std::thread::spawn(move || {
+            if capture {
+                let mut bytes = Vec::new();
+                BufReader::new(stdout)
+                    .read_to_end(&mut bytes)
+                    .map(|_| bytes)
+            } else {
+                forward(stdout, Stream::Stdout, &sender).map(|()| Vec::new())
+            }
+        });
+        for (stream, line) in lines {
+            self.line(&line);
+            on_line(stream, &line);
+        }
+        let status = child.wait()?;
+        stderr_thread.join().expect("stderr reader panicked")?;
+        let captured = stdout_thread.join().expect("stdout reader panicked")?;
+        Ok((status.code(), captured))
+    }
+}
+
+/// Sends each line read from `from` (lossily decoded) down `to`.
+fn forward(from: impl Read, stream: Stream, to: &mpsc::Sender<(Stream, String)>) -> io::Result<()> {
+    let mut reader = BufReader::new(from);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf)? == 0 {
+            return Ok(());
+        }
+        let line = String::from_utf8_lossy(&buf)
+            .trim_end_matches('\n')
+            .to_string();
+        if to.send((stream, line)).is_err() {
+            return Ok(());
+        }
+    }
+}
+
+/// A command as a person would type it, for the log.
+fn shown(command: &Command) -> String {
+    let program = Path::new(command.get_program())
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    std::iter::once(program)
+        .chain(command.get_args().map(|a| shell_word(&a.to_string_lossy())))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `word`, quoted for a human reading the log only when it needs it.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-=:@+,".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}

@@ -1,0 +1,207 @@
+//! The sync step: bring the target up to date, one snapshot's worth of work a day.
+//!
+//! Only snapshots the target lacks are sent, each hard-linked on the target to the
+//! newest snapshot it already holds; the seed's `rsync --delete` of the whole task
+//! tree re-walked every retained snapshot every night. Each is committed on the
+//! target only once rsync's outcome says it is whole. The target is then pruned by
+//! the retention policy applied to its own snapshots, never by mirroring what is
+//! missing locally (an empty or replaced local disk cannot wipe it), and never after
+//! a transfer or a commit failed.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use jiff::civil::Date;
+
+use super::backup::blocked;
+use super::rsync::{Scan, Transfer};
+use super::script::Stream;
+use super::side::{Commit, Side};
+use super::{Done, Engine, FAITHFUL, StepLog, StepReturn};
+use crate::outcome::{ErrorKind, StepError, TransferStats};
+use crate::plan::TaskPlan;
+use crate::{retention, snapshot};
+
+pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepReturn {
+    let scripts = engine.scripts;
+    let local = Side::here(&task.local_dir, &scripts.snapshots).list(log)?;
+    if local.snapshots.is_empty() {
+        return Err(StepError::new(
+            ErrorKind::Refused,
+            format!(
+                "refusing to sync: {} holds no complete snapshot; the target is left as it is",
+                task.local_dir.display()
+            ),
+        ));
+    }
+    let ssh_config = engine.ssh_config(task.target.is_remote())?;
+    let target = Side::target(&task.target, &scripts.snapshots, ssh_config)?;
+    let found = target.list(log)?;
+    let (mut listing, mut warnings) = target.prepare(log, found.leftover())?;
+    listing = listing.with_free_from(&found);
+
+    let today = engine.plan.today;
+    let send = to_send(&local.snapshots, &listing.snapshots, today, &task.policy);
+    log.line(&format!(
+        "sending {}",
+        if send.is_empty() {
+            "nothing: the target has every snapshot it keeps".to_string()
+        } else {
+            send.iter()
+                .map(|d| snapshot::name(*d))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    ));
+    let mut stats = TransferStats::default();
+    for date in send {
+        if let Some(what) = listing.blocked.get(&date) {
+            return Err(blocked(&target, date, what));
+        }
+        let commit = if listing.snapshots.contains(&date) {
+            Commit::Replace
+        } else {
+            Commit::New
+        };
+        let link_dest = listing.newest();
+        let mut command = Command::new(&scripts.sync);
+        command
+            .arg(ssh_config.unwrap_or(Path::new("")))
+            .arg(target.host().unwrap_or_default())
+            .arg(target.dir())
+            .arg(task.local_dir.join(snapshot::name(date)))
+            .arg(link_dest.map(snapshot::name).unwrap_or_default())
+            .args(FAITHFUL)
+            .stdin(Stdio::null());
+        let mut scan = Scan::new(Transfer::Sync, target.to_string());
+        let code = log
+            .run(&mut command, |stream, line| match stream {
+                Stream::Stdout => scan.stdout(line),
+                Stream::Stderr => scan.stderr(line),
+            })
+            .map_err(|e| StepError::new(ErrorKind::Io, e.to_string()))?;
+        let (kept_warnings, sent) = scan.finish("rsync", code)?;
+        warnings.extend(kept_warnings);
+        stats.add(&sent);
+        let (committed, more) = target.commit(log, date, commit)?;
+        warnings.extend(more);
+        listing = committed;
+    }
+
+    let delete = retention::to_delete(&listing.snapshots, today, &task.policy);
+    log.line(&format!(
+        "the target keeps {} snapshots and deletes {}",
+        listing.snapshots.len() - delete.len(),
+        delete.len()
+    ));
+    let (after, pruned) = target.prune(log, &delete, listing)?;
+    warnings.extend(pruned);
+    Ok(Done {
+        warnings,
+        stats: Some(stats),
+        local: Some(local.space()),
+        target: Some(after.space()),
+    })
+}
+
+/// The local snapshots to send: those the target lacks that the policy would keep
+/// among everything either side holds (so that the target's own pruning never
+/// deletes what was just sent, and nothing is sent again every night only to be
+/// pruned), and today's, which a same-day re-run may have replaced, unless the target
+/// holds a newer one: a snapshot older than the newest is never replaced.
+fn to_send(
+    local: &BTreeSet<Date>,
+    remote: &BTreeSet<Date>,
+    today: Date,
+    policy: &retention::Policy,
+) -> Vec<Date> {
+    let everything: BTreeSet<Date> = local.union(remote).copied().collect();
+    let kept = retention::keep(&everything, today, policy);
+    let newest_remote = remote.last().copied();
+    local
+        .iter()
+        .filter(|d| {
+            let lacking = !remote.contains(d) && kept.contains(d);
+            let replace_today = **d == today && newest_remote.is_none_or(|n| n <= today);
+            lacking || replace_today
+        })
+        .copied()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dates(list: &[&str]) -> BTreeSet<Date> {
+        list.iter().map(|d| d.parse().unwrap()).collect()
+    }
+
+    fn send(
+        local: &[&str],
+        remote: &[&str],
+        today: &str,
+        policy: &retention::Policy,
+    ) -> Vec<String> {
+        to_send(
+            &dates(local),
+            &dates(remote),
+            today.parse().unwrap(),
+            policy,
+        )
+        .into_iter()
+        .map(snapshot::name)
+        .collect()
+    }
+
+    #[test]
+    fn sends_what_the_target_lacks_and_todays_snapshot() {
+        let policy = retention::Policy::default();
+        assert_eq!(
+            send(
+                &["2026-01-01", "2026-01-02", "2026-01-03"],
+                &["2026-01-01", "2026-01-03"],
+                "2026-01-03",
+                &policy
+            ),
+            ["2026-01-02", "2026-01-03"]
+        );
+    }
+
+    #[test]
+    fn never_replaces_a_snapshot_older_than_the_targets_newest() {
+        let policy = retention::Policy::default();
+        assert_eq!(
+            send(
+                &["2026-01-03"],
+                &["2026-01-03", "2026-01-05"],
+                "2026-01-03",
+                &policy
+            ),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn does_not_send_what_the_target_would_prune_at_once() {
+        // The target holds Monday 2026-01-05; locally only Tuesday survives as that
+        // week's representative. With weekly retention only, Tuesday would be pruned
+        // on the target right after being sent.
+        let policy = retention::Policy {
+            daily: 1,
+            weekly: 4,
+            monthly: 0,
+            yearly: 0,
+        };
+        assert_eq!(
+            send(
+                &["2026-01-06", "2026-01-20"],
+                &["2026-01-05", "2026-01-19"],
+                "2026-01-20",
+                &policy
+            ),
+            ["2026-01-20"]
+        );
+    }
+}

@@ -1,0 +1,86 @@
+//! The errors that stop a command before or around its work, each with the message
+//! for the person at the terminal and its exit status: the one place where errors
+//! become exit statuses (with `Exit::of_run` for a run that went through).
+//!
+//! A step's failure is not one of these: it is an outcome (`outcome::StepError`),
+//! recorded and reported, and the run goes on with the next task.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::config::ConfigError;
+use crate::exit::Exit;
+use crate::lock::LockError;
+use crate::record::RecordError;
+
+#[derive(Debug)]
+pub enum Error {
+    /// The command line asks for something that cannot be done as asked.
+    Usage(String),
+    Config(ConfigError),
+    /// The step scripts are not where they should be.
+    Scripts(String),
+    /// The state directory cannot be made ready.
+    State {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    Lock(LockError),
+    Record(RecordError),
+    /// The history site could not be rendered or published.
+    Site(String),
+    /// The demo could not build its world.
+    Demo(std::io::Error),
+}
+
+impl Error {
+    pub fn exit(&self) -> Exit {
+        match self {
+            Error::Usage(_) | Error::Config(_) | Error::Scripts(_) => Exit::Usage,
+            Error::Lock(LockError::Busy { .. }) => Exit::Locked,
+            Error::State { .. }
+            | Error::Lock(_)
+            | Error::Record(_)
+            | Error::Site(_)
+            | Error::Demo(_) => Exit::TaskFailed,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Usage(message) | Error::Scripts(message) => f.write_str(message),
+            Error::Config(e) => e.fmt(f),
+            Error::State { path, error } => write!(
+                f,
+                "cannot prepare the state directory {}: {error}",
+                path.display()
+            ),
+            Error::Lock(e) => e.fmt(f),
+            Error::Record(e) => e.fmt(f),
+            Error::Site(message) => write!(f, "cannot render the site: {message}"),
+            Error::Demo(e) => write!(f, "demo: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Error {
+        Error::Config(e)
+    }
+}
+
+impl From<LockError> for Error {
+    fn from(e: LockError) -> Error {
+        Error::Lock(e)
+    }
+}
+
+impl From<RecordError> for Error {
+    fn from(e: RecordError) -> Error {
+        Error::Record(e)
+    }
+}

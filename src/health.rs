@@ -1,0 +1,267 @@
+//! The health rule: how a task is doing, and since when. The one place that judges.
+//!
+//! The email, the pages, `status.json`, `metrics.prom` and the feed all show what
+//! this says, in the words `describe` gives them; none of them judges on its own.
+//!
+//! The rule, in order:
+//! - **never ran**: no run of the task is recorded;
+//! - **never succeeded**: it ran, never successfully; since its first run;
+//! - **stale**: no success for more than `stale_after_days` days, whatever the last
+//!   run did; since its last success;
+//! - **failing**: its last run failed or was interrupted; since the first of the
+//!   failures in a row that ends with it, with the last failure's reason;
+//! - **warning**: its last run succeeded with warnings; since the first of the
+//!   warned runs in a row, with the warnings;
+//! - **ok**: its last run succeeded cleanly; since the first clean run in a row.
+
+use serde::Serialize;
+
+use crate::clock::{Clock, DAY, days_between};
+use crate::record::{RunState, TaskHistory, TaskRun};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Ok,
+    Warning,
+    Failing,
+    Stale,
+    NeverSucceeded,
+    NeverRan,
+}
+
+impl State {
+    /// The word in `status.json`, the metrics and the pages' CSS classes.
+    pub fn word(self) -> &'static str {
+        match self {
+            State::Ok => "ok",
+            State::Warning => "warning",
+            State::Failing => "failing",
+            State::Stale => "stale",
+            State::NeverSucceeded => "never_succeeded",
+            State::NeverRan => "never_ran",
+        }
+    }
+
+    /// Whether someone should look (a warning is worth a look, not an alarm).
+    pub fn needs_attention(self) -> bool {
+        !matches!(self, State::Ok)
+    }
+}
+
+/// A task's health: its state, since when, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Health {
+    pub state: State,
+    /// Unix seconds; `None` only for never ran.
+    pub since: Option<f64>,
+    /// The end of its last successful run.
+    pub last_success: Option<f64>,
+    /// Whole days since then.
+    pub days_since_success: Option<i64>,
+    /// Why it is failing or warning (the last run's failure or warnings).
+    pub reason: Option<String>,
+}
+
+/// Judges one task from its history (newest run first) at `now`.
+pub fn judge(history: &TaskHistory, now: f64, stale_after_days: u32) -> Health {
+    let runs: Vec<&TaskRun> = history
+        .runs
+        .iter()
+        .filter(|r| r.state != RunState::Running)
+        .collect();
+    let last_success = history.last_success().map(|r| r.ended);
+    let health = |state, since, reason| Health {
+        state,
+        since,
+        last_success,
+        days_since_success: last_success.map(|t| days_between(t, now)),
+        reason,
+    };
+    let Some(last) = runs.first() else {
+        return health(State::NeverRan, None, None);
+    };
+    // The oldest run of the unbroken streak at the top that `same` accepts.
+    let streak_start = |same: &dyn Fn(&TaskRun) -> bool| {
+        runs.iter()
+            .take_while(|r| same(r))
+            .last()
+            .map(|r| r.started)
+    };
+    match last_success {
+        None => health(
+            State::NeverSucceeded,
+            runs.last().map(|r| r.started),
+            last.reason(),
+        ),
+        Some(success) if now - success > f64::from(stale_after_days) * DAY => {
+            health(State::Stale, Some(success), last.reason())
+        }
+        Some(_) if !last.succeeded() => health(
+            State::Failing,
+            streak_start(&|r| !r.succeeded()),
+            last.reason(),
+        ),
+        Some(_) if last.state == RunState::Warned => health(
+            State::Warning,
+            streak_start(&|r| r.state == RunState::Warned),
+            last.reason(),
+        ),
+        Some(_) => health(State::Ok, streak_start(&|r| r.state == RunState::Ok), None),
+    }
+}
+
+impl Health {
+    /// The health in words for people: "failing since 2026-11-20 02:00:03 CET: backup: ...".
+    pub fn describe(&self, clock: &Clock) -> String {
+        let when = |t: Option<f64>| t.map(|t| clock.local_time(t)).unwrap_or_default();
+        let days = match self.days_since_success {
+            Some(0) => "today".to_string(),
+            Some(1) => "1 day ago".to_string(),
+            Some(n) => format!("{n} days ago"),
+            None => String::new(),
+        };
+        let reason = self
+            .reason
+            .as_deref()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default();
+        match self.state {
+            State::Ok => format!("fine; last success {} ({days})", when(self.last_success)),
+            State::Warning => format!("warnings since {}{reason}", when(self.since)),
+            State::Failing => format!(
+                "failing since {}; last success {} ({days}){reason}",
+                when(self.since),
+                when(self.last_success)
+            ),
+            State::Stale => format!(
+                "stale: no success since {} ({days}){reason}",
+                when(self.last_success)
+            ),
+            State::NeverSucceeded => {
+                format!("never succeeded (first run {}){reason}", when(self.since))
+            }
+            State::NeverRan => "has never run".to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{RunId, StepRow};
+    use std::rc::Rc;
+
+    fn run(id: i64, day: f64, state: RunState) -> TaskRun {
+        let step = |outcome: &str, message: Option<&str>, warnings: Vec<String>| StepRow {
+            step: Rc::from("backup"),
+            started: day * DAY,
+            ended: day * DAY + 60.0,
+            outcome: Rc::from(outcome),
+            message: message.map(str::to_string),
+            warnings,
+            dir_from: Rc::from("/data"),
+            dir_to: Rc::from("/backup/data"),
+            stats: None,
+            local: None,
+            target: None,
+        };
+        let steps = match state {
+            RunState::Failed => vec![step(
+                "failed",
+                Some("the source /data does not exist"),
+                vec![],
+            )],
+            RunState::Warned => vec![step("warned", None, vec!["2 files vanished".into()])],
+            _ => vec![step("ok", None, vec![])],
+        };
+        TaskRun {
+            run: RunId(id),
+            started: day * DAY,
+            ended: day * DAY + 60.0,
+            state,
+            steps,
+        }
+    }
+
+    fn judged(runs: Vec<TaskRun>) -> Health {
+        judge(
+            &TaskHistory {
+                name: "t".into(),
+                runs,
+            },
+            100.0 * DAY,
+            2,
+        )
+    }
+
+    use RunState::{Failed, Interrupted, Ok, Running, Warned};
+
+    #[test]
+    fn each_state_says_since_when_and_why() {
+        assert_eq!(judged(vec![]).state, State::NeverRan);
+        let ok = judged(vec![
+            run(3, 99.0, Ok),
+            run(2, 98.0, Ok),
+            run(1, 97.0, Failed),
+        ]);
+        assert_eq!((ok.state, ok.since), (State::Ok, Some(98.0 * DAY)));
+        assert_eq!(ok.days_since_success, Some(0));
+
+        let failing = judged(vec![
+            run(4, 99.0, Interrupted),
+            run(3, 98.5, Failed),
+            run(2, 98.0, Ok),
+            run(1, 97.0, Failed),
+        ]);
+        assert_eq!(failing.state, State::Failing);
+        assert_eq!(failing.since, Some(98.5 * DAY));
+        assert_eq!(
+            failing.reason.as_deref(),
+            Some("the run was stopped after its backup step before the task ended")
+        );
+
+        let warned = judged(vec![run(2, 99.0, Warned), run(1, 98.0, Warned)]);
+        assert_eq!(
+            (warned.state, warned.since),
+            (State::Warning, Some(98.0 * DAY))
+        );
+        assert_eq!(warned.reason.as_deref(), Some("backup: 2 files vanished"));
+
+        let never = judged(vec![run(2, 99.0, Failed), run(1, 98.0, Failed)]);
+        assert_eq!(
+            (never.state, never.since),
+            (State::NeverSucceeded, Some(98.0 * DAY))
+        );
+        assert_eq!(
+            never.days_since_success, None,
+            "never succeeded is not 0 days"
+        );
+        assert_eq!(
+            never.reason.as_deref(),
+            Some("backup: the source /data does not exist")
+        );
+    }
+
+    #[test]
+    fn stale_means_no_success_for_too_long_whatever_the_last_run_did() {
+        for last in [Ok, Failed, Warned] {
+            let stale = judged(vec![run(2, 97.0, last), run(1, 96.0, Ok)]);
+            let expected_success = if last == Failed { 96.0 } else { 97.0 };
+            assert_eq!(stale.state, State::Stale, "last run {last:?}");
+            assert_eq!(stale.since, Some(expected_success * DAY + 60.0));
+        }
+        let two_days = judged(vec![run(1, 98.0, Ok)]);
+        assert_eq!(two_days.state, State::Ok, "2 days is not more than 2 days");
+    }
+
+    #[test]
+    fn a_running_run_is_not_judged_yet() {
+        let health = judged(vec![
+            run(2, 99.9, Running),
+            run(1, 99.0, Failed),
+            run(0, 98.5, Ok),
+        ]);
+        assert_eq!(health.state, State::Failing);
+    }
+}

@@ -1,0 +1,196 @@
+//! What happened in a run: typed outcomes of steps and tasks.
+//!
+//! The engine yields these values; the record writes them, the report tells them and
+//! the health rule judges from what the record read back. A step ends ok, warned
+//! (with its warnings), or failed (with a typed error); never with a bare string.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::plan::StepKind;
+
+/// Why a step failed, as a kind a program can match on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// Something the step needs is not there: the backup disk, the source, the key.
+    Unavailable,
+    /// A safety rule said no: an entry backup-server did not make is in the way, the
+    /// clock went back, a symlink where a directory belongs.
+    Refused,
+    /// The other host could not be reached or would not let us in over SSH.
+    Unreachable,
+    /// rsync (or a step script) failed.
+    Transfer,
+    /// The local file system failed us (a step log, an exclude list, a listing).
+    Io,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Refused => "refused",
+            ErrorKind::Unreachable => "unreachable",
+            ErrorKind::Transfer => "transfer",
+            ErrorKind::Io => "io",
+        }
+    }
+}
+
+/// A failed step: what kind of failure, and the reason in one line for the person
+/// reading the report (the step's log holds the rest).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl StepError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> StepError {
+        StepError {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for StepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// How one step ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum StepOutcome {
+    Ok,
+    /// Done, but with something the administrator should know (files rsync could not
+    /// read, metadata a file system could not hold, an empty source).
+    Warned {
+        warnings: Vec<String>,
+    },
+    Failed {
+        error: StepError,
+    },
+}
+
+impl StepOutcome {
+    pub fn word(&self) -> &'static str {
+        match self {
+            StepOutcome::Ok => "ok",
+            StepOutcome::Warned { .. } => "warned",
+            StepOutcome::Failed { .. } => "failed",
+        }
+    }
+
+    pub fn failed(&self) -> bool {
+        matches!(self, StepOutcome::Failed { .. })
+    }
+
+    pub fn warnings(&self) -> &[String] {
+        match self {
+            StepOutcome::Warned { warnings } => warnings,
+            _ => &[],
+        }
+    }
+
+    pub fn error(&self) -> Option<&StepError> {
+        match self {
+            StepOutcome::Failed { error } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// What rsync's `--stats` said about a transfer (summed over several transfers).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TransferStats {
+    /// "Number of files": every file and directory rsync considered.
+    pub files_total: u64,
+    /// "Number of regular files transferred": files copied rather than hard-linked.
+    pub files_transferred: u64,
+    /// "Total transferred file size": the data those files hold, what the snapshot added.
+    pub bytes_transferred: u64,
+    /// "Total file size": the size of the whole tree.
+    pub total_size: u64,
+}
+
+impl TransferStats {
+    pub fn add(&mut self, other: &TransferStats) {
+        self.files_total += other.files_total;
+        self.files_transferred += other.files_transferred;
+        self.bytes_transferred += other.bytes_transferred;
+        self.total_size += other.total_size;
+    }
+}
+
+/// One side's snapshots and room after a step: the local disk or the target.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Space {
+    pub snapshots: u64,
+    pub free_bytes: Option<u64>,
+    pub free_inodes: Option<u64>,
+}
+
+/// One step of one task run.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepResult {
+    pub kind: StepKind,
+    /// Unix seconds.
+    pub started: f64,
+    pub ended: f64,
+    /// What it read and wrote, as the plan says (the seed's `dir_from`, `dir_to`).
+    pub from: String,
+    pub to: String,
+    pub log: PathBuf,
+    pub outcome: StepOutcome,
+    pub stats: Option<TransferStats>,
+    pub local: Option<Space>,
+    pub target: Option<Space>,
+}
+
+/// One task of one run.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskResult {
+    pub name: String,
+    pub started: f64,
+    pub ended: f64,
+    /// The steps that ran, in order; a failed step is the last.
+    pub steps: Vec<StepResult>,
+    /// The planned steps that did not run because an earlier one failed.
+    pub skipped: Vec<StepKind>,
+}
+
+impl TaskResult {
+    /// Every planned step ran and none failed.
+    pub fn succeeded(&self) -> bool {
+        self.skipped.is_empty() && !self.steps.iter().any(|s| s.outcome.failed())
+    }
+
+    pub fn warned(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| matches!(s.outcome, StepOutcome::Warned { .. }))
+    }
+
+    pub fn failure(&self) -> Option<(&StepResult, &StepError)> {
+        self.steps
+            .iter()
+            .find_map(|s| s.outcome.error().map(|e| (s, e)))
+    }
+
+    /// The task's outcome in a word: ok, warned or failed.
+    pub fn word(&self) -> &'static str {
+        if !self.succeeded() {
+            "failed"
+        } else if self.warned() {
+            "warned"
+        } else {
+            "ok"
+        }
+    }
+}
