@@ -7,7 +7,7 @@ each DRV, and for every input derivation whose output path its content refers to
 runtime references, found as Nix finds them: by the path appearing in the text), the
 output is made at its real store path according to the derivation's `standIn`
 (tests/nix/stand-in/pkgs.nix):
-  debian   a directory whose bin/ links every program of /usr/bin and /usr/sbin
+  debian   a directory whose bin/ links the programs of the Debian package it names
   text     the file (or script) from `text`, at `destination`
   command  `buildCommand` run with bash, with the derivation's environment
   rust     BINARY (cargo's build of this checkout) as bin/backup-server, then the
@@ -29,7 +29,7 @@ if shown.returncode != 0:
 drvs = json.loads(shown.stdout)
 drvs = {(k if k.startswith("/nix/store/") else "/nix/store/" + k): v for k, v in drvs.items()}
 
-# makeWrapper's wrapProgram, for the options the package uses (--set).
+# makeWrapper's wrapProgram, for the options the package uses (--set, --prefix).
 WRAP = r"""
 wrapProgram() {
 	local prog=$1 wrapped
@@ -39,9 +39,12 @@ wrapProgram() {
 	{
 		echo '#! /usr/bin/bash -e'
 		while (($#)); do
-			[[ $1 == --set ]] || { echo "wrapProgram: $1 is not supported here" >&2; exit 1; }
-			printf 'export %s=%q\n' "$2" "$3"
-			shift 3
+			case $1 in
+			--set) printf 'export %s=%q\n' "$2" "$3" ;;
+			--prefix) printf 'export %s=%q${%s:+%q}${%s}\n' "$2" "$4" "$2" "$3" "$2" ;;
+			*) echo "wrapProgram: $1 is not supported here" >&2; exit 1 ;;
+			esac
+			if [[ $1 == --set ]]; then shift 3; else shift 4; fi
 		done
 		printf 'exec -a "$0" %q "$@"\n' "$wrapped"
 	} >"$prog"
@@ -67,13 +70,17 @@ def realise(drv):
         if dep in drvs and out_path(dep) in content:
             realise(dep)
     if kind == "debian":
+        # Only the programs of the Debian package the stand-in names, as the Nix package
+        # has only its own: a unit whose PATH lacks a program fails here as on NixOS.
+        files = subprocess.run(["dpkg", "-L", env["debianPackage"]], capture_output=True, text=True, check=True)
         (out / "bin").mkdir(parents=True)
-        for directory in ("/usr/sbin", "/usr/bin"):
-            for program in Path(directory).iterdir():
+        for line in files.stdout.splitlines():
+            program = Path(line)
+            if str(program.parent) in ("/bin", "/sbin", "/usr/bin", "/usr/sbin") and program.exists():
                 link = out / "bin" / program.name
                 if not link.is_symlink():
                     link.symlink_to(program)
-        for name in ("sbin", "lib", "libexec", "share"):
+        for name in ("lib", "share"):
             (out / name).symlink_to(f"/usr/{name}")
     elif kind == "text":
         target = Path(str(out) + env.get("destination", ""))
