@@ -191,7 +191,7 @@ pkgs.testers.runNixOSTest {
             machine.fail(f"test -e {root}/2026-03-02/alice/docs/draft.tmp")
 
     with subtest("a report arrives for every run"):
-        mail.wait_until_succeeds("[ $(grep -l 'Subject: Back-up succeeded' /var/lib/mail/*.eml | wc -l) -ge 2 ]")
+        mail.wait_until_succeeds("[ $(grep -l 'Subject: Backup succeeded' /var/lib/mail/*.eml | wc -l) -ge 2 ]")
 
     with subtest("retention over a week keeps what the policy says, on both sides"):
         for day in range(3, 10):
@@ -205,9 +205,10 @@ pkgs.testers.runNixOSTest {
     with subtest("nginx serves the pages"):
         server.wait_for_unit("nginx.service")
         page = "curl -sf -H 'Host: backup.localhost' http://127.0.0.1"
-        server.succeed(f"{page}/ | grep -q 'All backups are fine'")
+        server.succeed(f"{page}/ | grep -q '1 of 3 task needs attention'")
         server.succeed(f"{page}/ | grep -q '>home</a>'")
-        server.succeed(f"{page}/status.json | jq -e '[.tasks[].state] == [\"ok\", \"ok\", \"ok\"]'")
+        # srv warns every night: the remote's user cannot create its device nodes.
+        server.succeed(f"{page}/status.json | jq -e '(.tasks | map({{(.name): .state}}) | add) == {{\"home\": \"ok\", \"srv\": \"warning\", \"var\": \"ok\"}}'")
         server.succeed(f"{page}/metrics.prom | grep -q 'backup_server_last_run_success{{task=\"srv\"}} 1'")
         server.fail(f"{page}/.backup-server-site")
         # The DB, logs and secrets stay private.

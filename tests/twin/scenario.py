@@ -159,7 +159,9 @@ with subtest("day 2: the run holds a sleep inhibitor; unchanged files are hard l
         fail(f"test -e {root}/2026-03-02/alice/docs/draft.tmp")
 
 with subtest("a report arrives over SMTPS for every run"):
-    wait_until_succeeds("[ $(grep -l 'Subject: Back-up succeeded' /var/lib/mail/*.eml | wc -l) -ge 2 ]")
+    status, _ = execute("[ $(grep -l 'Subject: Backup succeeded' /var/lib/mail/*.eml | wc -l) -ge 2 ]")
+    if status != 0:
+        sys.exit("twin: FAILED: no two reports of success\n" + succeed("grep -h '^Subject' /var/lib/mail/*.eml; journalctl --no-pager -o cat -u backup-server.service | tail -n 30"))
 
 with subtest("retention over a week keeps what the policy says, on both sides"):
     for day in range(3, 10):
@@ -174,9 +176,11 @@ with subtest("retention over a week keeps what the policy says, on both sides"):
 
 with subtest("nginx serves the pages from site.dir"):
     page = "curl -sf -H 'Host: backup.localhost' http://127.0.0.1"
-    succeed(f"{page}/ | grep 'All backups are fine' >/dev/null")
+    succeed(f"{page}/ | grep '1 of 3 task needs attention' >/dev/null")
     succeed(f"{page}/ | grep '>home</a>' >/dev/null")
-    succeed(f"{page}/status.json | jq -e '[.tasks[].state] == [\"ok\", \"ok\", \"ok\"]'")
+    # srv warns every night: the target's user cannot create its device nodes.
+    succeed(f"{page}/status.json | jq -e '(.tasks | map({{(.name): .state}}) | add)"
+            f" == {{\"home\": \"ok\", \"srv\": \"warning\", \"var\": \"ok\"}}'")
     succeed(f"{page}/metrics.prom | grep 'backup_server_last_run_success{{task=\"srv\"}} 1' >/dev/null")
     fail(f"{page}/.backup-server-site")
     succeed("[ $(stat -c %a /var/lib/backup-server) = 700 ]")
