@@ -36,15 +36,21 @@
           default = {
             type = "app";
             program = "${package}/bin/backup-server";
+            meta.description = "backup-server (run, check-config, render-site, demo)";
           };
           demo = {
             type = "app";
             program = "${pkgs.writeShellScript "backup-server-demo" ''exec ${package}/bin/backup-server demo "$@"''}";
+            meta.description = "A simulated week of backups on sample data: no root, no network";
           };
         }
       );
 
-      nixosModules.default = ./nixos-module;
+      # A module (an attribute set), not a bare path, which older Nix refuses as a flake output.
+      nixosModules.default = {
+        _class = "nixos";
+        imports = [ ./nixos-module ];
+      };
 
       checks = forAllSystems (
         pkgs:
@@ -61,16 +67,20 @@
             installPhase = "touch $out";
             postInstall = "";
           });
-          # The module evaluated with nixpkgs' lib against declared NixOS options, as
-          # tests/nix/run does on machines without Nix's store.
-          # Evaluating .summary throws when a scenario's assertions are not the expected ones.
-          module-eval = pkgs.runCommand "backup-server-module-eval" { } ''
-            echo ${
-              nixpkgs.lib.escapeShellArg (
-                builtins.toJSON (import ./tests/nix/eval.nix { inherit (nixpkgs) lib; }).summary
-              )
-            } > $out
-          '';
+          # The module's scenarios evaluated as NixOS systems (tests/nix/eval.nix): evaluating
+          # the summary throws when a scenario's assertions or facts are not the expected ones.
+          module-eval =
+            let
+              scenarios = import ./tests/nix/eval.nix {
+                inherit (nixpkgs) lib;
+                module = self.nixosModules.default;
+                sopsModule = sops-nix.nixosModules.sops;
+                system = pkgs.stdenv.hostPlatform.system;
+              };
+            in
+            pkgs.runCommand "backup-server-module-eval" { passthru = { inherit (scenarios) configs; }; } ''
+              echo ${nixpkgs.lib.escapeShellArg (builtins.toJSON scenarios.summary)} > $out
+            '';
           vm = import ./tests/nixos {
             inherit pkgs sops-nix;
             module = self.nixosModules.default;

@@ -1,6 +1,7 @@
 # backup-server, built from this repository. The step scripts go to
-# libexec/backup-server (where the binary looks for them) with the tools they use
-# pinned on their PATH, so a run needs nothing from the environment.
+# libexec/backup-server (where the binary looks for them), and the binary and the
+# scripts have the tools they use pinned on their PATH, so a run needs nothing from the
+# environment.
 {
   lib,
   rustPlatform,
@@ -38,23 +39,30 @@ rustPlatform.buildRustPackage {
   # and Chromium, and run in tools/test.sh and the NixOS VM tests.
   cargoTestFlags = [ "--lib" ];
 
-  postInstall = ''
-    install -Dm644 scripts/snapshot-guards.sh $out/libexec/backup-server/snapshot-guards.sh
-    for script in backup.sh delete_old_backups.sh sync_backup_to_remote.sh; do
-      install -Dm755 scripts/$script $out/libexec/backup-server/$script
-      wrapProgram $out/libexec/backup-server/$script --set PATH ${
-        lib.makeBinPath [
-          bash
-          coreutils
-          findutils
-          openssh
-          rsync
-          util-linux
-        ]
-      }
-    done
-    install -Dm644 README.md $out/share/doc/backup-server/README.md
-  '';
+  # The binary runs ssh itself (an SSH target's snapshots.sh) and the scripts run rsync,
+  # ssh and coreutils: all of them pinned, so a run needs nothing from the service's PATH.
+  # snapshots.sh is not wrapped: its text is what goes to an SSH target (`sh -s`).
+  postInstall =
+    let
+      path = lib.makeBinPath [
+        bash
+        coreutils
+        findutils
+        openssh
+        rsync
+        util-linux
+      ];
+    in
+    ''
+      install -Dm644 scripts/snapshot-guards.sh $out/libexec/backup-server/snapshot-guards.sh
+      install -Dm755 scripts/snapshots.sh $out/libexec/backup-server/snapshots.sh
+      for script in backup.sh sync_backup_to_remote.sh; do
+        install -Dm755 scripts/$script $out/libexec/backup-server/$script
+        wrapProgram $out/libexec/backup-server/$script --set PATH ${path}
+      done
+      wrapProgram $out/bin/backup-server --prefix PATH : ${path}
+      install -Dm644 README.md $out/share/doc/backup-server/README.md
+    '';
 
   meta = {
     description = "Dated rsync snapshots, pruned, mirrored over SSH, reported by email, with static history pages";

@@ -5,7 +5,9 @@
 # function in ./render-config.nix and validated at build time with
 # `backup-server check-config`, so a bad config fails nixos-rebuild, not the 2 a.m. run.
 # Secrets (the Gmail app password, the SSH key) reach the service only through
-# systemd's LoadCredential: they stay root-only on disk and never enter the store.
+# systemd's LoadCredential: they stay root-only on disk and never enter the store (their
+# options take a path as a string, and refuse a Nix path literal, which would be copied
+# into the world-readable store).
 {
   config,
   lib,
@@ -112,11 +114,37 @@ let
     sshConfigPath = if sshConfigFile == null then null else "${sshConfigFile}";
   };
   configJson = pkgs.writeText "backup_config.yml" (builtins.toJSON rendered);
-  # Validated at build time, as services.borgmatic does: a bad config fails the build.
-  validatedConfig = pkgs.runCommand "backup_config.yml" { } ''
-    ${cfg.package}/bin/backup-server --config ${configJson} check-config
-    cp ${configJson} $out
+  # Validated at build time, as services.borgmatic does: a bad config fails the build, with
+  # check-config's own messages (each names a key of backup_config.yml) and what to do.
+  configCheck = pkgs.runCommand "backup-server-check-config" { } ''
+    if ! ${cfg.package}/bin/backup-server --config ${configJson} check-config > $out; then
+      echo "services.backupServer: backup-server check-config refuses the backup_config.yml rendered from" >&2
+      echo "the options (see above; dir_backup_local is localDir, dir_backup_remote remoteDir, tasks[N]" >&2
+      echo "the N-th of tasks by name, email_* email.*, ssh_* ssh.*, smtp smtp.*, other keys settings)." >&2
+      echo "Fix the option, or set services.backupServer.enableConfigCheck = false if the package" >&2
+      echo "cannot run on this build machine." >&2
+      exit 1
+    fi
   '';
+  backupCommand = [
+    "${cfg.package}/bin/backup-server"
+    "--config"
+    "/etc/backup-server/backup_config.yml"
+  ]
+  ++ optionals cfg.site.enable [
+    "--site-dir"
+    cfg.site.dir
+  ]
+  ++ optional (!cfg.email.enable) "--no-email"
+  ++ [ "run" ];
+  # As services.restic does: systemd-inhibit holds the lock for as long as the run goes.
+  inhibitCommand = [
+    "${pkgs.systemd}/bin/systemd-inhibit"
+    "--mode=block"
+    "--what=sleep"
+    "--who=backup-server"
+    "--why=Backing up"
+  ];
   siteParent = dirOf cfg.site.dir;
   localRemote = !remoteIsSsh;
 in
@@ -124,12 +152,34 @@ in
   options.services.backupServer = {
     enable = mkEnableOption "backup-server: nightly rsync snapshots, mirrored over SSH, reported by email";
 
-    package = mkOption {
-      type = types.package;
-      default = pkgs.callPackage ../nix/package.nix { };
-      defaultText = literalExpression "pkgs.callPackage ./nix/package.nix { } (this flake's package)";
-      example = literalExpression "backup-server.packages.\${pkgs.stdenv.hostPlatform.system}.default";
-      description = "The backup-server package.";
+    # nixpkgs has no backup-server: the default is this flake's package, built with the
+    # system's own nixpkgs (as harmonia's module does), unless pkgs has one (an overlay).
+    package = lib.mkPackageOption pkgs "backup-server" { } // {
+      default = pkgs.backup-server or (pkgs.callPackage ../nix/package.nix { });
+      defaultText = literalExpression "pkgs.backup-server or (pkgs.callPackage ./nix/package.nix { })";
+    };
+
+    enableConfigCheck = mkOption {
+      type = types.bool;
+      default = true;
+      example = false;
+      description = ''
+        Run `backup-server check-config` on the rendered backup_config.yml when the system is
+        built, so a bad configuration fails the build rather than the nightly run. Turn it off
+        only where the package cannot run on the build machine (cross-compilation).
+      '';
+    };
+
+    inhibitsSleep = mkOption {
+      type = types.bool;
+      default = true;
+      example = false;
+      description = ''
+        Hold a systemd sleep inhibitor (`systemd-inhibit --mode=block --what=sleep`) while a
+        run is going, so suspend waits for the backup instead of cutting an rsync short. On by
+        default: the run is root's, so no polkit rule is needed, and a machine that never
+        sleeps loses nothing.
+      '';
     };
 
     localDir = mkOption {
@@ -174,6 +224,17 @@ in
     };
 
     email = {
+      enable = mkOption {
+        type = types.bool;
+        default = true;
+        example = false;
+        description = ''
+          Email a report after every run (through Gmail's SMTPS, or {option}`services.backupServer.smtp`).
+          When off, the service runs `backup-server run --no-email` and needs no password;
+          {option}`services.backupServer.email.sender` and `to` are still written to
+          backup_config.yml, which requires them.
+        '';
+      };
       sender = mkOption {
         type = types.str;
         example = "me@gmail.com";
@@ -191,13 +252,15 @@ in
         description = "Copied on reports of failed runs.";
       };
       passwordFile = mkOption {
-        type = types.nullOr types.path;
+        type = types.nullOr types.externalPath;
         default = null;
         example = "/run/secrets/backup-server/gmail-password";
         description = ''
-          A file holding the Gmail app password (sops-nix, agenix or a plain root-only file).
-          It reaches the service through LoadCredential and never enters the store. Without it,
-          backups still run and the report waits in the outbox.
+          The file holding the Gmail app password (sops-nix, agenix or a plain root-only file),
+          as a string: it reaches the service through LoadCredential and never enters the store.
+          A Nix path literal (`./gmail-password`) is refused, because Nix would copy the
+          password into the world-readable store. Required when email is on (set by
+          {option}`services.backupServer.sops.enable`).
         '';
       };
     };
@@ -225,10 +288,13 @@ in
 
     ssh = {
       keyFile = mkOption {
-        type = types.nullOr types.path;
+        type = types.nullOr types.externalPath;
         default = null;
         example = "/run/secrets/backup-server/ssh-key";
-        description = "The private key for every SSH connection; handed over through LoadCredential.";
+        description = ''
+          The private key for every SSH connection, as a string; handed over through
+          LoadCredential. A Nix path literal is refused: it would put the key into the store.
+        '';
       };
       knownHosts = mkOption {
         type = types.nullOr types.lines;
@@ -297,10 +363,10 @@ in
           description = "The nginx virtual host name.";
         };
         basicAuthFile = mkOption {
-          type = types.nullOr types.path;
+          type = types.nullOr types.externalPath;
           default = null;
           example = "/run/secrets/backup-server/htpasswd";
-          description = "An htpasswd file protecting the pages.";
+          description = "An htpasswd file protecting the pages, as a string (a Nix path literal is refused: it would put the hashes into the store).";
         };
       };
     };
@@ -311,7 +377,11 @@ in
         type = types.nullOr types.path;
         default = null;
         example = literalExpression "./secrets/backup-server.yaml";
-        description = "The sops file holding the keys `gmail-password` and (when SSH is used) `ssh-key`.";
+        description = ''
+          The sops file holding the keys `gmail-password` (when email is on) and `ssh-key` (when
+          SSH is used). sops-nix also needs a key to decrypt it: `sops.age.keyFile`,
+          `sops.age.sshKeyPaths` or the SSH host keys of `services.openssh`.
+        '';
       };
     };
 
@@ -366,6 +436,10 @@ in
           assertion = !cfg.sops.enable || cfg.sops.sopsFile != null;
           message = "services.backupServer.sops.enable needs services.backupServer.sops.sopsFile.";
         }
+        {
+          assertion = !cfg.email.enable || cfg.email.passwordFile != null;
+          message = "services.backupServer.email.enable needs services.backupServer.email.passwordFile (or sops.enable); without a password every run would end failed (exit 3). Set email.enable = false to run without reports.";
+        }
       ]
       ++ lib.mapAttrsToList (name: task: {
         assertion = builtins.match taskNamePattern name != null;
@@ -376,13 +450,9 @@ in
         message = "services.backupServer.tasks.\"${name}\".source must be an absolute path or user@host:/path, not \"${task.source}\".";
       }) cfg.tasks;
 
-      warnings = optional (cfg.email.passwordFile == null && !cfg.sops.enable) ''
-        services.backupServer.email.passwordFile is not set: backups run, but reports wait in
-        /var/lib/backup-server/outbox until a password is configured.
-      '';
-
-      environment.etc."backup-server/backup_config.yml".source = validatedConfig;
+      environment.etc."backup-server/backup_config.yml".source = configJson;
       environment.systemPackages = [ cfg.package ];
+      system.checks = optional cfg.enableConfigCheck configCheck;
 
       systemd.services.backup-server = {
         description = "backup-server: nightly snapshots, retention and sync";
@@ -390,27 +460,18 @@ in
         wants = [ "network-online.target" ];
         after = [ "network-online.target" ];
         unitConfig.RequiresMountsFor = [ cfg.localDir ] ++ optional localRemote cfg.remoteDir;
+        # A rebuild never starts (or kills) a backup: the timer does.
+        restartIfChanged = false;
         serviceConfig = {
           Type = "oneshot";
-          ExecStart = lib.escapeShellArgs (
-            [
-              "${cfg.package}/bin/backup-server"
-              "--config"
-              "/etc/backup-server/backup_config.yml"
-            ]
-            ++ optionals cfg.site.enable [
-              "--site-dir"
-              cfg.site.dir
-            ]
-            ++ [ "run" ]
-          );
+          ExecStart = lib.escapeShellArgs (optionals cfg.inhibitsSleep inhibitCommand ++ backupCommand);
           # Exit 75: another run holds the lock; not a failure of this one.
           SuccessExitStatus = [ 75 ];
           # log.db, step logs, the outbox: root's alone. The site lives elsewhere (below).
           StateDirectory = "backup-server";
           StateDirectoryMode = "0700";
           LoadCredential =
-            optional (cfg.email.passwordFile != null) "gmail-password:${cfg.email.passwordFile}"
+            optional (cfg.email.enable && cfg.email.passwordFile != null) "gmail-password:${cfg.email.passwordFile}"
             ++ optional (cfg.ssh.keyFile != null) "ssh-key:${cfg.ssh.keyFile}";
 
           # Idle priority: a backup must not make the server sluggish.
@@ -427,7 +488,10 @@ in
           );
           ProtectHome = "read-only";
           PrivateTmp = true;
-          PrivateDevices = true;
+          # Not PrivateDevices: it takes CAP_MKNOD away, and a snapshot must hold the device
+          # nodes a source has (a chroot's /dev). The device policy below still lets the run
+          # read or write no device but the pseudo ones.
+          PrivateDevices = false;
           ProtectKernelTunables = true;
           ProtectKernelModules = true;
           ProtectKernelLogs = true;
@@ -438,7 +502,9 @@ in
           ProcSubset = "pid";
           RestrictNamespaces = true;
           RestrictRealtime = true;
-          RestrictSUIDSGID = true;
+          # Not RestrictSUIDSGID: rsync must give back the setuid and setgid bits of what it
+          # copies (the unit twin found every snapshot holding one failing without this).
+          RestrictSUIDSGID = false;
           LockPersonality = true;
           MemoryDenyWriteExecute = true;
           NoNewPrivileges = true;
@@ -453,16 +519,23 @@ in
           SystemCallArchitectures = "native";
           SystemCallFilter = [ "@system-service" ];
           # What rsync as root needs to read everything and write it back with its owners,
-          # modes and times: nothing else. (No CAP_MKNOD: with PrivateDevices, device files
-          # in a source fail the backup loudly rather than being copied.)
+          # modes (setuid and setgid included), times, device nodes, ACLs and xattrs (file
+          # capabilities such as ping's need CAP_SETFCAP): nothing else.
           CapabilityBoundingSet = [
             "CAP_DAC_READ_SEARCH"
             "CAP_DAC_OVERRIDE"
             "CAP_CHOWN"
             "CAP_FOWNER"
             "CAP_FSETID"
+            "CAP_MKNOD"
+            "CAP_SETFCAP"
           ];
+          # No device may be opened but /dev/null and the like; any may be created (m).
           DevicePolicy = "closed";
+          DeviceAllow = [
+            "char-* m"
+            "block-* m"
+          ];
           UMask = "0077";
         };
       };
@@ -518,7 +591,7 @@ in
     })
 
     (mkIf (cfg.enable && cfg.sops.enable) {
-      services.backupServer.email.passwordFile = lib.mkDefault "/run/secrets/backup-server/gmail-password";
+      services.backupServer.email.passwordFile = mkIf cfg.email.enable (lib.mkDefault "/run/secrets/backup-server/gmail-password");
       services.backupServer.ssh.keyFile = mkIf anySsh (lib.mkDefault "/run/secrets/backup-server/ssh-key");
     })
   ]
@@ -526,13 +599,14 @@ in
   # module evaluates without it.
   ++ optional (options ? sops) {
     sops = mkIf (cfg.enable && cfg.sops.enable) {
-      secrets = {
-        "backup-server/gmail-password" = {
-          inherit (cfg.sops) sopsFile;
-          key = "gmail-password";
-        };
-      }
-      // optionalAttrs anySsh {
+      secrets =
+        optionalAttrs cfg.email.enable {
+          "backup-server/gmail-password" = {
+            inherit (cfg.sops) sopsFile;
+            key = "gmail-password";
+          };
+        }
+        // optionalAttrs anySsh {
         "backup-server/ssh-key" = {
           inherit (cfg.sops) sopsFile;
           key = "ssh-key";

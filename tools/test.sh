@@ -8,12 +8,18 @@ cd "$(dirname "$0")/.."
 # shellcheck source=tools/debian-packages.sh
 source tools/debian-packages.sh
 install_debian_packages rsync openssh-server openssh-client sqlite3 shellcheck util-linux dash busybox acl attr \
-	python3 python3-aiosmtpd openssl nginx chromium prometheus python3-feedparser nix-bin systemd
+	python3 python3-aiosmtpd openssl nginx chromium prometheus python3-feedparser systemd \
+	debootstrap systemd-container python3-pip
 
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
-shellcheck -x -P SCRIPTDIR scripts/*.sh tools/*.sh bench/*.sh .ci/run tests/nix/run
+shellcheck -x -P SCRIPTDIR scripts/*.sh tools/*.sh bench/*.sh .ci/run \
+	tests/nix/run tests/nix/evaluate tests/nix/in-trixie tests/nix/trixie-root tests/nix/scratch.sh \
+	tests/twin/run tests/twin/prepare tests/twin/setup tests/twin/make-sources tests/twin/sops-binary
 cargo test --locked
-# The Nix half, without a Nix store: parse, render, check-config, flake.lock; the
-# module itself when NIXPKGS_LIB points at nixpkgs' lib (see tests/nix/run).
+# The Nix half, in a Debian trixie root with Nix 2.26: nix flake check --no-build with the
+# real nixpkgs lib and sops-nix and a strict stand-in for the rest of nixpkgs (tests/nix/run).
 tests/nix/run
+# The unit twin: backup-server.service and .timer as the module renders them, booted under
+# Debian trixie's systemd 257 with systemd-nspawn, through the VM test's scenarios.
+tests/twin/run

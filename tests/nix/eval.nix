@@ -1,62 +1,15 @@
-# Evaluates services.backupServer with nixpkgs' lib, without nixpkgs or a Nix store:
-# the NixOS options the module sets are declared here (freeform, so any value the
-# module writes is kept), and pkgs is a stand-in whose builders return store-like paths.
-#
-# nix-instantiate --eval --strict --json --arg lib 'import <nixpkgs lib>' tests/nix/eval.nix -A summary
-# fails (throws) when a scenario's assertions are not the expected ones.
-{ lib }:
+# services.backupServer evaluated as NixOS systems, one per scenario, with
+# lib.nixosSystem: nixpkgs' own on a NixOS machine, the strict stand-in of tests/nix/stand-in
+# here. Each scenario lists the assertions that must fail (none for a good configuration);
+# `facts` are what the module must produce. Evaluating `summary` throws on the first
+# scenario or fact that does not hold (the flake's checks.module-eval does).
+{
+  lib,
+  module,
+  sopsModule,
+  system,
+}:
 let
-  fakeStore = name: "/nix/store/00000000000000000000000000000000-${name}";
-  pkgs = {
-    writeText = name: _text: fakeStore name;
-    runCommand = name: _env: _script: fakeStore name;
-    callPackage = _fn: _args: fakeStore "backup-server";
-  };
-  freeform = lib.types.submodule { freeformType = lib.types.attrsOf lib.types.anything; };
-  nixosOptions = {
-    options = {
-      assertions = lib.mkOption {
-        type = lib.types.listOf lib.types.unspecified;
-        default = [ ];
-      };
-      warnings = lib.mkOption {
-        type = lib.types.listOf lib.types.str;
-        default = [ ];
-      };
-      environment.etc = lib.mkOption {
-        type = lib.types.attrsOf freeform;
-        default = { };
-      };
-      environment.systemPackages = lib.mkOption {
-        type = lib.types.listOf lib.types.unspecified;
-        default = [ ];
-      };
-      systemd.services = lib.mkOption {
-        type = lib.types.attrsOf freeform;
-        default = { };
-      };
-      systemd.timers = lib.mkOption {
-        type = lib.types.attrsOf freeform;
-        default = { };
-      };
-      systemd.tmpfiles.rules = lib.mkOption {
-        type = lib.types.listOf lib.types.str;
-        default = [ ];
-      };
-      services.nginx = lib.mkOption {
-        type = freeform;
-        default = { };
-      };
-    };
-  };
-  # What sops-nix declares, as far as the module uses it.
-  sopsOptions = {
-    options.sops.secrets = lib.mkOption {
-      type = lib.types.attrsOf freeform;
-      default = { };
-    };
-  };
-
   base = {
     services.backupServer = {
       enable = true;
@@ -78,16 +31,36 @@ let
       site.nginx.enable = true;
     };
   };
+  sops = {
+    imports = [ sopsModule ];
+    sops.age.keyFile = "/var/lib/sops-nix/key.txt";
+    services.backupServer = {
+      enable = true;
+      localDir = "/mnt/backup";
+      remoteDir = "backup@nas.lan:/srv/backup";
+      tasks.home.source = "/home";
+      email = {
+        sender = "me@gmail.com";
+        to = "me@gmail.com";
+      };
+      sops = {
+        enable = true;
+        sopsFile = ../nixos/keys/secrets.yaml;
+      };
+    };
+  };
+  emailOff = {
+    services.backupServer.email = {
+      enable = false;
+      passwordFile = lib.mkForce null;
+    };
+  };
 
   evaluate =
     modules:
-    (lib.evalModules {
-      modules = [
-        nixosOptions
-        ../../nixos-module
-        { _module.args.pkgs = pkgs; }
-      ]
-      ++ modules;
+    (lib.nixosSystem {
+      inherit system;
+      modules = [ module ] ++ modules;
     }).config;
 
   failing = config: map (a: a.message) (lib.filter (a: !a.assertion) config.assertions);
@@ -107,24 +80,13 @@ let
     };
     sops = {
       # No passwordFile, no keyFile: the module points them at the secrets it declares.
+      modules = [ sops ];
+      expect = [ ];
+    };
+    sops-email-off = {
       modules = [
-        sopsOptions
-        {
-          services.backupServer = {
-            enable = true;
-            localDir = "/mnt/backup";
-            remoteDir = "backup@nas.lan:/srv/backup";
-            tasks.home.source = "/home";
-            email = {
-              sender = "me@gmail.com";
-              to = "me@gmail.com";
-            };
-            sops = {
-              enable = true;
-              sopsFile = ./samples/minimal.nix;
-            };
-          };
-        }
+        sops
+        { services.backupServer.email.enable = false; }
       ];
       expect = [ ];
     };
@@ -137,6 +99,20 @@ let
         "needs sops-nix's NixOS module"
         "needs services.backupServer.sops.sopsFile"
       ];
+    };
+    email-without-password = {
+      modules = [
+        base
+        { services.backupServer.email.passwordFile = lib.mkForce null; }
+      ];
+      expect = [ "email.enable needs services.backupServer.email.passwordFile" ];
+    };
+    email-off = {
+      modules = [
+        base
+        emailOff
+      ];
+      expect = [ ];
     };
     site-off = {
       modules = [
@@ -200,92 +176,92 @@ let
     in
     if missing != [ ] || unexpected != [ ] then
       throw "scenario ${name}: expected failing assertions ${builtins.toJSON scenario.expect}, got ${builtins.toJSON failed}"
+    # A good configuration must also build: its system derivation instantiates.
+    else if scenario.expect == [ ] && !(lib.isDerivation config.system.build.toplevel) then
+      throw "scenario ${name}: no system"
     else
       "ok";
 
   configOf = modules: (evaluate modules).services.backupServer.renderedConfig;
-  serviceOf = modules: (evaluate modules).systemd.services.backup-server;
-
-  # The unit file systemd would get (the parts systemd-analyze security reads).
-  unitFile =
-    service:
-    let
-      value = v: if builtins.isBool v then (if v then "yes" else "no") else toString v;
-      lines =
-        section: attrs:
-        [ "[${section}]" ]
-        ++ lib.concatLists (
-          lib.mapAttrsToList (
-            key: v: if builtins.isList v then map (x: "${key}=${value x}") v else [ "${key}=${value v}" ]
-          ) attrs
-        );
-    in
-    lib.concatStringsSep "\n" (
-      lines "Unit" ({ Description = service.description; } // service.unitConfig)
-      ++ lines "Service" service.serviceConfig
-    )
-    + "\n";
-in
-rec {
-  summary = lib.mapAttrs check scenarios // {
-    inherit facts;
-  };
-
-  # Rendered configs, for `backup-server check-config`.
-  configs = {
-    minimal = configOf [ base ];
-    ssh = configOf [
-      base
-      ssh
-    ];
-    sops = configOf scenarios.sops.modules;
-  };
-
-  unit = unitFile (serviceOf [
-    base
-    ssh
-  ]);
 
   # What the module must produce beyond its assertions; each a check that throws.
   facts =
     let
       sshConfig = evaluate scenarios.ssh.modules;
-      sops = evaluate scenarios.sops.modules;
+      sopsConfig = evaluate scenarios.sops.modules;
+      sopsEmailOff = evaluate scenarios.sops-email-off.modules;
+      emailOffConfig = evaluate scenarios.email-off.modules;
       siteOff = evaluate scenarios.site-off.modules;
       disabled = evaluate scenarios.disabled.modules;
+      noCheck = evaluate [
+        base
+        { services.backupServer.enableConfigCheck = false; }
+      ];
+      noInhibit = evaluate [
+        base
+        { services.backupServer.inhibitsSleep = false; }
+      ];
       service = config: config.systemd.services.backup-server.serviceConfig;
+      unitText = config: config.systemd.units."backup-server.service".text;
       expect =
         what: actual: wanted:
         if actual == wanted then
           "ok"
         else
           throw "${what}: expected ${builtins.toJSON wanted}, got ${builtins.toJSON actual}";
+      package = sshConfig.services.backupServer.package;
     in
     {
-      sopsSecrets = expect "sops-nix secrets" (lib.attrNames sops.sops.secrets) [
+      sopsSecrets = expect "sops-nix secrets" (lib.attrNames sopsConfig.sops.secrets) [
         "backup-server/gmail-password"
         "backup-server/ssh-key"
       ];
-      sopsCredentials = expect "credentials from sops-nix" (service sops).LoadCredential [
+      sopsCredentials = expect "credentials from sops-nix" (service sopsConfig).LoadCredential [
         "gmail-password:/run/secrets/backup-server/gmail-password"
         "ssh-key:/run/secrets/backup-server/ssh-key"
+      ];
+      sopsEmailOff = expect "sops-nix secrets with email off" (lib.attrNames sopsEmailOff.sops.secrets) [
+        "backup-server/ssh-key"
       ];
       sshCredentials = expect "credentials from paths" (service sshConfig).LoadCredential [
         "gmail-password:/run/keys/gmail"
         "ssh-key:/run/keys/ssh"
       ];
+      emailOffCredentials = expect "no password with email off" (service emailOffConfig).LoadCredential [ ];
+      emailOffArgument = expect "--no-email with email off" (lib.hasSuffix "--no-email run" (service emailOffConfig).ExecStart) true;
+      emailOnArgument = expect "no --no-email with email on" (lib.hasInfix "--no-email" (service sshConfig).ExecStart) false;
       sshKeyInConfig = expect "ssh_key in the config" sshConfig.services.backupServer.renderedConfig.ssh_key "/run/credentials/backup-server.service/ssh-key";
       nginxRoot = expect "nginx root" sshConfig.services.nginx.virtualHosts."backup.localhost".root "/var/lib/backup-server-site/html";
       siteDirArgument = expect "--site-dir when the site is on" (lib.hasInfix "--site-dir /var/lib/backup-server-site/html" (service sshConfig).ExecStart) true;
       siteOffArgument = expect "no --site-dir when the site is off" (lib.hasInfix "--site-dir" (service siteOff).ExecStart) false;
-      siteOffNginx = expect "no nginx when the site is off" (siteOff.services.nginx.enable or false) false;
+      siteOffNginx = expect "no nginx when the site is off" siteOff.services.nginx.enable false;
       statePrivate = expect "state directory mode" (service sshConfig).StateDirectoryMode "0700";
       timer = expect "timer" sshConfig.systemd.timers.backup-server.timerConfig {
         OnCalendar = "*-*-* 02:00:00";
         Persistent = true;
         RandomizedDelaySec = "30m";
       };
-      disabledServices = expect "services when disabled" (lib.attrNames disabled.systemd.services) [ ];
-      validatedConfig = expect "the config file is the validated one" sshConfig.environment.etc."backup-server/backup_config.yml".source "/nix/store/00000000000000000000000000000000-backup_config.yml";
+      noRestartOnSwitch = expect "X-RestartIfChanged=false in the unit" (lib.hasInfix "\nX-RestartIfChanged=false\n" (unitText sshConfig)) true;
+      inhibitor = expect "the run holds a sleep inhibitor" (lib.hasPrefix "${sshConfig.systemd.package}/bin/systemd-inhibit '--mode=block' '--what=sleep' " (service sshConfig).ExecStart) true;
+      noInhibitor = expect "no inhibitor when inhibitsSleep is off" (lib.hasPrefix "${package}/bin/backup-server " (service noInhibit).ExecStart) true;
+      configCheck = expect "check-config runs when the system is built" (map (d: d.name) sshConfig.system.checks) [ "backup-server-check-config" ];
+      configCheckOff = expect "no check with enableConfigCheck off" noCheck.system.checks [ ];
+      disabledServices = expect "services when disabled" (disabled.systemd.services ? backup-server) false;
+      configFile = expect "the config file is the rendered one" sshConfig.environment.etc."backup-server/backup_config.yml".source.name "backup_config.yml";
     };
+in
+{
+  summary = lib.mapAttrs check scenarios // {
+    inherit facts;
+  };
+
+  # Rendered configs, for `backup-server check-config` (tests/nix/run).
+  configs = lib.mapAttrs (_: s: configOf s.modules) {
+    inherit (scenarios)
+      minimal
+      ssh
+      sops
+      email-off
+      ;
+  };
 }

@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""Writes the README's two NixOS examples as flakes a user would have.
+
+usage: readme-examples.py README.md DIR
+The first ```nix block of "## On NixOS" (lines of configuration.nix) goes into
+DIR/minimal/flake.nix inside a nixosSystem; the second (a whole flake.nix) into
+DIR/full/flake.nix as it is. Both define nixosConfigurations.nas. Fails when the
+section or a block is missing, so the README cannot drift from what is tested.
+"""
+import re
+import sys
+from pathlib import Path
+
+readme, out = Path(sys.argv[1]), Path(sys.argv[2])
+section = readme.read_text().split("\n## On NixOS\n", 1)
+if len(section) != 2:
+    sys.exit(f"{readme}: no '## On NixOS' section")
+section = section[1].split("\n## ", 1)[0]
+blocks = re.findall(r"```nix\n(.*?)```", section, re.S)
+if len(blocks) < 2:
+    sys.exit(f"{readme}: '## On NixOS' has {len(blocks)} nix blocks, expected the minimal and the full example")
+minimal, full = blocks[0], blocks[1]
+
+wrapper = """{
+  inputs = {
+    nixpkgs.url = "github:NixOS/nixpkgs/nixos-26.05";
+    sops-nix.url = "github:Mic92/sops-nix";
+    backup-server.url = "git+https://your.git.host/backup-server";
+  };
+  outputs = { nixpkgs, backup-server, ... }: {
+    nixosConfigurations.nas = nixpkgs.lib.nixosSystem {
+      system = "x86_64-linux";
+      modules = [
+        ({ ... }: {
+%s
+        })
+      ];
+    };
+  };
+}
+"""
+for name, text in [("minimal", wrapper % minimal), ("full", full)]:
+    (out / name / "secrets").mkdir(parents=True, exist_ok=True)
+    (out / name / "flake.nix").write_text(text)

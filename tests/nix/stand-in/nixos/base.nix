@@ -1,0 +1,130 @@
+# assertions, warnings, system.* and the small options the VM test's nodes set.
+{
+  config,
+  lib,
+  pkgs,
+  ...
+}:
+let
+  inherit (lib) mkOption types;
+  failed = map (a: a.message) (lib.filter (a: !a.assertion) config.assertions);
+  # As NixOS does when building the system: failed assertions stop it, warnings are shown.
+  checked =
+    if failed != [ ] then
+      throw "\nFailed assertions:\n${lib.concatMapStringsSep "\n" (m: "- ${m}") failed}"
+    else
+      lib.foldr (w: x: lib.warn w x) true config.warnings;
+in
+{
+  options = {
+    assertions = mkOption {
+      type = types.listOf types.unspecified;
+      internal = true;
+      default = [ ];
+      description = "Conditions that must hold, each with the message shown when it does not.";
+    };
+    warnings = mkOption {
+      type = types.listOf types.str;
+      internal = true;
+      default = [ ];
+      description = "Messages shown when the system is built.";
+    };
+    nixpkgs.hostPlatform = mkOption {
+      type = types.str;
+      example = "x86_64-linux";
+      description = "The platform the system runs on.";
+    };
+    system = {
+      build = mkOption {
+        type = types.lazyAttrsOf types.unspecified;
+        internal = true;
+        default = { };
+        description = "Derivations of the system (toplevel and its parts).";
+      };
+      checks = mkOption {
+        type = types.listOf types.package;
+        default = [ ];
+        description = "Derivations that must build for the system to build (checks of its configuration).";
+      };
+      stateVersion = mkOption {
+        type = types.str;
+        default = "26.05";
+        description = "The NixOS release whose stateful defaults the system keeps.";
+      };
+      activationScripts = mkOption {
+        type = types.attrsOf (
+          types.either types.str (
+            types.submodule {
+              options = {
+                deps = mkOption {
+                  type = types.listOf types.str;
+                  default = [ ];
+                  description = "Activation scripts that run before this one.";
+                };
+                text = mkOption {
+                  type = types.lines;
+                  description = "The script.";
+                };
+                supportsDryActivation = mkOption {
+                  type = types.bool;
+                  default = false;
+                  description = "Whether the script may run on a dry activation.";
+                };
+              };
+            }
+          )
+        );
+        default = { };
+        description = "Shell snippets run on every activation.";
+      };
+    };
+    boot.initrd.postDeviceCommands = mkOption {
+      type = types.lines;
+      default = "";
+      description = "Shell commands run in the initrd once devices are up.";
+    };
+    time.timeZone = mkOption {
+      type = types.nullOr (types.strMatching "[^ ]+");
+      default = null;
+      example = "Europe/Paris";
+      description = "The time zone.";
+    };
+    networking = {
+      hostName = mkOption {
+        type = types.strMatching "^$|^[[:alnum:]]([[:alnum:]_-]{0,61}[[:alnum:]])?$";
+        default = "nixos";
+        description = "The host name.";
+      };
+      firewall.allowedTCPPorts = mkOption {
+        type = types.listOf types.port;
+        default = [ ];
+        description = "TCP ports open in the firewall.";
+      };
+    };
+  };
+
+  config.system.build = {
+    activate = pkgs.writeScript "activate" (
+      lib.concatStrings (
+        lib.mapAttrsToList (
+          name: s: "# ${name}\n${if builtins.isString s then s else s.text}\n"
+        ) config.system.activationScripts
+      )
+    );
+    toplevel =
+      assert checked;
+      pkgs.runCommand "nixos-system-${config.networking.hostName}-${config.system.stateVersion}"
+        {
+          inherit (config.system.build) etc units activate;
+          initrdCommands = config.boot.initrd.postDeviceCommands;
+          packages = config.environment.systemPackages;
+          inherit (config.system) checks;
+        }
+        ''
+          mkdir $out
+          ln -s $etc $out/etc
+          ln -s $units $out/units
+          ln -s $activate $out/activate
+        '';
+  };
+}

@@ -1,0 +1,105 @@
+# The stand-in's testers.runNixOSTest: the test's own options (name, nodes, testScript, …)
+# declared as strictly as nixos/lib/testing declares them, every node evaluated as a
+# NixOS system (with networking.hostName set to its name, as the test framework does),
+# and a driver derivation that depends on every node's system and the test script.
+# Nothing runs: the test driver and the VMs need a NixOS machine.
+# The result has the real one's shape: a derivation with .driver and .config.nodes.<name>.
+{
+  lib,
+  pkgs,
+  nixosSystem,
+  test,
+}:
+let
+  inherit (lib) mkOption types;
+  evaluated = lib.evalModules {
+    modules = [
+      {
+        options = {
+          name = mkOption {
+            type = types.str;
+            description = "The test's name.";
+          };
+          nodes = mkOption {
+            type = types.lazyAttrsOf types.deferredModule;
+            default = { };
+            description = "The machines, as NixOS modules.";
+          };
+          defaults = mkOption {
+            type = types.deferredModule;
+            default = { };
+            description = "A module every machine imports.";
+          };
+          node.specialArgs = mkOption {
+            type = types.lazyAttrsOf types.raw;
+            default = { };
+            description = "specialArgs of every machine.";
+          };
+          testScript = mkOption {
+            type = types.either types.str (types.functionTo types.str);
+            description = "The Python test script, or a function of { nodes } returning it.";
+          };
+          skipLint = mkOption {
+            type = types.bool;
+            default = false;
+            description = "Do not lint the test script.";
+          };
+          skipTypeCheck = mkOption {
+            type = types.bool;
+            default = false;
+            description = "Do not type-check the test script.";
+          };
+          enableOCR = mkOption {
+            type = types.bool;
+            default = false;
+            description = "Make OCR of the screen available.";
+          };
+          globalTimeout = mkOption {
+            type = types.ints.positive;
+            default = 3600;
+            description = "Seconds after which the test fails.";
+          };
+          extraPythonPackages = mkOption {
+            type = types.functionTo (types.listOf types.package);
+            default = _: [ ];
+            description = "Python packages the test script may import.";
+          };
+        };
+      }
+      test
+    ];
+  };
+  cfg = evaluated.config;
+  systems = lib.mapAttrs (
+    name: node:
+    nixosSystem {
+      system = pkgs.stdenv.hostPlatform.system;
+      inherit (cfg.node) specialArgs;
+      modules = [
+        cfg.defaults
+        node
+        { networking.hostName = lib.mkDefault name; }
+      ];
+    }
+  ) cfg.nodes;
+  nodes = lib.mapAttrs (_: s: s.config) systems;
+  testScript = if builtins.isFunction cfg.testScript then cfg.testScript { inherit nodes; } else cfg.testScript;
+  driver = pkgs.runCommand "nixos-test-driver-${cfg.name}" {
+    inherit testScript;
+    systems = lib.mapAttrsToList (_: n: n.system.build.toplevel) nodes;
+    pythonPackages = cfg.extraPythonPackages pkgs.python3Packages;
+  } "exit 1";
+in
+pkgs.runCommand "vm-test-run-${cfg.name}" {
+  inherit driver;
+  requiredSystemFeatures = [
+    "nixos-test"
+    "kvm"
+  ];
+  passthru = {
+    inherit driver;
+    config = cfg // {
+      inherit nodes;
+    };
+  };
+} "exit 1"

@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""The unit twin's scenarios, the NixOS VM test's (tests/nixos/default.nix) on one machine.
+
+usage: scenario.py NSPAWN_PID WORK   (run by tests/twin/run)
+The machine is the trixie container systemd-nspawn NSPAWN_PID booted; commands run in
+it with nsenter. "remote" and "mail" are 127.0.0.1 there. The days move with the
+hidden --today option: a container cannot set the clock, so a drop-in replaces
+ExecStart= with the rendered one plus `--today DAY`; every other directive is the
+module's. Prints what it checks and fails at the first thing that does not hold.
+"""
+import json
+import re
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+
+nspawn, work = sys.argv[1], sys.argv[2]
+TASKS = {"home": "/home", "srv": "/srv", "var": "/var/local"}
+UNIT = "/etc/systemd/system/backup-server.service"
+# Exposure of the unit in `systemd-analyze security`, at most (README: the measured one).
+EXPOSURE_AT_MOST = 3.0
+
+# What a snapshot does not keep, by side: the attributes (manifest.py's names) that differ.
+NOT_KEPT = json.load(open(f"{work}/src/tests/twin/not-kept.json"))
+
+
+def leader():
+    for _ in range(100):
+        children = subprocess.run(["pgrep", "-P", nspawn], capture_output=True, text=True).stdout.split()
+        if children:
+            return children[0]
+        time.sleep(0.1)
+    sys.exit("twin: the container did not start")
+
+
+PID = leader()
+
+
+def execute(command, timeout=600):
+    result = subprocess.run(
+        ["nsenter", "-t", PID, "-a", "--", "/usr/bin/env", "-i", "PATH=/usr/sbin:/usr/bin", "LANG=C.UTF-8",
+         "/bin/bash", "-euo", "pipefail", "-c", command],
+        capture_output=True, text=True, timeout=timeout)
+    return result.returncode, result.stdout + result.stderr
+
+
+def succeed(command, timeout=600):
+    status, output = execute(command, timeout)
+    if status != 0:
+        sys.exit(f"twin: FAILED (exit {status}): {command}\n{output}")
+    return output
+
+
+def fail(command):
+    status, output = execute(command)
+    if status == 0:
+        sys.exit(f"twin: FAILED (succeeded, should have failed): {command}\n{output}")
+    return output
+
+
+def wait_until_succeeds(command, timeout=90):
+    deadline = time.monotonic() + timeout
+    while True:
+        status, output = execute(command)
+        if status == 0:
+            return output
+        if time.monotonic() > deadline:
+            sys.exit(f"twin: FAILED (timed out): {command}\n{output}")
+        time.sleep(0.5)
+
+
+@contextmanager
+def subtest(name):
+    start = time.monotonic()
+    yield
+    print(f"twin: {name} ({time.monotonic() - start:.1f} s)", flush=True)
+
+
+def run_on(day, succeeds=True, block=True):
+    """Starts backup-server.service as systemd would, on DAY (see the module docstring)."""
+    EXEC_START = re.search(r"^ExecStart=(.*)$", succeed(f"cat {UNIT}"), re.M)
+    succeed("mkdir -p /run/systemd/system/backup-server.service.d && cat > "
+            "/run/systemd/system/backup-server.service.d/today.conf <<'EOF'\n"
+            f"[Service]\nExecStart=\nExecStart={EXEC_START.group(1)} --today {day}\nEOF\n"
+            "systemctl daemon-reload")
+    # Days follow each other within seconds here: clear systemd's start rate limit (5 in
+    # 10 s), which nightly starts never reach.
+    status, output = execute("systemctl reset-failed backup-server.service; systemctl start "
+                             + ("" if block else "--no-block ") + "backup-server.service")
+    if (status == 0) != succeeds:
+        journal = succeed("journalctl --no-pager -o cat -n 60 -u backup-server.service")
+        sys.exit(f"twin: FAILED: backup-server.service on {day} exited {status}\n{output}\n{journal}")
+
+
+def same_inode(a, b):
+    succeed(f'[ "$(stat -c %i {a})" = "$(stat -c %i {b})" ]')
+
+
+def snapshots(root):
+    return succeed(f"ls {root} | xargs").strip()
+
+
+def fidelity(day):
+    """Differences between each source and its snapshot of DAY, on both sides."""
+    found = {}
+    for side, root in [("local", "/mnt/backup"), ("remote", "/backup")]:
+        for task, source in TASKS.items():
+            excludes = "--exclude '*.tmp'" if task == "home" else ""
+            diff = json.loads(succeed(f"python3 /work/src/tests/twin/manifest.py {source} {root}/{task}/{day} {excludes}"))
+            for attribute, paths in diff.items():
+                found.setdefault(side, {}).setdefault(attribute, []).extend(f"{task}/{p}" for p in paths)
+    return found
+
+
+with subtest("the machine boots"):
+    wait_until_succeeds("case $(systemctl is-system-running --wait) in running|degraded) ;; *) false ;; esac", 120)
+    failed = succeed("systemctl --failed --no-legend --plain").strip()
+    if failed:
+        print(f"twin: units that failed at boot (not ours): {failed}")
+    for unit in ("ssh.service", "smtp.service", "nginx.service"):
+        wait_until_succeeds(f"systemctl is-active {unit}")
+    wait_until_succeeds("exec 3<>/dev/tcp/127.0.0.1/465")
+    systemd = succeed("systemctl --version | head -n 1").strip()
+    print(f"twin: {systemd}")
+
+with subtest("the timer is installed, wanted by timers.target"):
+    succeed("systemctl list-timers backup-server.timer | grep backup-server.timer >/dev/null")
+    succeed("systemctl is-enabled backup-server.timer; systemctl list-dependencies timers.target | grep backup-server.timer >/dev/null")
+    succeed("systemctl stop backup-server.timer")
+
+with subtest("secrets reach the service only as credentials"):
+    succeed("install -d -m 0751 /run/secrets/backup-server && install -m 0400 /work/secrets/* /run/secrets/backup-server/")
+    fail("grep -RqF vm-test-app-password /etc/backup-server/ /nix/store/*backup_config.yml")
+
+with subtest("day 1: every task backs up locally and syncs to the SSH target"):
+    run_on("2026-03-01")
+    for task in TASKS:
+        succeed(f"test -d /mnt/backup/{task}/2026-03-01 && test -d /backup/{task}/2026-03-01")
+
+with subtest("snapshots are faithful, or lose only what the README says"):
+    found = fidelity("2026-03-01")
+    for side, attributes in sorted(found.items()):
+        for attribute, paths in sorted(attributes.items()):
+            print(f"twin:   {side} snapshots differ in {attribute}: {len(paths)} paths, e.g. {paths[0]}")
+    lost = {side: sorted(found.get(side, {})) for side in ("local", "remote")}
+    expected = {side: NOT_KEPT[side] for side in ("local", "remote")}
+    if lost != expected:
+        sys.exit(f"twin: FAILED: the snapshots lose {lost}, expected {expected}")
+    if not all(p.endswith("device)") for p in found["remote"]["missing"]):
+        sys.exit(f"twin: FAILED: the target lacks more than device nodes: {found['remote']['missing']}")
+
+with subtest("day 2: the run holds a sleep inhibitor; unchanged files are hard links to day 1's"):
+    succeed("echo 'day two' >> /home/bob/report.ods")
+    run_on("2026-03-02", block=False)
+    wait_until_succeeds("systemd-inhibit --list --no-pager | grep 'backup-server.*sleep.*block' >/dev/null", 30)
+    wait_until_succeeds("systemctl show -P ActiveState backup-server.service | grep -x inactive", 120)
+    succeed("systemctl show -P Result backup-server.service | grep -x success")
+    for root in ("/mnt/backup/home", "/backup/home"):
+        same_inode(f"{root}/2026-03-01/alice/docs/thesis.tex", f"{root}/2026-03-02/alice/docs/thesis.tex")
+        succeed(f'[ "$(stat -c %i {root}/2026-03-01/bob/report.ods)" != "$(stat -c %i {root}/2026-03-02/bob/report.ods)" ]')
+        fail(f"test -e {root}/2026-03-02/alice/docs/draft.tmp")
+
+with subtest("a report arrives over SMTPS for every run"):
+    status, _ = execute("[ $(grep -l 'Subject: Backup succeeded' /var/lib/mail/*.eml | wc -l) -ge 2 ]")
+    if status != 0:
+        sys.exit("twin: FAILED: no two reports of success\n" + succeed("grep -h '^Subject' /var/lib/mail/*.eml; journalctl --no-pager -o cat -u backup-server.service | tail -n 30"))
+
+with subtest("retention over a week keeps what the policy says, on both sides"):
+    for day in range(3, 10):
+        run_on(f"2026-03-{day:02d}")
+    # daily 3: 07, 08, 09; weekly 2: Mondays 03-02 and 03-09; monthly/yearly: 03-01.
+    expected = "2026-03-01 2026-03-02 2026-03-07 2026-03-08 2026-03-09"
+    for task in TASKS:
+        for root in ("/mnt/backup", "/backup"):
+            got = snapshots(f"{root}/{task}")
+            if got != expected:
+                sys.exit(f"twin: FAILED: {root}/{task} holds {got}, expected {expected}")
+
+with subtest("nginx serves the pages from site.dir"):
+    page = "curl -sf -H 'Host: backup.localhost' http://127.0.0.1"
+    succeed(f"{page}/ | grep '1 of 3 task needs attention' >/dev/null")
+    succeed(f"{page}/ | grep '>home</a>' >/dev/null")
+    # srv warns every night: the target's user cannot create its device nodes.
+    succeed(f"{page}/status.json | jq -e '(.tasks | map({{(.name): .state}}) | add)"
+            f" == {{\"home\": \"ok\", \"srv\": \"warning\", \"var\": \"ok\"}}'")
+    succeed(f"{page}/metrics.prom | grep 'backup_server_last_run_success{{task=\"srv\"}} 1' >/dev/null")
+    fail(f"{page}/.backup-server-site")
+    succeed("[ $(stat -c %a /var/lib/backup-server) = 700 ]")
+
+with subtest("a missing source fails the run, mails its zipped log and keeps the snapshots"):
+    succeed("mv /var/local /var/local.gone")
+    run_on("2026-03-10", succeeds=False)
+    succeed("systemctl is-failed backup-server.service")
+    wait_until_succeeds("grep -l 'Subject: Backup FAILED' /var/lib/mail/*.eml")
+    succeed("grep -l 'Subject: Backup FAILED' /var/lib/mail/*.eml | xargs grep -q 'var_backup.zip'")
+    succeed("test -d /mnt/backup/var/2026-03-09 && test -d /backup/var/2026-03-09")
+    succeed(f"{page}/status.json | jq -e '.tasks[] | select(.name == \"var\") | .state == \"failing\"'")
+    succeed("mv /var/local.gone /var/local")
+
+with subtest(f"the unit's exposure stays at most {EXPOSURE_AT_MOST}"):
+    report = succeed("systemd-analyze security --no-pager backup-server.service")
+    score = re.search(r"Overall exposure level for backup-server.service: ([0-9.]+) (\S+)", report)
+    print(f"twin: exposure {score.group(1)} {score.group(2)} ({systemd})")
+    if float(score.group(1)) > EXPOSURE_AT_MOST:
+        sys.exit(f"twin: FAILED: exposure {score.group(1)} above {EXPOSURE_AT_MOST}\n{report}")
