@@ -19,6 +19,9 @@ mod checker;
 mod tests;
 
 use checker::Checker;
+pub use checker::notify::{
+    Event, Healthchecks, Notify, Ntfy, Priority, UrlSource, Webhook, redact, url_problem,
+};
 
 /// A validated configuration. Every field holds a checked value.
 #[derive(Debug, Clone, Serialize)]
@@ -42,6 +45,8 @@ pub struct Config {
     pub ssh_config: Option<PathBuf>,
     pub smtp: Smtp,
     pub stale_after_days: u32,
+    /// Pings when a run starts and ends (healthchecks, ntfy, a webhook).
+    pub notify: Notify,
 }
 
 #[derive(Debug, Clone, Serialize)]
