@@ -136,9 +136,24 @@ fn dispatch(cli: Cli) -> Result<Exit, Error> {
                     runs: Vec::new(),
                 }),
             };
-            let pages =
-                crate::site::render(&names, &load, &clock, config.stale_after_days, &site_dir)
-                    .map_err(Error::Site)?;
+            // The newest finished run's pings that could not be delivered.
+            let undelivered_pings: Vec<String> = match &record {
+                Some(record) => record
+                    .undelivered_pings()?
+                    .iter()
+                    .map(|p| p.describe())
+                    .collect(),
+                None => Vec::new(),
+            };
+            let pages = crate::site::render(
+                &names,
+                &load,
+                &clock,
+                config.stale_after_days,
+                &undelivered_pings,
+                &site_dir,
+            )
+            .map_err(Error::Site)?;
             journal::info(&format!(
                 "site rendered: {pages} pages in {}",
                 site_dir.display()

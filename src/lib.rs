@@ -24,6 +24,7 @@ pub mod record;
 
 pub mod health;
 
+pub mod notify;
 pub mod password;
 pub mod report;
 pub mod site;

@@ -16,6 +16,7 @@ use crate::error::Error;
 use crate::exit::Exit;
 use crate::journal;
 use crate::lock::RunLock;
+use crate::notify::{Finished, Notifier, Ping, Started};
 use crate::outcome::{StepOutcome, StepResult, TaskResult};
 use crate::plan::{Plan, StepPlan, TaskPlan};
 use crate::record::{Record, RunId};
@@ -58,7 +59,19 @@ pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
     let _lock = RunLock::acquire(&state.lock())?;
 
     let host = report::hostname();
+    let started = clock.now();
     let mut book = Book::open(state, &host, &plan, clock);
+    // Pings (notify): the run started; at its end, how it went. Never a reason to stop.
+    let mut notifier = Notifier::load(&config.notify, config.stale_after_days);
+    let names: Vec<String> = plan.tasks.iter().map(|t| t.name.clone()).collect();
+    let start = Started {
+        host: &host,
+        run: book.run_id(),
+        at: started,
+        tasks: &names,
+    };
+    let pings = notifier.start(&start, &|name| book.history(name), clock);
+    book.pinged(&pings);
     let engine = Engine {
         plan: &plan,
         scripts: &scripts,
@@ -89,6 +102,24 @@ pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
     };
     book.end(clock.now(), outcome);
 
+    let finished = Finished {
+        host: &host,
+        run: book.run_id(),
+        started,
+        ended: clock.now(),
+        results: &results,
+        verdicts: notifier.verdicts(&results, &|name| book.history(name), clock),
+        unrecorded: book.unrecorded.as_deref(),
+        clock,
+    };
+    let pings = notifier.finish(&finished);
+    book.pinged(&pings);
+    let undelivered_pings: Vec<String> = notifier
+        .undelivered()
+        .iter()
+        .map(|p| p.describe())
+        .collect();
+
     let mut trouble = failed > 0 || book.unrecorded.is_some();
     if let Some(site_dir) = &opts.site_dir {
         let rendered = match &book.record {
@@ -100,7 +131,14 @@ pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
                     .and_then(|names| {
                         let load =
                             |name: &str| record.history(name, None).map_err(|e| e.to_string());
-                        crate::site::render(&names, &load, clock, config.stale_after_days, site_dir)
+                        crate::site::render(
+                            &names,
+                            &load,
+                            clock,
+                            config.stale_after_days,
+                            &undelivered_pings,
+                            site_dir,
+                        )
                     })
             }
             None => Err(format!(
@@ -130,11 +168,15 @@ pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
             let about = About {
                 host: &host,
                 unrecorded: book.unrecorded.as_deref(),
+                undelivered_pings: &undelivered_pings,
             };
             !send_report(&config, &reports, &about, state, email)
         }
     };
-    Ok(Exit::of_run(trouble, undelivered))
+    Ok(Exit::of_run(
+        trouble,
+        undelivered || !undelivered_pings.is_empty(),
+    ))
 }
 
 /// The ssh_config for this run, when anything is reached over SSH. If it cannot be
@@ -232,6 +274,22 @@ impl Book {
 
     fn end(&mut self, ended: f64, outcome: &str) {
         self.write(|record, run| record.end_run(run, ended, outcome));
+    }
+
+    fn run_id(&self) -> Option<i64> {
+        self.record.as_ref().map(|(_, run)| run.0)
+    }
+
+    /// A task's recorded runs, if the record can be read.
+    fn history(&self, task: &str) -> Option<crate::record::TaskHistory> {
+        let (record, _) = self.record.as_ref()?;
+        record.history(task, None).ok()
+    }
+
+    fn pinged(&mut self, pings: &[Ping]) {
+        for ping in pings {
+            self.write(|record, run| record.ping(run, ping));
+        }
     }
 }
 

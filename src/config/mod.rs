@@ -20,7 +20,8 @@ mod tests;
 
 use checker::Checker;
 pub use checker::notify::{
-    Event, Healthchecks, Notify, Ntfy, Priority, UrlSource, Webhook, redact, url_problem,
+    Event, Healthchecks, NTFY_DEFAULT_ON, Notify, Ntfy, Priority, UrlSource, Webhook, redact,
+    url_problem,
 };
 
 /// A validated configuration. Every field holds a checked value.

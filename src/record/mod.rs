@@ -10,6 +10,7 @@
 //! WAL and a busy timeout let the site renderer read while a run writes.
 
 mod history;
+mod pings;
 mod schema;
 
 use std::path::{Path, PathBuf};

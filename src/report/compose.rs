@@ -52,6 +52,8 @@ pub struct About<'a> {
     pub host: &'a str,
     /// Why this run is not in the log database, if it is not.
     pub unrecorded: Option<&'a str>,
+    /// The run's pings (notify) that could not be delivered, each in words.
+    pub undelivered_pings: &'a [String],
 }
 
 pub fn subject(reports: &[TaskReport], about: &About) -> String {
@@ -206,10 +208,26 @@ fn attachment_words(a: &AttachedLog) -> String {
     }
 }
 
+/// The paragraph saying which pings could not be delivered, when some could not.
+fn pings_words(about: &About) -> Option<String> {
+    (!about.undelivered_pings.is_empty()).then(|| {
+        "Notifications (pings) that could not be delivered; the backups are not affected, \
+         but a monitoring service may raise an alarm:"
+            .to_string()
+    })
+}
+
 fn render_text(reports: &[TaskReport], about: &About, attached: &[AttachedLog]) -> String {
     let mut out = format!("{}\n\n", subject(reports, about));
     if let Some(words) = unrecorded_words(about) {
         out.push_str(&format!("{words}\n\n"));
+    }
+    if let Some(words) = pings_words(about) {
+        out.push_str(&format!("{words}\n"));
+        for ping in about.undelivered_pings {
+            out.push_str(&format!("  - {ping}\n"));
+        }
+        out.push('\n');
     }
     for r in reports {
         let verdict = if r.success { "succeeded" } else { "FAILED" };
@@ -264,6 +282,14 @@ fn render_html(reports: &[TaskReport], about: &About, attached: &[AttachedLog]) 
                 h2 style="margin:0 0 12px 0" { (subject(reports, about)) }
                 @if let Some(words) = unrecorded_words(about) {
                     p style="background:#fce8e6;color:#a50e0e;padding:8px" { (words) }
+                }
+                @if let Some(words) = pings_words(about) {
+                    div style="background:#fef7e0;color:#8a4b00;padding:8px;margin:0 0 12px 0" {
+                        (words)
+                        ul style="margin:4px 0 0 0" {
+                            @for ping in about.undelivered_pings { li { (ping) } }
+                        }
+                    }
                 }
                 @for r in reports {
                     @let task_state = if !r.success { StepState::Failed } else if r.warnings { StepState::Warning } else { StepState::Succeeded };

@@ -64,12 +64,14 @@ impl TaskSummary {
 }
 
 /// Renders the site for the tasks `names`, each task's history read by `load` when
-/// its turn comes, and publishes it at `site_dir`. Returns the number of pages written.
+/// its turn comes, and publishes it at `site_dir`; the index names the last run's
+/// `undelivered_pings`. Returns the number of pages written.
 pub fn render(
     names: &[String],
     load: &dyn Fn(&str) -> Result<TaskHistory, String>,
     clock: &Clock,
     stale_after_days: u32,
+    undelivered_pings: &[String],
     site_dir: &Path,
 ) -> Result<usize, String> {
     let now = clock.now();
@@ -79,6 +81,7 @@ pub fn render(
         clock,
         now,
         today: clock.date_of(now),
+        undelivered_pings,
     };
     let mut pages = 0;
     let mut failure = None;

@@ -20,6 +20,8 @@ pub struct Context<'a> {
     pub clock: &'a Clock,
     pub now: f64,
     pub today: jiff::civil::Date,
+    /// The last run's pings (notify) that could not be delivered, in words.
+    pub undelivered_pings: &'a [String],
 }
 
 /// The directory name of a task's pages: its name when it is a safe one (every
@@ -140,6 +142,13 @@ pub fn index(ctx: &Context, tasks: &[TaskSummary]) -> Markup {
                         li { a href={ "tasks/" (slug(*i, &task.name)) "/index.html" } { (task.name) } ": " (task.health.describe(ctx.clock)) }
                     }
                 }
+            }
+        }
+        @if !ctx.undelivered_pings.is_empty() {
+            section.banner.attention.pings {
+                h2 { "Notifications not delivered" }
+                p { "The last run could not deliver these pings. The backups are not affected, but a monitoring service may raise an alarm (or stay silent when it should not)." }
+                ul { @for ping in ctx.undelivered_pings { li { (ping) } } }
             }
         }
         section.figures {
