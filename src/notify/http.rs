@@ -334,6 +334,9 @@ fn explain(service: &str, e: &ureq::Error) -> Failure {
                 io_words(io)
             ))
         }
+        E::Io(io) if io.kind() == io::ErrorKind::ConnectionRefused => {
+            Failure::Transient(format!("cannot connect to {service}: connection refused"))
+        }
         E::Io(io) => Failure::Transient(format!("{service}: {}", io_words(io))),
         E::Rustls(tls) => Failure::Final(format!(
             "TLS with {service} failed: {tls} (is the certificate trusted? see notify.ca_file)"
