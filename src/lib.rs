@@ -32,6 +32,7 @@ pub mod site;
 pub mod check;
 pub mod cli;
 pub mod demo;
+pub mod doctor;
 pub mod error;
 pub mod exit;
 pub mod journal;
