@@ -3,7 +3,8 @@
 //! It builds a small world in DIR (a source, a backup disk, a local directory as the
 //! "remote"), runs a simulated week of nightly runs through the real engine (one
 //! night fails, because its source is unmounted), and says where to look. No
-//! network, no root, nothing outside DIR.
+//! network, no root, nothing outside DIR. A ping service's view is shown too: the runs
+//! ping a listener on 127.0.0.1 standing in for healthchecks.io and ntfy.
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +13,7 @@ use jiff::ToSpan;
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::exit::Exit;
+use crate::notify::recorder::Recorder;
 use crate::run::{self, Email, RunOptions};
 use crate::state::StateDir;
 
@@ -32,9 +34,20 @@ fn build(dir: Option<PathBuf>, scripts_dir: Option<PathBuf>) -> std::io::Result<
     };
     let source = root.join("home");
     let config = root.join("backup_config.yml");
-    for sub in ["backup/local", "backup/remote"] {
+    for sub in ["backup/local", "backup/remote", "secrets"] {
         fs_err::create_dir_all(root.join(sub))?;
     }
+    // The ping services' stand-in; the healthchecks URL is a secret, so it is in a file.
+    let pings = Recorder::start()?;
+    let check_url = root.join("secrets/healthchecks-url");
+    fs_err::write(
+        &check_url,
+        format!("{}/ping/demo-check\n", pings.base_url()),
+    )?;
+    fs_err::set_permissions(
+        &check_url,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )?;
     fs_err::write(
         &config,
         format!(
@@ -44,15 +57,21 @@ fn build(dir: Option<PathBuf>, scripts_dir: Option<PathBuf>) -> std::io::Result<
              email_sender: backup@example.com\n\
              email_report: admin@example.com\n\
              retention: {{daily: 3, weekly: 2, monthly: 2, yearly: 1}}\n\
-             tasks:\n  - name: home\n    dir_source: {source}\n    excludes: [\"*.cache\"]\n",
+             tasks:\n  - name: home\n    dir_source: {source}\n    excludes: [\"*.cache\"]\n\
+             # Pings to a listener the demo ran on 127.0.0.1 (gone once it ended).\n\
+             notify:\n  healthchecks: {{url_file: {check_url}}}\n  ntfy: {{url: \"{pings_url}/backup-demo\"}}\n",
             config = config.display(),
             root = root.display(),
             source = source.display(),
+            check_url = check_url.display(),
+            pings_url = pings.base_url(),
         ),
     )?;
 
     let today = Clock::system().today();
     let failing_night = 4;
+    // Which night each ping came in.
+    let mut nights: Vec<(String, usize)> = Vec::new();
     for night in 0..7i64 {
         let date = today
             .checked_sub((6 - night).days())
@@ -78,7 +97,13 @@ fn build(dir: Option<PathBuf>, scripts_dir: Option<PathBuf>) -> std::io::Result<
         if night == failing_night {
             fs_err::rename(&parked, &source)?;
         }
+        nights.push((
+            format!("night {} ({date})", night + 1),
+            pings.received().len(),
+        ));
     }
+    let view = ping_view(&pings, &nights);
+    fs_err::write(root.join("pings.txt"), &view)?;
 
     let nginx = crate::site::nginx::write_config(&root, &root.join("site"), 8080)?;
     // Readable by nginx workers (nobody) when nginx is started as root.
@@ -105,7 +130,36 @@ fn build(dir: Option<PathBuf>, scripts_dir: Option<PathBuf>) -> std::io::Result<
         root.display()
     );
     println!("  the config  {}", config.display());
+    println!(
+        "  the pings   {}/pings.txt: what the ping service received (below)",
+        root.display()
+    );
+    println!(
+        "\nThe ping service's view ({}, standing in for healthchecks.io and ntfy):",
+        pings.base_url()
+    );
+    print!("{view}");
+    println!(
+        "A night with no ping at all (timer not fired, machine off, run hung) is what healthchecks.io\n\
+         alerts on by itself, after the check's period and grace time: no email can say that."
+    );
     Ok(Exit::Success)
+}
+
+/// What the ping service received, night by night; `nights` holds each night's name and
+/// how many requests had come in by its end.
+fn ping_view(pings: &Recorder, nights: &[(String, usize)]) -> String {
+    let received = pings.received();
+    let mut view = String::new();
+    let mut from = 0;
+    for (night, upto) in nights {
+        for (i, request) in received.iter().enumerate().take(*upto).skip(from) {
+            let label = if i == from { night.as_str() } else { "" };
+            view.push_str(&format!("  {label:<22} {}\n", request.summary()));
+        }
+        from = *upto;
+    }
+    view
 }
 
 /// The sample data as it looks on night `night`: a few documents that change, a photo

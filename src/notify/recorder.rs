@@ -19,6 +19,29 @@ pub struct Received {
     pub body: String,
 }
 
+impl Received {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The request in one line: `POST /ping/x/fail  <the body's first line>`, or for an
+    /// ntfy message its title, priority and tags.
+    pub fn summary(&self) -> String {
+        let what = match self.header("title") {
+            Some(title) => format!(
+                "ntfy message {title:?}, priority {}, tags {}",
+                self.header("priority").unwrap_or("-"),
+                self.header("tags").unwrap_or("-")
+            ),
+            None => self.body.lines().next().unwrap_or_default().to_string(),
+        };
+        format!("{} {:<24} {what}", self.method, self.path)
+    }
+}
+
 /// A listener on 127.0.0.1 that records every request until the process ends.
 pub struct Recorder {
     port: u16,
