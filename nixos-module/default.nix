@@ -149,6 +149,12 @@ let
   localRemote = !remoteIsSsh;
 in
 {
+  # Pings (notify.*) and `sudo backup-server doctor`, each in a file of its own.
+  imports = [
+    ./notify.nix
+    ./doctor.nix
+  ];
+
   options.services.backupServer = {
     enable = mkEnableOption "backup-server: nightly rsync snapshots, mirrored over SSH, reported by email";
 
