@@ -590,6 +590,25 @@ mod tests {
     }
 
     #[test]
+    fn the_readmes_example_is_valid() {
+        let readme = include_str!("../../README.md");
+        let section = readme
+            .split("\n## Pings: knowing at once when backups stop\n")
+            .nth(1)
+            .expect("README has the Pings section");
+        let example = section
+            .split("```yaml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("the section has a YAML example");
+        let config = parse(example).unwrap();
+        let notify = config.notify;
+        assert!(notify.healthchecks.is_some() && notify.webhook.is_some());
+        assert_eq!(notify.ntfy.unwrap().tags, ["floppy_disk"]);
+        assert_eq!(notify.ca_file, Some("/etc/ssl/home-ca.pem".into()));
+    }
+
+    #[test]
     fn a_url_is_named_by_its_scheme_and_host_only() {
         assert_eq!(
             redact("https://hc-ping.com/0f6c-uuid/start?rid=1"),
