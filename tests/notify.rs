@@ -361,16 +361,39 @@ fn the_webhook_gets_the_run_as_json_with_its_headers() {
     );
 }
 
+/// A world pinging every channel at the base URLs `hc`, `ntfy` and `hook` (ntfy at the
+/// start and at a success too, so each channel pings at least once per run).
+fn every_channel(hc: &str, ntfy: &str, hook: &str, extra: &str) -> World {
+    let mut world = World::new();
+    let url_file = secret(&world, "hc-url", &format!("{hc}/ping/check"));
+    world.extra = format!(
+        "notify:\n{extra}  healthchecks: {{url_file: {url_file}}}\n  \
+         ntfy: {{url: '{ntfy}/topic', on: [start, success]}}\n  webhook: {{url: '{hook}/hook'}}\n"
+    );
+    world
+}
+
+/// The pings rows of a run of `every_channel` whose every ping failed with `why(service)`.
+fn all_failed(
+    hc: &str,
+    ntfy: &str,
+    hook: &str,
+    attempts: u32,
+    why: &dyn Fn(&str) -> String,
+) -> Vec<String> {
+    vec![
+        format!("healthchecks start failed {attempts}: {}", why(hc)),
+        format!("ntfy start failed {attempts}: {}", why(ntfy)),
+        format!("healthchecks success failed {attempts}: {}", why(hc)),
+        format!("ntfy success failed {attempts}: {}", why(ntfy)),
+        format!("webhook success failed {attempts}: {}", why(hook)),
+    ]
+}
+
 #[test]
 fn a_service_that_is_down_is_tried_three_times_and_the_run_exits_3_with_its_backups_done() {
-    let port = support::free_port();
-    let mut world = World::new();
-    let url_file = secret(
-        &world,
-        "hc-url",
-        &format!("http://127.0.0.1:{port}/ping/down"),
-    );
-    world.extra = format!("notify:\n  healthchecks: {{url_file: {url_file}}}\n");
+    let [hc, ntfy, hook] = [(); 3].map(|()| format!("http://127.0.0.1:{}", support::free_port()));
+    let world = every_channel(&hc, &ntfy, &hook, "");
 
     let started = Instant::now();
     let out = run_reporting(&world, "2026-03-01");
@@ -386,31 +409,31 @@ fn a_service_that_is_down_is_tried_three_times_and_the_run_exits_3_with_its_back
         ["2026-03-01"],
         "and the sync"
     );
-    let service = format!("http://127.0.0.1:{port}");
-    let refused = format!("cannot connect to {service}: connection refused");
-    let failed = format!("{refused} (3 attempts)");
+    let refused = |service: &str| format!("cannot connect to {service}: connection refused");
     assert!(
-        stderr(&out).contains(&format!("healthchecks start ping not delivered: {failed}")),
+        stderr(&out).contains(&format!(
+            "healthchecks start ping: {}; trying again in 1 s",
+            refused(&hc)
+        )) && stderr(&out).contains(&format!(
+            "healthchecks start ping: {}; trying again in 3 s",
+            refused(&hc)
+        )),
         "{}",
         show(&out)
     );
+    let failed = format!("{} (3 attempts)", refused(&hook));
     assert!(
-        stderr(&out).contains(&format!(
-            "healthchecks start ping: {refused}; trying again in 1 s"
-        )) && stderr(&out).contains("; trying again in 3 s"),
+        stderr(&out).contains(&format!("webhook success ping not delivered: {failed}")),
         "{}",
         show(&out)
     );
     assert_eq!(
         ping_rows(&world),
-        [
-            format!("healthchecks start failed 3: {refused}"),
-            format!("healthchecks success failed 3: {refused}"),
-        ]
+        all_failed(&hc, &ntfy, &hook, 3, &refused)
     );
-    // Two pings, each 1 s + 3 s of pauses between three quick refusals.
+    // Five pings, each 1 s + 3 s of pauses between three quick refusals.
     assert!(
-        took >= Duration::from_secs(8) && took < Duration::from_secs(20),
+        took >= Duration::from_secs(20) && took < Duration::from_secs(35),
         "{took:?}"
     );
     let (subject, report) = &reports(&world)[0];
@@ -419,16 +442,14 @@ fn a_service_that_is_down_is_tried_three_times_and_the_run_exits_3_with_its_back
         "the report is about the backups: {subject}"
     );
     assert!(
-        report.contains(&format!(
-            "healthchecks success ping not delivered: {failed}"
-        )),
+        report.contains(&format!("webhook success ping not delivered: {failed}")),
         "{report}"
     );
     let index = index(&world);
     assert!(index.contains("Notifications not delivered"), "{index}");
     assert!(
         index.contains(&format!(
-            "<li>healthchecks start ping not delivered: {failed}</li>"
+            "<li>webhook success ping not delivered: {failed}</li>"
         )),
         "{index}"
     );
@@ -446,51 +467,74 @@ fn a_service_that_is_down_is_tried_three_times_and_the_run_exits_3_with_its_back
         .output()
         .unwrap();
     expect(&rendered, 0);
-    assert!(self::index(&world).contains(&format!(
-        "<li>healthchecks success ping not delivered: {failed}</li>"
-    )));
+    let rendered = self::index(&world);
+    assert_eq!(
+        rendered.matches(" ping not delivered: ").count(),
+        5,
+        "{rendered}"
+    );
 }
 
 #[test]
-fn a_500_is_tried_three_times_and_recorded_as_failed_but_a_404_only_once() {
+fn a_500_is_tried_three_times_and_recorded_as_failed() {
     let dir = tempfile::tempdir().unwrap();
-    let broken = HttpRecorder::start(
-        &dir.path().join("broken"),
-        Answer {
-            status: Some(500),
-            ..Answer::default()
-        },
+    let [hc, ntfy, hook] = ["hc", "ntfy", "hook"].map(|name| {
+        HttpRecorder::start(
+            &dir.path().join(name),
+            Answer {
+                status: Some(500),
+                ..Answer::default()
+            },
+        )
+    });
+    let world = every_channel(&hc.url(""), &ntfy.url(""), &hook.url(""), "");
+    let out = world.run("2026-03-01");
+    expect(&out, 3);
+    assert_eq!(
+        hc.lines(),
+        [
+            "POST /ping/check/start",
+            "POST /ping/check/start",
+            "POST /ping/check/start",
+            "POST /ping/check",
+            "POST /ping/check",
+            "POST /ping/check",
+        ]
     );
+    assert_eq!(ntfy.lines(), ["POST /topic"; 6]);
+    assert_eq!(hook.lines(), ["POST /hook"; 3]);
+    assert_eq!(
+        ping_rows(&world),
+        all_failed(&hc.url(""), &ntfy.url(""), &hook.url(""), 3, &|s| format!(
+            "{s} answered HTTP 500"
+        ))
+    );
+    assert!(world.local_task().join("2026-03-01").is_dir());
+}
+
+#[test]
+fn a_404_is_not_tried_again() {
+    let dir = tempfile::tempdir().unwrap();
     let missing = HttpRecorder::start(
-        &dir.path().join("missing"),
+        dir.path(),
         Answer {
             status: Some(404),
             ..Answer::default()
         },
     );
     let world = world_with(&format!(
-        "  webhook: {{url: '{}'}}\n  ntfy: {{url: '{}', on: [success]}}\n",
-        broken.url("/hook"),
+        "  ntfy: {{url: '{}', on: [success]}}\n",
         missing.url("/no-such-topic")
     ));
-    let out = world.run("2026-03-01");
-    expect(&out, 3);
-    assert_eq!(broken.lines(), ["POST /hook", "POST /hook", "POST /hook"]);
+    expect(&world.run("2026-03-01"), 3);
     assert_eq!(missing.lines(), ["POST /no-such-topic"]);
     assert_eq!(
         ping_rows(&world),
-        [
-            format!(
-                "ntfy success failed 1: {} answered HTTP 404: is the URL right?",
-                missing.url("")
-            ),
-            format!(
-                "webhook success failed 3: {} answered HTTP 500",
-                broken.url("")
-            ),
-        ]
+        [format!(
+            "ntfy success failed 1: {} answered HTTP 404: is the URL right?",
+            missing.url("")
+        )]
     );
-    assert!(world.local_task().join("2026-03-01").is_dir());
 }
 
 #[test]
@@ -512,33 +556,39 @@ fn a_500_that_passes_is_delivered_on_the_second_attempt() {
 #[test]
 fn a_service_that_hangs_is_given_up_within_the_timeout() {
     let dir = tempfile::tempdir().unwrap();
-    let hung = HttpRecorder::start(
-        dir.path(),
-        Answer {
-            hang: true,
-            ..Answer::default()
-        },
+    let [hc, ntfy, hook] = ["hc", "ntfy", "hook"].map(|name| {
+        HttpRecorder::start(
+            &dir.path().join(name),
+            Answer {
+                hang: true,
+                ..Answer::default()
+            },
+        )
+    });
+    let world = every_channel(
+        &hc.url(""),
+        &ntfy.url(""),
+        &hook.url(""),
+        "  timeout_secs: 1\n",
     );
-    let world = world_with(&format!(
-        "  timeout_secs: 2\n  webhook: {{url: '{}'}}\n",
-        hung.url("/hook")
-    ));
     let started = Instant::now();
     let out = world.run("2026-03-01");
     let took = started.elapsed();
     expect(&out, 3);
-    assert_eq!(hung.lines().len(), 3, "three attempts");
-    // Three attempts of 2 s and pauses of 1 s and 3 s: 10 s, and the backup itself.
+    assert_eq!(hc.lines().len(), 6, "three attempts at each of two pings");
+    assert_eq!(ntfy.lines().len(), 6);
+    assert_eq!(hook.lines().len(), 3);
+    // Five pings, each three attempts of 1 s and pauses of 1 s and 3 s: 35 s, and the
+    // backup itself.
     assert!(
-        took >= Duration::from_secs(10) && took < Duration::from_secs(16),
+        took >= Duration::from_secs(35) && took < Duration::from_secs(45),
         "{took:?}"
     );
     assert_eq!(
         ping_rows(&world),
-        [format!(
-            "webhook success failed 3: {} did not answer in time (notify.timeout_secs)",
-            hung.url("")
-        )]
+        all_failed(&hc.url(""), &ntfy.url(""), &hook.url(""), 3, &|s| format!(
+            "{s} did not answer in time (notify.timeout_secs)"
+        ))
     );
 }
 
