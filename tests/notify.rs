@@ -236,15 +236,13 @@ fn ntfy_says_failure_then_recovery_with_its_token_and_then_stays_quiet() {
             Some(format!("Bearer {token}").as_str())
         );
     }
+    let unmounted = world.source.display();
+    let failure = &received[0].body;
     assert!(
-        received[0]
-            .body
-            .starts_with("data: FAILED: backup: the source ")
-            && received[0]
-                .body
-                .contains("never succeeded (first run 2026-03-01 "),
-        "{}",
-        received[0].body
+        failure.starts_with(&format!(
+            "data: FAILED: backup: the source {unmounted} (dir_source) does not exist or is not a directory; never succeeded (first run 2026-03-01 "
+        )) && failure.ends_with(")\n"),
+        "the reason once, then the health: {failure}"
     );
     assert_eq!(
         received[1].body,

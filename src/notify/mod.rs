@@ -256,7 +256,12 @@ impl Finished<'_> {
                 if verdict.recovered(result) {
                     line.push_str(&format!(" (recovered: it was {})", words(verdict.before)));
                 } else if verdict.after.state.needs_attention() && !result.warned() {
-                    line.push_str(&format!("; {}", verdict.after.describe(self.clock)));
+                    // Its state and since when; the reason is said already.
+                    let health = Health {
+                        reason: None,
+                        ..verdict.after.clone()
+                    };
+                    line.push_str(&format!("; {}", health.describe(self.clock)));
                 }
                 line
             })
