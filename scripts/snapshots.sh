@@ -21,7 +21,8 @@
 #
 # Every call ends by listing DIR on stdout, as it is then: each entry "TYPE NAME"
 # followed by a NUL (TYPE: d directory, l symlink, f file, o other), so no file name
-# can break the listing; and, but after `prepare`, "s KIB INODES": the free space on
+# can break the listing; "u UID": the user it runs as (a target's user that is not
+# root cannot set owners); and, but after `prepare`, "s KIB INODES": the free space on
 # DIR's file system ("-" where df cannot tell). What it did goes to stderr as
 # "note: " lines, and what it could not clean up as "warning: " lines.
 #
@@ -128,6 +129,7 @@ listing() {
 	else
 		at=${1%/*}
 	fi
+	printf 'u %s\000' "$(id -u)"
 	[ "$2" = space ] || return 0
 	# df -P prints a header line, then one line per file system; the 4th field is
 	# what is free (KiB with -k, inodes with -i).

@@ -61,6 +61,8 @@ pub struct Listing {
     pub blocked: BTreeMap<Date, &'static str>,
     pub free_bytes: Option<u64>,
     pub free_inodes: Option<u64>,
+    /// The user the side's files are written as.
+    pub uid: Option<u32>,
 }
 
 impl Listing {
@@ -315,6 +317,10 @@ fn parse_listing(bytes: &[u8]) -> Listing {
             continue;
         };
         let name = String::from_utf8_lossy(name);
+        if kind == b'u' {
+            listing.uid = name.parse().ok();
+            continue;
+        }
         if kind == b's' {
             let mut figures = name.split(' ').map(|f| f.parse::<u64>().ok());
             listing.free_bytes = figures.next().flatten().map(|kib| kib * 1024);
@@ -359,7 +365,7 @@ mod tests {
     fn only_real_directories_named_like_a_date_are_snapshots() {
         let listing = parse_listing(
             b"d 2026-03-01\0l 2026-03-02\0f 2026-03-03\0d junk\n2026-03-04\0d .in-progress\0\
-              d .replaced-2026-03-05\0d 2026-13-45\0d notes\0s 2048 77\0",
+              d .replaced-2026-03-05\0d 2026-13-45\0d notes\0u 1000\0s 2048 77\0",
         );
         assert_eq!(listing.snapshots, BTreeSet::from([d("2026-03-01")]));
         assert_eq!(
@@ -369,6 +375,7 @@ mod tests {
         assert_eq!(listing.replaced, BTreeSet::from([d("2026-03-05")]));
         assert_eq!(listing.free_bytes, Some(2 * 1024 * 1024));
         assert_eq!(listing.free_inodes, Some(77));
+        assert_eq!(listing.uid, Some(1000));
         assert_eq!(listing.leftover(), Leftover::Remove);
         assert_eq!(parse_listing(b"s - -\0").leftover(), Leftover::Resume);
         assert_eq!(parse_listing(b"s - -\0").free_bytes, None);
