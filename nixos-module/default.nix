@@ -32,10 +32,44 @@ let
   unit = "backup-server.service";
   credentials = "/run/credentials/${unit}";
   isSsh = location: builtins.match "[^/]*:/.*" location != null;
-  remoteIsSsh = isSsh cfg.remoteDir;
-  anySsh = remoteIsSsh || lib.any (t: isSsh t.source) (lib.attrValues cfg.tasks);
+  # Every place snapshots are mirrored to: remoteDir, then the targets.
+  targetLocations = optional (cfg.remoteDir != null) cfg.remoteDir ++ map (t: t.location) (lib.attrValues cfg.targets);
+  localTargets = lib.filter (l: !isSsh l) targetLocations;
+  anySsh = lib.any isSsh targetLocations || lib.any (t: isSsh t.source) (lib.attrValues cfg.tasks);
+  targetNamePattern = "[a-z0-9][a-z0-9-]{0,31}";
   taskNamePattern = "[A-Za-z0-9][A-Za-z0-9._-]*";
   locationPattern = "(/.+|[A-Za-z0-9._-]+@?[A-Za-z0-9._-]*:/.+)";
+
+  # Per-key changes to a policy (a target's): null keeps the task's value.
+  retentionChanges = lib.genAttrs [ "daily" "weekly" "monthly" "yearly" ] (period: mkOption {
+    type = types.nullOr types.ints.unsigned;
+    default = null;
+    example = 36;
+    description = "Replaces the task's ${period} count on this target; null keeps it.";
+  });
+
+  targetModule = {
+    options = {
+      location = mkOption {
+        type = types.str;
+        example = "backup@offsite.lan:/srv/backup";
+        description = "Where: `user@host:/path` over SSH (with {option}`services.backupServer.ssh.keyFile`), or an absolute local path (a second disk).";
+      };
+      retention = retentionChanges;
+      bwlimitKiB = mkOption {
+        type = types.nullOr types.ints.positive;
+        default = null;
+        example = 2000;
+        description = "Limit transfers to this target to so many KiB/s (rsync --bwlimit); default {option}`services.backupServer.sync.bwlimitKiB`.";
+      };
+      compress = mkOption {
+        type = types.nullOr types.bool;
+        default = null;
+        example = false;
+        description = "Compress what is sent (rsync --compress); default {option}`services.backupServer.sync.compress`, else on over SSH and off for a local path.";
+      };
+    };
+  };
 
   retentionOptions = defaults: {
     daily = mkOption {
@@ -91,6 +125,50 @@ let
           };
           description = "This task's own retention policy; keys left out take the values of {option}`services.backupServer.retention`.";
         };
+        before = mkOption {
+          type = types.nullOr types.lines;
+          default = null;
+          example = literalExpression ''"''${pkgs.sqlite}/bin/sqlite3 /var/lib/app/app.db \".backup /var/backup/app/app.db\""'';
+          description = ''
+            A shell command run first (by `/bin/sh -c`, as root, in the hardened unit): a database
+            dump into the source, say. If it fails or runs longer than `hookTimeoutSec`, no
+            snapshot is taken. It sees `BACKUP_SERVER_TASK`, `BACKUP_SERVER_SOURCE` and
+            `BACKUP_SERVER_SNAPSHOT`; where it writes must be in `writablePaths`.
+          '';
+        };
+        after = mkOption {
+          type = types.nullOr types.lines;
+          default = null;
+          example = "rm -f /var/backup/app/app.db";
+          description = ''
+            A shell command run last, whatever happened, told how the task went in
+            `BACKUP_SERVER_OUTCOME` (`ok`, `warned` or `failed`) and `BACKUP_SERVER_FAILED_STEPS`.
+          '';
+        };
+        hookTimeoutSec = mkOption {
+          type = types.ints.positive;
+          default = 3600;
+          example = 7200;
+          description = "How long `before` and `after` may run before they are stopped (their whole process group).";
+        };
+        writablePaths = mkOption {
+          type = types.listOf types.str;
+          default = [ ];
+          example = [ "/var/backup/app" ];
+          description = "Paths the hooks write to (the unit's file system is read-only but for these and the backup directories).";
+        };
+        oneFileSystem = mkOption {
+          type = types.bool;
+          default = false;
+          example = true;
+          description = "Do not cross file systems inside the source (rsync --one-file-system): a mount under it is left out, its mount point kept.";
+        };
+        targets = mkOption {
+          type = types.nullOr (types.listOf types.str);
+          default = null;
+          example = [ "remote" "usb" ];
+          description = "The targets this task goes to (`remote` is {option}`services.backupServer.remoteDir`); all of them when null.";
+        };
       };
     };
 
@@ -103,6 +181,8 @@ let
       remoteDir
       requireMountpoint
       tasks
+      targets
+      sync
       retention
       email
       smtp
@@ -146,7 +226,6 @@ let
     "--why=Backing up"
   ];
   siteParent = dirOf cfg.site.dir;
-  localRemote = !remoteIsSsh;
 in
 {
   options.services.backupServer = {
@@ -199,9 +278,45 @@ in
     };
 
     remoteDir = mkOption {
-      type = types.str;
+      type = types.nullOr types.str;
+      default = null;
       example = "backup@nas.lan:/srv/backup";
-      description = "Where snapshots are mirrored: `user@host:/path` over SSH, or an absolute local path.";
+      description = ''
+        Where snapshots are mirrored: `user@host:/path` over SSH, or an absolute local path (the
+        target named `remote`). More places go in {option}`services.backupServer.targets`; at
+        least one of the two is needed.
+      '';
+    };
+
+    targets = mkOption {
+      type = types.attrsOf (types.submodule targetModule);
+      default = { };
+      example = literalExpression ''
+        {
+          usb = { location = "/mnt/usb-backup"; retention.daily = 30; };
+          offsite = { location = "backup@offsite.lan:/srv/backup"; retention.monthly = 36; bwlimitKiB = 2000; };
+        }
+      '';
+      description = ''
+        More places to mirror snapshots to, by name (`[a-z0-9-]`, up to 32): each synced and pruned
+        on its own, by the task's policy with the target's changes, so one may keep longer than
+        the backup disk; one that fails never stops the others.
+      '';
+    };
+
+    sync = {
+      bwlimitKiB = mkOption {
+        type = types.nullOr types.ints.positive;
+        default = null;
+        example = 5000;
+        description = "Limit every transfer to a target to so many KiB/s (rsync --bwlimit), unless the target sets its own.";
+      };
+      compress = mkOption {
+        type = types.nullOr types.bool;
+        default = null;
+        example = false;
+        description = "Compress transfers to targets (rsync --compress); null: on over SSH, off for a local path.";
+      };
     };
 
     tasks = mkOption {
@@ -417,8 +532,12 @@ in
           message = "services.backupServer.localDir must be an absolute path, not \"${cfg.localDir}\".";
         }
         {
-          assertion = builtins.match locationPattern cfg.remoteDir != null;
-          message = "services.backupServer.remoteDir must be an absolute path or user@host:/path, not \"${cfg.remoteDir}\".";
+          assertion = cfg.remoteDir == null || builtins.match locationPattern cfg.remoteDir != null;
+          message = "services.backupServer.remoteDir must be an absolute path or user@host:/path, not \"${toString cfg.remoteDir}\".";
+        }
+        {
+          assertion = targetLocations != [ ];
+          message = "services.backupServer needs somewhere to mirror snapshots to: set remoteDir or targets.";
         }
         {
           assertion = !anySsh || cfg.ssh.keyFile != null;
@@ -448,6 +567,18 @@ in
       ++ lib.mapAttrsToList (name: task: {
         assertion = builtins.match locationPattern task.source != null;
         message = "services.backupServer.tasks.\"${name}\".source must be an absolute path or user@host:/path, not \"${task.source}\".";
+      }) cfg.tasks
+      ++ lib.mapAttrsToList (name: target: {
+        assertion = builtins.match targetNamePattern name != null && name != "remote";
+        message = "services.backupServer.targets.\"${name}\": a target name is up to 32 lowercase letters, digits and '-', and not \"remote\" (remoteDir's).";
+      }) cfg.targets
+      ++ lib.mapAttrsToList (name: target: {
+        assertion = builtins.match locationPattern target.location != null;
+        message = "services.backupServer.targets.\"${name}\".location must be an absolute path or user@host:/path, not \"${target.location}\".";
+      }) cfg.targets
+      ++ lib.mapAttrsToList (name: task: {
+        assertion = task.targets == null || lib.all (t: t == "remote" && cfg.remoteDir != null || cfg.targets ? ${t}) task.targets;
+        message = "services.backupServer.tasks.\"${name}\".targets names a target that is not defined: ${toString task.targets}.";
       }) cfg.tasks;
 
       environment.etc."backup-server/backup_config.yml".source = configJson;
@@ -459,7 +590,7 @@ in
         documentation = [ "file://${cfg.package}/share/doc/backup-server/README.md" ];
         wants = [ "network-online.target" ];
         after = [ "network-online.target" ];
-        unitConfig.RequiresMountsFor = [ cfg.localDir ] ++ optional localRemote cfg.remoteDir;
+        unitConfig.RequiresMountsFor = [ cfg.localDir ] ++ localTargets;
         # A rebuild never starts (or kills) a backup: the timer does.
         restartIfChanged = false;
         serviceConfig = {
@@ -484,7 +615,10 @@ in
           # "-": a backup disk that is missing must fail (and be recorded by) the run itself,
           # not the unit's namespace set-up.
           ReadWritePaths = map (p: "-${p}") (
-            [ cfg.localDir ] ++ optional localRemote cfg.remoteDir ++ optional cfg.site.enable siteParent
+            [ cfg.localDir ]
+            ++ localTargets
+            ++ optional cfg.site.enable siteParent
+            ++ lib.concatMap (t: t.writablePaths) (lib.attrValues cfg.tasks)
           );
           ProtectHome = "read-only";
           PrivateTmp = true;
