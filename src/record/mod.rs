@@ -150,10 +150,11 @@ impl Record {
         let result = self.conn.execute(
                 "INSERT INTO steps (run_id, task, step, started, ended, outcome, error_kind, message,
                     warnings, dir_from, dir_to, log, files_total, files_transferred, bytes_transferred,
-                    total_size, local_snapshots, local_free_bytes, local_free_inodes, target_snapshots,
-                    target_free_bytes, target_free_inodes)
+                    total_size, local_snapshots, local_free_bytes, local_free_inodes,
+                    local_total_bytes, local_total_inodes, target_snapshots, target_free_bytes,
+                    target_free_inodes, target_total_bytes, target_total_inodes)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                    ?19, ?20, ?21, ?22)",
+                    ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
                 params![
                     run.0,
                     task,
@@ -174,9 +175,13 @@ impl Record {
                     local.map(|s| s.snapshots as i64),
                     local.and_then(|s| s.free_bytes).map(|v| v as i64),
                     local.and_then(|s| s.free_inodes).map(|v| v as i64),
+                    local.and_then(|s| s.total_bytes).map(|v| v as i64),
+                    local.and_then(|s| s.total_inodes).map(|v| v as i64),
                     target.map(|s| s.snapshots as i64),
                     target.and_then(|s| s.free_bytes).map(|v| v as i64),
                     target.and_then(|s| s.free_inodes).map(|v| v as i64),
+                    target.and_then(|s| s.total_bytes).map(|v| v as i64),
+                    target.and_then(|s| s.total_inodes).map(|v| v as i64),
                 ],
             );
         self.named(
