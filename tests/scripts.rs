@@ -154,8 +154,8 @@ fn the_listing_is_typed_and_no_name_can_break_it() {
 
         let missing = snapshots(shell, &["list", &format!("{dir}/not-yet")]);
         assert!(
-            ok(&missing).starts_with("s "),
-            "a missing directory lists only its free space"
+            ok(&missing).starts_with("u 0\0s "),
+            "a missing directory lists only the user it runs as and the free space"
         );
     }
 }
