@@ -127,11 +127,26 @@ pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
                 record.history(name, None).ok()
             };
             let reports = report::enrich(&results, &history, config.stale_after_days, clock);
+            let disks = book.disks(clock, config.disk);
             let about = About {
                 host: &host,
                 unrecorded: book.unrecorded.as_deref(),
+                disks: &disks,
+                site_url: config.site_url.as_deref(),
+                summary: false,
             };
-            !send_report(&config, &reports, &about, state, email)
+            match report::wanted(&config, &reports, &about, plan.today) {
+                Some(summary) => {
+                    let about = About { summary, ..about };
+                    !send_report(&config, &reports, &about, state, email)
+                }
+                None => {
+                    journal::info(
+                        "no report: nothing needs attention (email_when: attention or never)",
+                    );
+                    !send_kept_reports(&config, state, email)
+                }
+            }
         }
     };
     Ok(Exit::of_run(trouble, undelivered))
@@ -146,15 +161,8 @@ fn write_ssh_config(plan: &Plan, state: &StateDir) -> Option<PathBuf> {
         .ok()
 }
 
-/// Sends (or writes, or keeps) the report; false when it did not go out.
-fn send_report(
-    config: &Config,
-    reports: &[report::TaskReport],
-    about: &About,
-    state: &StateDir,
-    email: &Email,
-) -> bool {
-    let options = ReportOptions {
+fn report_options<'a>(state: &'a StateDir, email: &'a Email) -> ReportOptions<'a> {
+    ReportOptions {
         state,
         password_file: match email {
             Email::Send { password_file } => password_file.as_deref(),
@@ -164,7 +172,31 @@ fn send_report(
             Email::WriteTo(dir) => Some(dir),
             _ => None,
         },
-    };
+    }
+}
+
+/// Sends what earlier runs kept; false when that failed.
+fn send_kept_reports(config: &Config, state: &StateDir, email: &Email) -> bool {
+    match report::send_kept(config, &report_options(state, email)) {
+        Some(Delivery::Undelivered { reason, .. }) => {
+            journal::error(&format!(
+                "the reports kept by earlier runs were not sent: {reason}"
+            ));
+            false
+        }
+        _ => true,
+    }
+}
+
+/// Sends (or writes, or keeps) the report; false when it did not go out.
+fn send_report(
+    config: &Config,
+    reports: &[report::TaskReport],
+    about: &About,
+    state: &StateDir,
+    email: &Email,
+) -> bool {
+    let options = report_options(state, email);
     match report::deliver(config, reports, about, &options) {
         Delivery::Sent => journal::info(&format!("report sent to {}", config.email_report)),
         Delivery::Written(path) => journal::info(&format!("report written to {}", path.display())),
@@ -227,6 +259,31 @@ impl Book {
         if let Err(e) = write(record, *run) {
             journal::error(&e.to_string());
             self.unrecorded.get_or_insert_with(|| e.to_string());
+        }
+    }
+
+    /// The backup disk and the targets, judged from what the record holds.
+    fn disks(
+        &self,
+        clock: &Clock,
+        thresholds: crate::capacity::Thresholds,
+    ) -> Vec<crate::capacity::Disk> {
+        let Some((record, _)) = &self.record else {
+            return Vec::new();
+        };
+        let now = clock.now();
+        let since = now - crate::capacity::WINDOW_DAYS * crate::clock::DAY;
+        match record.disk_measures(since) {
+            Ok(disks) => disks
+                .iter()
+                .filter_map(|(name, measures)| {
+                    crate::capacity::judge(name, measures, now, thresholds)
+                })
+                .collect(),
+            Err(e) => {
+                journal::warn(&e.to_string());
+                Vec::new()
+            }
         }
     }
 

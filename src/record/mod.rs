@@ -251,6 +251,48 @@ impl Record {
         Ok(names)
     }
 
+    /// Every disk's measures since `since` (Unix seconds): the backup disk's (named
+    /// `backup disk`) from the steps that wrote it, each target's (by name) from its
+    /// syncs.
+    pub fn disk_measures(
+        &self,
+        since: f64,
+    ) -> Result<std::collections::BTreeMap<String, Vec<crate::capacity::Measure>>, RecordError>
+    {
+        let read = || -> rusqlite::Result<_> {
+            let mut query = self.conn.prepare_cached(
+                "SELECT 'backup disk', ended, local_free_bytes, local_total_bytes, local_free_inodes,
+                        local_total_inodes
+                 FROM steps WHERE local_free_bytes IS NOT NULL AND step IN ('backup', 'retention')
+                    AND ended >= ?1
+                 UNION ALL
+                 SELECT CASE step WHEN 'sync' THEN 'remote' ELSE substr(step, 6) END, ended,
+                        target_free_bytes, target_total_bytes, target_free_inodes, target_total_inodes
+                 FROM steps WHERE target_free_bytes IS NOT NULL AND step LIKE 'sync%' AND ended >= ?1",
+            )?;
+            let mut disks: std::collections::BTreeMap<String, Vec<crate::capacity::Measure>> =
+                std::collections::BTreeMap::new();
+            let mut rows = query.query([since])?;
+            while let Some(row) = rows.next()? {
+                let figure = |i: usize| -> rusqlite::Result<Option<u64>> {
+                    Ok(row.get::<_, Option<i64>>(i)?.map(|v| v.max(0) as u64))
+                };
+                disks
+                    .entry(row.get(0)?)
+                    .or_default()
+                    .push(crate::capacity::Measure {
+                        at: row.get(1)?,
+                        free_bytes: figure(2)?,
+                        total_bytes: figure(3)?,
+                        free_inodes: figure(4)?,
+                        total_inodes: figure(5)?,
+                    });
+            }
+            Ok(disks)
+        };
+        self.named("read the disks' measures", read())
+    }
+
     /// The id of the run now going, if one is recorded as going.
     pub fn running(&self) -> Result<Option<RunId>, RecordError> {
         let result = self
