@@ -11,6 +11,7 @@
 use serde::Serialize;
 
 use crate::clock::DAY;
+use crate::record::{Record, RecordError};
 
 /// How far back the forecast looks.
 pub const WINDOW_DAYS: f64 = 30.0;
@@ -100,6 +101,15 @@ pub fn judge(name: &str, measures: &[Measure], now: f64, thresholds: Thresholds)
         warning: (!warnings.is_empty()).then(|| warnings.join("; ")),
         series,
     })
+}
+
+/// Every disk the record has measures of, judged at `now`.
+pub fn disks(record: &Record, now: f64, thresholds: Thresholds) -> Result<Vec<Disk>, RecordError> {
+    Ok(record
+        .disk_measures(now - WINDOW_DAYS * DAY)?
+        .iter()
+        .filter_map(|(name, measures)| judge(name, measures, now, thresholds))
+        .collect())
 }
 
 /// Days until a least-squares line through `(time, free bytes)` reaches zero from the

@@ -66,6 +66,19 @@ impl std::fmt::Display for RecordError {
 
 impl std::error::Error for RecordError {}
 
+/// How far a run going now is, as the pages show it while it goes.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Progress {
+    /// Unix seconds.
+    pub since: f64,
+    /// The task and step going now, when known (`render-site` knows only what the
+    /// record holds: the task going, and the steps that ended).
+    pub task: Option<String>,
+    pub step: Option<String>,
+    /// The steps that ended, in order: task, step, outcome.
+    pub done: Vec<(String, String, String)>,
+}
+
 /// A run's id in the `runs` table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunId(pub i64);
@@ -291,6 +304,38 @@ impl Record {
             Ok(disks)
         };
         self.named("read the disks' measures", read())
+    }
+
+    /// How far the run `run` has got, as recorded.
+    pub fn progress(&self, run: RunId) -> Result<Progress, RecordError> {
+        let read = || -> rusqlite::Result<Progress> {
+            let since =
+                self.conn
+                    .query_row("SELECT started FROM runs WHERE id = ?1", [run.0], |r| {
+                        r.get(0)
+                    })?;
+            let task = self
+                .conn
+                .query_row(
+                    "SELECT task FROM tasks WHERE run_id = ?1 AND outcome IS NULL ORDER BY rowid DESC LIMIT 1",
+                    [run.0],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let mut steps = self.conn.prepare(
+                "SELECT task, step, outcome FROM steps WHERE run_id = ?1 ORDER BY rowid",
+            )?;
+            let done = steps
+                .query_map([run.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(Progress {
+                since,
+                task,
+                step: None,
+                done,
+            })
+        };
+        self.named("read the run's progress", read())
     }
 
     /// The id of the run now going, if one is recorded as going.
