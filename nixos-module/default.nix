@@ -188,7 +188,15 @@ let
       smtp
       staleAfterDays
       settings
+      disk
       ;
+    siteUrl =
+      if cfg.site.url != null then
+        cfg.site.url
+      else if cfg.site.enable && cfg.site.nginx.enable then
+        "http://${cfg.site.nginx.hostName}/"
+      else
+        null;
     sshKeyPath = if cfg.ssh.keyFile == null then null else "${credentials}/ssh-key";
     knownHostsPath = if knownHostsFile == null then null else "${knownHostsFile}";
     sshConfigPath = if sshConfigFile == null then null else "${sshConfigFile}";
@@ -344,21 +352,50 @@ in
         default = true;
         example = false;
         description = ''
-          Email a report after every run (through Gmail's SMTPS, or {option}`services.backupServer.smtp`).
-          When off, the service runs `backup-server run --no-email` and needs no password;
-          {option}`services.backupServer.email.sender` and `to` are still written to
-          backup_config.yml, which requires them.
+          Email reports (through Gmail's SMTPS, or {option}`services.backupServer.smtp`). When
+          off, no report is sent (`email_when: never`) and no password, sender or recipient is
+          needed.
         '';
       };
+      when = mkOption {
+        type = types.enum [
+          "always"
+          "attention"
+        ];
+        default = "always";
+        example = "attention";
+        description = ''
+          `always`: a report after every run. `attention`: only when something needs attention
+          (a failure, a warning, a task not ok, a recovery, a disk filling up), and a short
+          summary once a week ({option}`services.backupServer.email.summaryWeekday`), so that
+          silence still proves the runs go on.
+        '';
+      };
+      summaryWeekday = mkOption {
+        type = types.enum [
+          "monday"
+          "tuesday"
+          "wednesday"
+          "thursday"
+          "friday"
+          "saturday"
+          "sunday"
+        ];
+        default = "monday";
+        example = "friday";
+        description = "The day of the weekly summary when {option}`services.backupServer.email.when` is `attention`.";
+      };
       sender = mkOption {
-        type = types.str;
+        type = types.nullOr types.str;
+        default = null;
         example = "me@gmail.com";
-        description = "The Gmail address reports come from; also the SMTP user.";
+        description = "The Gmail address reports come from; also the SMTP user. Required when email is on.";
       };
       to = mkOption {
-        type = types.str;
+        type = types.nullOr types.str;
+        default = null;
         example = "me@gmail.com";
-        description = "Receives every report.";
+        description = "Receives every report. Required when email is on.";
       };
       admin = mkOption {
         type = types.nullOr types.str;
@@ -456,12 +493,33 @@ in
       description = "A task without a success for longer is flagged stale in reports and on the site.";
     };
 
+    disk = {
+      minFreePercent = mkOption {
+        type = types.ints.between 0 99;
+        default = 10;
+        example = 20;
+        description = "A disk (the backup disk or a target) needs attention when less than this share of its bytes or inodes is free.";
+      };
+      fullWithinDays = mkOption {
+        type = types.ints.unsigned;
+        default = 30;
+        example = 60;
+        description = "A disk needs attention when, at the rate of the last 30 days, it is full within this many days.";
+      };
+    };
+
     site = {
       enable = mkOption {
         type = types.bool;
         default = true;
         example = false;
         description = "Render the static history pages after every run.";
+      };
+      url = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        example = "https://backup.nas.lan/";
+        description = "Where the pages are served, for a link in every report; with {option}`services.backupServer.site.nginx.enable`, `http://<hostName>/` when unset.";
       };
       dir = mkOption {
         type = types.str;
@@ -554,6 +612,10 @@ in
         {
           assertion = !cfg.sops.enable || cfg.sops.sopsFile != null;
           message = "services.backupServer.sops.enable needs services.backupServer.sops.sopsFile.";
+        }
+        {
+          assertion = !cfg.email.enable || (cfg.email.sender != null && cfg.email.to != null);
+          message = "services.backupServer.email.enable needs services.backupServer.email.sender and email.to (or set email.enable = false).";
         }
         {
           assertion = !cfg.email.enable || cfg.email.passwordFile != null;

@@ -47,8 +47,6 @@ in
 {
   dir_backup_local = cfg.localDir;
   require_mountpoint = cfg.requireMountpoint;
-  email_sender = cfg.email.sender;
-  email_report = cfg.email.to;
   tasks = map (name: task name cfg.tasks.${name}) (builtins.attrNames cfg.tasks);
   retention = retention cfg.retention;
   stale_after_days = cfg.staleAfterDays;
@@ -58,6 +56,29 @@ in
   // optional "ca_file" cfg.smtp.caFile;
 }
 // optional "dir_backup_remote" cfg.remoteDir
+// optional "email_sender" (cfg.email.sender or null)
+// optional "email_report" (cfg.email.to or null)
+// (
+  if !(cfg.email.enable or true) then
+    { email_when = "never"; }
+  else
+    {
+      email_when = cfg.email.when or "always";
+      summary_weekday = cfg.email.summaryWeekday or "monday";
+    }
+)
+// optional "site_url" (cfg.siteUrl or null)
+// (
+  if cfg ? disk then
+    {
+      disk = {
+        min_free_percent = cfg.disk.minFreePercent;
+        full_within_days = cfg.disk.fullWithinDays;
+      };
+    }
+  else
+    { }
+)
 // (if targets == { } then { } else { targets = map (name: target name targets.${name}) (builtins.attrNames targets); })
 // (if sync == { } then { } else { inherit sync; })
 // optional "email_admin" cfg.email.admin

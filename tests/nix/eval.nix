@@ -180,6 +180,24 @@ let
         "tasks.\"home\".targets names a target that is not defined: nowhere"
       ];
     };
+    email-off-without-addresses = {
+      modules = [
+        base
+        emailOff
+        {
+          services.backupServer.email.sender = lib.mkForce null;
+          services.backupServer.email.to = lib.mkForce null;
+        }
+      ];
+      expect = [ ];
+    };
+    email-without-addresses = {
+      modules = [
+        base
+        { services.backupServer.email.to = lib.mkForce null; }
+      ];
+      expect = [ "email.enable needs services.backupServer.email.sender and email.to" ];
+    };
     site-off = {
       modules = [
         base
@@ -315,6 +333,18 @@ let
       configCheckOff = expect "no check with enableConfigCheck off" noCheck.system.checks [ ];
       disabledServices = expect "services when disabled" (disabled.systemd.services ? backup-server) false;
       configFile = expect "the config file is the rendered one" sshConfig.environment.etc."backup-server/backup_config.yml".source.name "backup_config.yml";
+      emailOffRendered = expect "email off renders email_when: never" emailOffConfig.services.backupServer.renderedConfig.email_when "never";
+      emailWhenRendered = expect "email.when and the summary day in the config" {
+        inherit (sshConfig.services.backupServer.renderedConfig) email_when summary_weekday disk;
+      } {
+        email_when = "always";
+        summary_weekday = "monday";
+        disk = {
+          min_free_percent = 10;
+          full_within_days = 30;
+        };
+      };
+      siteUrlFromNginx = expect "site_url from the nginx host" sshConfig.services.backupServer.renderedConfig.site_url "http://backup.localhost/";
       renderedTargets = expect "targets in the config" targetsConfig.services.backupServer.renderedConfig.targets [
         {
           name = "offsite";
@@ -359,6 +389,7 @@ in
       ssh
       sops
       email-off
+      email-off-without-addresses
       targets
       only-targets
       ;
