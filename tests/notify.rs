@@ -750,3 +750,4 @@ fn collect(dir: &Path, into: &mut Vec<(String, String)>) {
         }
     }
 }
+

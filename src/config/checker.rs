@@ -6,9 +6,11 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::{
-    Config, DEFAULT_HOOK_TIMEOUT_SECS, DEFAULT_SSH_KEY, DEFAULT_STALE_AFTER_DAYS, Problem,
-    RetentionOverride, SEED_TARGET, Smtp, Target, Task,
+    Config, DEFAULT_HOOK_TIMEOUT_SECS, DEFAULT_SSH_KEY, DEFAULT_STALE_AFTER_DAYS,
+    DEFAULT_SUMMARY_WEEKDAY, EmailWhen, Problem, RetentionOverride, SEED_TARGET, Smtp, Target,
+    Task,
 };
+use crate::capacity::Thresholds;
 use crate::location::{Location, checked_path};
 use crate::retention::Policy;
 
@@ -58,6 +60,10 @@ const TOP_KEYS: &[&str] = &[
     "stale_after_days",
     "targets",
     "sync",
+    "email_when",
+    "summary_weekday",
+    "site_url",
+    "disk",
     "notify",
 ];
 const TASK_KEYS: &[&str] = &[
@@ -73,6 +79,7 @@ const TASK_KEYS: &[&str] = &[
 ];
 const TARGET_KEYS: &[&str] = &["name", "location", "retention", "bwlimit_kib", "compress"];
 const SYNC_KEYS: &[&str] = &["bwlimit_kib", "compress"];
+const DISK_KEYS: &[&str] = &["min_free_percent", "full_within_days"];
 const RETENTION_KEYS: &[&str] = &["daily", "weekly", "monthly", "yearly"];
 const SMTP_KEYS: &[&str] = &["host", "port", "ca_file", "timeout_secs"];
 
@@ -103,8 +110,21 @@ impl Checker {
             });
         let require_mountpoint = self.optional_bool(Scope::Top, top, "require_mountpoint", false);
         let targets = self.targets(top);
-        let email_sender = self.email(top, "email_sender", true);
-        let email_report = self.email(top, "email_report", true);
+        let email_when = self.email_when(top);
+        let mailing = email_when != Some(EmailWhen::Never);
+        let email_sender = self.email(top, "email_sender", mailing);
+        let email_report = self.email(top, "email_report", mailing);
+        let (email_sender, email_report) = if mailing {
+            (email_sender, email_report)
+        } else {
+            (
+                Some(email_sender.unwrap_or_default()),
+                Some(email_report.unwrap_or_default()),
+            )
+        };
+        let summary_weekday = self.weekday(top, "summary_weekday");
+        let site_url = self.site_url(top);
+        let disk = self.disk(top);
         let email_admin = self.email(top, "email_admin", false).unwrap_or_default();
         let email_admin = if Some(&email_admin) == email_report.as_ref() {
             String::new()
@@ -160,6 +180,10 @@ impl Checker {
             targets: targets?,
             email_sender: email_sender?,
             email_report: email_report?,
+            email_when: email_when?,
+            summary_weekday: summary_weekday?,
+            site_url: site_url?,
+            disk: disk?,
             email_admin,
             tasks: tasks?,
             retention: retention?,
@@ -521,6 +545,101 @@ impl Checker {
             );
             None
         }
+    }
+
+    fn email_when(&mut self, top: &Map<String, Value>) -> Option<EmailWhen> {
+        match top.get("email_when") {
+            None | Some(Value::Null) => Some(EmailWhen::Always),
+            Some(Value::String(s)) if s == "always" => Some(EmailWhen::Always),
+            Some(Value::String(s)) if s == "attention" => Some(EmailWhen::Attention),
+            Some(Value::String(s)) if s == "never" => Some(EmailWhen::Never),
+            Some(v) => {
+                self.problem(
+                    Scope::Top,
+                    "email_when",
+                    format!("must be always, attention or never, not {}", kind(v)),
+                );
+                None
+            }
+        }
+    }
+
+    fn weekday(&mut self, top: &Map<String, Value>, key: &str) -> Option<jiff::civil::Weekday> {
+        use jiff::civil::Weekday::*;
+        let days = [
+            ("monday", Monday),
+            ("tuesday", Tuesday),
+            ("wednesday", Wednesday),
+            ("thursday", Thursday),
+            ("friday", Friday),
+            ("saturday", Saturday),
+            ("sunday", Sunday),
+        ];
+        match top.get(key) {
+            None | Some(Value::Null) => Some(DEFAULT_SUMMARY_WEEKDAY),
+            Some(v) => {
+                let found = v
+                    .as_str()
+                    .and_then(|s| days.iter().find(|(n, _)| n.eq_ignore_ascii_case(s)));
+                if found.is_none() {
+                    self.problem(
+                        Scope::Top,
+                        key,
+                        format!(
+                            "must be a day of the week (monday ... sunday), not {}",
+                            kind(v)
+                        ),
+                    );
+                }
+                found.map(|(_, d)| *d)
+            }
+        }
+    }
+
+    fn site_url(&mut self, top: &Map<String, Value>) -> Option<Option<String>> {
+        let Some(v) = top.get("site_url").filter(|v| !v.is_null()) else {
+            return Some(None);
+        };
+        let url = self.string(Scope::Top, "site_url", v)?;
+        let ok = (url.starts_with("https://") || url.starts_with("http://"))
+            && !url.contains(|c: char| c.is_whitespace() || c.is_control() || "<>\"".contains(c));
+        if !ok {
+            self.problem(
+                Scope::Top,
+                "site_url",
+                format!("{url:?} is not an http:// or https:// address"),
+            );
+        }
+        ok.then_some(Some(url))
+    }
+
+    fn disk(&mut self, top: &Map<String, Value>) -> Option<Thresholds> {
+        let map = match top.get("disk") {
+            None | Some(Value::Null) => return Some(Thresholds::default()),
+            Some(Value::Object(map)) => map,
+            Some(_) => {
+                self.problem(
+                    Scope::Top,
+                    "disk",
+                    "must be a mapping like {min_free_percent: 10, full_within_days: 30}",
+                );
+                return None;
+            }
+        };
+        self.unknown_keys(Scope::Top, "disk.", map, DISK_KEYS);
+        let default = Thresholds::default();
+        let min_free_percent = match map.get("min_free_percent") {
+            None => Some(default.min_free_percent),
+            Some(v) => self.count(Scope::Top, "disk.min_free_percent", v, 0, 99),
+        };
+        let full_within_days = match map.get("full_within_days") {
+            None => Some(default.full_within_days),
+            Some(v) => self.count(Scope::Top, "disk.full_within_days", v, 0, 3650),
+        };
+        Some(Thresholds {
+            min_free_percent: min_free_percent?,
+            full_within_days: full_within_days?,
+        })
     }
 
     /// A hook command: a non-empty shell command line, or nothing.
