@@ -751,3 +751,23 @@ fn collect(dir: &Path, into: &mut Vec<(String, String)>) {
     }
 }
 
+#[test]
+fn a_ping_that_could_not_be_delivered_is_worth_a_report_even_when_mail_is_only_for_attention() {
+    let port = support::free_port();
+    let mut world = World::new();
+    // Summaries on Mondays, the run on Tuesday 3 March 2026: nothing else would mail.
+    world.extra = format!(
+        "email_when: attention\nsummary_weekday: monday\nnotify:\n  \
+         webhook: {{url: 'http://127.0.0.1:{port}/hook'}}\n"
+    );
+    expect(&run_reporting(&world, "2026-03-03"), 3);
+    let reports = reports(&world);
+    assert_eq!(reports.len(), 1, "the failed ping is news");
+    assert!(
+        reports[0]
+            .1
+            .contains("webhook success ping not delivered: cannot connect to "),
+        "{}",
+        reports[0].1
+    );
+}
