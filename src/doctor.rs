@@ -31,7 +31,8 @@ pub struct DoctorOptions {
     pub scripts_dir: Option<PathBuf>,
     /// `--password-file`; `None`: the run's default.
     pub password_file: Option<PathBuf>,
-    /// `--no-email`: the run will not send a report, so the login is not checked.
+    /// `--no-email`: the run will not send a report, so the login is not checked (nor
+    /// with `email_when: never`).
     pub email: bool,
 }
 
@@ -102,7 +103,7 @@ pub fn doctor(opts: &DoctorOptions) -> Result<Exit, Error> {
     checks.push(backup_disk(&config));
     checks.extend(local_targets(&config));
     checks.extend(ssh(&config, &plan, &opts.state));
-    if opts.email {
+    if opts.email && config.email_when != crate::config::EmailWhen::Never {
         checks.push(smtp(&config, opts.password_file.as_deref()));
     }
     checks.extend(pings(&config.notify));
