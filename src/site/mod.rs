@@ -82,16 +82,9 @@ pub fn render(
     running: Option<&Progress>,
     site_dir: &Path,
 ) -> Result<Rendered, String> {
-    let now = clock.now();
     let host = crate::report::hostname();
-    let ctx = Context {
-        host: &host,
-        clock,
-        now,
-        today: clock.date_of(now),
-        running,
-        disks: &disks,
-    };
+    let ctx = Context::new(&host, clock, running, &disks);
+    let now = ctx.now;
     let mut pages = 0;
     let mut failure = None;
     let mut summaries = Vec::new();
@@ -190,16 +183,8 @@ pub fn republish(
     clock: &Clock,
     running: Option<&Progress>,
 ) -> std::io::Result<()> {
-    let now = clock.now();
     let host = crate::report::hostname();
-    let ctx = Context {
-        host: &host,
-        clock,
-        now,
-        today: clock.date_of(now),
-        running,
-        disks: &rendered.disks,
-    };
+    let ctx = Context::new(&host, clock, running, &rendered.disks);
     for (name, bytes) in front_pages(&ctx, &rendered.summaries) {
         publish::replace(site_dir, name, &bytes)?;
     }

@@ -28,6 +28,25 @@ pub struct Context<'a> {
     pub disks: &'a [Disk],
 }
 
+impl<'a> Context<'a> {
+    pub fn new(
+        host: &'a str,
+        clock: &'a Clock,
+        running: Option<&'a Progress>,
+        disks: &'a [Disk],
+    ) -> Context<'a> {
+        let now = clock.now();
+        Context {
+            host,
+            clock,
+            now,
+            today: clock.date_of(now),
+            running,
+            disks,
+        }
+    }
+}
+
 /// The directory name of a task's pages: its name when it is a safe one (every
 /// configured name is), else its position, so no DB content can make a path.
 pub fn slug(index: usize, name: &str) -> String {
