@@ -236,26 +236,21 @@ impl Checker {
     /// The seed's `dir_backup_remote` (target `remote`), then `targets`, with the
     /// `sync` defaults applied.
     fn targets(&mut self, top: &Map<String, Value>) -> Option<Vec<Target>> {
-        let sync = match top.get("sync") {
-            None | Some(Value::Null) => Some(Map::new()),
-            Some(Value::Object(map)) => {
-                self.unknown_keys(Scope::Top, "sync.", map, SYNC_KEYS);
-                Some(map.clone())
-            }
-            Some(_) => {
-                self.problem(
-                    Scope::Top,
-                    "sync",
-                    "must be a mapping like {bwlimit_kib: 1000, compress: true}",
-                );
-                None
-            }
-        };
-        let sync = sync.unwrap_or_default();
-        let bwlimit_default = self.bwlimit(Scope::Top, &sync, "sync.");
+        let none = Map::new();
+        let sync = self
+            .section(
+                Scope::Top,
+                "sync",
+                top.get("sync"),
+                "{bwlimit_kib: 1000, compress: true}",
+                SYNC_KEYS,
+            )
+            .flatten()
+            .unwrap_or(&none);
+        let bwlimit_default = self.bwlimit(Scope::Top, sync, "sync.");
         let compress_default = match sync.get("compress") {
             None | Some(Value::Null) => None,
-            Some(_) => self.optional_bool(Scope::Top, &sync, "compress", false),
+            Some(_) => self.optional_bool(Scope::Top, sync, "compress", false),
         };
 
         let mut targets = Vec::new();
@@ -614,19 +609,16 @@ impl Checker {
     }
 
     fn disk(&mut self, top: &Map<String, Value>) -> Option<Thresholds> {
-        let map = match top.get("disk") {
-            None | Some(Value::Null) => return Some(Thresholds::default()),
-            Some(Value::Object(map)) => map,
-            Some(_) => {
-                self.problem(
-                    Scope::Top,
-                    "disk",
-                    "must be a mapping like {min_free_percent: 10, full_within_days: 30}",
-                );
-                return None;
-            }
+        let Some(map) = self.section(
+            Scope::Top,
+            "disk",
+            top.get("disk"),
+            "{min_free_percent: 10, full_within_days: 30}",
+            DISK_KEYS,
+        )?
+        else {
+            return Some(Thresholds::default());
         };
-        self.unknown_keys(Scope::Top, "disk.", map, DISK_KEYS);
         let default = Thresholds::default();
         let min_free_percent = match map.get("min_free_percent") {
             None => Some(default.min_free_percent),
@@ -672,19 +664,16 @@ impl Checker {
         scope: Scope,
         value: Option<&Value>,
     ) -> Option<RetentionOverride> {
-        let map = match value {
-            None | Some(Value::Null) => return Some(RetentionOverride::default()),
-            Some(Value::Object(map)) => map,
-            Some(_) => {
-                self.problem(
-                    scope,
-                    "retention",
-                    "must be a mapping like {daily: 7, weekly: 4, monthly: 12, yearly: 5}",
-                );
-                return None;
-            }
+        let Some(map) = self.section(
+            scope,
+            "retention",
+            value,
+            "{daily: 7, weekly: 4, monthly: 12, yearly: 5}",
+            RETENTION_KEYS,
+        )?
+        else {
+            return Some(RetentionOverride::default());
         };
-        self.unknown_keys(scope, "retention.", map, RETENTION_KEYS);
         let mut changes = RetentionOverride::default();
         let mut ok = true;
         for (key, slot) in [
@@ -704,19 +693,16 @@ impl Checker {
     }
 
     fn smtp(&mut self, value: Option<&Value>) -> Option<Smtp> {
-        let map = match value {
-            None | Some(Value::Null) => return Some(Smtp::default()),
-            Some(Value::Object(map)) => map,
-            Some(_) => {
-                self.problem(
-                    Scope::Top,
-                    "smtp",
-                    "must be a mapping like {host: smtp.gmail.com, port: 465}",
-                );
-                return None;
-            }
+        let Some(map) = self.section(
+            Scope::Top,
+            "smtp",
+            value,
+            "{host: smtp.gmail.com, port: 465}",
+            SMTP_KEYS,
+        )?
+        else {
+            return Some(Smtp::default());
         };
-        self.unknown_keys(Scope::Top, "smtp.", map, SMTP_KEYS);
         let default = Smtp::default();
         let host = match map.get("host") {
             None => Some(default.host),
@@ -755,6 +741,29 @@ impl Checker {
             ca_file,
             timeout_secs: timeout_secs?,
         })
+    }
+
+    /// The mapping at `key` (`value`), its keys checked against `known`: `Some(None)`
+    /// when it is not there, `None` (a problem recorded) when it is not a mapping.
+    fn section<'v>(
+        &mut self,
+        scope: Scope,
+        key: &str,
+        value: Option<&'v Value>,
+        like: &str,
+        known: &[&str],
+    ) -> Option<Option<&'v Map<String, Value>>> {
+        match value {
+            None | Some(Value::Null) => Some(None),
+            Some(Value::Object(map)) => {
+                self.unknown_keys(scope, &format!("{key}."), map, known);
+                Some(Some(map))
+            }
+            Some(_) => {
+                self.problem(scope, key, format!("must be a mapping like {like}"));
+                None
+            }
+        }
     }
 
     fn unknown_keys(

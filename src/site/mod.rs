@@ -87,17 +87,10 @@ pub fn render(
     undelivered_pings: Vec<String>,
     site_dir: &Path,
 ) -> Result<Rendered, String> {
-    let now = clock.now();
     let host = crate::report::hostname();
-    let ctx = Context {
-        host: &host,
-        clock,
-        now,
-        today: clock.date_of(now),
-        running,
-        disks: &disks,
-        undelivered_pings: &undelivered_pings,
-    };
+    let ctx =
+        Context::new(&host, clock, running, &disks).with_undelivered_pings(&undelivered_pings);
+    let now = ctx.now;
     let mut pages = 0;
     let mut failure = None;
     let mut summaries = Vec::new();
@@ -208,17 +201,9 @@ pub fn republish(
     clock: &Clock,
     running: Option<&Progress>,
 ) -> std::io::Result<()> {
-    let now = clock.now();
     let host = crate::report::hostname();
-    let ctx = Context {
-        host: &host,
-        clock,
-        now,
-        today: clock.date_of(now),
-        running,
-        disks: &rendered.disks,
-        undelivered_pings: &rendered.undelivered_pings,
-    };
+    let ctx = Context::new(&host, clock, running, &rendered.disks)
+        .with_undelivered_pings(&rendered.undelivered_pings);
     for (name, bytes) in front_pages(&ctx, &rendered.summaries) {
         publish::replace(site_dir, name, &bytes)?;
     }

@@ -30,6 +30,34 @@ pub struct Context<'a> {
     pub undelivered_pings: &'a [String],
 }
 
+impl<'a> Context<'a> {
+    pub fn new(
+        host: &'a str,
+        clock: &'a Clock,
+        running: Option<&'a Progress>,
+        disks: &'a [Disk],
+    ) -> Context<'a> {
+        let now = clock.now();
+        Context {
+            host,
+            clock,
+            now,
+            today: clock.date_of(now),
+            running,
+            disks,
+            undelivered_pings: &[],
+        }
+    }
+
+    /// The same, naming the last run's pings that could not be delivered.
+    pub fn with_undelivered_pings(self, undelivered_pings: &'a [String]) -> Context<'a> {
+        Context {
+            undelivered_pings,
+            ..self
+        }
+    }
+}
+
 /// The directory name of a task's pages: its name when it is a safe one (every
 /// configured name is), else its position, so no DB content can make a path.
 pub fn slug(index: usize, name: &str) -> String {

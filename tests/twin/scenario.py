@@ -145,9 +145,22 @@ with subtest("secrets reach the service only as credentials"):
     fail("grep -RqF vm-test-app-password /etc/backup-server/ /nix/store/*backup_config.yml")
 
 with subtest("day 1: every task backs up locally and syncs to the SSH target"):
+    # The db task's before hook dumps this database under the hardened unit.
+    succeed("mkdir -p /var/lib/app && sqlite3 /var/lib/app/app.db "
+            "\"CREATE TABLE orders (item TEXT); INSERT INTO orders VALUES ('tea'), ('cake');\"")
     run_on("2026-03-01")
     for task in TASKS:
         succeed(f"test -d /mnt/backup/{task}/2026-03-01 && test -d /backup/{task}/2026-03-01")
+
+with subtest("a before hook dumps a database into its source, and a second disk gets it"):
+    succeed("sqlite3 /var/lib/app/app.db 'DELETE FROM orders'")
+    for copy in ("/mnt/backup/db/2026-03-01/app.db", "/mnt/usb/db/2026-03-01/app.db"):
+        rows = succeed(f"sqlite3 {copy} 'SELECT item FROM orders'")
+        if rows != "tea\ncake\n":
+            sys.exit(f"twin: FAILED: {copy} holds {rows!r}")
+    if snapshots("/mnt/usb") != "db":
+        sys.exit(f"twin: FAILED: /mnt/usb holds {snapshots('/mnt/usb')}, only the db task goes there")
+    fail("test -e /backup/db")
 
 with subtest("snapshots are faithful, or lose only what the README says"):
     found = fidelity("2026-03-01")
@@ -191,7 +204,7 @@ with subtest("nginx serves the pages from site.dir"):
     succeed(f"{page}/ | grep 'All backups are fine' >/dev/null")
     succeed(f"{page}/ | grep '>home</a>' >/dev/null")
     succeed(f"{page}/status.json | jq -e '(.tasks | map({{(.name): .state}}) | add)"
-            f" == {{\"home\": \"ok\", \"srv\": \"ok\", \"var\": \"ok\"}}'")
+            f" == {{\"home\": \"ok\", \"srv\": \"ok\", \"var\": \"ok\", \"db\": \"ok\"}}'")
     succeed(f"{page}/metrics.prom | grep 'backup_server_last_run_success{{task=\"srv\"}} 1' >/dev/null")
     fail(f"{page}/.backup-server-site")
     succeed("[ $(stat -c %a /var/lib/backup-server) = 700 ]")
