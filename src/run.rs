@@ -70,7 +70,6 @@ pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
     let start = Started {
         host: &host,
         run: book.run_id(),
-        at: started,
         tasks: &names,
     };
     let pings = notifier.start(&start, &|name| book.history(name), clock);

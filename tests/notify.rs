@@ -511,27 +511,41 @@ fn a_500_is_tried_three_times_and_recorded_as_failed() {
 }
 
 #[test]
-fn a_404_is_not_tried_again() {
+fn a_404_or_a_redirect_is_not_tried_again() {
     let dir = tempfile::tempdir().unwrap();
-    let missing = HttpRecorder::start(
-        dir.path(),
-        Answer {
-            status: Some(404),
-            ..Answer::default()
-        },
-    );
+    let [missing, moved] = [404, 302].map(|status| {
+        HttpRecorder::start(
+            &dir.path().join(status.to_string()),
+            Answer {
+                status: Some(status),
+                ..Answer::default()
+            },
+        )
+    });
     let world = world_with(&format!(
-        "  ntfy: {{url: '{}', on: [success]}}\n",
-        missing.url("/no-such-topic")
+        "  ntfy: {{url: '{}', on: [success]}}\n  webhook: {{url: '{}'}}\n",
+        missing.url("/no-such-topic"),
+        moved.url("/old-hook")
     ));
     expect(&world.run("2026-03-01"), 3);
     assert_eq!(missing.lines(), ["POST /no-such-topic"]);
     assert_eq!(
+        moved.lines(),
+        ["POST /old-hook"],
+        "not followed, not tried again"
+    );
+    assert_eq!(
         ping_rows(&world),
-        [format!(
-            "ntfy success failed 1: {} answered HTTP 404: is the URL right?",
-            missing.url("")
-        )]
+        [
+            format!(
+                "ntfy success failed 1: {} answered HTTP 404: is the URL right?",
+                missing.url("")
+            ),
+            format!(
+                "webhook success failed 1: {} answered HTTP 302 (a redirect): give the URL it redirects to",
+                moved.url("")
+            ),
+        ]
     );
 }
 

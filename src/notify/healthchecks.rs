@@ -357,7 +357,6 @@ mod tests {
         let started = Started {
             host: "nas",
             run: None,
-            at: 0.0,
             tasks: &["home".to_string()],
         };
         let (event, request) = check.request(&RunState::Started(&started)).unwrap();

@@ -7,7 +7,7 @@
 //! verified, against Mozilla's roots plus `notify.ca_file`. No message here ever quotes
 //! a URL: ping URLs hold secrets, so a service is named by its scheme and host only.
 
-use std::io::{self, Read};
+use std::io;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::Path;
 use std::sync::Arc;
@@ -284,7 +284,6 @@ impl Http {
         }
         conn.send_close_notify();
         let _ = conn.complete_io(&mut stream);
-        let _ = stream.read(&mut [0u8; 0]);
         Ok(format!("{service} answers with a trusted TLS certificate"))
     }
 }

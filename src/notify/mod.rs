@@ -152,7 +152,6 @@ pub struct Started<'a> {
     pub host: &'a str,
     /// The run's id in the log database, if it could be recorded.
     pub run: Option<i64>,
-    pub at: f64,
     pub tasks: &'a [String],
 }
 
@@ -331,6 +330,7 @@ impl Notifier {
         if let Some(c) = &notify.webhook {
             channels.push(Loaded::Webhook(webhook::Hook::load(c)));
         }
+        // No client is set up when there is nothing to ping.
         let http = if channels.is_empty() {
             Err("no channel".to_string())
         } else {

@@ -260,7 +260,6 @@ mod tests {
         let started = Started {
             host: "nas",
             run: None,
-            at: 0.0,
             tasks: &[],
         };
         assert!(default.request(&RunState::Started(&started)).is_none());
@@ -273,7 +272,6 @@ mod tests {
         let started = Started {
             host: "nas",
             run: None,
-            at: 0.0,
             tasks: &[],
         };
         let (_, request) = t.request(&RunState::Started(&started)).unwrap();
