@@ -343,3 +343,63 @@ fn a_host_key_not_pinned_is_trusted_on_first_use_by_the_run_not_by_the_doctor() 
         show(&out)
     );
 }
+
+#[test]
+fn a_healthchecks_url_is_checked_by_a_verified_tls_handshake_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = HttpRecorder::start(
+        dir.path(),
+        Answer {
+            https: true,
+            ..Answer::default()
+        },
+    );
+    let mut world = World::new();
+    let url_file = world.root.path().join("hc-url");
+    fs::write(&url_file, service.url("/ping/tls-check")).unwrap();
+    let notify = |ca: &str| {
+        format!(
+            "notify:\n{ca}  healthchecks: {{url_file: {}}}\n",
+            url_file.display()
+        )
+    };
+    let run = |world: &World| {
+        Command::new(env!("CARGO_BIN_EXE_backup-server"))
+            .arg("--config")
+            .arg(world.config_path())
+            .arg("--state-dir")
+            .arg(&world.state)
+            .args(["--no-email", "doctor"])
+            .output()
+            .unwrap()
+    };
+
+    world.extra = notify("");
+    let out = run(&world);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let text = stdout(&out);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("✗ healthchecks: "))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.starts_with(&format!(
+            "✗ healthchecks: TLS with {} failed: ",
+            service.url("")
+        )) && line.ends_with("(is the certificate trusted? see notify.ca_file)"),
+        "{text}"
+    );
+
+    world.extra = notify(&format!("  ca_file: {}\n", service.ca_file.display()));
+    let out = run(&world);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        stdout(&out).contains(&format!(
+            "✓ healthchecks: {} answers with a trusted TLS certificate (no request sent: any request to a ping URL counts as a ping)",
+            service.url("")
+        )),
+        "{}",
+        show(&out)
+    );
+    assert!(service.received().is_empty(), "no HTTP request, so no ping");
+}
