@@ -70,6 +70,8 @@ fn build(dir: Option<PathBuf>, scripts_dir: Option<PathBuf>) -> std::io::Result<
 
     let today = Clock::system().today();
     let failing_night = 4;
+    // status.json as the last night's run re-published it, step by step.
+    let mut live: Vec<String> = Vec::new();
     // Which night each ping came in.
     let mut nights: Vec<(String, usize)> = Vec::new();
     for night in 0..7i64 {
@@ -83,6 +85,8 @@ fn build(dir: Option<PathBuf>, scripts_dir: Option<PathBuf>) -> std::io::Result<
             fs_err::rename(&source, &parked)?;
         }
         eprintln!("--- night {} of 7: {date}", night + 1);
+        // The last night is watched as the pages show it while it goes.
+        let watcher = (night == 6).then(|| watch_live(root.join("site/status.json")));
         let night_run = run::run(&RunOptions {
             config: config.clone(),
             state: StateDir::new(root.join("state")),
@@ -93,6 +97,11 @@ fn build(dir: Option<PathBuf>, scripts_dir: Option<PathBuf>) -> std::io::Result<
         });
         if let Err(e) = night_run {
             return Err(std::io::Error::other(e.to_string()));
+        }
+        if let Some(watcher) = watcher {
+            let seen = watcher.stop();
+            fs_err::write(root.join("status-while-running.json"), seen.join("\n---\n"))?;
+            live.extend(seen);
         }
         if night == failing_night {
             fs_err::rename(&parked, &source)?;
@@ -143,7 +152,91 @@ fn build(dir: Option<PathBuf>, scripts_dir: Option<PathBuf>) -> std::io::Result<
         "A night with no ping at all (timer not fired, machine off, run hung) is what healthchecks.io\n\
          alerts on by itself, after the check's period and grace time: no email can say that."
     );
+    println!(
+        "\nWhile the last night ran, status.json said ({}/status-while-running.json):",
+        root.display()
+    );
+    for state in &live {
+        println!("  {}", live_line(state));
+    }
+    let record = crate::record::Record::open(&root.join("state/log.db"))
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let disks = crate::capacity::disks(&record, Clock::system().now(), Default::default())
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    println!(
+        "\nThe disks, and when they fill up at the rate of the last 30 days (in the report, on the pages):"
+    );
+    for disk in disks {
+        println!("  {}: {}", disk.name, disk.describe());
+    }
     Ok(Exit::Success)
+}
+
+/// Reads `status` every few milliseconds while a run goes, keeping each distinct
+/// version that says a run is going.
+struct Watcher {
+    stop: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<Vec<String>>,
+}
+
+fn watch_live(status: PathBuf) -> Watcher {
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let mut seen: Vec<String> = Vec::new();
+        while stopped
+            .recv_timeout(std::time::Duration::from_millis(5))
+            .is_err()
+        {
+            let Ok(text) = fs_err::read_to_string(&status) else {
+                continue;
+            };
+            let going = serde_json::from_str::<serde_json::Value>(&text)
+                .is_ok_and(|v| !v["running"].is_null());
+            if going && seen.last() != Some(&text) {
+                seen.push(text);
+            }
+        }
+        seen
+    });
+    Watcher { stop, thread }
+}
+
+impl Watcher {
+    fn stop(self) -> Vec<String> {
+        let _ = self.stop.send(());
+        self.thread.join().unwrap_or_default()
+    }
+}
+
+/// One line of a `status.json` a running run published: its task, step and steps done.
+fn live_line(status: &str) -> String {
+    let value: serde_json::Value = serde_json::from_str(status).unwrap_or_default();
+    let running = &value["running"];
+    let done: Vec<String> = running["done"]
+        .as_array()
+        .map(|steps| {
+            steps
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{} {}",
+                        s[1].as_str().unwrap_or(""),
+                        s[2].as_str().unwrap_or("")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    format!(
+        "running: task {}, step {}; done: {}",
+        running["task"].as_str().unwrap_or("-"),
+        running["step"].as_str().unwrap_or("-"),
+        if done.is_empty() {
+            "nothing yet".to_string()
+        } else {
+            done.join(", ")
+        }
+    )
 }
 
 /// What the ping service received, night by night; `nights` holds each night's name and

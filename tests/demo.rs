@@ -100,4 +100,17 @@ fn the_demo_runs_a_week_with_one_failed_night_and_says_where_to_look() {
     );
     let night5 = pings.find("night 5 (").expect("night 5 is named");
     assert!(pings[night5..].starts_with("night 5") && pings[night5..].contains("/fail"));
+
+    // The live state: status.json as the last night's run re-published it at each step.
+    for line in [
+        "  running: task home, step backup; done: nothing yet\n",
+        "  running: task home, step sync; done: backup ok, retention ok\n",
+    ] {
+        assert!(stdout.contains(line), "{line:?} in {stdout}");
+    }
+    let live = std::fs::read_to_string(dir.path().join("status-while-running.json")).unwrap();
+    assert!(live.contains("\"step\": \"sync\""), "{live}");
+    // The disks and their forecast, as the report and the pages show them.
+    assert!(stdout.contains("\n  backup disk: "), "{stdout}");
+    assert!(stdout.contains("\n  remote: "), "{stdout}");
 }
