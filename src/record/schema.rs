@@ -81,6 +81,8 @@ CREATE TABLE steps (
     FOREIGN KEY (run_id, task) REFERENCES tasks (run_id, task)
 );
 CREATE INDEX steps_by_task ON steps (task, run_id);
+-- The disks' forecast reads the last 30 days' steps of every task.
+CREATE INDEX steps_by_end ON steps (ended);
 
 -- The pings of each run (notify): to healthchecks, ntfy or a webhook, delivered or not.
 CREATE TABLE pings (
