@@ -133,6 +133,7 @@ fn dispatch(cli: Cli) -> Result<Exit, Error> {
                 Some(record) => record.history(name, active).map_err(|e| e.to_string()),
                 None => Ok(TaskHistory {
                     name: name.to_string(),
+                    inventory: Default::default(),
                     runs: Vec::new(),
                 }),
             };

@@ -12,16 +12,21 @@ use crate::plan::SshPlan;
 use crate::state::StateDir;
 
 /// Writes the ssh_config for `ssh` into the state directory and returns its path.
+/// It is written beside and renamed into place, so an ssh that a run, `list` or
+/// `verify` starts meanwhile reads the old file or the new one, never half of one.
 pub fn write_config(ssh: &SshPlan, state: &StateDir) -> std::io::Result<PathBuf> {
     let path = state.ssh_config();
     let text = render(ssh, state);
+    let fresh = path.with_extension(format!("new-{}", std::process::id()));
     let mut file = fs_err::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o600)
-        .open(&path)?;
+        .open(&fresh)?;
     file.write_all(text.as_bytes())?;
+    drop(file);
+    fs_err::rename(&fresh, &path)?;
     Ok(path)
 }
 

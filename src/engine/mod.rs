@@ -26,7 +26,9 @@ use crate::outcome::{
 use crate::plan::{Plan, StepKind, StepPlan, TaskPlan};
 use crate::scripts::Scripts;
 use crate::state::StateDir;
-pub use script::StepLog;
+pub use rsync::{Scan, Transfer};
+pub use script::{StepLog, Stream};
+pub use side::{Kind, Listing, Side};
 
 /// What every step of a run shares.
 pub struct Engine<'a> {
@@ -212,4 +214,4 @@ pub fn ssh_failure(line: &str) -> Option<String> {
 /// modification times compared to the nanosecond: by default rsync takes a file
 /// rewritten within the same second at the same size for unchanged, and a snapshot
 /// would hard-link the old content.
-const FAITHFUL: [&str; 4] = ["--acls", "--xattrs", "--sparse", "--modify-window=-1"];
+pub const FAITHFUL: [&str; 4] = ["--acls", "--xattrs", "--sparse", "--modify-window=-1"];

@@ -131,6 +131,7 @@ fn alone(task: &TaskResult) -> TaskHistory {
     };
     TaskHistory {
         name: task.name.clone(),
+        inventory: Default::default(),
         runs: vec![TaskRun {
             run: crate::record::RunId(0),
             started: task.started,
