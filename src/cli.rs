@@ -71,6 +71,43 @@ enum Command {
     /// A simulated week of runs on sample data in DIR (default: a new temporary
     /// directory): no network, no root.
     Demo { dir: Option<PathBuf> },
+    /// The snapshots of each task on the backup disk and on each target, side by
+    /// side: what each backup added, why each is kept and until when.
+    List {
+        /// Only this task.
+        task: Option<String>,
+        /// Print JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        key: SshKey,
+    },
+}
+
+/// For the commands besides `run` that may reach a target over SSH.
+#[derive(Debug, clap::Args)]
+struct SshKey {
+    /// The SSH key to use instead of the config's ssh_key (under the NixOS module the
+    /// config names the service's credential, there only while the service runs).
+    #[arg(long, value_name = "FILE")]
+    ssh_key: Option<PathBuf>,
+}
+
+/// The config (with `--ssh-key` applied), its plan for `clock`'s day, and the
+/// scripts.
+fn prepare(
+    file: &std::path::Path,
+    clock: &Clock,
+    scripts_dir: Option<&std::path::Path>,
+    key: SshKey,
+) -> Result<(Config, Plan, crate::scripts::Scripts), Error> {
+    let mut config = Config::load(file)?;
+    if let Some(key) = key.ssh_key {
+        config.ssh_key = key;
+    }
+    let plan = Plan::new(&config, clock.today());
+    let scripts = crate::scripts::Scripts::locate(scripts_dir).map_err(Error::Scripts)?;
+    Ok((config, plan, scripts))
 }
 
 pub fn main() -> Exit {
@@ -109,6 +146,19 @@ fn dispatch(cli: Cli) -> Result<Exit, Error> {
             Ok(Exit::Success)
         }
         Command::Demo { dir } => crate::demo::demo(dir, cli.scripts_dir),
+        Command::List { task, json, key } => {
+            let (config, plan, scripts) =
+                prepare(&cli.config, &clock, cli.scripts_dir.as_deref(), key)?;
+            crate::inventory::list(
+                &config,
+                &plan,
+                &state,
+                &scripts,
+                &clock,
+                task.as_deref(),
+                json,
+            )
+        }
         Command::RenderSite => {
             let site_dir = cli.site_dir.ok_or_else(|| {
                 Error::Usage("render-site needs --site-dir DIR: where to publish the site".into())

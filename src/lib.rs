@@ -24,6 +24,8 @@ pub mod record;
 
 pub mod health;
 
+pub mod inventory;
+
 pub mod password;
 pub mod report;
 pub mod site;
