@@ -82,6 +82,31 @@ enum Command {
         #[command(flatten)]
         key: SshKey,
     },
+    /// Copy a file or directory out of a snapshot, as it was (owners, modes, times,
+    /// hard links, ACLs, xattrs); says what it will do first, and replaces nothing
+    /// without --overwrite.
+    Restore {
+        task: String,
+        /// Inside the snapshot (relative), or as it was in the source (absolute).
+        path: String,
+        /// The snapshot's date.
+        #[arg(long, value_name = "YYYY-MM-DD|latest", default_value = "latest")]
+        date: String,
+        /// local (the backup disk) or a target's name.
+        #[arg(long, value_name = "local|TARGET", default_value = "local")]
+        from: String,
+        /// The directory to restore into [default: ./restored-TASK-DATE].
+        #[arg(long, value_name = "DIR")]
+        to: Option<PathBuf>,
+        /// Say what it would do, and do nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Replace what exists in DIR.
+        #[arg(long)]
+        overwrite: bool,
+        #[command(flatten)]
+        key: SshKey,
+    },
 }
 
 /// For the commands besides `run` that may reach a target over SSH.
@@ -158,6 +183,29 @@ fn dispatch(cli: Cli) -> Result<Exit, Error> {
                 task.as_deref(),
                 json,
             )
+        }
+        Command::Restore {
+            task,
+            path,
+            date,
+            from,
+            to,
+            dry_run,
+            overwrite,
+            key,
+        } => {
+            let (config, plan, scripts) =
+                prepare(&cli.config, &clock, cli.scripts_dir.as_deref(), key)?;
+            let request = crate::restore::Request {
+                task,
+                path,
+                date: Some(date),
+                from: Some(from),
+                to,
+                dry_run,
+                overwrite,
+            };
+            crate::restore::restore(&config, &plan, &state, &scripts, &request)
         }
         Command::RenderSite => {
             let site_dir = cli.site_dir.ok_or_else(|| {

@@ -423,7 +423,12 @@ pub fn verdict(kept: &Option<Kept>) -> String {
 
 /// `1 file`, `3 files`.
 pub fn plural(n: usize, what: &str) -> String {
-    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+    count(n, what, &format!("{what}s"))
+}
+
+/// `1 entry`, `3 entries`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Bytes in decimal units, as `du --si` and disk vendors count: `0 B`, `512 B`,

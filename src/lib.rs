@@ -24,7 +24,9 @@ pub mod record;
 
 pub mod health;
 
+pub mod copies;
 pub mod inventory;
+pub mod restore;
 
 pub mod password;
 pub mod report;
