@@ -107,6 +107,19 @@ enum Command {
         #[command(flatten)]
         key: SshKey,
     },
+    /// Compare each target's newest snapshot with the backup disk's by content, and
+    /// the newest local snapshot with the source where the source has not changed;
+    /// record every difference (exit status 4 when there is one).
+    Verify {
+        /// Only this task.
+        task: Option<String>,
+        /// Read the contents of a random PERCENT of the files (every entry's type,
+        /// size, time and metadata are still compared).
+        #[arg(long, value_name = "PERCENT")]
+        sample: Option<f64>,
+        #[command(flatten)]
+        key: SshKey,
+    },
 }
 
 /// For the commands besides `run` that may reach a target over SSH.
@@ -206,6 +219,16 @@ fn dispatch(cli: Cli) -> Result<Exit, Error> {
                 overwrite,
             };
             crate::restore::restore(&config, &plan, &state, &scripts, &request)
+        }
+        Command::Verify { task, sample, key } => {
+            let (config, plan, scripts) =
+                prepare(&cli.config, &clock, cli.scripts_dir.as_deref(), key)?;
+            let request = crate::verify::Request {
+                task,
+                sample,
+                site_dir: cli.site_dir,
+            };
+            crate::verify::verify(&config, &plan, &state, &scripts, &clock, &request)
         }
         Command::RenderSite => {
             let site_dir = cli.site_dir.ok_or_else(|| {

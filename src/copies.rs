@@ -125,10 +125,13 @@ pub struct Item {
     pub flags: String,
     /// The entry, relative to the transfer's destination, without a trailing `/`.
     pub name: String,
+    /// For a hard link (`h`), the entry it is linked to.
+    pub linked_to: Option<String>,
 }
 
-/// The `--out-format` whose lines `Item::parse` reads.
-pub const ITEM: &str = "--out-format=item %i %n";
+/// The `--out-format` whose lines `Item::parse` reads: `%L` adds ` -> TARGET` to a
+/// symlink and ` => ENTRY` to a hard link.
+pub const ITEM: &str = "--out-format=item %i %n%L";
 
 impl Item {
     pub fn parse(line: &str) -> Option<Item> {
@@ -139,11 +142,22 @@ impl Item {
             let (flags, name) = rest.split_at_checked(11)?;
             (flags, name.strip_prefix(' ')?)
         };
+        let (name, linked_to) = match flags.chars().next() {
+            Some('h') => match name.rsplit_once(" => ") {
+                Some((name, to)) => (name, Some(unescape(to))),
+                None => (name, None),
+            },
+            _ if flags.chars().nth(1) == Some('L') => {
+                (name.split_once(" -> ").map_or(name, |(name, _)| name), None)
+            }
+            _ => (name, None),
+        };
         let name = unescape(name);
         let name = name.strip_suffix('/').unwrap_or(&name).to_string();
         Some(Item {
             flags: flags.to_string(),
             name,
+            linked_to,
         })
     }
 
@@ -239,8 +253,15 @@ mod tests {
             item("item >f+++++++++ docs/a b.txt"),
             Item {
                 flags: ">f+++++++++".into(),
-                name: "docs/a b.txt".into()
+                name: "docs/a b.txt".into(),
+                linked_to: None,
             }
+        );
+        assert_eq!(item("item cL+++++++++ docs/link -> ../x").name, "docs/link");
+        let hard = item("item hf          docs/copy => docs/original");
+        assert_eq!(
+            (hard.name.as_str(), hard.linked_to.as_deref()),
+            ("docs/copy", Some("docs/original"))
         );
         assert!(item("item >f+++++++++ x").is_new());
         assert!(item("item cd+++++++++ docs/").is_new());

@@ -257,24 +257,47 @@ pub struct TaskInventory {
 
 /// One snapshot date across the sides: on each side, absent (`None`), or there with
 /// the policy's verdict.
-type Row = (Date, Vec<Option<Option<Kept>>>);
+pub type Row = (Date, Vec<Option<Option<Kept>>>);
+
+/// Every date any side holds, newest first, from each side's verdicts.
+pub fn rows(verdicts: &[BTreeMap<Date, Option<Kept>>]) -> Vec<Row> {
+    let dates: BTreeSet<Date> = verdicts.iter().flat_map(|v| v.keys().copied()).collect();
+    dates
+        .into_iter()
+        .rev()
+        .map(|date| {
+            (
+                date,
+                verdicts.iter().map(|v| v.get(&date).cloned()).collect(),
+            )
+        })
+        .collect()
+}
+
+/// What a side's cell of a row says: for the backup disk the verdict, for a target
+/// whether it has the snapshot, and its verdict where it differs from the backup
+/// disk's; `?` for a side that could not be listed.
+pub fn cell(
+    local: bool,
+    listed: bool,
+    cell: &Option<Option<Kept>>,
+    local_cell: &Option<Option<Kept>>,
+) -> String {
+    match (cell, listed) {
+        (_, false) => "?".to_string(),
+        (None, true) => "no".to_string(),
+        (Some(kept), true) if local => verdict(kept),
+        (Some(kept), true) if Some(kept) == local_cell.as_ref() => "yes".to_string(),
+        (Some(kept), true) => format!("yes: {}", verdict(kept)),
+    }
+}
 
 impl TaskInventory {
     /// Every date any side holds, newest first.
     fn rows(&self, today: Date) -> Vec<Row> {
         let verdicts: Vec<BTreeMap<Date, Option<Kept>>> =
             self.sides.iter().map(|s| s.verdicts(today)).collect();
-        let dates: BTreeSet<Date> = verdicts.iter().flat_map(|v| v.keys().copied()).collect();
-        dates
-            .into_iter()
-            .rev()
-            .map(|date| {
-                (
-                    date,
-                    verdicts.iter().map(|v| v.get(&date).cloned()).collect(),
-                )
-            })
-            .collect()
+        rows(&verdicts)
     }
 
     /// The table `list` prints.
@@ -306,17 +329,9 @@ impl TaskInventory {
                 .collect(),
         ];
         for (date, cells) in self.rows(today) {
-            let local = &cells[0];
-            let mut row = vec![date.to_string(), self.added_words(date)];
-            for (side, cell) in self.sides.iter().zip(&cells) {
-                row.push(match (cell, side.listing.is_err()) {
-                    (_, true) => "?".to_string(),
-                    (None, false) => "no".to_string(),
-                    (Some(kept), false) if side.name == LOCAL => verdict(kept),
-                    // A target says only where it differs from the backup disk.
-                    (Some(kept), false) if Some(kept) == local.as_ref() => "yes".to_string(),
-                    (Some(kept), false) => format!("yes: {}", verdict(kept)),
-                });
+            let mut row = vec![date.to_string(), added_words(&self.added, date)];
+            for (side, c) in self.sides.iter().zip(&cells) {
+                row.push(cell(side.name == LOCAL, side.listing.is_ok(), c, &cells[0]));
             }
             table.push(row);
         }
@@ -342,19 +357,6 @@ impl TaskInventory {
             let _ = writeln!(out, "  {}", line.join("  ").trim_end());
         }
         out
-    }
-
-    /// `1.2 kB in 3 files`, `nothing`, or `—` when the record does not say.
-    fn added_words(&self, date: Date) -> String {
-        match self.added.get(&date) {
-            None => "—".to_string(),
-            Some(stats) if stats.files_transferred == 0 => "nothing".to_string(),
-            Some(stats) => format!(
-                "{} in {}",
-                size(stats.bytes_transferred),
-                plural(stats.files_transferred as usize, "file")
-            ),
-        }
     }
 
     fn json(&self, today: Date) -> JsonTask {
@@ -404,13 +406,27 @@ impl TaskInventory {
     }
 }
 
+/// `1.2 kB in 3 files`, `nothing`, or `—` when the record does not say.
+pub fn added_words(added: &BTreeMap<Date, TransferStats>, date: Date) -> String {
+    match added.get(&date) {
+        None => "—".to_string(),
+        Some(stats) if stats.files_transferred == 0 => "nothing".to_string(),
+        Some(stats) => format!(
+            "{} in {}",
+            size(stats.bytes_transferred),
+            plural(stats.files_transferred as usize, "file")
+        ),
+    }
+}
+
 /// A side's column heading.
 fn column_name(side: &SideNow) -> &str {
-    if side.name == LOCAL {
-        "backup disk"
-    } else {
-        &side.name
-    }
+    heading(&side.name)
+}
+
+/// The column heading of the side named `name`.
+pub fn heading(name: &str) -> &str {
+    if name == LOCAL { "backup disk" } else { name }
 }
 
 /// `newest, daily until 2026-11-24`, or that the next run deletes it.

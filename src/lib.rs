@@ -27,6 +27,7 @@ pub mod health;
 pub mod copies;
 pub mod inventory;
 pub mod restore;
+pub mod verify;
 
 pub mod password;
 pub mod report;

@@ -217,6 +217,9 @@ fn render_text(reports: &[TaskReport], about: &About, attached: &[AttachedLog]) 
             "{} {verdict}: {} to {} ({})\n  health: {}\n",
             r.name, r.start, r.end, r.time_task_elapsed, r.health_words
         ));
+        if let Some(verification) = &r.verification {
+            out.push_str(&format!("  {verification}\n"));
+        }
         for s in &r.steps {
             out.push_str(&format!(
                 "  {:<10} {:<25} {:>8}",
@@ -277,6 +280,7 @@ fn render_html(reports: &[TaskReport], about: &About, attached: &[AttachedLog]) 
                             td colspan="4" style=(cell) {
                                 (r.start) " to " (r.end) " (" (r.time_task_elapsed) ")"
                                 br; "health: " (r.health_words)
+                                @if let Some(verification) = &r.verification { br; (verification) }
                             }
                         }
                         @for s in &r.steps {

@@ -51,6 +51,8 @@ pub struct TaskReport {
     pub health_words: String,
     /// Every planned step, in order, those that did not run included.
     pub steps: Vec<StepReport>,
+    /// The last `backup-server verify`, in words, if it ever ran.
+    pub verification: Option<String>,
 }
 
 /// The report's view of this run's `results`, each task judged from its recorded
@@ -65,12 +67,15 @@ pub fn enrich(
     results
         .iter()
         .map(|task| {
-            let health = match history(&task.name) {
+            let recorded = history(&task.name);
+            let health = match &recorded {
                 Some(history) if !history.runs.is_empty() => {
-                    health::judge(&history, clock.now(), stale_after_days)
+                    health::judge(history, clock.now(), stale_after_days)
                 }
                 _ => health::judge(&alone(task), clock.now(), stale_after_days),
             };
+            let verification =
+                recorded.and_then(|h| crate::verify::summary(&h.inventory.verification, clock));
             let steps: Vec<StepReport> = task
                 .planned
                 .iter()
@@ -99,6 +104,7 @@ pub fn enrich(
                 health_words: health.describe(clock),
                 health,
                 steps,
+                verification,
             }
         })
         .collect()

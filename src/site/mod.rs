@@ -6,6 +6,7 @@
 
 pub mod charts;
 pub mod feeds;
+pub mod inventory;
 pub mod nginx;
 pub mod pages;
 pub mod publish;
@@ -39,6 +40,8 @@ pub struct TaskSummary {
     pub successes: usize,
     /// The newest failed or interrupted runs, newest first.
     pub failures: Vec<TaskRun>,
+    /// The checks of its last verification.
+    pub verification: Vec<crate::record::CheckRecord>,
 }
 
 impl TaskSummary {
@@ -59,6 +62,7 @@ impl TaskSummary {
                 .take(FAILURES)
                 .cloned()
                 .collect(),
+            verification: history.inventory.verification.clone(),
         }
     }
 }
