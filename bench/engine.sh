@@ -50,7 +50,7 @@ ours() {
 # The same work by hand, with the options ours passes (ACLs, xattrs and sparse files
 # kept): snapshot linked to yesterday's, then the mirror linked likewise.
 hand() {
-	local day=$1 prev=$2 link=() options=(-a --delete --hard-links --numeric-ids --acls --xattrs --sparse)
+	local day=$1 prev=$2 link=() options=(-a --delete --hard-links --numeric-ids --acls --xattrs --sparse --modify-window=-1)
 	[[ -z $prev ]] || link=(--link-dest="$work/hand/local/data/$prev")
 	rsync "${options[@]}" "${link[@]}" "$work/src/" "$work/hand/local/data/.in-progress/"
 	mv "$work/hand/local/data/.in-progress" "$work/hand/local/data/$day"

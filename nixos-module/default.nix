@@ -32,10 +32,44 @@ let
   unit = "backup-server.service";
   credentials = "/run/credentials/${unit}";
   isSsh = location: builtins.match "[^/]*:/.*" location != null;
-  remoteIsSsh = isSsh cfg.remoteDir;
-  anySsh = remoteIsSsh || lib.any (t: isSsh t.source) (lib.attrValues cfg.tasks);
+  # Every place snapshots are mirrored to: remoteDir, then the targets.
+  targetLocations = optional (cfg.remoteDir != null) cfg.remoteDir ++ map (t: t.location) (lib.attrValues cfg.targets);
+  localTargets = lib.filter (l: !isSsh l) targetLocations;
+  anySsh = lib.any isSsh targetLocations || lib.any (t: isSsh t.source) (lib.attrValues cfg.tasks);
+  targetNamePattern = "[a-z0-9][a-z0-9-]{0,31}";
   taskNamePattern = "[A-Za-z0-9][A-Za-z0-9._-]*";
   locationPattern = "(/.+|[A-Za-z0-9._-]+@?[A-Za-z0-9._-]*:/.+)";
+
+  # Per-key changes to a policy (a target's): null keeps the task's value.
+  retentionChanges = lib.genAttrs [ "daily" "weekly" "monthly" "yearly" ] (period: mkOption {
+    type = types.nullOr types.ints.unsigned;
+    default = null;
+    example = 36;
+    description = "Replaces the task's ${period} count on this target; null keeps it.";
+  });
+
+  targetModule = {
+    options = {
+      location = mkOption {
+        type = types.str;
+        example = "backup@offsite.lan:/srv/backup";
+        description = "Where: `user@host:/path` over SSH (with {option}`services.backupServer.ssh.keyFile`), or an absolute local path (a second disk).";
+      };
+      retention = retentionChanges;
+      bwlimitKiB = mkOption {
+        type = types.nullOr types.ints.positive;
+        default = null;
+        example = 2000;
+        description = "Limit transfers to this target to so many KiB/s (rsync --bwlimit); default {option}`services.backupServer.sync.bwlimitKiB`.";
+      };
+      compress = mkOption {
+        type = types.nullOr types.bool;
+        default = null;
+        example = false;
+        description = "Compress what is sent (rsync --compress); default {option}`services.backupServer.sync.compress`, else on over SSH and off for a local path.";
+      };
+    };
+  };
 
   retentionOptions = defaults: {
     daily = mkOption {
@@ -91,6 +125,50 @@ let
           };
           description = "This task's own retention policy; keys left out take the values of {option}`services.backupServer.retention`.";
         };
+        before = mkOption {
+          type = types.nullOr types.lines;
+          default = null;
+          example = literalExpression ''"''${pkgs.sqlite}/bin/sqlite3 /var/lib/app/app.db \".backup /var/backup/app/app.db\""'';
+          description = ''
+            A shell command run first (by `/bin/sh -c`, as root, in the hardened unit): a database
+            dump into the source, say. If it fails or runs longer than `hookTimeoutSec`, no
+            snapshot is taken. It sees `BACKUP_SERVER_TASK`, `BACKUP_SERVER_SOURCE` and
+            `BACKUP_SERVER_SNAPSHOT`; where it writes must be in `writablePaths`.
+          '';
+        };
+        after = mkOption {
+          type = types.nullOr types.lines;
+          default = null;
+          example = "rm -f /var/backup/app/app.db";
+          description = ''
+            A shell command run last, whatever happened, told how the task went in
+            `BACKUP_SERVER_OUTCOME` (`ok`, `warned` or `failed`) and `BACKUP_SERVER_FAILED_STEPS`.
+          '';
+        };
+        hookTimeoutSec = mkOption {
+          type = types.ints.positive;
+          default = 3600;
+          example = 7200;
+          description = "How long `before` and `after` may run before they are stopped (their whole process group).";
+        };
+        writablePaths = mkOption {
+          type = types.listOf types.str;
+          default = [ ];
+          example = [ "/var/backup/app" ];
+          description = "Paths the hooks write to (the unit's file system is read-only but for these and the backup directories).";
+        };
+        oneFileSystem = mkOption {
+          type = types.bool;
+          default = false;
+          example = true;
+          description = "Do not cross file systems inside the source (rsync --one-file-system): a mount under it is left out, its mount point kept.";
+        };
+        targets = mkOption {
+          type = types.nullOr (types.listOf types.str);
+          default = null;
+          example = [ "remote" "usb" ];
+          description = "The targets this task goes to (`remote` is {option}`services.backupServer.remoteDir`); all of them when null.";
+        };
       };
     };
 
@@ -103,12 +181,22 @@ let
       remoteDir
       requireMountpoint
       tasks
+      targets
+      sync
       retention
       email
       smtp
       staleAfterDays
       settings
+      disk
       ;
+    siteUrl =
+      if cfg.site.url != null then
+        cfg.site.url
+      else if cfg.site.enable && cfg.site.nginx.enable then
+        "http://${cfg.site.nginx.hostName}/"
+      else
+        null;
     sshKeyPath = if cfg.ssh.keyFile == null then null else "${credentials}/ssh-key";
     knownHostsPath = if knownHostsFile == null then null else "${knownHostsFile}";
     sshConfigPath = if sshConfigFile == null then null else "${sshConfigFile}";
@@ -146,7 +234,6 @@ let
     "--why=Backing up"
   ];
   siteParent = dirOf cfg.site.dir;
-  localRemote = !remoteIsSsh;
 in
 {
   options.services.backupServer = {
@@ -199,9 +286,45 @@ in
     };
 
     remoteDir = mkOption {
-      type = types.str;
+      type = types.nullOr types.str;
+      default = null;
       example = "backup@nas.lan:/srv/backup";
-      description = "Where snapshots are mirrored: `user@host:/path` over SSH, or an absolute local path.";
+      description = ''
+        Where snapshots are mirrored: `user@host:/path` over SSH, or an absolute local path (the
+        target named `remote`). More places go in {option}`services.backupServer.targets`; at
+        least one of the two is needed.
+      '';
+    };
+
+    targets = mkOption {
+      type = types.attrsOf (types.submodule targetModule);
+      default = { };
+      example = literalExpression ''
+        {
+          usb = { location = "/mnt/usb-backup"; retention.daily = 30; };
+          offsite = { location = "backup@offsite.lan:/srv/backup"; retention.monthly = 36; bwlimitKiB = 2000; };
+        }
+      '';
+      description = ''
+        More places to mirror snapshots to, by name (`[a-z0-9-]`, up to 32): each synced and pruned
+        on its own, by the task's policy with the target's changes, so one may keep longer than
+        the backup disk; one that fails never stops the others.
+      '';
+    };
+
+    sync = {
+      bwlimitKiB = mkOption {
+        type = types.nullOr types.ints.positive;
+        default = null;
+        example = 5000;
+        description = "Limit every transfer to a target to so many KiB/s (rsync --bwlimit), unless the target sets its own.";
+      };
+      compress = mkOption {
+        type = types.nullOr types.bool;
+        default = null;
+        example = false;
+        description = "Compress transfers to targets (rsync --compress); null: on over SSH, off for a local path.";
+      };
     };
 
     tasks = mkOption {
@@ -229,21 +352,50 @@ in
         default = true;
         example = false;
         description = ''
-          Email a report after every run (through Gmail's SMTPS, or {option}`services.backupServer.smtp`).
-          When off, the service runs `backup-server run --no-email` and needs no password;
-          {option}`services.backupServer.email.sender` and `to` are still written to
-          backup_config.yml, which requires them.
+          Email reports (through Gmail's SMTPS, or {option}`services.backupServer.smtp`). When
+          off, no report is sent (`email_when: never`) and no password, sender or recipient is
+          needed.
         '';
       };
+      when = mkOption {
+        type = types.enum [
+          "always"
+          "attention"
+        ];
+        default = "always";
+        example = "attention";
+        description = ''
+          `always`: a report after every run. `attention`: only when something needs attention
+          (a failure, a warning, a task not ok, a recovery, a disk filling up), and a short
+          summary once a week ({option}`services.backupServer.email.summaryWeekday`), so that
+          silence still proves the runs go on.
+        '';
+      };
+      summaryWeekday = mkOption {
+        type = types.enum [
+          "monday"
+          "tuesday"
+          "wednesday"
+          "thursday"
+          "friday"
+          "saturday"
+          "sunday"
+        ];
+        default = "monday";
+        example = "friday";
+        description = "The day of the weekly summary when {option}`services.backupServer.email.when` is `attention`.";
+      };
       sender = mkOption {
-        type = types.str;
+        type = types.nullOr types.str;
+        default = null;
         example = "me@gmail.com";
-        description = "The Gmail address reports come from; also the SMTP user.";
+        description = "The Gmail address reports come from; also the SMTP user. Required when email is on.";
       };
       to = mkOption {
-        type = types.str;
+        type = types.nullOr types.str;
+        default = null;
         example = "me@gmail.com";
-        description = "Receives every report.";
+        description = "Receives every report. Required when email is on.";
       };
       admin = mkOption {
         type = types.nullOr types.str;
@@ -341,12 +493,33 @@ in
       description = "A task without a success for longer is flagged stale in reports and on the site.";
     };
 
+    disk = {
+      minFreePercent = mkOption {
+        type = types.ints.between 0 99;
+        default = 10;
+        example = 20;
+        description = "A disk (the backup disk or a target) needs attention when less than this share of its bytes or inodes is free.";
+      };
+      fullWithinDays = mkOption {
+        type = types.ints.unsigned;
+        default = 30;
+        example = 60;
+        description = "A disk needs attention when, at the rate of the last 30 days, it is full within this many days.";
+      };
+    };
+
     site = {
       enable = mkOption {
         type = types.bool;
         default = true;
         example = false;
         description = "Render the static history pages after every run.";
+      };
+      url = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        example = "https://backup.nas.lan/";
+        description = "Where the pages are served, for a link in every report; with {option}`services.backupServer.site.nginx.enable`, `http://<hostName>/` when unset.";
       };
       dir = mkOption {
         type = types.str;
@@ -417,8 +590,12 @@ in
           message = "services.backupServer.localDir must be an absolute path, not \"${cfg.localDir}\".";
         }
         {
-          assertion = builtins.match locationPattern cfg.remoteDir != null;
-          message = "services.backupServer.remoteDir must be an absolute path or user@host:/path, not \"${cfg.remoteDir}\".";
+          assertion = cfg.remoteDir == null || builtins.match locationPattern cfg.remoteDir != null;
+          message = "services.backupServer.remoteDir must be an absolute path or user@host:/path, not \"${toString cfg.remoteDir}\".";
+        }
+        {
+          assertion = targetLocations != [ ];
+          message = "services.backupServer needs somewhere to mirror snapshots to: set remoteDir or targets.";
         }
         {
           assertion = !anySsh || cfg.ssh.keyFile != null;
@@ -437,6 +614,10 @@ in
           message = "services.backupServer.sops.enable needs services.backupServer.sops.sopsFile.";
         }
         {
+          assertion = !cfg.email.enable || (cfg.email.sender != null && cfg.email.to != null);
+          message = "services.backupServer.email.enable needs services.backupServer.email.sender and email.to (or set email.enable = false).";
+        }
+        {
           assertion = !cfg.email.enable || cfg.email.passwordFile != null;
           message = "services.backupServer.email.enable needs services.backupServer.email.passwordFile (or sops.enable); without a password every run would end failed (exit 3). Set email.enable = false to run without reports.";
         }
@@ -448,6 +629,18 @@ in
       ++ lib.mapAttrsToList (name: task: {
         assertion = builtins.match locationPattern task.source != null;
         message = "services.backupServer.tasks.\"${name}\".source must be an absolute path or user@host:/path, not \"${task.source}\".";
+      }) cfg.tasks
+      ++ lib.mapAttrsToList (name: target: {
+        assertion = builtins.match targetNamePattern name != null && name != "remote";
+        message = "services.backupServer.targets.\"${name}\": a target name is up to 32 lowercase letters, digits and '-', and not \"remote\" (remoteDir's).";
+      }) cfg.targets
+      ++ lib.mapAttrsToList (name: target: {
+        assertion = builtins.match locationPattern target.location != null;
+        message = "services.backupServer.targets.\"${name}\".location must be an absolute path or user@host:/path, not \"${target.location}\".";
+      }) cfg.targets
+      ++ lib.mapAttrsToList (name: task: {
+        assertion = task.targets == null || lib.all (t: t == "remote" && cfg.remoteDir != null || cfg.targets ? ${t}) task.targets;
+        message = "services.backupServer.tasks.\"${name}\".targets names a target that is not defined: ${toString task.targets}.";
       }) cfg.tasks;
 
       environment.etc."backup-server/backup_config.yml".source = configJson;
@@ -459,7 +652,7 @@ in
         documentation = [ "file://${cfg.package}/share/doc/backup-server/README.md" ];
         wants = [ "network-online.target" ];
         after = [ "network-online.target" ];
-        unitConfig.RequiresMountsFor = [ cfg.localDir ] ++ optional localRemote cfg.remoteDir;
+        unitConfig.RequiresMountsFor = [ cfg.localDir ] ++ localTargets;
         # A rebuild never starts (or kills) a backup: the timer does.
         restartIfChanged = false;
         serviceConfig = {
@@ -484,7 +677,10 @@ in
           # "-": a backup disk that is missing must fail (and be recorded by) the run itself,
           # not the unit's namespace set-up.
           ReadWritePaths = map (p: "-${p}") (
-            [ cfg.localDir ] ++ optional localRemote cfg.remoteDir ++ optional cfg.site.enable siteParent
+            [ cfg.localDir ]
+            ++ localTargets
+            ++ optional cfg.site.enable siteParent
+            ++ lib.concatMap (t: t.writablePaths) (lib.attrValues cfg.tasks)
           );
           ProtectHome = "read-only";
           PrivateTmp = true;

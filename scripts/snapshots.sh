@@ -23,8 +23,9 @@
 #
 # Every call but lookup ends by listing DIR on stdout, as it is then: each entry "TYPE NAME"
 # followed by a NUL (TYPE: d directory, l symlink, f file, o other), so no file name
-# can break the listing; and, but after `prepare`, "s KIB INODES": the free space on
-# DIR's file system ("-" where df cannot tell). What it did goes to stderr as
+# can break the listing; "u UID": the user it runs as (a target's user that is not
+# root cannot set owners); and, but after `prepare`, "s KIB TOTAL_KIB INODES TOTAL_INODES":
+# the free and total space of DIR's file system ("-" where df cannot tell). What it did goes to stderr as
 # "note: " lines, and what it could not clean up as "warning: " lines.
 #
 # backup-server decides every name; the checks here are the last line of defence.
@@ -130,12 +131,14 @@ listing() {
 	else
 		at=${1%/*}
 	fi
+	printf 'u %s\000' "$(id -u)"
 	[ "$2" = space ] || return 0
-	# df -P prints a header line, then one line per file system; the 4th field is
-	# what is free (KiB with -k, inodes with -i).
-	kib=$(df -P -k "$at" 2>/dev/null | { read -r _ && read -r _ _ _ free _ && echo "$free"; }) || kib=-
-	inodes=$(df -P -i "$at" 2>/dev/null | { read -r _ && read -r _ _ _ free _ && echo "$free"; }) || inodes=-
-	printf 's %s %s\000' "${kib:--}" "${inodes:--}"
+	# df -P prints a header line, then one line per file system: its 2nd field is the
+	# total, its 4th what is free (KiB with -k, inodes with -i).
+	kib=$(df -P -k "$at" 2>/dev/null | { read -r _ && read -r _ total _ free _ && echo "$free $total"; }) || kib=
+	inodes=$(df -P -i "$at" 2>/dev/null | { read -r _ && read -r _ total _ free _ && echo "$free $total"; }) || inodes=
+	# shellcheck disable=SC2086 # each holds two figures, split on purpose
+	printf 's %s %s %s %s\000' ${kib:-- -} ${inodes:-- -}
 }
 
 list() {

@@ -14,7 +14,7 @@ use crate::error::Error;
 use crate::exit::Exit;
 use crate::journal;
 use crate::plan::Plan;
-use crate::record::{Record, TaskHistory};
+use crate::record::Record;
 use crate::run::{self, Email, RunOptions};
 use crate::state::StateDir;
 
@@ -242,27 +242,29 @@ fn dispatch(cli: Cli) -> Result<Exit, Error> {
             } else {
                 None
             };
-            let (names, active) = match &record {
-                // A run going now (it holds the lock) shows as running, not interrupted.
-                Some(record) if crate::lock::is_held(&state.lock()) => {
-                    (record.task_names(&configured)?, record.running()?)
-                }
-                Some(record) => (record.task_names(&configured)?, None),
-                None => (configured, None),
+            // A run going now (it holds the lock) shows as running, not interrupted.
+            let active = match &record {
+                Some(record) if crate::lock::is_held(&state.lock()) => record.running()?,
+                _ => None,
             };
-            let load = |name: &str| match &record {
-                Some(record) => record.history(name, active).map_err(|e| e.to_string()),
-                None => Ok(TaskHistory {
-                    name: name.to_string(),
-                    inventory: Default::default(),
-                    runs: Vec::new(),
-                }),
+            let progress = match (&record, active) {
+                (Some(record), Some(run)) => Some(record.progress(run)?),
+                _ => None,
             };
-            let pages =
-                crate::site::render(&names, &load, &clock, config.stale_after_days, &site_dir)
-                    .map_err(Error::Site)?;
+            let rendered = crate::site::render_recorded(
+                record.as_ref(),
+                &configured,
+                active,
+                progress.as_ref(),
+                &clock,
+                config.stale_after_days,
+                config.disk,
+                &site_dir,
+            )
+            .map_err(Error::Site)?;
             journal::info(&format!(
-                "site rendered: {pages} pages in {}",
+                "site rendered: {} pages in {}",
+                rendered.pages,
                 site_dir.display()
             ));
             Ok(Exit::Success)

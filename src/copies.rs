@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 
 use jiff::civil::Date;
 
-use crate::engine::{FAITHFUL, Scan, Side, StepLog, Stream, Transfer};
+use crate::engine::{FAITHFUL, Listing, Scan, Side, StepLog, Stream, Transfer, fake_super};
 use crate::inventory::LOCAL;
 use crate::location::Location;
 use crate::outcome::{StepError, TransferStats};
@@ -66,12 +66,11 @@ impl<'a> Copies<'a> {
         Side::target(self.dir, &scripts.snapshots, self.ssh_config)
     }
 
-    /// Its snapshots.
-    pub fn snapshots(&self, scripts: &Scripts) -> Result<std::collections::BTreeSet<Date>, String> {
+    /// Its snapshots, and the user its files are written as.
+    pub fn listing(&self, scripts: &Scripts) -> Result<Listing, String> {
         let mut log = StepLog::discard().map_err(|e| format!("cannot open /dev/null: {e}"))?;
         self.side(scripts)
             .and_then(|side| side.list(&mut log))
-            .map(|listing| listing.snapshots)
             .map_err(|e| e.message)
     }
 
@@ -92,8 +91,10 @@ impl<'a> Copies<'a> {
     /// the sync's settings: `-a -H --numeric-ids` and the faithful options, and for
     /// a target its SSH settings, compression and bandwidth limit. Arguments on
     /// the remote side are passed by rsync itself (`--protect-args`), never through
-    /// the target's shell.
-    pub fn rsync(&self) -> Command {
+    /// the target's shell. `listing` is this side's: a target whose user is not root
+    /// holds owners, groups and device files in rsync's fake-super xattrs, which its
+    /// rsync reads back only with `--fake-super`, as the sync wrote them.
+    pub fn rsync(&self, listing: &Listing) -> Command {
         let mut command = Command::new("rsync");
         command
             .args(["-a", "--hard-links", "--numeric-ids"])
@@ -102,7 +103,8 @@ impl<'a> Copies<'a> {
         if let Some(target) = self.target {
             command
                 .args(target.compress.then_some("--compress"))
-                .args(target.bwlimit_kib.map(|kib| format!("--bwlimit={kib}")));
+                .args(target.bwlimit_kib.map(|kib| format!("--bwlimit={kib}")))
+                .args(fake_super(listing.uid, false));
         }
         if let Some(config) = self.ssh_config.filter(|_| self.dir.is_remote()) {
             command

@@ -447,21 +447,9 @@ pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// Bytes in decimal units, as `du --si` and disk vendors count: `0 B`, `512 B`,
-/// `1.2 kB`, `35.0 MB`.
+/// Bytes in decimal units, as the report and the pages write them.
 pub fn size(bytes: u64) -> String {
-    let units = ["B", "kB", "MB", "GB", "TB", "PB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit + 1 < units.len() {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", units[unit])
-    }
+    crate::capacity::bytes(bytes)
 }
 
 #[derive(Serialize)]
@@ -536,15 +524,6 @@ mod tests {
             policy,
             listing: Ok(dates.iter().map(|s| d(s)).collect()),
         }
-    }
-
-    #[test]
-    fn sizes_are_in_decimal_units() {
-        let sizes: Vec<String> = [0, 999, 1000, 1_234_567, 35_000_000_000]
-            .into_iter()
-            .map(size)
-            .collect();
-        assert_eq!(sizes, ["0 B", "999 B", "1.0 kB", "1.2 MB", "35.0 GB"]);
     }
 
     #[test]

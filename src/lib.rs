@@ -22,6 +22,7 @@ pub mod ssh;
 
 pub mod record;
 
+pub mod capacity;
 pub mod health;
 
 pub mod copies;

@@ -137,6 +137,9 @@ pub struct Space {
     pub snapshots: u64,
     pub free_bytes: Option<u64>,
     pub free_inodes: Option<u64>,
+    /// The file system's size, for how full it is.
+    pub total_bytes: Option<u64>,
+    pub total_inodes: Option<u64>,
 }
 
 /// One step of one task run.

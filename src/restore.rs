@@ -63,10 +63,10 @@ pub fn restore(
         Some(target) => Copies::target(target, ssh_config.as_deref()),
         None => Copies::local(&local_dir),
     };
-    let snapshots = side
-        .snapshots(scripts)
+    let listing = side
+        .listing(scripts)
         .map_err(|e| Error::Restore(format!("cannot list {} ({}): {e}", side.words(), side.dir)))?;
-    let date = pick_date(task, &side, &snapshots, request.date.as_deref())?;
+    let date = pick_date(task, &side, &listing.snapshots, request.date.as_deref())?;
     let parts = parts_of(task, &request.path)?;
     check_path(scripts, &side, date, &parts)?;
 
@@ -93,7 +93,7 @@ pub fn restore(
     // The dry run: what rsync would write, and which of it is already there.
     let mut log = StepLog::discard().map_err(|e| Error::Restore(e.to_string()))?;
     let destination = format!("{}/", into.display());
-    let mut dry = side.rsync();
+    let mut dry = side.rsync(&listing);
     dry.args(["--dry-run", "--stats", ITEM, "--"])
         .arg(&source)
         .arg(&destination);
@@ -154,7 +154,7 @@ pub fn restore(
     }
     inventory::print_out(&said);
 
-    let mut real = side.rsync();
+    let mut real = side.rsync(&listing);
     real.args(["--stats", ITEM, "--"])
         .arg(&source)
         .arg(&destination);

@@ -18,7 +18,7 @@ use crate::journal;
 use crate::lock::RunLock;
 use crate::outcome::{StepOutcome, StepResult, TaskResult};
 use crate::plan::{Plan, StepPlan, TaskPlan};
-use crate::record::{Record, RunId};
+use crate::record::{Progress, Record, RunId};
 use crate::report::{self, About, Delivery, ReportOptions};
 use crate::scripts::Scripts;
 use crate::state::StateDir;
@@ -59,6 +59,9 @@ pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
 
     let host = report::hostname();
     let mut book = Book::open(state, &host, &plan, clock);
+    if let Some(site_dir) = &opts.site_dir {
+        book.go_live(&plan, &config, clock, site_dir);
+    }
     let engine = Engine {
         plan: &plan,
         scripts: &scripts,
@@ -107,26 +110,10 @@ pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
 
     let mut trouble = failed > 0 || book.unrecorded.is_some();
     if let Some(site_dir) = &opts.site_dir {
-        let rendered = match &book.record {
-            Some((record, _)) => {
-                let configured: Vec<String> = plan.tasks.iter().map(|t| t.name.clone()).collect();
-                record
-                    .task_names(&configured)
-                    .map_err(|e| e.to_string())
-                    .and_then(|names| {
-                        let load =
-                            |name: &str| record.history(name, None).map_err(|e| e.to_string());
-                        crate::site::render(&names, &load, clock, config.stale_after_days, site_dir)
-                    })
-            }
-            None => Err(format!(
-                "the log database cannot be read ({})",
-                book.unrecorded.as_deref().unwrap_or_default()
-            )),
-        };
-        match rendered {
-            Ok(pages) => journal::info(&format!(
-                "site rendered: {pages} pages in {}",
+        match book.render_site(&plan, &config, clock, None, site_dir) {
+            Ok(rendered) => journal::info(&format!(
+                "site rendered: {} pages in {}",
+                rendered.pages,
                 site_dir.display()
             )),
             Err(e) => {
@@ -143,11 +130,26 @@ pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
                 record.history(name, None).ok()
             };
             let reports = report::enrich(&results, &history, config.stale_after_days, clock);
+            let disks = book.disks(clock, config.disk);
             let about = About {
                 host: &host,
                 unrecorded: book.unrecorded.as_deref(),
+                disks: &disks,
+                site_url: config.site_url.as_deref(),
+                summary: false,
             };
-            !send_report(&config, &reports, &about, state, email)
+            match report::wanted(&config, &reports, &about, plan.today) {
+                Some(summary) => {
+                    let about = About { summary, ..about };
+                    !send_report(&config, &reports, &about, state, email)
+                }
+                None => {
+                    journal::info(
+                        "no report: nothing needs attention (email_when: attention or never)",
+                    );
+                    !send_kept_reports(&config, state, email)
+                }
+            }
         }
     };
     Ok(Exit::of_run(trouble, undelivered))
@@ -162,15 +164,8 @@ fn write_ssh_config(plan: &Plan, state: &StateDir) -> Option<PathBuf> {
         .ok()
 }
 
-/// Sends (or writes, or keeps) the report; false when it did not go out.
-fn send_report(
-    config: &Config,
-    reports: &[report::TaskReport],
-    about: &About,
-    state: &StateDir,
-    email: &Email,
-) -> bool {
-    let options = ReportOptions {
+fn report_options<'a>(state: &'a StateDir, email: &'a Email) -> ReportOptions<'a> {
+    ReportOptions {
         state,
         password_file: match email {
             Email::Send { password_file } => password_file.as_deref(),
@@ -180,7 +175,31 @@ fn send_report(
             Email::WriteTo(dir) => Some(dir),
             _ => None,
         },
-    };
+    }
+}
+
+/// Sends what earlier runs kept; false when that failed.
+fn send_kept_reports(config: &Config, state: &StateDir, email: &Email) -> bool {
+    match report::send_kept(config, &report_options(state, email)) {
+        Some(Delivery::Undelivered { reason, .. }) => {
+            journal::error(&format!(
+                "the reports kept by earlier runs were not sent: {reason}"
+            ));
+            false
+        }
+        _ => true,
+    }
+}
+
+/// Sends (or writes, or keeps) the report; false when it did not go out.
+fn send_report(
+    config: &Config,
+    reports: &[report::TaskReport],
+    about: &About,
+    state: &StateDir,
+    email: &Email,
+) -> bool {
+    let options = report_options(state, email);
     match report::deliver(config, reports, about, &options) {
         Delivery::Sent => journal::info(&format!("report sent to {}", config.email_report)),
         Delivery::Written(path) => journal::info(&format!("report written to {}", path.display())),
@@ -200,11 +219,36 @@ fn send_report(
     true
 }
 
-/// The run's bookkeeping: each step recorded and told to the journal as it ends.
+/// The run's bookkeeping: each step recorded and told to the journal as it ends, and,
+/// when the run publishes the site, the pages re-published as it goes.
 struct Book {
     record: Option<(Record, RunId)>,
     /// Why (part of) this run is not in the log database, if it is not.
     unrecorded: Option<String>,
+    live: Option<Live>,
+}
+
+/// The site while a run goes: what the render at its start kept, and how far it is.
+struct Live {
+    site_dir: PathBuf,
+    rendered: crate::site::Rendered,
+    progress: Progress,
+    clock: Clock,
+}
+
+impl Live {
+    fn republish(&mut self) {
+        let published = crate::site::republish(
+            &self.site_dir,
+            &self.rendered,
+            &self.clock,
+            Some(&self.progress),
+        );
+        if let Err(e) = published {
+            // The run goes on; its end renders the site whole (and says if it cannot).
+            journal::warn(&format!("cannot update the pages while the run goes: {e}"));
+        }
+    }
 }
 
 impl Book {
@@ -219,6 +263,7 @@ impl Book {
             Ok(record) => Book {
                 record: Some(record),
                 unrecorded: None,
+                live: None,
             },
             Err(e) => {
                 journal::error(&format!(
@@ -227,6 +272,7 @@ impl Book {
                 Book {
                     record: None,
                     unrecorded: Some(e.to_string()),
+                    live: None,
                 }
             }
         }
@@ -246,6 +292,68 @@ impl Book {
         }
     }
 
+    /// The backup disk and the targets, judged from what the record holds.
+    fn disks(
+        &self,
+        clock: &Clock,
+        thresholds: crate::capacity::Thresholds,
+    ) -> Vec<crate::capacity::Disk> {
+        let Some((record, _)) = &self.record else {
+            return Vec::new();
+        };
+        crate::capacity::disks(record, clock.now(), thresholds).unwrap_or_else(|e| {
+            journal::warn(&e.to_string());
+            Vec::new()
+        })
+    }
+
+    /// Renders the site from the record; `progress`: this run's, while it goes.
+    fn render_site(
+        &self,
+        plan: &Plan,
+        config: &Config,
+        clock: &Clock,
+        progress: Option<&Progress>,
+        site_dir: &std::path::Path,
+    ) -> Result<crate::site::Rendered, String> {
+        let Some((record, run)) = &self.record else {
+            return Err(format!(
+                "the log database cannot be read ({})",
+                self.unrecorded.as_deref().unwrap_or_default()
+            ));
+        };
+        let configured: Vec<String> = plan.tasks.iter().map(|t| t.name.clone()).collect();
+        crate::site::render_recorded(
+            Some(record),
+            &configured,
+            progress.map(|_| *run),
+            progress,
+            clock,
+            config.stale_after_days,
+            config.disk,
+            site_dir,
+        )
+    }
+
+    /// Publishes the site with this run going, to be updated at each step.
+    fn go_live(&mut self, plan: &Plan, config: &Config, clock: &Clock, site_dir: &std::path::Path) {
+        let progress = Progress {
+            since: clock.now(),
+            ..Progress::default()
+        };
+        match self.render_site(plan, config, clock, Some(&progress), site_dir) {
+            Ok(rendered) => {
+                self.live = Some(Live {
+                    site_dir: site_dir.to_path_buf(),
+                    rendered,
+                    progress,
+                    clock: clock.clone(),
+                })
+            }
+            Err(e) => journal::warn(&format!("cannot show the run on the pages as it goes: {e}")),
+        }
+    }
+
     fn end(&mut self, ended: f64, outcome: &str) {
         self.write(|record, run| record.end_run(run, ended, outcome));
     }
@@ -256,11 +364,26 @@ impl Observer for Book {
         self.write(|record, run| record.begin_task(run, &task.name, started));
     }
 
-    fn step_started(&mut self, _task: &TaskPlan, _step: &StepPlan) {}
+    fn step_started(&mut self, task: &TaskPlan, step: &StepPlan) {
+        if let Some(live) = &mut self.live {
+            live.progress.task = Some(task.name.clone());
+            live.progress.step = Some(step.id.clone());
+            live.republish();
+        }
+    }
 
     fn step_finished(&mut self, task: &TaskPlan, step: &StepResult) {
         announce(&task.name, step);
         self.write(|record, run| record.step(run, &task.name, step));
+        if let Some(live) = &mut self.live {
+            live.progress.step = None;
+            live.progress.done.push((
+                task.name.clone(),
+                step.id.clone(),
+                step.outcome.word().to_string(),
+            ));
+            live.republish();
+        }
     }
 
     fn task_finished(&mut self, task: &TaskPlan, result: &TaskResult) {

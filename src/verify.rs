@@ -36,7 +36,7 @@ use crate::inventory::{self, count, plural};
 use crate::location::Location;
 use crate::lock::RunLock;
 use crate::plan::{Plan, TaskPlan};
-use crate::record::{Against, CheckOutcome, CheckRecord, Record, TaskHistory};
+use crate::record::{Against, CheckOutcome, CheckRecord, Record};
 use crate::scripts::Scripts;
 use crate::state::StateDir;
 use crate::{journal, snapshot};
@@ -140,13 +140,19 @@ fn render_site(
     site_dir: &Path,
 ) -> Result<(), String> {
     let configured: Vec<String> = config.tasks.iter().map(|t| t.name.clone()).collect();
-    let names = record.task_names(&configured).map_err(|e| e.to_string())?;
-    let load = |name: &str| -> Result<TaskHistory, String> {
-        record.history(name, None).map_err(|e| e.to_string())
-    };
-    let pages = crate::site::render(&names, &load, clock, config.stale_after_days, site_dir)?;
+    let rendered = crate::site::render_recorded(
+        Some(record),
+        &configured,
+        None,
+        None,
+        clock,
+        config.stale_after_days,
+        config.disk,
+        site_dir,
+    )?;
     journal::info(&format!(
-        "site rendered: {pages} pages in {}",
+        "site rendered: {} pages in {}",
+        rendered.pages,
         site_dir.display()
     ));
     Ok(())
@@ -271,7 +277,9 @@ impl Checker<'_> {
         };
         let log = &mut log;
         let local_dir = copies::local_dir(self.task);
-        let local = Copies::local(&local_dir).snapshots(self.scripts);
+        let local = Copies::local(&local_dir)
+            .listing(self.scripts)
+            .map(|l| l.snapshots);
         let mut checks = Vec::new();
         for target in &self.task.targets {
             let against = Against::Target(target.name.clone());
@@ -353,9 +361,10 @@ impl Checker<'_> {
             (_, config) => inventory::config_of(config),
         };
         let side = Copies::target(target, ssh_config);
-        let theirs = side
-            .snapshots(self.scripts)
+        let listing = side
+            .listing(self.scripts)
             .map_err(|e| format!("cannot list it: {e}"))?;
+        let theirs = &listing.snapshots;
         let Some(date) = theirs.iter().rev().find(|d| local.contains(d)).copied() else {
             return Err(match theirs.last() {
                 None => "it holds no snapshot".to_string(),
@@ -367,7 +376,7 @@ impl Checker<'_> {
         let ours = Copies::local(local_dir).spec(date, "");
         let theirs = side.spec(date, "");
         let mut compare = |extra: &[&str], files_from: Option<&Path>| {
-            let mut command = side.rsync();
+            let mut command = side.rsync(&listing);
             command.args(["--dry-run", "--stats", ITEM]).args(extra);
             if let Some(list) = files_from {
                 command

@@ -281,3 +281,86 @@ fn email_to_writes_the_report_as_a_file() {
     let message = MessageParser::default().parse(&raw).unwrap();
     assert!(message.subject().unwrap().starts_with("Backup succeeded"));
 }
+
+/// The subjects of the reports in `dir`, oldest first (as written, one a run).
+fn subjects(dir: &std::path::Path) -> Vec<String> {
+    let mut files: Vec<(std::time::SystemTime, std::path::PathBuf)> = fs::read_dir(dir)
+        .map(|rd| {
+            rd.map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+                .map(|p| (fs::metadata(&p).unwrap().modified().unwrap(), p))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+        .iter()
+        .map(|(_, p)| {
+            let raw = fs::read(p).unwrap();
+            let message = MessageParser::default().parse(&raw).unwrap();
+            message.subject().unwrap().to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn with_email_when_attention_silence_means_all_is_well_and_a_weekly_summary_proves_it() {
+    let mut world = World::new();
+    world.extra = "email_when: attention\nsummary_weekday: monday\n".into();
+    let reports = world.root.path().join("reports");
+    let run = |day: &str, code: i32| {
+        let out = world
+            .emailing_command(day)
+            .arg("--email-to")
+            .arg(&reports)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(code), "{day}: {}", show(&out));
+        // One report at most a run; sleep past the file's mtime resolution for the order.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        out
+    };
+    // Tuesday, all fine: no mail.
+    let out = run("2026-03-03", 0);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no report: nothing needs attention"));
+    assert_eq!(subjects(&reports), Vec::<String>::new());
+    // Wednesday, the source is gone: a failure is mailed.
+    fs::rename(&world.source, world.root.path().join("away")).unwrap();
+    run("2026-03-04", 1);
+    // Thursday, it is back: the recovery is mailed; Friday, fine again: nothing.
+    fs::rename(world.root.path().join("away"), &world.source).unwrap();
+    run("2026-03-05", 0);
+    run("2026-03-06", 0);
+    // Monday: all fine, and the weekly summary says so.
+    run("2026-03-09", 0);
+    let host = backup_server::report::hostname();
+    assert_eq!(
+        subjects(&reports),
+        [
+            format!("Backup FAILED on {host}: 1 of 1 task failed"),
+            format!("Backup succeeded on {host}: 1 task"),
+            format!("Backup summary for {host}: 1 task, all fine"),
+        ]
+    );
+}
+
+#[test]
+fn with_email_when_never_no_email_setting_is_needed() {
+    let world = World::new();
+    let text = world
+        .config_text()
+        .replace("email_sender: backup@example.com\n", "")
+        .replace("email_report: admin@example.com\n", "email_when: never\n");
+    let config = world.root.path().join("never.yml");
+    fs::write(&config, text).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_backup-server"))
+        .arg("--config")
+        .arg(&config)
+        .arg("--state-dir")
+        .arg(&world.state)
+        .args(["--today", "2026-03-01", "run"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no report"));
+}

@@ -5,9 +5,12 @@ mod support;
 use std::io::Write;
 use std::path::Path;
 
+use backup_server::capacity::{self, Disk, Measure};
 use backup_server::clock::Clock;
 use backup_server::config::Config;
-use backup_server::outcome::{ErrorKind, StepError, StepOutcome, StepResult, TaskResult};
+use backup_server::outcome::{
+    ErrorKind, StepError, StepOutcome, StepResult, TaskResult, TransferStats,
+};
 use backup_server::plan::StepKind;
 use backup_server::report::{About, compose, enrich};
 use mail_parser::{MessageParser, MimeHeaders};
@@ -48,13 +51,101 @@ fn failed_backup(name: &str, source: &str, log: &Path) -> TaskResult {
 }
 
 fn compose_for(results: &[TaskResult]) -> compose::Composed {
+    compose_about(results, &[], None)
+}
+
+fn compose_about(
+    results: &[TaskResult],
+    disks: &[Disk],
+    site_url: Option<&str>,
+) -> compose::Composed {
     let clock = Clock::on("2026-11-26".parse().unwrap());
     let reports = enrich(results, &|_| None, 2, &clock);
     let about = About {
         host: "nas",
         unrecorded: None,
+        disks,
+        site_url,
+        summary: false,
     };
     compose::compose(&config(), &reports, &about).unwrap()
+}
+
+/// A backup that moved 120 files of 35.2 MB, of a 1.2 TB tree.
+fn good_backup(log: &Path) -> TaskResult {
+    let mut task = failed_backup("data", "/data", log);
+    let step = &mut task.steps[0];
+    step.outcome = StepOutcome::Ok;
+    step.stats = Some(TransferStats {
+        files_total: 2_000_000,
+        files_transferred: 120,
+        bytes_transferred: 35_200_000,
+        total_size: 1_200_000_000_000,
+    });
+    task.skipped.clear();
+    task.planned = vec!["backup".into()];
+    task
+}
+
+#[test]
+fn the_report_has_the_headers_a_careful_sender_sets_and_says_what_moved_and_how_full_the_disks_are()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let disks = [capacity::judge(
+        "backup disk",
+        &[
+            Measure {
+                at: 1_794_136_000.0,
+                free_bytes: Some(400_000_000_000),
+                total_bytes: Some(1_000_000_000_000),
+                free_inodes: Some(900),
+                total_inodes: Some(1000),
+            },
+            Measure {
+                at: 1_795_000_000.0,
+                free_bytes: Some(300_000_000_000),
+                total_bytes: Some(1_000_000_000_000),
+                free_inodes: Some(900),
+                total_inodes: Some(1000),
+            },
+        ],
+        1_795_000_000.0,
+        capacity::Thresholds::default(),
+    )
+    .unwrap()];
+    let composed = compose_about(
+        &[good_backup(&dir.path().join("data_backup.log"))],
+        &disks,
+        Some("https://backup.nas.lan/"),
+    );
+    let raw = String::from_utf8(composed.message.formatted()).unwrap();
+    let message = MessageParser::default().parse(raw.as_bytes()).unwrap();
+    let id = message.message_id().unwrap();
+    assert!(id.ends_with(".backup-server@example.com"), "{id}");
+    assert!(message.date().is_some());
+    assert!(
+        raw.contains("\r\nAuto-Submitted: auto-generated\r\n"),
+        "{raw}"
+    );
+    assert!(raw.contains("\r\nUser-Agent: backup-server "), "{raw}");
+    assert_eq!(
+        message.subject(),
+        Some("Backup succeeded on nas: 1 task, a disk needs attention")
+    );
+    let text = message.body_text(0).unwrap().replace("\r\n", "\n");
+    for expected in [
+        "The history: https://backup.nas.lan/\n",
+        "  moved: 120 files, 35.2 MB of 1.2 TB\n",
+        "Disks:\n  backup disk: 300.0 GB of 1.0 TB free (30.0%), 900 of 1000 inodes free; full in about 30 days at the recent rate\n",
+        "    NEEDS ATTENTION: at the rate of the last 30 days it is full in 30 days\n",
+    ] {
+        assert!(text.contains(expected), "{expected:?} in\n{text}");
+    }
+    let html = message.body_html(0).unwrap();
+    assert!(
+        html.contains("<a href=\"https://backup.nas.lan/\">"),
+        "{html}"
+    );
 }
 
 #[test]

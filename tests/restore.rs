@@ -214,7 +214,7 @@ fn a_file_and_a_tree_come_back_as_they_were_from_the_backup_disk_and_from_the_ta
             ],
             0,
         );
-        assert!(out.contains("Restored 1 file (8 B)"), "{out}");
+        assert!(out.contains("Restored 1 file (8 bytes)"), "{out}");
         assert_eq!(
             stat_manifest(&file_to.join("key"))[Path::new(".")],
             stat_manifest(&original.join("secret/key"))[Path::new(".")]
@@ -300,7 +300,7 @@ fn it_says_what_it_will_do_and_a_dry_run_stops_there() {
     let plan = format!(
         "Restoring project/docs from the snapshot 2026-03-01 of task data on the backup disk:\n  {}\n\
          into {}, with owners, modes, times, hard links, ACLs and xattrs.\n\
-         It holds 3 entries, 26 B in all.\n",
+         It holds 3 entries, 26 bytes in all.\n",
         snapshot.display(),
         restored.display()
     );
@@ -316,7 +316,7 @@ fn it_says_what_it_will_do_and_a_dry_run_stops_there() {
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         format!(
-            "{plan}Restored 2 files (26 B) into {}.\n",
+            "{plan}Restored 2 files (26 bytes) into {}.\n",
             restored.display()
         )
     );

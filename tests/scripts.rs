@@ -125,6 +125,11 @@ fn the_listing_is_typed_and_no_name_can_break_it() {
         let text = ok(&out);
         let mut records: Vec<&str> = text.split('\0').filter(|r| !r.is_empty()).collect();
         let space = records.pop().unwrap();
+        assert_eq!(
+            records.pop(),
+            Some("u 0"),
+            "{shell:?}: the user it ran as, root"
+        );
         records.sort();
         assert_eq!(
             records,
@@ -138,15 +143,19 @@ fn the_listing_is_typed_and_no_name_can_break_it() {
             ],
             "{shell:?}"
         );
+        // s FREE_KIB TOTAL_KIB FREE_INODES TOTAL_INODES.
         let figures: Vec<&str> = space.split(' ').collect();
         assert_eq!(figures[0], "s", "{shell:?}");
-        assert!(figures[1].parse::<u64>().unwrap() > 0, "{space}");
-        assert!(figures[2].parse::<u64>().unwrap() > 0, "{space}");
+        let numbers: Vec<u64> = figures[1..].iter().map(|f| f.parse().unwrap()).collect();
+        assert!(
+            numbers.len() == 4 && numbers[0] < numbers[1] && numbers[2] < numbers[3],
+            "{space}"
+        );
 
         let missing = snapshots(shell, &["list", &format!("{dir}/not-yet")]);
         assert!(
-            ok(&missing).starts_with("s "),
-            "a missing directory lists only its free space"
+            ok(&missing).starts_with("u 0\0s "),
+            "a missing directory lists only the user it runs as and the free space"
         );
     }
 }

@@ -197,22 +197,39 @@ fn nginx_serves_every_page_and_chromium_shows_the_tasks() {
         "{task_dom}"
     );
 
+    // Screenshots to look at: a desktop, and a phone in dark mode (Chromium's
+    // --force-dark-mode makes `prefers-color-scheme: dark` match, as a phone set to dark
+    // would). The pages carry a viewport meta tag and keep wide tables in scrollers.
+    assert!(
+        dom.contains("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
+    );
+    assert!(dom.contains("<meta name=\"color-scheme\" content=\"light dark\">"));
+    assert!(
+        dom.contains("<div class=\"scroll\"><table class=\"tasks\">"),
+        "{dom}"
+    );
     let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
     fs::create_dir_all(&artifacts).unwrap();
-    for (name, page) in [
-        ("site-index.png", ""),
-        ("site-task.png", "tasks/data/index.html"),
+    for (name, page, size, dark) in [
+        ("site-index.png", "", "1100,900", false),
+        ("site-task.png", "tasks/data/index.html", "1100,900", false),
+        ("site-index-phone-dark.png", "", "390,844", true),
+        (
+            "site-task-phone-dark.png",
+            "tasks/data/index.html",
+            "390,844",
+            true,
+        ),
     ] {
         let shot = artifacts.join(name);
         let _ = fs::remove_file(&shot);
-        let out = chromium(
-            &[
-                "--hide-scrollbars",
-                "--window-size=1100,900",
-                &format!("--screenshot={}", shot.display()),
-            ],
-            &format!("{url}{page}"),
-        );
+        let window = format!("--window-size={size}");
+        let target = format!("--screenshot={}", shot.display());
+        let mut args = vec!["--hide-scrollbars", window.as_str(), target.as_str()];
+        if dark {
+            args.push("--force-dark-mode");
+        }
+        let out = chromium(&args, &format!("{url}{page}"));
         assert!(shot.exists(), "no screenshot: {}", show(&out));
     }
 }

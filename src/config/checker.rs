@@ -6,9 +6,11 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::{
-    Config, DEFAULT_HOOK_TIMEOUT_SECS, DEFAULT_SSH_KEY, DEFAULT_STALE_AFTER_DAYS, Problem,
-    RetentionOverride, SEED_TARGET, Smtp, Target, Task,
+    Config, DEFAULT_HOOK_TIMEOUT_SECS, DEFAULT_SSH_KEY, DEFAULT_STALE_AFTER_DAYS,
+    DEFAULT_SUMMARY_WEEKDAY, EmailWhen, Problem, RetentionOverride, SEED_TARGET, Smtp, Target,
+    Task,
 };
+use crate::capacity::Thresholds;
 use crate::location::{Location, checked_path};
 use crate::retention::Policy;
 
@@ -54,6 +56,10 @@ const TOP_KEYS: &[&str] = &[
     "stale_after_days",
     "targets",
     "sync",
+    "email_when",
+    "summary_weekday",
+    "site_url",
+    "disk",
 ];
 const TASK_KEYS: &[&str] = &[
     "name",
@@ -68,6 +74,7 @@ const TASK_KEYS: &[&str] = &[
 ];
 const TARGET_KEYS: &[&str] = &["name", "location", "retention", "bwlimit_kib", "compress"];
 const SYNC_KEYS: &[&str] = &["bwlimit_kib", "compress"];
+const DISK_KEYS: &[&str] = &["min_free_percent", "full_within_days"];
 const RETENTION_KEYS: &[&str] = &["daily", "weekly", "monthly", "yearly"];
 const SMTP_KEYS: &[&str] = &["host", "port", "ca_file", "timeout_secs"];
 
@@ -98,8 +105,21 @@ impl Checker {
             });
         let require_mountpoint = self.optional_bool(Scope::Top, top, "require_mountpoint", false);
         let targets = self.targets(top);
-        let email_sender = self.email(top, "email_sender", true);
-        let email_report = self.email(top, "email_report", true);
+        let email_when = self.email_when(top);
+        let mailing = email_when != Some(EmailWhen::Never);
+        let email_sender = self.email(top, "email_sender", mailing);
+        let email_report = self.email(top, "email_report", mailing);
+        let (email_sender, email_report) = if mailing {
+            (email_sender, email_report)
+        } else {
+            (
+                Some(email_sender.unwrap_or_default()),
+                Some(email_report.unwrap_or_default()),
+            )
+        };
+        let summary_weekday = self.weekday(top, "summary_weekday");
+        let site_url = self.site_url(top);
+        let disk = self.disk(top);
         let email_admin = self.email(top, "email_admin", false).unwrap_or_default();
         let email_admin = if Some(&email_admin) == email_report.as_ref() {
             String::new()
@@ -154,6 +174,10 @@ impl Checker {
             targets: targets?,
             email_sender: email_sender?,
             email_report: email_report?,
+            email_when: email_when?,
+            summary_weekday: summary_weekday?,
+            site_url: site_url?,
+            disk: disk?,
             email_admin,
             tasks: tasks?,
             retention: retention?,
@@ -205,26 +229,21 @@ impl Checker {
     /// The seed's `dir_backup_remote` (target `remote`), then `targets`, with the
     /// `sync` defaults applied.
     fn targets(&mut self, top: &Map<String, Value>) -> Option<Vec<Target>> {
-        let sync = match top.get("sync") {
-            None | Some(Value::Null) => Some(Map::new()),
-            Some(Value::Object(map)) => {
-                self.unknown_keys(Scope::Top, "sync.", map, SYNC_KEYS);
-                Some(map.clone())
-            }
-            Some(_) => {
-                self.problem(
-                    Scope::Top,
-                    "sync",
-                    "must be a mapping like {bwlimit_kib: 1000, compress: true}",
-                );
-                None
-            }
-        };
-        let sync = sync.unwrap_or_default();
-        let bwlimit_default = self.bwlimit(Scope::Top, &sync, "sync.");
+        let none = Map::new();
+        let sync = self
+            .section(
+                Scope::Top,
+                "sync",
+                top.get("sync"),
+                "{bwlimit_kib: 1000, compress: true}",
+                SYNC_KEYS,
+            )
+            .flatten()
+            .unwrap_or(&none);
+        let bwlimit_default = self.bwlimit(Scope::Top, sync, "sync.");
         let compress_default = match sync.get("compress") {
             None | Some(Value::Null) => None,
-            Some(_) => self.optional_bool(Scope::Top, &sync, "compress", false),
+            Some(_) => self.optional_bool(Scope::Top, sync, "compress", false),
         };
 
         let mut targets = Vec::new();
@@ -521,6 +540,98 @@ impl Checker {
         }
     }
 
+    fn email_when(&mut self, top: &Map<String, Value>) -> Option<EmailWhen> {
+        match top.get("email_when") {
+            None | Some(Value::Null) => Some(EmailWhen::Always),
+            Some(Value::String(s)) if s == "always" => Some(EmailWhen::Always),
+            Some(Value::String(s)) if s == "attention" => Some(EmailWhen::Attention),
+            Some(Value::String(s)) if s == "never" => Some(EmailWhen::Never),
+            Some(v) => {
+                self.problem(
+                    Scope::Top,
+                    "email_when",
+                    format!("must be always, attention or never, not {}", kind(v)),
+                );
+                None
+            }
+        }
+    }
+
+    fn weekday(&mut self, top: &Map<String, Value>, key: &str) -> Option<jiff::civil::Weekday> {
+        use jiff::civil::Weekday::*;
+        let days = [
+            ("monday", Monday),
+            ("tuesday", Tuesday),
+            ("wednesday", Wednesday),
+            ("thursday", Thursday),
+            ("friday", Friday),
+            ("saturday", Saturday),
+            ("sunday", Sunday),
+        ];
+        match top.get(key) {
+            None | Some(Value::Null) => Some(DEFAULT_SUMMARY_WEEKDAY),
+            Some(v) => {
+                let found = v
+                    .as_str()
+                    .and_then(|s| days.iter().find(|(n, _)| n.eq_ignore_ascii_case(s)));
+                if found.is_none() {
+                    self.problem(
+                        Scope::Top,
+                        key,
+                        format!(
+                            "must be a day of the week (monday ... sunday), not {}",
+                            kind(v)
+                        ),
+                    );
+                }
+                found.map(|(_, d)| *d)
+            }
+        }
+    }
+
+    fn site_url(&mut self, top: &Map<String, Value>) -> Option<Option<String>> {
+        let Some(v) = top.get("site_url").filter(|v| !v.is_null()) else {
+            return Some(None);
+        };
+        let url = self.string(Scope::Top, "site_url", v)?;
+        let ok = (url.starts_with("https://") || url.starts_with("http://"))
+            && !url.contains(|c: char| c.is_whitespace() || c.is_control() || "<>\"".contains(c));
+        if !ok {
+            self.problem(
+                Scope::Top,
+                "site_url",
+                format!("{url:?} is not an http:// or https:// address"),
+            );
+        }
+        ok.then_some(Some(url))
+    }
+
+    fn disk(&mut self, top: &Map<String, Value>) -> Option<Thresholds> {
+        let Some(map) = self.section(
+            Scope::Top,
+            "disk",
+            top.get("disk"),
+            "{min_free_percent: 10, full_within_days: 30}",
+            DISK_KEYS,
+        )?
+        else {
+            return Some(Thresholds::default());
+        };
+        let default = Thresholds::default();
+        let min_free_percent = match map.get("min_free_percent") {
+            None => Some(default.min_free_percent),
+            Some(v) => self.count(Scope::Top, "disk.min_free_percent", v, 0, 99),
+        };
+        let full_within_days = match map.get("full_within_days") {
+            None => Some(default.full_within_days),
+            Some(v) => self.count(Scope::Top, "disk.full_within_days", v, 0, 3650),
+        };
+        Some(Thresholds {
+            min_free_percent: min_free_percent?,
+            full_within_days: full_within_days?,
+        })
+    }
+
     /// A hook command: a non-empty shell command line, or nothing.
     fn hook(
         &mut self,
@@ -551,19 +662,16 @@ impl Checker {
         scope: Scope,
         value: Option<&Value>,
     ) -> Option<RetentionOverride> {
-        let map = match value {
-            None | Some(Value::Null) => return Some(RetentionOverride::default()),
-            Some(Value::Object(map)) => map,
-            Some(_) => {
-                self.problem(
-                    scope,
-                    "retention",
-                    "must be a mapping like {daily: 7, weekly: 4, monthly: 12, yearly: 5}",
-                );
-                return None;
-            }
+        let Some(map) = self.section(
+            scope,
+            "retention",
+            value,
+            "{daily: 7, weekly: 4, monthly: 12, yearly: 5}",
+            RETENTION_KEYS,
+        )?
+        else {
+            return Some(RetentionOverride::default());
         };
-        self.unknown_keys(scope, "retention.", map, RETENTION_KEYS);
         let mut changes = RetentionOverride::default();
         let mut ok = true;
         for (key, slot) in [
@@ -583,19 +691,16 @@ impl Checker {
     }
 
     fn smtp(&mut self, value: Option<&Value>) -> Option<Smtp> {
-        let map = match value {
-            None | Some(Value::Null) => return Some(Smtp::default()),
-            Some(Value::Object(map)) => map,
-            Some(_) => {
-                self.problem(
-                    Scope::Top,
-                    "smtp",
-                    "must be a mapping like {host: smtp.gmail.com, port: 465}",
-                );
-                return None;
-            }
+        let Some(map) = self.section(
+            Scope::Top,
+            "smtp",
+            value,
+            "{host: smtp.gmail.com, port: 465}",
+            SMTP_KEYS,
+        )?
+        else {
+            return Some(Smtp::default());
         };
-        self.unknown_keys(Scope::Top, "smtp.", map, SMTP_KEYS);
         let default = Smtp::default();
         let host = match map.get("host") {
             None => Some(default.host),
@@ -634,6 +739,29 @@ impl Checker {
             ca_file,
             timeout_secs: timeout_secs?,
         })
+    }
+
+    /// The mapping at `key` (`value`), its keys checked against `known`: `Some(None)`
+    /// when it is not there, `None` (a problem recorded) when it is not a mapping.
+    fn section<'v>(
+        &mut self,
+        scope: Scope,
+        key: &str,
+        value: Option<&'v Value>,
+        like: &str,
+        known: &[&str],
+    ) -> Option<Option<&'v Map<String, Value>>> {
+        match value {
+            None | Some(Value::Null) => Some(None),
+            Some(Value::Object(map)) => {
+                self.unknown_keys(scope, &format!("{key}."), map, known);
+                Some(Some(map))
+            }
+            Some(_) => {
+                self.problem(scope, key, format!("must be a mapping like {like}"));
+                None
+            }
+        }
     }
 
     fn unknown_keys(

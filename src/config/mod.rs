@@ -42,6 +42,29 @@ pub struct Config {
     pub ssh_config: Option<PathBuf>,
     pub smtp: Smtp,
     pub stale_after_days: u32,
+    /// When the report is mailed.
+    pub email_when: EmailWhen,
+    /// With `email_when: attention`, the day of the week a short summary goes out
+    /// even when all is well, so that silence still proves something.
+    #[serde(skip)]
+    pub summary_weekday: jiff::civil::Weekday,
+    /// Where the history pages are served, for a link in the report.
+    pub site_url: Option<String>,
+    /// When a disk needs attention.
+    pub disk: crate::capacity::Thresholds,
+}
+
+/// When a run mails its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailWhen {
+    /// After every run.
+    Always,
+    /// When something needs attention (a failure, a warning, a stale task, a disk
+    /// filling up, a recovery), and once a week as a summary.
+    Attention,
+    /// Never (no email settings needed).
+    Never,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -122,6 +145,7 @@ impl Default for Smtp {
 pub const DEFAULT_SSH_KEY: &str = "/root/.ssh/id_ed25519_backup";
 const DEFAULT_STALE_AFTER_DAYS: u32 = 2;
 const DEFAULT_HOOK_TIMEOUT_SECS: u32 = 3600;
+const DEFAULT_SUMMARY_WEEKDAY: jiff::civil::Weekday = jiff::civil::Weekday::Monday;
 /// The name of the target `dir_backup_remote` describes.
 pub const SEED_TARGET: &str = "remote";
 

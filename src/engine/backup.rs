@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use super::rsync::{Scan, Transfer};
 use super::script::Stream;
 use super::side::{Commit, Side};
-use super::{Done, Engine, FAITHFUL, StepLog, StepReturn};
+use super::{Done, Engine, FAITHFUL, StepLog, StepReturn, fake_super};
 use crate::location::Location;
 use crate::mountpoint;
 use crate::outcome::{ErrorKind, StepError};
@@ -126,6 +126,7 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
         .args(FAITHFUL)
         .args(task.source.is_remote().then_some("--compress"))
         .args(task.one_file_system.then_some("--one-file-system"))
+        .args(fake_super(listing.uid, task.source.is_remote()))
         .stdin(Stdio::null());
     let mut scan = Scan::new(Transfer::Backup, side.to_string());
     let code = log

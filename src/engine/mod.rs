@@ -209,6 +209,21 @@ pub fn ssh_failure(line: &str) -> Option<String> {
         .then(|| format!("cannot reach the host over SSH: {}", line.trim()))
 }
 
+/// The option that keeps, on a receiving side whose user (`uid`) is not root, what
+/// only root can set (owners, groups, device files, system xattrs such as file
+/// capabilities): rsync stores them in user xattrs there and gives them back when it
+/// sends the files again (a restore). It must reach the receiver only (a sender with
+/// it would read such xattrs of the source as real attributes): `--remote-option`
+/// reaches the receiver of a local copy or of a push over SSH; when the sender is the
+/// other host (a source over SSH), the receiver is this process.
+pub fn fake_super(uid: Option<u32>, pulled: bool) -> Option<&'static str> {
+    match (uid.is_none_or(|uid| uid == 0), pulled) {
+        (true, _) => None,
+        (false, true) => Some("--fake-super"),
+        (false, false) => Some("--remote-option=--fake-super"),
+    }
+}
+
 /// The options every transfer passes: metadata kept as faithfully as the file
 /// systems allow (what they cannot hold is a warning, see `rsync::Scan`), and
 /// modification times compared to the nanosecond: by default rsync takes a file

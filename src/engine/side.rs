@@ -61,6 +61,10 @@ pub struct Listing {
     pub blocked: BTreeMap<Date, &'static str>,
     pub free_bytes: Option<u64>,
     pub free_inodes: Option<u64>,
+    pub total_bytes: Option<u64>,
+    pub total_inodes: Option<u64>,
+    /// The user the side's files are written as.
+    pub uid: Option<u32>,
 }
 
 impl Listing {
@@ -72,6 +76,8 @@ impl Listing {
     pub fn with_free_from(mut self, other: &Listing) -> Listing {
         self.free_bytes = self.free_bytes.or(other.free_bytes);
         self.free_inodes = self.free_inodes.or(other.free_inodes);
+        self.total_bytes = self.total_bytes.or(other.total_bytes);
+        self.total_inodes = self.total_inodes.or(other.total_inodes);
         self
     }
 
@@ -81,6 +87,8 @@ impl Listing {
             snapshots: self.snapshots.len() as u64,
             free_bytes: self.free_bytes,
             free_inodes: self.free_inodes,
+            total_bytes: self.total_bytes,
+            total_inodes: self.total_inodes,
         }
     }
 
@@ -371,10 +379,17 @@ fn parse_listing(bytes: &[u8]) -> Listing {
             continue;
         };
         let name = String::from_utf8_lossy(name);
+        if kind == b'u' {
+            listing.uid = name.parse().ok();
+            continue;
+        }
         if kind == b's' {
             let mut figures = name.split(' ').map(|f| f.parse::<u64>().ok());
-            listing.free_bytes = figures.next().flatten().map(|kib| kib * 1024);
-            listing.free_inodes = figures.next().flatten();
+            let mut next = || figures.next().flatten();
+            listing.free_bytes = next().map(|kib| kib * 1024);
+            listing.total_bytes = next().map(|kib| kib * 1024);
+            listing.free_inodes = next();
+            listing.total_inodes = next();
             continue;
         }
         if let Some(date) = snapshot::parse_name(&name) {
@@ -415,7 +430,7 @@ mod tests {
     fn only_real_directories_named_like_a_date_are_snapshots() {
         let listing = parse_listing(
             b"d 2026-03-01\0l 2026-03-02\0f 2026-03-03\0d junk\n2026-03-04\0d .in-progress\0\
-              d .replaced-2026-03-05\0d 2026-13-45\0d notes\0s 2048 77\0",
+              d .replaced-2026-03-05\0d 2026-13-45\0d notes\0u 1000\0s 2048 4096 77 100\0",
         );
         assert_eq!(listing.snapshots, BTreeSet::from([d("2026-03-01")]));
         assert_eq!(
@@ -425,9 +440,12 @@ mod tests {
         assert_eq!(listing.replaced, BTreeSet::from([d("2026-03-05")]));
         assert_eq!(listing.free_bytes, Some(2 * 1024 * 1024));
         assert_eq!(listing.free_inodes, Some(77));
+        assert_eq!(listing.total_bytes, Some(4 * 1024 * 1024));
+        assert_eq!(listing.total_inodes, Some(100));
+        assert_eq!(listing.uid, Some(1000));
         assert_eq!(listing.leftover(), Leftover::Remove);
         assert_eq!(parse_listing(b"s - -\0").leftover(), Leftover::Resume);
-        assert_eq!(parse_listing(b"s - -\0").free_bytes, None);
+        assert_eq!(parse_listing(b"s - - - -\0").free_bytes, None);
     }
 
     #[test]

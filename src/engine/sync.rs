@@ -18,7 +18,7 @@ use super::backup::blocked;
 use super::rsync::{Scan, Transfer};
 use super::script::Stream;
 use super::side::{Commit, Side};
-use super::{Done, Engine, FAITHFUL, StepLog, StepReturn};
+use super::{Done, Engine, FAITHFUL, StepLog, StepReturn, fake_super};
 use crate::outcome::{ErrorKind, StepError, TransferStats};
 use crate::plan::{TargetPlan, TaskPlan};
 use crate::{retention, snapshot};
@@ -59,6 +59,13 @@ pub(super) fn run(
                 .join(", ")
         }
     ));
+    let fake_super = fake_super(found.uid, false);
+    if fake_super.is_some() {
+        log.line(&format!(
+            "{target} is written by a user that is not root: owners, groups, device files and system \
+             xattrs are kept in rsync's fake-super xattrs there, and given back by a restore"
+        ));
+    }
     let mut stats = TransferStats::default();
     for date in send {
         if let Some(what) = listing.blocked.get(&date) {
@@ -80,6 +87,7 @@ pub(super) fn run(
             .args(FAITHFUL)
             .args(to.compress.then_some("--compress"))
             .args(to.bwlimit_kib.map(|kib| format!("--bwlimit={kib}")))
+            .args(fake_super)
             .stdin(Stdio::null());
         let mut scan = Scan::new(Transfer::Sync, target.to_string());
         let code = log

@@ -220,8 +220,9 @@ pub fn load(conn: &Connection, task: &str, active: Option<RunId>) -> rusqlite::R
     let mut steps = conn.prepare_cached(
         "SELECT run_id, step, started, ended, outcome, message, warnings, dir_from, dir_to,
                 files_total, files_transferred, bytes_transferred, total_size,
-                local_snapshots, local_free_bytes, local_free_inodes,
-                target_snapshots, target_free_bytes, target_free_inodes
+                local_snapshots, local_free_bytes, local_free_inodes, local_total_bytes,
+                local_total_inodes, target_snapshots, target_free_bytes, target_free_inodes,
+                target_total_bytes, target_total_inodes
          FROM steps WHERE task = ?1 ORDER BY run_id, rowid",
     )?;
     let mut rows = steps.query([task])?;
@@ -261,6 +262,8 @@ pub fn load(conn: &Connection, task: &str, active: Option<RunId>) -> rusqlite::R
                 snapshots,
                 free_bytes: int(at + 1).ok().flatten(),
                 free_inodes: int(at + 2).ok().flatten(),
+                total_bytes: int(at + 3).ok().flatten(),
+                total_inodes: int(at + 4).ok().flatten(),
             }))
         };
         let warnings: Vec<String> = match row.get_ref(6)?.as_str_or_null()? {
@@ -278,7 +281,7 @@ pub fn load(conn: &Connection, task: &str, active: Option<RunId>) -> rusqlite::R
             dir_to: text(8)?,
             stats,
             local: space(13)?,
-            target: space(16)?,
+            target: space(18)?,
         };
         if matches!(task_run.state, RunState::Interrupted | RunState::Running) {
             task_run.ended = task_run.ended.max(step.ended);

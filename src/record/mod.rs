@@ -70,6 +70,19 @@ impl std::fmt::Display for RecordError {
 
 impl std::error::Error for RecordError {}
 
+/// How far a run going now is, as the pages show it while it goes.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Progress {
+    /// Unix seconds.
+    pub since: f64,
+    /// The task and step going now, when known (`render-site` knows only what the
+    /// record holds: the task going, and the steps that ended).
+    pub task: Option<String>,
+    pub step: Option<String>,
+    /// The steps that ended, in order: task, step, outcome.
+    pub done: Vec<(String, String, String)>,
+}
+
 /// A run's id in the `runs` table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunId(pub i64);
@@ -154,10 +167,11 @@ impl Record {
         let result = self.conn.execute(
                 "INSERT INTO steps (run_id, task, step, started, ended, outcome, error_kind, message,
                     warnings, dir_from, dir_to, log, files_total, files_transferred, bytes_transferred,
-                    total_size, local_snapshots, local_free_bytes, local_free_inodes, target_snapshots,
-                    target_free_bytes, target_free_inodes)
+                    total_size, local_snapshots, local_free_bytes, local_free_inodes,
+                    local_total_bytes, local_total_inodes, target_snapshots, target_free_bytes,
+                    target_free_inodes, target_total_bytes, target_total_inodes)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                    ?19, ?20, ?21, ?22)",
+                    ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
                 params![
                     run.0,
                     task,
@@ -178,9 +192,13 @@ impl Record {
                     local.map(|s| s.snapshots as i64),
                     local.and_then(|s| s.free_bytes).map(|v| v as i64),
                     local.and_then(|s| s.free_inodes).map(|v| v as i64),
+                    local.and_then(|s| s.total_bytes).map(|v| v as i64),
+                    local.and_then(|s| s.total_inodes).map(|v| v as i64),
                     target.map(|s| s.snapshots as i64),
                     target.and_then(|s| s.free_bytes).map(|v| v as i64),
                     target.and_then(|s| s.free_inodes).map(|v| v as i64),
+                    target.and_then(|s| s.total_bytes).map(|v| v as i64),
+                    target.and_then(|s| s.total_inodes).map(|v| v as i64),
                 ],
             );
         self.named(
@@ -273,6 +291,80 @@ impl Record {
         let mut names = configured.to_vec();
         names.extend(recorded.into_iter().filter(|n| !configured.contains(n)));
         Ok(names)
+    }
+
+    /// Every disk's measures since `since` (Unix seconds): the backup disk's (named
+    /// `backup disk`) from the steps that wrote it, each target's (by name) from its
+    /// syncs.
+    pub fn disk_measures(
+        &self,
+        since: f64,
+    ) -> Result<std::collections::BTreeMap<String, Vec<crate::capacity::Measure>>, RecordError>
+    {
+        let read = || -> rusqlite::Result<_> {
+            let mut query = self.conn.prepare_cached(
+                "SELECT 'backup disk', ended, local_free_bytes, local_total_bytes, local_free_inodes,
+                        local_total_inodes
+                 FROM steps WHERE local_free_bytes IS NOT NULL AND step IN ('backup', 'retention')
+                    AND ended >= ?1
+                 UNION ALL
+                 SELECT CASE step WHEN 'sync' THEN 'remote' ELSE substr(step, 6) END, ended,
+                        target_free_bytes, target_total_bytes, target_free_inodes, target_total_inodes
+                 FROM steps WHERE target_free_bytes IS NOT NULL AND step LIKE 'sync%' AND ended >= ?1",
+            )?;
+            let mut disks: std::collections::BTreeMap<String, Vec<crate::capacity::Measure>> =
+                std::collections::BTreeMap::new();
+            let mut rows = query.query([since])?;
+            while let Some(row) = rows.next()? {
+                let figure = |i: usize| -> rusqlite::Result<Option<u64>> {
+                    Ok(row.get::<_, Option<i64>>(i)?.map(|v| v.max(0) as u64))
+                };
+                disks
+                    .entry(row.get(0)?)
+                    .or_default()
+                    .push(crate::capacity::Measure {
+                        at: row.get(1)?,
+                        free_bytes: figure(2)?,
+                        total_bytes: figure(3)?,
+                        free_inodes: figure(4)?,
+                        total_inodes: figure(5)?,
+                    });
+            }
+            Ok(disks)
+        };
+        self.named("read the disks' measures", read())
+    }
+
+    /// How far the run `run` has got, as recorded.
+    pub fn progress(&self, run: RunId) -> Result<Progress, RecordError> {
+        let read = || -> rusqlite::Result<Progress> {
+            let since =
+                self.conn
+                    .query_row("SELECT started FROM runs WHERE id = ?1", [run.0], |r| {
+                        r.get(0)
+                    })?;
+            let task = self
+                .conn
+                .query_row(
+                    "SELECT task FROM tasks WHERE run_id = ?1 AND outcome IS NULL ORDER BY rowid DESC LIMIT 1",
+                    [run.0],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let mut steps = self.conn.prepare(
+                "SELECT task, step, outcome FROM steps WHERE run_id = ?1 ORDER BY rowid",
+            )?;
+            let done = steps
+                .query_map([run.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(Progress {
+                since,
+                task,
+                step: None,
+                done,
+            })
+        };
+        self.named("read the run's progress", read())
     }
 
     /// The id of the run now going, if one is recorded as going.

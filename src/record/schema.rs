@@ -71,9 +71,13 @@ CREATE TABLE steps (
     local_snapshots INTEGER,    -- after the step, on the backup disk
     local_free_bytes INTEGER,
     local_free_inodes INTEGER,
+    local_total_bytes INTEGER,
+    local_total_inodes INTEGER,
     target_snapshots INTEGER,   -- after the step, on the target (sync only)
     target_free_bytes INTEGER,
     target_free_inodes INTEGER,
+    target_total_bytes INTEGER,
+    target_total_inodes INTEGER,
     FOREIGN KEY (run_id, task) REFERENCES tasks (run_id, task)
 );
 CREATE INDEX steps_by_task ON steps (task, run_id);

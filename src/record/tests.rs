@@ -83,6 +83,8 @@ fn a_step_is_recorded_with_why_and_its_figures_and_the_seeds_rows_with_its_task(
         snapshots: 4,
         free_bytes: Some(1 << 30),
         free_inodes: Some(5000),
+        total_bytes: Some(1 << 32),
+        total_inodes: Some(90_000),
     });
     let sync = step(
         StepKind::Sync,
@@ -127,6 +129,7 @@ fn a_step_is_recorded_with_why_and_its_figures_and_the_seeds_rows_with_its_task(
     assert_eq!(run.steps[0].warnings, ["1 file could not be read"]);
     assert_eq!(run.steps[0].stats.unwrap().bytes_transferred, 300);
     assert_eq!(run.steps[0].local.unwrap().free_inodes, Some(5000));
+    assert_eq!(run.steps[0].local.unwrap().total_inodes, Some(90_000));
     assert_eq!(
         count(
             &record,

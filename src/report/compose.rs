@@ -14,6 +14,7 @@ use lettre::message::{Attachment, Body, Mailbox, MultiPart};
 use maud::{Markup, PreEscaped, html};
 
 use super::enrich::{StepState, TaskReport};
+use crate::capacity::Disk;
 use crate::config::Config;
 
 /// Raw log bytes attached per message, all logs together. Base64 makes 4/3 of it:
@@ -46,12 +47,17 @@ impl AttachedLog {
     }
 }
 
-/// What the report is about besides the tasks: the host, and whether the run could
-/// be recorded.
+/// What the report is about besides the tasks.
 pub struct About<'a> {
     pub host: &'a str,
     /// Why this run is not in the log database, if it is not.
     pub unrecorded: Option<&'a str>,
+    /// The backup disk and the targets, as the capacity rule judges them.
+    pub disks: &'a [Disk],
+    /// Where the history pages are (`site_url`).
+    pub site_url: Option<&'a str>,
+    /// The weekly summary of `email_when: attention`, sent though nothing needs attention.
+    pub summary: bool,
 }
 
 pub fn subject(reports: &[TaskReport], about: &About) -> String {
@@ -64,8 +70,16 @@ pub fn subject(reports: &[TaskReport], about: &About) -> String {
     } else {
         ""
     };
+    let disks = about.disks.iter().filter(|d| d.warning.is_some()).count();
+    let disks = match disks {
+        0 => String::new(),
+        1 => ", a disk needs attention".to_string(),
+        n => format!(", {n} disks need attention"),
+    };
     if failed > 0 {
-        format!("Backup FAILED on {host}: {failed} of {total} {tasks} failed{unrecorded}")
+        format!("Backup FAILED on {host}: {failed} of {total} {tasks} failed{disks}{unrecorded}")
+    } else if about.summary {
+        format!("Backup summary for {host}: {total} {tasks}, all fine{disks}{unrecorded}")
     } else {
         let warned = reports.iter().filter(|r| r.warnings).count();
         let warnings = if warned > 0 {
@@ -73,7 +87,7 @@ pub fn subject(reports: &[TaskReport], about: &About) -> String {
         } else {
             String::new()
         };
-        format!("Backup succeeded on {host}: {total} {tasks}{warnings}{unrecorded}")
+        format!("Backup succeeded on {host}: {total} {tasks}{warnings}{disks}{unrecorded}")
     }
 }
 
@@ -94,10 +108,20 @@ pub fn compose(config: &Config, reports: &[TaskReport], about: &About) -> Result
             .parse()
             .map_err(|e| format!("{key} {address:?} is not a usable address: {e}"))
     };
+    let domain = config
+        .email_sender
+        .rsplit_once('@')
+        .map_or("localhost", |(_, domain)| domain);
+    // What a careful sender sets: a Message-ID of the sender's domain (RFC 5322), the
+    // mark of an automatic message (RFC 3834), so that no auto-reply answers it, and
+    // the program; lettre adds Date and MIME-Version.
     let mut builder = Message::builder()
         .from(mailbox("email_sender", &config.email_sender)?)
         .to(mailbox("email_report", &config.email_report)?)
-        .subject(subject(reports, about));
+        .subject(subject(reports, about))
+        .message_id(Some(format!("<{}@{domain}>", unique_id())))
+        .user_agent(format!("backup-server {}", env!("CARGO_PKG_VERSION")))
+        .header(AutoSubmitted);
     if failed && !config.email_admin.is_empty() {
         builder = builder.cc(mailbox("email_admin", &config.email_admin)?);
     }
@@ -211,12 +235,19 @@ fn render_text(reports: &[TaskReport], about: &About, attached: &[AttachedLog]) 
     if let Some(words) = unrecorded_words(about) {
         out.push_str(&format!("{words}\n\n"));
     }
+    if let Some(url) = about.site_url {
+        out.push_str(&format!("The history: {url}\n\n"));
+    }
     for r in reports {
         let verdict = if r.success { "succeeded" } else { "FAILED" };
+        let recovered = if r.recovered { " (recovered)" } else { "" };
         out.push_str(&format!(
-            "{} {verdict}: {} to {} ({})\n  health: {}\n",
+            "{} {verdict}{recovered}: {} to {} ({})\n  health: {}\n",
             r.name, r.start, r.end, r.time_task_elapsed, r.health_words
         ));
+        if let Some(moved) = &r.moved {
+            out.push_str(&format!("  moved: {moved}\n"));
+        }
         if let Some(verification) = &r.verification {
             out.push_str(&format!("  {verification}\n"));
         }
@@ -243,8 +274,54 @@ fn render_text(reports: &[TaskReport], about: &About, attached: &[AttachedLog]) 
         }
         out.push('\n');
     }
+    if !about.disks.is_empty() {
+        out.push_str("Disks:\n");
+        for disk in about.disks {
+            out.push_str(&format!("  {}: {}\n", disk.name, disk.describe()));
+            if let Some(warning) = &disk.warning {
+                out.push_str(&format!("    NEEDS ATTENTION: {warning}\n"));
+            }
+        }
+        out.push('\n');
+    }
     out.push_str("-- \nbackup-server\n");
     out
+}
+
+/// A string no other report has: the time, this process, and a hash of both with
+/// the process's random hasher keys.
+fn unique_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(now);
+    hasher.write_u32(std::process::id());
+    format!(
+        "{now}.{}.{:016x}.backup-server",
+        std::process::id(),
+        hasher.finish()
+    )
+}
+
+/// `Auto-Submitted: auto-generated` (RFC 3834): a report, not a person's mail.
+#[derive(Clone)]
+struct AutoSubmitted;
+
+impl lettre::message::header::Header for AutoSubmitted {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(AutoSubmitted)
+    }
+
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        lettre::message::header::HeaderValue::new(Self::name(), "auto-generated".to_string())
+    }
 }
 
 /// Colours inline, as mail clients drop style sheets.
@@ -268,18 +345,23 @@ fn render_html(reports: &[TaskReport], about: &About, attached: &[AttachedLog]) 
                 @if let Some(words) = unrecorded_words(about) {
                     p style="background:#fce8e6;color:#a50e0e;padding:8px" { (words) }
                 }
+                @if let Some(url) = about.site_url {
+                    p { "The history: " a href=(url) { (url) } }
+                }
                 @for r in reports {
                     @let task_state = if !r.success { StepState::Failed } else if r.warnings { StepState::Warning } else { StepState::Succeeded };
                     table style="border-collapse:collapse;margin:0 0 18px 0;min-width:480px" {
                         tr {
                             th colspan="4" style={ (cell) ";" (colours(task_state)) ";font-size:15px" } {
                                 (r.name) ": " (if r.success { "succeeded" } else { "FAILED" })
+                                @if r.recovered { " (recovered)" }
                             }
                         }
                         tr {
                             td colspan="4" style=(cell) {
                                 (r.start) " to " (r.end) " (" (r.time_task_elapsed) ")"
                                 br; "health: " (r.health_words)
+                                @if let Some(moved) = &r.moved { br; "moved: " (moved) }
                                 @if let Some(verification) = &r.verification { br; (verification) }
                             }
                         }
@@ -298,6 +380,20 @@ fn render_html(reports: &[TaskReport], about: &About, attached: &[AttachedLog]) 
                                     @if let Some(a) = attached.iter().find(|a| Some(&a.log) == s.file_log.as_ref()) {
                                         br; em { (attachment_words(a)) }
                                     }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if !about.disks.is_empty() {
+                    table style="border-collapse:collapse;margin:0 0 18px 0;min-width:480px" {
+                        tr { th colspan="2" style=(cell) { "Disks" } }
+                        @for disk in about.disks {
+                            tr {
+                                td style=(cell) { (disk.name) }
+                                td style={ (cell) @if disk.warning.is_some() { ";" (colours(StepState::Warning)) } } {
+                                    (disk.describe())
+                                    @if let Some(warning) = &disk.warning { br; strong { "Needs attention: " (warning) } }
                                 }
                             }
                         }

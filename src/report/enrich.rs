@@ -49,6 +49,10 @@ pub struct TaskReport {
     pub health: Health,
     /// The health in words (`Health::describe`).
     pub health_words: String,
+    /// It succeeded after a run that did not.
+    pub recovered: bool,
+    /// What its backup moved: "120 files, 35.2 MB of 1.2 TB".
+    pub moved: Option<String>,
     /// Every planned step, in order, those that did not run included.
     pub steps: Vec<StepReport>,
     /// The last `backup-server verify`, in words, if it ever ran.
@@ -67,15 +71,34 @@ pub fn enrich(
     results
         .iter()
         .map(|task| {
-            let recorded = history(&task.name);
-            let health = match &recorded {
-                Some(history) if !history.runs.is_empty() => {
-                    health::judge(history, clock.now(), stale_after_days)
-                }
-                _ => health::judge(&alone(task), clock.now(), stale_after_days),
+            let history = history(&task.name).filter(|h| !h.runs.is_empty());
+            let health = match &history {
+                Some(history) => health::judge(history, clock.now(), stale_after_days),
+                None => health::judge(&alone(task), clock.now(), stale_after_days),
             };
-            let verification =
-                recorded.and_then(|h| crate::verify::summary(&h.inventory.verification, clock));
+            // This run is the newest recorded; the one before it did not succeed.
+            let recovered = task.succeeded()
+                && history
+                    .as_ref()
+                    .and_then(|h| h.runs.get(1))
+                    .is_some_and(|previous| !previous.succeeded());
+            let moved = task
+                .steps
+                .iter()
+                .find(|s| s.kind == crate::plan::StepKind::Backup)
+                .and_then(|s| s.stats)
+                .map(|s| {
+                    format!(
+                        "{} file{}, {} of {}",
+                        s.files_transferred,
+                        if s.files_transferred == 1 { "" } else { "s" },
+                        crate::capacity::bytes(s.bytes_transferred),
+                        crate::capacity::bytes(s.total_size)
+                    )
+                });
+            let verification = history
+                .as_ref()
+                .and_then(|h| crate::verify::summary(&h.inventory.verification, clock));
             let steps: Vec<StepReport> = task
                 .planned
                 .iter()
@@ -103,6 +126,8 @@ pub fn enrich(
                 time_task_elapsed: elapsed(task.ended - task.started),
                 health_words: health.describe(clock),
                 health,
+                recovered,
+                moved,
                 steps,
                 verification,
             }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use lettre::{FileTransport, Transport};
 
-use crate::config::Config;
+use crate::config::{Config, EmailWhen};
 use crate::journal;
 use crate::state::StateDir;
 pub use compose::About;
@@ -38,6 +38,69 @@ pub struct ReportOptions<'a> {
     pub password_file: Option<&'a Path>,
     /// Write the report here as an `.eml` instead of sending it.
     pub email_to: Option<&'a Path>,
+}
+
+/// Whether a run's report goes out, as `email_when` says: `None` when not, else
+/// whether it is the weekly summary (nothing needs attention, and today is
+/// `summary_weekday`).
+pub fn wanted(
+    config: &Config,
+    reports: &[TaskReport],
+    about: &About,
+    today: jiff::civil::Date,
+) -> Option<bool> {
+    match config.email_when {
+        EmailWhen::Always => Some(false),
+        EmailWhen::Never => None,
+        EmailWhen::Attention => {
+            let attention = about.unrecorded.is_some()
+                || about.disks.iter().any(|d| d.warning.is_some())
+                || reports.iter().any(|r| {
+                    !r.success || r.warnings || r.recovered || r.health.state.needs_attention()
+                });
+            if attention {
+                Some(false)
+            } else {
+                (today.weekday() == config.summary_weekday).then_some(true)
+            }
+        }
+    }
+}
+
+/// Sends the reports earlier runs could not, when this run sends none of its own.
+/// `None` when there were none.
+pub fn send_kept(config: &Config, opts: &ReportOptions) -> Option<Delivery> {
+    let outbox = Outbox::new(opts.state.outbox());
+    if config.email_when == EmailWhen::Never
+        || opts.email_to.is_some()
+        || outbox.pending().is_empty()
+    {
+        return None;
+    }
+    let password = match crate::password::read(opts.password_file) {
+        Ok(password) => password,
+        Err(reason) => return Some(Delivery::Undelivered { reason, kept: None }),
+    };
+    let mailer = match Mailer::new(config, &password) {
+        Ok(mailer) => mailer,
+        Err(reason) => return Some(Delivery::Undelivered { reason, kept: None }),
+    };
+    Some(match flush(&outbox, &mailer) {
+        Ok(()) => Delivery::Sent,
+        Err(reason) => Delivery::Undelivered { reason, kept: None },
+    })
+}
+
+/// Sends the outbox's reports, oldest first, stopping at the first that fails.
+fn flush(outbox: &Outbox, mailer: &Mailer) -> Result<(), String> {
+    for id in outbox.pending() {
+        outbox
+            .read(&id)
+            .and_then(|(envelope, bytes)| mailer.send(&envelope, &bytes))?;
+        outbox.remove(&id);
+        journal::info(&format!("sent the report kept by an earlier run ({id})"));
+    }
+    Ok(())
 }
 
 /// Composes the report on `reports` and sends it (or writes it, or keeps it).
@@ -91,17 +154,8 @@ pub fn deliver(
         Err(reason) => return undelivered(reason),
     };
     // Reports kept by earlier runs go first, oldest first.
-    for id in outbox.pending() {
-        let sent = outbox
-            .read(&id)
-            .and_then(|(envelope, bytes)| mailer.send(&envelope, &bytes));
-        match sent {
-            Ok(()) => {
-                outbox.remove(&id);
-                journal::info(&format!("sent the report kept by an earlier run ({id})"));
-            }
-            Err(reason) => return undelivered(reason),
-        }
+    if let Err(reason) = flush(&outbox, &mailer) {
+        return undelivered(reason);
     }
     match mailer.send(&envelope, &bytes) {
         Ok(()) => {

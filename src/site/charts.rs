@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use jiff::civil::Date;
 use maud::{Markup, html};
 
-use crate::clock::{Clock, elapsed};
+use crate::capacity::{Disk, bytes};
+use crate::clock::{Clock, DAY, elapsed};
 use crate::record::{RunState, TaskRun as Run};
 
 /// The CSS class of a run's outcome.
@@ -180,6 +181,92 @@ pub fn calendar(runs: &[Run], today: Date, clock: &Clock) -> Markup {
             svg.calendar role="img" aria-label=(label) width=(weeks * cell) height=(7 * cell) viewBox={ "0 0 " (weeks * cell) " " (7 * cell) } {
                 @for (x, y, class, title) in &cells {
                     rect class=(class) x=(x) y=(y) width="9" height="9" rx="1" { title { (title) } }
+                }
+            }
+            figcaption { (label) }
+        }
+    }
+}
+
+/// What the backup of each of the last 90 runs moved (bytes copied rather than
+/// hard-linked), a bar each.
+pub fn moved(runs: &[Run], clock: &Clock) -> Markup {
+    let shown: Vec<(&Run, u64)> = runs
+        .iter()
+        .take(90)
+        .rev()
+        .filter_map(|r| Some((r, r.backup_stats()?.bytes_transferred)))
+        .collect();
+    let max = shown.iter().map(|(_, b)| *b).max().unwrap_or(0).max(1);
+    let mut sorted: Vec<u64> = shown.iter().map(|(_, b)| *b).collect();
+    sorted.sort_unstable();
+    let median = sorted.get(sorted.len() / 2).copied().unwrap_or(0);
+    let label = format!(
+        "data moved by the last {} backups: median {}, most {}",
+        shown.len(),
+        bytes(median),
+        bytes(*sorted.last().unwrap_or(&0))
+    );
+    let (bar, gap, h) = (6.0, 2.0, 60.0);
+    let width = shown.len() as f64 * (bar + gap);
+    html! {
+        figure {
+            svg.moved role="img" aria-label=(label) width=(width) height=(h) viewBox={ "0 0 " (width) " " (h) } {
+                @for (i, (run, moved)) in shown.iter().enumerate() {
+                    @let bar_h = (*moved as f64 / max as f64 * (h - 2.0)).max(1.0);
+                    rect.moved x=(i as f64 * (bar + gap)) y=(h - bar_h) width=(bar) height=(bar_h) {
+                        title { (clock.local_time(run.started)) ": " (bytes(*moved)) }
+                    }
+                }
+            }
+            figcaption { (label) }
+        }
+    }
+}
+
+/// A disk's free space over the forecast's window, and the line to the day it is full
+/// at that rate, when it is filling up.
+pub fn disk(disk: &Disk, clock: &Clock) -> Markup {
+    let (w, h) = (240.0, 60.0);
+    let points = &disk.series;
+    let total = disk
+        .total_bytes
+        .or_else(|| points.iter().map(|(_, f)| *f).max())
+        .unwrap_or(1)
+        .max(1) as f64;
+    let start = points.first().map_or(disk.measured, |(t, _)| *t);
+    let end = disk
+        .full_in_days
+        .map_or(disk.measured, |days| disk.measured + days * DAY)
+        .max(start + DAY);
+    let x = |t: f64| (t - start) / (end - start) * w;
+    let y = |free: f64| h - free / total * (h - 2.0) - 1.0;
+    let line: Vec<String> = points
+        .iter()
+        .map(|(t, f)| format!("{:.1},{:.1}", x(*t), y(*f as f64)))
+        .collect();
+    let full_on = disk
+        .full_in_days
+        .map(|days| clock.date_of(disk.measured + days * DAY));
+    let label = format!(
+        "free space on {} over the last {} measures: {}{}",
+        disk.name,
+        points.len(),
+        disk.free_bytes
+            .map(bytes)
+            .unwrap_or_else(|| "unknown".into()),
+        full_on
+            .map(|d| format!(" now, full around {d} at this rate"))
+            .unwrap_or_else(|| " now, not filling up".into())
+    );
+    html! {
+        figure {
+            svg.disk role="img" aria-label=(label) width=(w) height=(h) viewBox={ "0 0 " (w) " " (h) } {
+                title { (label) }
+                line.axis x1="0" y1=(h - 0.5) x2=(w) y2=(h - 0.5);
+                polyline.free points=(line.join(" "));
+                @if let (Some(_), Some((t, f))) = (full_on, points.last()) {
+                    line.forecast x1=(format!("{:.1}", x(*t))) y1=(format!("{:.1}", y(*f as f64))) x2=(format!("{:.1}", w)) y2=(format!("{:.1}", h - 1.0));
                 }
             }
             figcaption { (label) }

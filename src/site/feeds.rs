@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::TaskSummary;
 use super::pages::{Context, slug};
+use crate::record::Progress;
 use crate::record::{Against, CheckOutcome, TaskRun};
 
 #[derive(Serialize)]
@@ -15,6 +16,8 @@ struct Status<'a> {
     generated_unix: f64,
     host: &'a str,
     all_fine: bool,
+    /// The run going now: since, its task and step, the steps done; null when none.
+    running: Option<&'a Progress>,
     tasks: Vec<TaskState<'a>>,
 }
 
@@ -95,6 +98,7 @@ pub fn status_json(ctx: &Context, tasks: &[TaskSummary]) -> String {
         generated_unix: ctx.now,
         host: ctx.host,
         all_fine: !states.is_empty() && states.iter().all(|s| s.state == "ok"),
+        running: ctx.running,
         tasks: states,
     };
     serde_json::to_string_pretty(&status).expect("status serializes") + "\n"
@@ -108,14 +112,49 @@ fn label(value: &str) -> String {
         .replace('\n', r"\n")
 }
 
-pub fn metrics(tasks: &[TaskSummary]) -> String {
+pub fn metrics(ctx: &Context, tasks: &[TaskSummary]) -> String {
     let mut out = String::new();
     let mut family = |name: &str, help: &str, samples: Vec<(String, f64)>| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
         for (labels, value) in samples {
-            let _ = writeln!(out, "{name}{{{labels}}} {value}");
+            if labels.is_empty() {
+                let _ = writeln!(out, "{name} {value}");
+            } else {
+                let _ = writeln!(out, "{name}{{{labels}}} {value}");
+            }
         }
     };
+    family(
+        "backup_server_running",
+        "1 while a backup-server run is going, else 0.",
+        vec![(String::new(), f64::from(u8::from(ctx.running.is_some())))],
+    );
+    let per_disk = |f: &dyn Fn(&crate::capacity::Disk) -> Option<f64>| -> Vec<(String, f64)> {
+        ctx.disks
+            .iter()
+            .filter_map(|d| Some((format!("disk=\"{}\"", label(&d.name)), f(d)?)))
+            .collect()
+    };
+    family(
+        "backup_server_disk_free_bytes",
+        "Free bytes on the backup disk or a target, as last measured.",
+        per_disk(&|d| d.free_bytes.map(|v| v as f64)),
+    );
+    family(
+        "backup_server_disk_size_bytes",
+        "Size of the backup disk's or a target's file system.",
+        per_disk(&|d| d.total_bytes.map(|v| v as f64)),
+    );
+    family(
+        "backup_server_disk_free_inodes",
+        "Free inodes on the backup disk or a target, as last measured.",
+        per_disk(&|d| d.free_inodes.map(|v| v as f64)),
+    );
+    family(
+        "backup_server_disk_full_in_seconds",
+        "Time until the disk is full at the rate of the last 30 days (absent when it is not filling up).",
+        per_disk(&|d| d.full_in_days.map(|days| days * crate::clock::DAY)),
+    );
     let per_task = |f: &dyn Fn(&TaskSummary) -> Option<f64>| -> Vec<(String, f64)> {
         tasks
             .iter()
@@ -145,6 +184,36 @@ pub fn metrics(tasks: &[TaskSummary]) -> String {
         "backup_server_last_run_duration_seconds",
         "How long the task's last run took.",
         per_task(&|t| t.last_run.as_ref().map(|r| r.duration())),
+    );
+    family(
+        "backup_server_last_backup_transferred_bytes",
+        "Bytes the task's last backup copied (what it added to the snapshots).",
+        per_task(&|t| {
+            t.last_run
+                .as_ref()?
+                .backup_stats()
+                .map(|s| s.bytes_transferred as f64)
+        }),
+    );
+    family(
+        "backup_server_last_backup_transferred_files",
+        "Files the task's last backup copied rather than hard-linked.",
+        per_task(&|t| {
+            t.last_run
+                .as_ref()?
+                .backup_stats()
+                .map(|s| s.files_transferred as f64)
+        }),
+    );
+    family(
+        "backup_server_last_backup_size_bytes",
+        "Size of the tree the task's last backup took.",
+        per_task(&|t| {
+            t.last_run
+                .as_ref()?
+                .backup_stats()
+                .map(|s| s.total_size as f64)
+        }),
     );
     let steps: Vec<(String, f64)> = tasks
         .iter()

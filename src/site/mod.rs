@@ -13,9 +13,10 @@ pub mod publish;
 
 use std::path::Path;
 
+use crate::capacity::Disk;
 use crate::clock::Clock;
 use crate::health::{self, Health};
-use crate::record::{TaskHistory, TaskRun};
+use crate::record::{Progress, Record, RunId, TaskHistory, TaskRun};
 use pages::{Context, PAGE_SIZE, page_file, slug};
 
 const STYLE: &str = include_str!("../../site/style.css");
@@ -67,27 +68,31 @@ impl TaskSummary {
     }
 }
 
+/// What a render leaves for the live updates of a running run.
+pub struct Rendered {
+    pub pages: usize,
+    pub summaries: Vec<TaskSummary>,
+    pub disks: Vec<Disk>,
+}
+
 /// Renders the site for the tasks `names`, each task's history read by `load` when
-/// its turn comes, and publishes it at `site_dir`. Returns the number of pages written.
+/// its turn comes, and publishes it at `site_dir`. `running`: the run going now.
 pub fn render(
     names: &[String],
     load: &dyn Fn(&str) -> Result<TaskHistory, String>,
+    disks: Vec<Disk>,
     clock: &Clock,
     stale_after_days: u32,
+    running: Option<&Progress>,
     site_dir: &Path,
-) -> Result<usize, String> {
-    let now = clock.now();
+) -> Result<Rendered, String> {
     let host = crate::report::hostname();
-    let ctx = Context {
-        host: &host,
-        clock,
-        now,
-        today: clock.date_of(now),
-    };
+    let ctx = Context::new(&host, clock, running, &disks);
+    let now = ctx.now;
     let mut pages = 0;
     let mut failure = None;
+    let mut summaries = Vec::new();
     publish::publish(site_dir, |writer| {
-        let mut summaries = Vec::new();
         for (i, name) in names.iter().enumerate() {
             let history = match load(name) {
                 Ok(history) => history,
@@ -100,22 +105,95 @@ pub fn render(
             pages += write_task(&ctx, i, &history, &health, writer)?;
             summaries.push(TaskSummary::of(&history, health));
         }
-        writer.write(
-            "index.html",
-            pages::index(&ctx, &summaries).into_string().as_bytes(),
-        )?;
+        for (name, bytes) in front_pages(&ctx, &summaries) {
+            writer.write(name, &bytes)?;
+        }
         writer.write("style.css", STYLE.as_bytes())?;
-        writer.write(
-            "status.json",
-            feeds::status_json(&ctx, &summaries).as_bytes(),
-        )?;
-        writer.write("metrics.prom", feeds::metrics(&summaries).as_bytes())?;
         writer.write("feed.atom", feeds::atom(&ctx, &summaries).as_bytes())?;
         pages += 1;
         Ok(())
     })
     .map_err(|e| failure.take().unwrap_or(e))?;
-    Ok(pages)
+    Ok(Rendered {
+        pages,
+        summaries,
+        disks,
+    })
+}
+
+/// Renders the site from `record` (none yet: every configured task never ran) for the
+/// tasks `configured` and those found only in the record. `active`: the run going
+/// now, whose unfinished task shows as running; `progress`: how far it is.
+#[allow(clippy::too_many_arguments)]
+pub fn render_recorded(
+    record: Option<&Record>,
+    configured: &[String],
+    active: Option<RunId>,
+    progress: Option<&Progress>,
+    clock: &Clock,
+    stale_after_days: u32,
+    thresholds: crate::capacity::Thresholds,
+    site_dir: &Path,
+) -> Result<Rendered, String> {
+    let names = match record {
+        Some(record) => record.task_names(configured).map_err(|e| e.to_string())?,
+        None => configured.to_vec(),
+    };
+    let load = |name: &str| match record {
+        Some(record) => record.history(name, active).map_err(|e| e.to_string()),
+        None => Ok(TaskHistory {
+            name: name.to_string(),
+            runs: Vec::new(),
+            inventory: Default::default(),
+        }),
+    };
+    let disks = match record {
+        Some(record) => {
+            crate::capacity::disks(record, clock.now(), thresholds).map_err(|e| e.to_string())?
+        }
+        None => Vec::new(),
+    };
+    render(
+        &names,
+        &load,
+        disks,
+        clock,
+        stale_after_days,
+        progress,
+        site_dir,
+    )
+}
+
+/// The files that say how things stand now: the index, `status.json` and `metrics.prom`.
+fn front_pages(ctx: &Context, summaries: &[TaskSummary]) -> [(&'static str, Vec<u8>); 3] {
+    [
+        (
+            "index.html",
+            pages::index(ctx, summaries).into_string().into_bytes(),
+        ),
+        (
+            "status.json",
+            feeds::status_json(ctx, summaries).into_bytes(),
+        ),
+        ("metrics.prom", feeds::metrics(ctx, summaries).into_bytes()),
+    ]
+}
+
+/// Re-publishes the index, `status.json` and `metrics.prom` of a published site with
+/// `running`, each file replaced by one rename: while a run goes, at each step, from
+/// what the render at its start kept.
+pub fn republish(
+    site_dir: &Path,
+    rendered: &Rendered,
+    clock: &Clock,
+    running: Option<&Progress>,
+) -> std::io::Result<()> {
+    let host = crate::report::hostname();
+    let ctx = Context::new(&host, clock, running, &rendered.disks);
+    for (name, bytes) in front_pages(&ctx, &rendered.summaries) {
+        publish::replace(site_dir, name, &bytes)?;
+    }
+    Ok(())
 }
 
 /// Writes the pages of the task at position `i`; returns how many.

@@ -7,8 +7,10 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::TaskSummary;
 use super::charts::{self, outcome_class, outcome_word};
+use crate::capacity::Disk;
 use crate::clock::{Clock, elapsed};
 use crate::health::Health;
+use crate::record::Progress;
 use crate::record::{StepRow, TaskHistory, TaskRun as Run};
 
 /// Runs per task page.
@@ -20,6 +22,29 @@ pub struct Context<'a> {
     pub clock: &'a Clock,
     pub now: f64,
     pub today: jiff::civil::Date,
+    /// The run going now, if any.
+    pub running: Option<&'a Progress>,
+    /// The backup disk and the targets.
+    pub disks: &'a [Disk],
+}
+
+impl<'a> Context<'a> {
+    pub fn new(
+        host: &'a str,
+        clock: &'a Clock,
+        running: Option<&'a Progress>,
+        disks: &'a [Disk],
+    ) -> Context<'a> {
+        let now = clock.now();
+        Context {
+            host,
+            clock,
+            now,
+            today: clock.date_of(now),
+            running,
+            disks,
+        }
+    }
 }
 
 /// The directory name of a task's pages: its name when it is a safe one (every
@@ -123,21 +148,48 @@ pub fn index(ctx: &Context, tasks: &[TaskSummary]) -> Markup {
         .collect();
     recent.sort_by(|a, b| b.1.started.total_cmp(&a.1.started));
     recent.truncate(20);
+    let full_disks: Vec<&Disk> = ctx.disks.iter().filter(|d| d.warning.is_some()).collect();
 
     let body = html! {
+        @if let Some(running) = ctx.running {
+            section.banner.running role="status" {
+                h1 { "A backup is running" }
+                p {
+                    "Since " (ctx.clock.local_time(running.since))
+                    @if let (Some(task), Some(step)) = (&running.task, &running.step) { ": task " strong { (task) } ", step " strong { (step) } }
+                    @else if let Some(task) = &running.task { ": task " strong { (task) } }
+                    "."
+                }
+                @if !running.done.is_empty() {
+                    p { "Done: "
+                        @for (i, (task, step, outcome)) in running.done.iter().enumerate() {
+                            @if i > 0 { ", " }
+                            (task) " " (step) " " span class={ "badge " (outcome) } { (outcome) }
+                        }
+                    }
+                }
+            }
+        }
         @if tasks.is_empty() {
             section.banner.attention { h1 { "No tasks yet" } p { "Nothing has been configured or recorded." } }
-        } @else if attention.is_empty() {
-            section.banner.fine { h1 { "All backups are fine" } p { "Every task succeeded on its last run, none is stale." } }
+        } @else if attention.is_empty() && full_disks.is_empty() {
+            section.banner.fine { h1 { "All backups are fine" } p { "Every task succeeded on its last run, none is stale, no disk is filling up." } }
         } @else {
             section.banner.attention {
                 h1 {
-                    (attention.len()) " of " (tasks.len())
-                    (if attention.len() == 1 { " task needs attention" } else { " tasks need attention" })
+                    @if !attention.is_empty() {
+                        (attention.len()) " of " (tasks.len())
+                        (if attention.len() == 1 { " task needs attention" } else { " tasks need attention" })
+                    } @else {
+                        (if full_disks.len() == 1 { "A disk needs attention" } else { "Disks need attention" })
+                    }
                 }
                 ul {
                     @for (i, task) in &attention {
                         li { a href={ "tasks/" (slug(*i, &task.name)) "/index.html" } { (task.name) } ": " (task.health.describe(ctx.clock)) }
+                    }
+                    @for disk in &full_disks {
+                        li { (disk.name) ": " (disk.warning.as_deref().unwrap_or_default()) }
                     }
                 }
             }
@@ -148,6 +200,26 @@ pub fn index(ctx: &Context, tasks: &[TaskSummary]) -> Markup {
             div { span.figure { (runs - successes) } " failed" }
             div { "last run " span.figure { (last_run.map_or("never".to_string(), |t| ctx.clock.local_time(t))) } }
         }
+        @if !ctx.disks.is_empty() {
+            h2 { "Disks" }
+            div.scroll {
+                table.disks {
+                    thead { tr { th { "disk" } th { "space" } th { "free space, and the forecast" } } }
+                    tbody {
+                        @for disk in ctx.disks {
+                            tr {
+                                td { (disk.name) }
+                                td.wrap {
+                                    (disk.describe())
+                                    @if let Some(warning) = &disk.warning { br; span.disk.attention { "Needs attention: " (warning) } }
+                                }
+                                td { (charts::disk(disk, ctx.clock)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         h2 { "Tasks" }
         div.scroll {
             table.tasks {
@@ -156,7 +228,7 @@ pub fn index(ctx: &Context, tasks: &[TaskSummary]) -> Markup {
                     @for (i, task) in tasks.iter().enumerate() {
                         tr class=(task.health.state.word()) {
                             td { a href={ "tasks/" (slug(i, &task.name)) "/index.html" } { (task.name) } }
-                            td { span class={ "state " (task.health.state.word()) } { (task.health.describe(ctx.clock)) } }
+                            td.wrap { span class={ "state " (task.health.state.word()) } { (task.health.describe(ctx.clock)) } }
                             td { @if let Some(run) = &task.last_run { (ctx.clock.local_time(run.started)) " " (badge(run)) } @else { "never" } }
                             td { @if let Some(run) = &task.last_success { (ctx.clock.local_time(run.ended)) } @else { "never" } }
                             td { @if let Some(rate) = task.success_rate { (format!("{:.0}%", rate * 100.0)) } @else { "—" } }
@@ -207,6 +279,8 @@ pub fn task_page(
         @if page == 1 && !task.runs.is_empty() {
             h2 { "Durations" }
             (charts::durations(&task.runs, ctx.clock))
+            h2 { "Data moved" }
+            (charts::moved(&task.runs, ctx.clock))
             h2 { "The last year" }
             (charts::calendar(&task.runs, ctx.today, ctx.clock))
         }

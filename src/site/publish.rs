@@ -117,6 +117,21 @@ fn remove_abandoned(parent: &Path, prefix: &str) {
     }
 }
 
+/// Replaces the file `name` of the published site `site` in one rename (world-readable,
+/// as every file of the site): what a reader gets is the old file or the new one.
+pub fn replace(site: &Path, name: &str, contents: &[u8]) -> io::Result<()> {
+    if !is_ours(site) {
+        return Err(io::Error::other(format!(
+            "{} is not a site rendered by backup-server",
+            site.display()
+        )));
+    }
+    let staging = site.join(format!(".{name}.new-{}", std::process::id()));
+    fs_err::write(&staging, contents)?;
+    fs_err::set_permissions(&staging, std::fs::Permissions::from_mode(0o644))?;
+    fs_err::rename(&staging, site.join(name))
+}
+
 fn is_ours(dir: &Path) -> bool {
     dir.join(MARKER).is_file()
         || fs_err::read_dir(dir).is_ok_and(|mut entries| entries.next().is_none())

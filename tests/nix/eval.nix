@@ -49,6 +49,34 @@ let
       };
     };
   };
+  # Several targets, hooks, per-task options (issue 13).
+  targets = {
+    services.backupServer = {
+      ssh.keyFile = "/run/keys/ssh";
+      sync.bwlimitKiB = 5000;
+      targets = {
+        usb = {
+          location = "/mnt/usb";
+          retention.daily = 30;
+        };
+        offsite = {
+          location = "backup@offsite.lan:/srv/backup";
+          retention.monthly = 36;
+          bwlimitKiB = 2000;
+          compress = false;
+        };
+      };
+      tasks.db = {
+        source = "/var/backup/db";
+        before = "sqlite3 /var/lib/app/app.db '.backup /var/backup/db/app.db'";
+        after = "rm -f /var/backup/db/app.db";
+        hookTimeoutSec = 600;
+        writablePaths = [ "/var/backup/db" ];
+        oneFileSystem = true;
+        targets = [ "usb" ];
+      };
+    };
+  };
   emailOff = {
     services.backupServer.email = {
       enable = false;
@@ -113,6 +141,62 @@ let
         emailOff
       ];
       expect = [ ];
+    };
+    targets = {
+      modules = [
+        base
+        targets
+      ];
+      expect = [ ];
+    };
+    only-targets = {
+      modules = [
+        base
+        targets
+        { services.backupServer.remoteDir = lib.mkForce null; }
+      ];
+      expect = [ ];
+    };
+    nowhere-to-mirror = {
+      modules = [
+        base
+        { services.backupServer.remoteDir = lib.mkForce null; }
+      ];
+      expect = [ "needs somewhere to mirror snapshots to" ];
+    };
+    bad-targets = {
+      modules = [
+        base
+        {
+          services.backupServer.targets.remote.location = "/mnt/usb";
+          services.backupServer.targets.Big.location = "nope";
+          services.backupServer.tasks.home.targets = [ "nowhere" ];
+        }
+      ];
+      expect = [
+        "targets.\"remote\": a target name is up to 32"
+        "targets.\"Big\": a target name is up to 32"
+        "targets.\"Big\".location must be an absolute path"
+        "tasks.\"home\".targets names a target that is not defined: nowhere"
+      ];
+    };
+    email-off-without-addresses = {
+      modules = [
+        base
+        emailOff
+        {
+          services.backupServer.email.sender = lib.mkForce null;
+          services.backupServer.email.to = lib.mkForce null;
+        }
+      ];
+      expect = [ ];
+    };
+    email-without-addresses = {
+      modules = [
+        base
+        { services.backupServer.email.to = lib.mkForce null; }
+      ];
+      expect = [ "email.enable needs services.backupServer.email.sender and email.to" ];
     };
     site-off = {
       modules = [
@@ -192,6 +276,7 @@ let
       sopsEmailOff = evaluate scenarios.sops-email-off.modules;
       emailOffConfig = evaluate scenarios.email-off.modules;
       siteOff = evaluate scenarios.site-off.modules;
+      targetsConfig = evaluate scenarios.targets.modules;
       disabled = evaluate scenarios.disabled.modules;
       noCheck = evaluate [
         base
@@ -248,6 +333,48 @@ let
       configCheckOff = expect "no check with enableConfigCheck off" noCheck.system.checks [ ];
       disabledServices = expect "services when disabled" (disabled.systemd.services ? backup-server) false;
       configFile = expect "the config file is the rendered one" sshConfig.environment.etc."backup-server/backup_config.yml".source.name "backup_config.yml";
+      emailOffRendered = expect "email off renders email_when: never" emailOffConfig.services.backupServer.renderedConfig.email_when "never";
+      emailWhenRendered = expect "email.when and the summary day in the config" {
+        inherit (sshConfig.services.backupServer.renderedConfig) email_when summary_weekday disk;
+      } {
+        email_when = "always";
+        summary_weekday = "monday";
+        disk = {
+          min_free_percent = 10;
+          full_within_days = 30;
+        };
+      };
+      siteUrlFromNginx = expect "site_url from the nginx host" sshConfig.services.backupServer.renderedConfig.site_url "http://backup.localhost/";
+      renderedTargets = expect "targets in the config" targetsConfig.services.backupServer.renderedConfig.targets [
+        {
+          name = "offsite";
+          location = "backup@offsite.lan:/srv/backup";
+          retention.monthly = 36;
+          bwlimit_kib = 2000;
+          compress = false;
+        }
+        {
+          name = "usb";
+          location = "/mnt/usb";
+          retention.daily = 30;
+        }
+      ];
+      renderedHooks = expect "a task's hooks and options in the config" (lib.removeAttrs (lib.head targetsConfig.services.backupServer.renderedConfig.tasks) [ "excludes" ]) {
+        name = "db";
+        dir_source = "/var/backup/db";
+        before = "sqlite3 /var/lib/app/app.db '.backup /var/backup/db/app.db'";
+        after = "rm -f /var/backup/db/app.db";
+        hook_timeout_secs = 600;
+        one_file_system = true;
+        targets = [ "usb" ];
+      };
+      targetPaths = expect "local targets and hooks' paths writable, local targets required mounts" {
+        inherit ((service targetsConfig)) ReadWritePaths;
+        inherit (targetsConfig.systemd.services.backup-server.unitConfig) RequiresMountsFor;
+      } {
+        ReadWritePaths = [ "-/mnt/backup" "-/mnt/offsite" "-/mnt/usb" "-/var/lib/backup-server-site" "-/var/backup/db" ];
+        RequiresMountsFor = [ "/mnt/backup" "/mnt/offsite" "/mnt/usb" ];
+      };
     };
 in
 {
@@ -262,6 +389,9 @@ in
       ssh
       sops
       email-off
+      email-off-without-addresses
+      targets
+      only-targets
       ;
   };
 }

@@ -58,31 +58,62 @@ pub type Fingerprint = BTreeMap<PathBuf, (Entry, u64)>;
 
 /// The entry at `path`, or None when it is not there (it may vanish while a tree is
 /// read: a killed run's leftovers are still being deleted).
+///
+/// On a side written by a user that is not root, rsync's `--fake-super` keeps what that
+/// user cannot set in the xattr `user.rsync.%stat` (`MODE MAJOR,MINOR UID:GID`, the mode
+/// in octal with its type bits), and a symlink as a file holding its target: the entry
+/// is read as a restore with `--fake-super` gives it back.
 fn entry(path: &Path) -> Option<(Entry, u64)> {
     let meta = fs::symlink_metadata(path).ok()?;
-    let kind = match meta.file_type() {
-        t if t.is_file() => Kind::File,
-        t if t.is_dir() => Kind::Dir,
-        t if t.is_symlink() => Kind::Symlink,
-        _ => Kind::Other,
+    let stored = fake_super_mode(path);
+    let kind = match (stored.map(|m| m & libc::S_IFMT), meta.file_type()) {
+        (Some(libc::S_IFREG), _) => Kind::File,
+        (Some(libc::S_IFDIR), _) => Kind::Dir,
+        (Some(libc::S_IFLNK), _) => Kind::Symlink,
+        (Some(_), _) => Kind::Other,
+        (None, t) if t.is_file() => Kind::File,
+        (None, t) if t.is_dir() => Kind::Dir,
+        (None, t) if t.is_symlink() => Kind::Symlink,
+        (None, _) => Kind::Other,
     };
     let mut hasher = std::hash::DefaultHasher::new();
     if kind == Kind::File {
         hasher.write(&fs::read(path).ok()?);
     }
-    let link = match kind {
-        Kind::Symlink => Some(fs::read_link(path).ok()?),
+    let link = match (kind, stored) {
+        (Kind::Symlink, None) => Some(fs::read_link(path).ok()?),
+        (Kind::Symlink, Some(_)) => Some(PathBuf::from(
+            String::from_utf8_lossy(&fs::read(path).ok()?).into_owned(),
+        )),
         _ => None,
     };
     let entry = Entry {
         kind,
-        mode: meta.mode() & 0o7777,
+        mode: stored.unwrap_or(meta.mode()) & 0o7777,
         size: if kind == Kind::Dir { 0 } else { meta.size() },
         hash: hasher.finish(),
         link,
         mtime: if kind == Kind::Dir { 0 } else { meta.mtime() },
     };
     Some((entry, meta.ino()))
+}
+
+/// The mode rsync's `--fake-super` stored for `path`, if it stored one.
+fn fake_super_mode(path: &Path) -> Option<u32> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let mut value = [0u8; 128];
+    // SAFETY: two NUL-terminated strings and a buffer of the length given.
+    let n = unsafe {
+        libc::lgetxattr(
+            c_path.as_ptr(),
+            c"user.rsync.%stat".as_ptr(),
+            value.as_mut_ptr().cast(),
+            value.len(),
+        )
+    };
+    let text = std::str::from_utf8(value.get(..usize::try_from(n).ok()?)?).ok()?;
+    u32::from_str_radix(text.split(' ').next()?, 8).ok()
 }
 
 fn walk(root: &Path, relative: &Path, out: &mut Vec<PathBuf>) {
