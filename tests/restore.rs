@@ -422,3 +422,32 @@ fn bad_requests_are_refused_naming_what_is_wrong() {
         ),
     );
 }
+
+#[test]
+fn from_a_target_whose_user_is_not_root_the_owners_come_back_too() {
+    let mut world = World::new();
+    let project = project(&world.source);
+    let sshd = Sshd::start(&world.root.path().join("sshd"));
+    let user = support::sshd::target_user(support::sshd::LoginShell::Dash);
+    support::sshd::use_ssh_target(&mut world, &sshd, &user);
+    world.run_expecting("2026-03-01", 0);
+    // There, every file is the target user's; rsync keeps the real owners beside.
+    let on_target = world.remote_task().join("2026-03-01/project/secret/key");
+    assert_eq!(fs::metadata(&on_target).unwrap().uid(), user.uid);
+
+    let to = world.root.path().join("back");
+    world.cli_expecting(
+        "2026-03-01",
+        &[
+            "restore",
+            "data",
+            "project",
+            "--from",
+            "remote",
+            "--to",
+            &to.display().to_string(),
+        ],
+        0,
+    );
+    assert_same_tree(&project, &to.join("project"));
+}

@@ -230,3 +230,27 @@ fn verify_never_runs_beside_a_run() {
     );
     assert!(records(&world).is_empty(), "nothing was checked");
 }
+
+#[test]
+fn a_target_whose_user_is_not_root_is_compared_by_what_it_keeps() {
+    let mut world = World::new();
+    let sshd = Sshd::start(&world.root.path().join("sshd"));
+    let user = support::sshd::target_user(support::sshd::LoginShell::BusyboxAsh);
+    support::sshd::use_ssh_target(&mut world, &sshd, &user);
+    support::sshd::chown_tree(&world.source.join("photos"), 1234, 5678);
+    world.run_expecting("2026-03-01", 0);
+    write(&world.source.join("docs/report.txt"), "revised numbers\n");
+    world.run_expecting("2026-03-02", 0);
+    // The owners are the target user's there, and rsync's fake-super xattrs hold
+    // the real ones: the copy is the same as far as a restore can tell.
+    let out = verify(&world, &[], 0);
+    assert!(out.contains("against target remote ("), "{out}");
+    assert!(!out.contains("difference"), "{out}");
+
+    flip_first_byte(&world.remote_task().join("2026-03-02/photos/cat.jpg"));
+    let out = verify(&world, &[], 4);
+    assert!(
+        out.contains("1 difference in 6 entries compared\n    different content: photos/cat.jpg\n"),
+        "{out}"
+    );
+}
