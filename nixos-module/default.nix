@@ -236,6 +236,8 @@ let
   siteParent = dirOf cfg.site.dir;
 in
 {
+  imports = [ ./verify.nix ];
+
   options.services.backupServer = {
     enable = mkEnableOption "backup-server: nightly rsync snapshots, mirrored over SSH, reported by email";
 

@@ -394,14 +394,14 @@ impl Checker<'_> {
             None => {
                 let (items, files) = compare(&["--checksum", "--delete"], None)?;
                 found.files = files;
-                found.differences = copy_differences(&items).collect();
+                found.differences = copy_differences(&items).into_iter().collect();
             }
             Some(percent) => {
                 // Every entry by type, size, time and metadata; then the contents of
                 // the sample.
                 let (items, files) = compare(&["--delete"], None)?;
                 found.files = files;
-                found.differences = copy_differences(&items).collect();
+                found.differences = copy_differences(&items).into_iter().collect();
                 let list =
                     self.sample_list(&self.task.local_dir.join(snapshot::name(date)), percent)?;
                 let (items, _) = compare(&["--checksum"], Some(&list))?;
@@ -548,22 +548,35 @@ fn walk(root: &Path, relative: &Path, out: &mut Vec<PathBuf>) -> std::io::Result
 }
 
 /// What the items of the local snapshot → target dry run say is different.
-fn copy_differences(items: &[Item]) -> impl Iterator<Item = String> + '_ {
+fn copy_differences(items: &[Item]) -> Vec<String> {
     let changed: BTreeSet<&str> = items.iter().map(|i| i.name.as_str()).collect();
-    items.iter().filter_map(move |item| {
-        // rsync lists the other names of a file it would change as hard links to
-        // it; they are the same file there too, and it is named once.
-        let follows_a_change = item.flags.starts_with('h')
+    // rsync lists the other names of a file it would change as hard links to it: they
+    // are the same file there too, named with it.
+    let follows = |item: &Item| {
+        item.flags.starts_with('h')
             && !item.is_new()
             && item
                 .linked_to
                 .as_deref()
-                .is_none_or(|to| changed.contains(to));
-        if follows_a_change {
-            return None;
+                .is_some_and(|to| changed.contains(to))
+    };
+    let mut also: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for item in items.iter().filter(|i| follows(i)) {
+        if let Some(to) = item.linked_to.as_deref() {
+            also.entry(to).or_default().push(&item.name);
         }
-        copy_difference(item)
-    })
+    }
+    items
+        .iter()
+        .filter(|i| !follows(i))
+        .filter_map(|item| {
+            let difference = copy_difference(item)?;
+            Some(match also.get(item.name.as_str()) {
+                Some(names) => format!("{difference} (one file with {})", names.join(", ")),
+                None => difference,
+            })
+        })
+        .collect()
 }
 
 /// What one item of the local snapshot → target dry run says is different.
@@ -638,9 +651,9 @@ mod tests {
         .map(|l| Item::parse(l).unwrap())
         .collect();
         assert_eq!(
-            copy_differences(&items).collect::<Vec<_>>(),
-            ["different metadata (permissions): docs/file"],
-            "one file changed, named once"
+            copy_differences(&items),
+            ["different metadata (permissions): docs/file (one file with docs/link)"],
+            "one file changed, named once with its other names"
         );
         assert_eq!(
             said("item .d..t...... ./").as_deref(),
