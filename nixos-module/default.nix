@@ -236,7 +236,13 @@ let
   siteParent = dirOf cfg.site.dir;
 in
 {
-  imports = [ ./verify.nix ];
+  # Pings (notify.*), `sudo backup-server doctor` and the weekly verify, each in a file
+  # of its own.
+  imports = [
+    ./notify.nix
+    ./doctor.nix
+    ./verify.nix
+  ];
 
   options.services.backupServer = {
     enable = mkEnableOption "backup-server: nightly rsync snapshots, mirrored over SSH, reported by email";

@@ -128,8 +128,12 @@ fn forecast(series: &[(f64, u64)]) -> Option<f64> {
         variance += (t - mean_t) * (t - mean_t);
     }
     let per_second = covariance / variance;
-    (per_second < 0.0).then(|| last.1 as f64 / -per_second / DAY)
+    // Beyond ten years the line says nothing worth a date: the disk is not filling up.
+    Some(last.1 as f64 / -per_second / DAY).filter(|days| per_second < 0.0 && *days <= HORIZON_DAYS)
 }
+
+/// The furthest a forecast is given.
+const HORIZON_DAYS: f64 = 3650.0;
 
 /// Bytes for people: `1.5 GB` (powers of 1000, as disks are sold).
 pub fn bytes(n: u64) -> String {

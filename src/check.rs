@@ -14,8 +14,9 @@ pub fn summary(config: &Config, plan: &Plan) -> String {
     } else {
         format!(", CC {} on failure", config.email_admin)
     };
+    let pings = crate::notify::summary(&config.notify).unwrap_or_default();
     format!(
-        "{plan}Reports: from {} to {}{cc}, through {}:{}.\n",
+        "{plan}Reports: from {} to {}{cc}, through {}:{}.\n{pings}",
         config.email_sender, config.email_report, config.smtp.host, config.smtp.port
     )
 }

@@ -68,6 +68,9 @@ enum Command {
     CheckConfig,
     /// Render the history site from the log DB into --site-dir.
     RenderSite,
+    /// Check, writing nothing, what a first run needs: the config, the sources, the
+    /// backup disk, SSH (host keys, rsync), the SMTP login and the ping URLs.
+    Doctor,
     /// A simulated week of runs on sample data in DIR (default: a new temporary
     /// directory): no network, no root.
     Demo { dir: Option<PathBuf> },
@@ -230,6 +233,13 @@ fn dispatch(cli: Cli) -> Result<Exit, Error> {
             };
             crate::verify::verify(&config, &plan, &state, &scripts, &clock, &request)
         }
+        Command::Doctor => crate::doctor::doctor(&crate::doctor::DoctorOptions {
+            config: cli.config,
+            state,
+            scripts_dir: cli.scripts_dir,
+            password_file: cli.password_file,
+            email: !cli.no_email,
+        }),
         Command::RenderSite => {
             let site_dir = cli.site_dir.ok_or_else(|| {
                 Error::Usage("render-site needs --site-dir DIR: where to publish the site".into())

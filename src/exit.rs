@@ -4,14 +4,14 @@ use std::process::ExitCode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
-    /// Every task succeeded (and the report went out).
+    /// Every task succeeded (and the report and the pings went out).
     Success = 0,
     /// At least one task failed, or the run could not be recorded or its site published.
     TaskFailed = 1,
     /// Bad command line or bad config; nothing was touched.
     Usage = 2,
-    /// The backups are fine but the report could not be delivered.
-    ReportUndelivered = 3,
+    /// The backups are fine but the report or a ping could not be delivered.
+    Undelivered = 3,
     /// `verify` found a copy that differs from the snapshot it should equal.
     Differs = 4,
     /// Another run holds the lock (EX_TEMPFAIL).
@@ -20,11 +20,11 @@ pub enum Exit {
 
 impl Exit {
     /// The status of a run that went through. Trouble with its tasks, its record or
-    /// its site outranks an undelivered report.
+    /// its site outranks an undelivered report or ping.
     pub fn of_run(trouble: bool, undelivered: bool) -> Exit {
         match (trouble, undelivered) {
             (true, _) => Exit::TaskFailed,
-            (false, true) => Exit::ReportUndelivered,
+            (false, true) => Exit::Undelivered,
             (false, false) => Exit::Success,
         }
     }

@@ -30,6 +30,7 @@ pub mod inventory;
 pub mod restore;
 pub mod verify;
 
+pub mod notify;
 pub mod password;
 pub mod report;
 pub mod site;
@@ -37,6 +38,7 @@ pub mod site;
 pub mod check;
 pub mod cli;
 pub mod demo;
+pub mod doctor;
 pub mod error;
 pub mod exit;
 pub mod journal;

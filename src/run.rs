@@ -16,6 +16,7 @@ use crate::error::Error;
 use crate::exit::Exit;
 use crate::journal;
 use crate::lock::RunLock;
+use crate::notify::{Finished, Notifier, Ping, Started};
 use crate::outcome::{StepOutcome, StepResult, TaskResult};
 use crate::plan::{Plan, StepPlan, TaskPlan};
 use crate::record::{Progress, Record, RunId};
@@ -58,10 +59,21 @@ pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
     let _lock = RunLock::acquire(&state.lock())?;
 
     let host = report::hostname();
+    let started = clock.now();
     let mut book = Book::open(state, &host, &plan, clock);
     if let Some(site_dir) = &opts.site_dir {
         book.go_live(&plan, &config, clock, site_dir);
     }
+    // Pings (notify): the run started; at its end, how it went. Never a reason to stop.
+    let mut notifier = Notifier::load(&config.notify, config.stale_after_days);
+    let names: Vec<String> = plan.tasks.iter().map(|t| t.name.clone()).collect();
+    let start = Started {
+        host: &host,
+        run: book.run_id(),
+        tasks: &names,
+    };
+    let pings = notifier.start(&start, &|name| book.history(name), clock);
+    book.pinged(&pings);
     let engine = Engine {
         plan: &plan,
         scripts: &scripts,
@@ -108,6 +120,24 @@ pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
     };
     book.end(clock.now(), outcome);
 
+    let finished = Finished {
+        host: &host,
+        run: book.run_id(),
+        started,
+        ended: clock.now(),
+        results: &results,
+        verdicts: notifier.verdicts(&results, &|name| book.history(name), clock),
+        unrecorded: book.unrecorded.as_deref(),
+        clock,
+    };
+    let pings = notifier.finish(&finished);
+    book.pinged(&pings);
+    let undelivered_pings: Vec<String> = notifier
+        .undelivered()
+        .iter()
+        .map(|p| p.describe())
+        .collect();
+
     let mut trouble = failed > 0 || book.unrecorded.is_some();
     if let Some(site_dir) = &opts.site_dir {
         match book.render_site(&plan, &config, clock, None, site_dir) {
@@ -137,6 +167,7 @@ pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
                 disks: &disks,
                 site_url: config.site_url.as_deref(),
                 summary: false,
+                undelivered_pings: &undelivered_pings,
             };
             match report::wanted(&config, &reports, &about, plan.today) {
                 Some(summary) => {
@@ -152,7 +183,10 @@ pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
             }
         }
     };
-    Ok(Exit::of_run(trouble, undelivered))
+    Ok(Exit::of_run(
+        trouble,
+        undelivered || !undelivered_pings.is_empty(),
+    ))
 }
 
 /// The ssh_config for this run, when anything is reached over SSH. If it cannot be
@@ -356,6 +390,22 @@ impl Book {
 
     fn end(&mut self, ended: f64, outcome: &str) {
         self.write(|record, run| record.end_run(run, ended, outcome));
+    }
+
+    fn run_id(&self) -> Option<i64> {
+        self.record.as_ref().map(|(_, run)| run.0)
+    }
+
+    /// A task's recorded runs, if the record can be read.
+    fn history(&self, task: &str) -> Option<crate::record::TaskHistory> {
+        let (record, _) = self.record.as_ref()?;
+        record.history(task, None).ok()
+    }
+
+    fn pinged(&mut self, pings: &[Ping]) {
+        for ping in pings {
+            self.write(|record, run| record.ping(run, ping));
+        }
     }
 }
 

@@ -72,4 +72,45 @@ fn the_demo_runs_a_week_with_one_failed_night_and_says_where_to_look() {
     );
     assert!(stdout.contains("nginx -p "), "{stdout}");
     assert!(dir.path().join("nginx.conf").exists());
+
+    // The ping service's view: a start and an end every night, the failed night's
+    // /fail and ntfy's failure, the next night's recovery; nothing beyond loopback.
+    let pings = std::fs::read_to_string(dir.path().join("pings.txt")).unwrap();
+    assert!(stdout.contains(&pings), "{stdout}");
+    assert!(
+        stdout.contains("The ping service's view (http://127.0.0.1:"),
+        "{stdout}"
+    );
+    let count = |what: &str| pings.lines().filter(|l| l.contains(what)).count();
+    assert_eq!(count("POST /ping/demo-check/start "), 7, "{pings}");
+    assert_eq!(count("POST /ping/demo-check "), 6, "{pings}");
+    assert_eq!(count("POST /ping/demo-check/fail "), 1, "{pings}");
+    let ntfy: Vec<&str> = pings
+        .lines()
+        .filter(|l| l.contains("POST /backup-demo"))
+        .collect();
+    assert_eq!(ntfy.len(), 2, "{pings}");
+    assert!(
+        ntfy[0].contains("ntfy message \"Backup FAILED on "),
+        "{pings}"
+    );
+    assert!(
+        ntfy[1].contains("ntfy message \"Backup recovered on "),
+        "{pings}"
+    );
+    let night5 = pings.find("night 5 (").expect("night 5 is named");
+    assert!(pings[night5..].starts_with("night 5") && pings[night5..].contains("/fail"));
+
+    // The live state: status.json as the last night's run re-published it at each step.
+    for line in [
+        "  running: task home, step backup; done: nothing yet\n",
+        "  running: task home, step sync; done: backup ok, retention ok\n",
+    ] {
+        assert!(stdout.contains(line), "{line:?} in {stdout}");
+    }
+    let live = std::fs::read_to_string(dir.path().join("status-while-running.json")).unwrap();
+    assert!(live.contains("\"step\": \"sync\""), "{live}");
+    // The disks and their forecast, as the report and the pages show them.
+    assert!(stdout.contains("\n  backup disk: "), "{stdout}");
+    assert!(stdout.contains("\n  remote: "), "{stdout}");
 }

@@ -51,13 +51,18 @@ fn failed_backup(name: &str, source: &str, log: &Path) -> TaskResult {
 }
 
 fn compose_for(results: &[TaskResult]) -> compose::Composed {
-    compose_about(results, &[], None)
+    compose_about(results, &[], None, &[])
+}
+
+fn compose_with_pings(results: &[TaskResult], undelivered_pings: &[String]) -> compose::Composed {
+    compose_about(results, &[], None, undelivered_pings)
 }
 
 fn compose_about(
     results: &[TaskResult],
     disks: &[Disk],
     site_url: Option<&str>,
+    undelivered_pings: &[String],
 ) -> compose::Composed {
     let clock = Clock::on("2026-11-26".parse().unwrap());
     let reports = enrich(results, &|_| None, 2, &clock);
@@ -67,6 +72,7 @@ fn compose_about(
         disks,
         site_url,
         summary: false,
+        undelivered_pings,
     };
     compose::compose(&config(), &reports, &about).unwrap()
 }
@@ -117,6 +123,7 @@ fn the_report_has_the_headers_a_careful_sender_sets_and_says_what_moved_and_how_
         &[good_backup(&dir.path().join("data_backup.log"))],
         &disks,
         Some("https://backup.nas.lan/"),
+        &[],
     );
     let raw = String::from_utf8(composed.message.formatted()).unwrap();
     let message = MessageParser::default().parse(raw.as_bytes()).unwrap();
@@ -146,6 +153,38 @@ fn the_report_has_the_headers_a_careful_sender_sets_and_says_what_moved_and_how_
         html.contains("<a href=\"https://backup.nas.lan/\">"),
         "{html}"
     );
+}
+
+#[test]
+fn undelivered_pings_are_listed_in_both_parts_and_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("data_backup.log");
+    std::fs::write(&log, "line\n").unwrap();
+    let pings = [
+        "ntfy failure ping not delivered: http://ntfy.lan answered HTTP 500 (3 attempts)"
+            .to_string(),
+        "webhook failure ping not delivered: cannot connect to https://<hook>".to_string(),
+    ];
+    let raw = compose_with_pings(&[failed_backup("data", "/data", &log)], &pings)
+        .message
+        .formatted();
+    let message = MessageParser::default().parse(&raw).unwrap();
+    let text = message.body_text(0).unwrap().replace("\r\n", "\n");
+    assert!(
+        text.contains("Notifications (pings) that could not be delivered; the backups are not affected, but a monitoring service may raise an alarm:\n  - ntfy failure ping not delivered: http://ntfy.lan answered HTTP 500 (3 attempts)\n"),
+        "{text}"
+    );
+    let html = message.body_html(0).unwrap();
+    assert!(
+        html.contains(
+            "<li>webhook failure ping not delivered: cannot connect to https://&lt;hook&gt;</li>"
+        ),
+        "{html}"
+    );
+    let none = compose_for(&[failed_backup("data", "/data", &log)])
+        .message
+        .formatted();
+    assert!(!String::from_utf8_lossy(&none).contains("Notifications (pings)"));
 }
 
 #[test]

@@ -14,6 +14,10 @@ use crate::capacity::Thresholds;
 use crate::location::{Location, checked_path};
 use crate::retention::Policy;
 
+/// The `notify` part (pings), checked by the same walker.
+#[path = "notify.rs"]
+pub(super) mod notify;
+
 /// Walks the tree, collecting problems; returns `None` when a value could not be built.
 #[derive(Default)]
 pub(super) struct Checker {
@@ -60,6 +64,7 @@ const TOP_KEYS: &[&str] = &[
     "summary_weekday",
     "site_url",
     "disk",
+    "notify",
 ];
 const TASK_KEYS: &[&str] = &[
     "name",
@@ -143,6 +148,7 @@ impl Checker {
             }
         }
         let smtp = self.smtp(top.get("smtp"));
+        let notify = self.notify(top.get("notify"));
         let stale_after_days = match top.get("stale_after_days") {
             None | Some(Value::Null) => Some(DEFAULT_STALE_AFTER_DAYS),
             Some(v) => self.count(Scope::Top, "stale_after_days", v, 1, 3650),
@@ -186,6 +192,7 @@ impl Checker {
             ssh_config,
             smtp: smtp?,
             stale_after_days: stale_after_days?,
+            notify: notify?,
         };
         self.no_backups_of_backups(&config);
         Some(config)

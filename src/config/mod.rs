@@ -19,6 +19,10 @@ mod checker;
 mod tests;
 
 use checker::Checker;
+pub use checker::notify::{
+    Event, Healthchecks, NTFY_DEFAULT_ON, Notify, Ntfy, Priority, UrlSource, Webhook, redact,
+    url_problem,
+};
 
 /// A validated configuration. Every field holds a checked value.
 #[derive(Debug, Clone, Serialize)]
@@ -52,6 +56,8 @@ pub struct Config {
     pub site_url: Option<String>,
     /// When a disk needs attention.
     pub disk: crate::capacity::Thresholds,
+    /// Pings when a run starts and ends (healthchecks, ntfy, a webhook).
+    pub notify: Notify,
 }
 
 /// When a run mails its report.

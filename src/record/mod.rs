@@ -11,6 +11,7 @@
 
 mod history;
 mod inventory;
+mod pings;
 mod schema;
 
 use std::path::{Path, PathBuf};

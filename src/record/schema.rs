@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS task_run (
 CREATE INDEX IF NOT EXISTS task_run_by_task ON task_run (id_task, dt_task_start);
 ";
 
-/// Version 1: runs, the tasks of each run, and the steps of each task.
+/// Version 1: runs, the tasks of each run, the steps of each task, and the pings of each run.
 const V1: &str = "
 CREATE TABLE runs (
     id INTEGER PRIMARY KEY,
@@ -81,6 +81,18 @@ CREATE TABLE steps (
     FOREIGN KEY (run_id, task) REFERENCES tasks (run_id, task)
 );
 CREATE INDEX steps_by_task ON steps (task, run_id);
+
+-- The pings of each run (notify): to healthchecks, ntfy or a webhook, delivered or not.
+CREATE TABLE pings (
+    run_id INTEGER NOT NULL REFERENCES runs (id),
+    channel TEXT NOT NULL,      -- healthchecks | ntfy | webhook
+    event TEXT NOT NULL,        -- start | success | failure | recovery
+    at REAL NOT NULL,           -- when it was delivered or given up
+    status TEXT NOT NULL,       -- delivered | failed
+    message TEXT,               -- the answer (HTTP 200), or why it failed; the URL never, only its host
+    attempts INTEGER NOT NULL   -- 0 when it could not be sent (a secret file could not be read)
+);
+CREATE INDEX pings_by_run ON pings (run_id);
 
 -- What each side of a task held when it was last listed (at the end of each run),
 -- and why the policy keeps each snapshot there: the pages' inventory.

@@ -58,6 +58,8 @@ pub struct About<'a> {
     pub site_url: Option<&'a str>,
     /// The weekly summary of `email_when: attention`, sent though nothing needs attention.
     pub summary: bool,
+    /// The run's pings (notify) that could not be delivered, each in words.
+    pub undelivered_pings: &'a [String],
 }
 
 pub fn subject(reports: &[TaskReport], about: &About) -> String {
@@ -230,10 +232,26 @@ fn attachment_words(a: &AttachedLog) -> String {
     }
 }
 
+/// The paragraph saying which pings could not be delivered, when some could not.
+fn pings_words(about: &About) -> Option<String> {
+    (!about.undelivered_pings.is_empty()).then(|| {
+        "Notifications (pings) that could not be delivered; the backups are not affected, \
+         but a monitoring service may raise an alarm:"
+            .to_string()
+    })
+}
+
 fn render_text(reports: &[TaskReport], about: &About, attached: &[AttachedLog]) -> String {
     let mut out = format!("{}\n\n", subject(reports, about));
     if let Some(words) = unrecorded_words(about) {
         out.push_str(&format!("{words}\n\n"));
+    }
+    if let Some(words) = pings_words(about) {
+        out.push_str(&format!("{words}\n"));
+        for ping in about.undelivered_pings {
+            out.push_str(&format!("  - {ping}\n"));
+        }
+        out.push('\n');
     }
     if let Some(url) = about.site_url {
         out.push_str(&format!("The history: {url}\n\n"));
@@ -344,6 +362,14 @@ fn render_html(reports: &[TaskReport], about: &About, attached: &[AttachedLog]) 
                 h2 style="margin:0 0 12px 0" { (subject(reports, about)) }
                 @if let Some(words) = unrecorded_words(about) {
                     p style="background:#fce8e6;color:#a50e0e;padding:8px" { (words) }
+                }
+                @if let Some(words) = pings_words(about) {
+                    div style="background:#fef7e0;color:#8a4b00;padding:8px;margin:0 0 12px 0" {
+                        (words)
+                        ul style="margin:4px 0 0 0" {
+                            @for ping in about.undelivered_pings { li { (ping) } }
+                        }
+                    }
                 }
                 @if let Some(url) = about.site_url {
                     p { "The history: " a href=(url) { (url) } }

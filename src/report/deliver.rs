@@ -80,6 +80,20 @@ impl Mailer {
         }
     }
 
+    /// Connects, starts TLS, logs in and quits, sending no mail: `doctor`'s proof that
+    /// the password is accepted. (lettre's `test_connection` does log in when the
+    /// transport has credentials, and without its `pool` feature it quits.)
+    pub fn verify_login(&self) -> Result<(), String> {
+        match self.transport.test_connection() {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(format!(
+                "{} closed the connection after the login",
+                self.server
+            )),
+            Err(e) => Err(self.explain(&e)),
+        }
+    }
+
     fn explain(&self, e: &lettre::transport::smtp::Error) -> String {
         let server = &self.server;
         if let Some(code) = e.status().filter(|_| e.is_permanent()) {

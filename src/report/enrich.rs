@@ -154,7 +154,7 @@ fn step_report(s: &crate::outcome::StepResult) -> StepReport {
 }
 
 /// A task's history made of this run alone.
-fn alone(task: &TaskResult) -> TaskHistory {
+pub(crate) fn alone(task: &TaskResult) -> TaskHistory {
     let state = match task.word() {
         "ok" => RunState::Ok,
         "warned" => RunState::Warned,

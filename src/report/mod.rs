@@ -54,6 +54,7 @@ pub fn wanted(
         EmailWhen::Never => None,
         EmailWhen::Attention => {
             let attention = about.unrecorded.is_some()
+                || !about.undelivered_pings.is_empty()
                 || about.disks.iter().any(|d| d.warning.is_some())
                 || reports.iter().any(|r| {
                     !r.success || r.warnings || r.recovered || r.health.state.needs_attention()

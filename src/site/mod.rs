@@ -73,10 +73,14 @@ pub struct Rendered {
     pub pages: usize,
     pub summaries: Vec<TaskSummary>,
     pub disks: Vec<Disk>,
+    /// The last run's pings that could not be delivered, in words.
+    pub undelivered_pings: Vec<String>,
 }
 
 /// Renders the site for the tasks `names`, each task's history read by `load` when
-/// its turn comes, and publishes it at `site_dir`. `running`: the run going now.
+/// its turn comes, and publishes it at `site_dir`. `running`: the run going now; the
+/// index names the last run's `undelivered_pings`.
+#[allow(clippy::too_many_arguments)]
 pub fn render(
     names: &[String],
     load: &dyn Fn(&str) -> Result<TaskHistory, String>,
@@ -84,10 +88,12 @@ pub fn render(
     clock: &Clock,
     stale_after_days: u32,
     running: Option<&Progress>,
+    undelivered_pings: Vec<String>,
     site_dir: &Path,
 ) -> Result<Rendered, String> {
     let host = crate::report::hostname();
-    let ctx = Context::new(&host, clock, running, &disks);
+    let ctx =
+        Context::new(&host, clock, running, &disks).with_undelivered_pings(&undelivered_pings);
     let now = ctx.now;
     let mut pages = 0;
     let mut failure = None;
@@ -118,6 +124,7 @@ pub fn render(
         pages,
         summaries,
         disks,
+        undelivered_pings,
     })
 }
 
@@ -153,6 +160,16 @@ pub fn render_recorded(
         }
         None => Vec::new(),
     };
+    // The newest finished run's pings that could not be delivered.
+    let undelivered_pings = match record {
+        Some(record) => record
+            .undelivered_pings()
+            .map_err(|e| e.to_string())?
+            .iter()
+            .map(|p| p.describe())
+            .collect(),
+        None => Vec::new(),
+    };
     render(
         &names,
         &load,
@@ -160,6 +177,7 @@ pub fn render_recorded(
         clock,
         stale_after_days,
         progress,
+        undelivered_pings,
         site_dir,
     )
 }
@@ -189,7 +207,8 @@ pub fn republish(
     running: Option<&Progress>,
 ) -> std::io::Result<()> {
     let host = crate::report::hostname();
-    let ctx = Context::new(&host, clock, running, &rendered.disks);
+    let ctx = Context::new(&host, clock, running, &rendered.disks)
+        .with_undelivered_pings(&rendered.undelivered_pings);
     for (name, bytes) in front_pages(&ctx, &rendered.summaries) {
         publish::replace(site_dir, name, &bytes)?;
     }

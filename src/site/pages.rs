@@ -26,6 +26,8 @@ pub struct Context<'a> {
     pub running: Option<&'a Progress>,
     /// The backup disk and the targets.
     pub disks: &'a [Disk],
+    /// The last run's pings (notify) that could not be delivered, in words.
+    pub undelivered_pings: &'a [String],
 }
 
 impl<'a> Context<'a> {
@@ -43,6 +45,15 @@ impl<'a> Context<'a> {
             today: clock.date_of(now),
             running,
             disks,
+            undelivered_pings: &[],
+        }
+    }
+
+    /// The same, naming the last run's pings that could not be delivered.
+    pub fn with_undelivered_pings(self, undelivered_pings: &'a [String]) -> Context<'a> {
+        Context {
+            undelivered_pings,
+            ..self
         }
     }
 }
@@ -192,6 +203,13 @@ pub fn index(ctx: &Context, tasks: &[TaskSummary]) -> Markup {
                         li { (disk.name) ": " (disk.warning.as_deref().unwrap_or_default()) }
                     }
                 }
+            }
+        }
+        @if !ctx.undelivered_pings.is_empty() {
+            section.banner.attention.pings {
+                h2 { "Notifications not delivered" }
+                p { "The last run could not deliver these pings. The backups are not affected, but a monitoring service may raise an alarm (or stay silent when it should not)." }
+                ul { @for ping in ctx.undelivered_pings { li { (ping) } } }
             }
         }
         section.figures {

@@ -49,6 +49,25 @@ let
       };
     };
   };
+  notify = {
+    services.backupServer.notify = {
+      healthchecks.urlFile = "/run/keys/hc";
+      ntfy = {
+        url = "https://ntfy.sh/nas-backups";
+        tokenFile = "/run/keys/ntfy-token";
+        on = [
+          "failure"
+          "recovery"
+          "success"
+        ];
+        tags = [ "floppy_disk" ];
+      };
+      webhook = {
+        urlFile = "/run/keys/hook";
+        headersFile = "/run/keys/hook-headers";
+      };
+    };
+  };
   # Several targets, hooks, per-task options (issue 13).
   targets = {
     services.backupServer = {
@@ -126,6 +145,30 @@ let
       expect = [
         "needs sops-nix's NixOS module"
         "needs services.backupServer.sops.sopsFile"
+      ];
+    };
+    notify = {
+      modules = [
+        base
+        ssh
+        notify
+      ];
+      expect = [ ];
+    };
+    notify-mistakes = {
+      modules = [
+        base
+        {
+          services.backupServer.notify = {
+            ntfy.url = "https://ntfy.sh/nas";
+            ntfy.urlFile = "/run/keys/ntfy-url";
+            webhook.headersFile = "/run/keys/hook-headers";
+          };
+        }
+      ];
+      expect = [
+        "services.backupServer.notify.ntfy: set url or urlFile, not both."
+        "services.backupServer.notify.webhook.headersFile needs notify.webhook.url or notify.webhook.urlFile."
       ];
     };
     email-without-password = {
@@ -273,6 +316,12 @@ let
     let
       sshConfig = evaluate scenarios.ssh.modules;
       sopsConfig = evaluate scenarios.sops.modules;
+      notifyConfig = evaluate scenarios.notify.modules;
+      notifyEmailOff = evaluate (scenarios.notify.modules ++ [ emailOff ]);
+      minimalConfig = evaluate scenarios.minimal.modules;
+      doctorCommand =
+        config: lib.findFirst (p: p.name == "backup-server" && (p.meta.priority or 5) < 5) null config.environment.systemPackages;
+      credential = name: "/run/credentials/backup-server.service/${name}";
       sopsEmailOff = evaluate scenarios.sops-email-off.modules;
       emailOffConfig = evaluate scenarios.email-off.modules;
       siteOff = evaluate scenarios.site-off.modules;
@@ -332,6 +381,84 @@ let
       configCheck = expect "check-config runs when the system is built" (map (d: d.name) sshConfig.system.checks) [ "backup-server-check-config" ];
       configCheckOff = expect "no check with enableConfigCheck off" noCheck.system.checks [ ];
       disabledServices = expect "services when disabled" (disabled.systemd.services ? backup-server) false;
+      notifyCredentials = expect "notify's secrets as credentials" (lib.sort lib.lessThan (service notifyConfig).LoadCredential) [
+        "gmail-password:/run/keys/gmail"
+        "healthchecks-url:/run/keys/hc"
+        "ntfy-token:/run/keys/ntfy-token"
+        "ssh-key:/run/keys/ssh"
+        "webhook-headers:/run/keys/hook-headers"
+        "webhook-url:/run/keys/hook"
+      ];
+      notifyRendered = expect "the notify part of the config" notifyConfig.services.backupServer.renderedConfig.notify {
+        timeout_secs = 10;
+        healthchecks.url_file = credential "healthchecks-url";
+        ntfy = {
+          url = "https://ntfy.sh/nas-backups";
+          token_file = credential "ntfy-token";
+          on = [
+            "failure"
+            "recovery"
+            "success"
+          ];
+          priority = "high";
+          tags = [ "floppy_disk" ];
+        };
+        webhook = {
+          url_file = credential "webhook-url";
+          headers_file = credential "webhook-headers";
+        };
+      };
+      noNotify = expect "no notify part without a channel" (minimalConfig.services.backupServer.renderedConfig ? notify) false;
+      doctorConfig = expect "the doctor's config reads the secrets where they are kept" (
+        let
+          c = notifyConfig.services.backupServer.doctor.renderedConfig;
+        in
+        {
+          inherit (c) ssh_key;
+          hc = c.notify.healthchecks.url_file;
+          token = c.notify.ntfy.token_file;
+          headers = c.notify.webhook.headers_file;
+          credentials = lib.hasInfix "/run/credentials/" (builtins.toJSON c);
+        }
+      ) {
+        ssh_key = "/run/keys/ssh";
+        hc = "/run/keys/hc";
+        token = "/run/keys/ntfy-token";
+        headers = "/run/keys/hook-headers";
+        credentials = false;
+      };
+      doctorInstalled = expect "`backup-server doctor` is installed ahead of the package" (
+        let
+          command = doctorCommand notifyConfig;
+        in
+        command != null && command == notifyConfig.services.backupServer.doctor.command
+      ) true;
+      doctorArguments = expect "the doctor runs on its config with the password's file" (
+        let
+          doctor = notifyConfig.services.backupServer.doctor;
+          bin = "${notifyConfig.services.backupServer.package}/bin/backup-server";
+          args = lib.escapeShellArgs [
+            "--config"
+            "${doctor.configFile}"
+            "--state-dir"
+            "/var/lib/backup-server"
+            "--password-file"
+            "/run/keys/gmail"
+          ];
+        in
+        # Compared as plain text: a regex may not hold store paths.
+        map (s: lib.hasInfix (builtins.unsafeDiscardStringContext s) (builtins.unsafeDiscardStringContext (doctorCommand notifyConfig).text)) [
+          "if [ \"\${1-}\" = doctor ]; then\n  shift\n  exec ${bin} ${args} doctor \"$@\"\nfi\n"
+          # list, restore and verify by hand reach the targets with the service's key.
+          "list | restore | verify) exec ${bin} ${args} \"$@\" ;;\n"
+          "exec ${bin} \"$@\""
+        ]
+      ) [
+        true
+        true
+        true
+      ];
+      doctorEmailOff = expect "the doctor checks no login with email off" (lib.hasInfix "${lib.escapeShellArg "--no-email"} doctor" (doctorCommand notifyEmailOff).text) true;
       configFile = expect "the config file is the rendered one" sshConfig.environment.etc."backup-server/backup_config.yml".source.name "backup_config.yml";
       emailOffRendered = expect "email off renders email_when: never" emailOffConfig.services.backupServer.renderedConfig.email_when "never";
       emailWhenRendered = expect "email.when and the summary day in the config" {
@@ -441,6 +568,10 @@ in
       email-off-without-addresses
       targets
       only-targets
+      notify
       ;
+  }
+  // {
+    notify-doctor = (evaluate scenarios.notify.modules).services.backupServer.doctor.renderedConfig;
   };
 }

@@ -4,22 +4,32 @@
 usage: readme-examples.py README.md DIR
 The first ```nix block of "## On NixOS" (lines of configuration.nix) goes into
 DIR/minimal/flake.nix inside a nixosSystem; the second (a whole flake.nix) into
-DIR/full/flake.nix as it is. Both define nixosConfigurations.nas. Fails when the
-section or a block is missing, so the README cannot drift from what is tested.
+DIR/full/flake.nix as it is; the ```nix block of "## Pings" (more lines of
+configuration.nix) with the minimal one's into DIR/pings/flake.nix. All define
+nixosConfigurations.nas. Fails when a section or a block is missing, so the README
+cannot drift from what is tested.
 """
 import re
 import sys
 from pathlib import Path
 
 readme, out = Path(sys.argv[1]), Path(sys.argv[2])
-section = readme.read_text().split("\n## On NixOS\n", 1)
-if len(section) != 2:
-    sys.exit(f"{readme}: no '## On NixOS' section")
-section = section[1].split("\n## ", 1)[0]
-blocks = re.findall(r"```nix\n(.*?)```", section, re.S)
+
+
+def nix_blocks(title):
+    section = readme.read_text().split(f"\n## {title}\n", 1)
+    if len(section) != 2:
+        sys.exit(f"{readme}: no '## {title}' section")
+    return re.findall(r"```nix\n(.*?)```", section[1].split("\n## ", 1)[0], re.S)
+
+
+blocks = nix_blocks("On NixOS")
 if len(blocks) < 2:
     sys.exit(f"{readme}: '## On NixOS' has {len(blocks)} nix blocks, expected the minimal and the full example")
 minimal, full = blocks[0], blocks[1]
+pings = nix_blocks("Pings: knowing at once when backups stop")
+if len(pings) != 1:
+    sys.exit(f"{readme}: '## Pings' has {len(pings)} nix blocks, expected the notify example")
 
 wrapper = """{
   inputs = {
@@ -39,6 +49,10 @@ wrapper = """{
   };
 }
 """
-for name, text in [("minimal", wrapper % minimal), ("full", full)]:
+for name, text in [
+    ("minimal", wrapper % minimal),
+    ("full", full),
+    ("pings", wrapper % (minimal + pings[0])),
+]:
     (out / name / "secrets").mkdir(parents=True, exist_ok=True)
     (out / name / "flake.nix").write_text(text)

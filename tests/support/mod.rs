@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test file uses a different part
 
 pub mod faults;
+pub mod http;
 pub mod smtp;
 pub mod sshd;
 pub mod tree;

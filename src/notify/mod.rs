@@ -1,0 +1,483 @@
+//! Pings: telling a monitoring service that a run started and how it ended.
+//!
+//! The email at the end of a run cannot report a run that never happened (the timer
+//! did not fire, the machine was off, the job hung); a service that expects a ping
+//! every night can, by raising the alarm when none comes. So a run pings each channel
+//! of the config's `notify` part when it starts and when it ends, as borgmatic's
+//! monitoring hooks do: one module per channel (`healthchecks`, `ntfy`, `webhook`),
+//! each with the same entry point, `request(state)`, driven by the run's state
+//! ([`RunState`]: started, or finished with its tasks and their health), and saying
+//! which request, if any, that state calls for. This module reads the channels'
+//! secrets, judges the run (failure, recovery, success) once for all channels, and
+//! sends what they ask through `http` (bounded, retried, never quoting a URL).
+//!
+//! A ping that cannot be delivered never stops or fails a backup: it is returned as a
+//! [`Ping`] that was not delivered, to be recorded, shown in the report and on the pages,
+//! and to make the run exit 3 when nothing worse happened.
+
+pub mod healthchecks;
+pub mod http;
+pub mod ntfy;
+pub mod recorder;
+pub mod webhook;
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::clock::Clock;
+use crate::config::{Event, Notify, UrlSource, url_problem};
+use crate::health::{self, Health, State};
+use crate::journal;
+use crate::outcome::TaskResult;
+use crate::record::TaskHistory;
+use http::{Http, Request};
+
+/// The service a ping goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Healthchecks,
+    Ntfy,
+    Webhook,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 3] = [Channel::Healthchecks, Channel::Ntfy, Channel::Webhook];
+
+    /// Its name in the config, the record and messages.
+    pub fn word(self) -> &'static str {
+        match self {
+            Channel::Healthchecks => "healthchecks",
+            Channel::Ntfy => "ntfy",
+            Channel::Webhook => "webhook",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.word() == word)
+    }
+}
+
+/// One ping and how it went: what the record keeps (the `pings` table).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ping {
+    pub channel: Channel,
+    pub event: Event,
+    /// Unix seconds, when it was sent (or given up).
+    pub at: f64,
+    pub delivered: bool,
+    /// The service's answer (`HTTP 200`), or why it was not delivered. Names the
+    /// service by scheme and host only.
+    pub message: String,
+    /// How many times it was tried (0: it could not be sent at all).
+    pub attempts: u32,
+}
+
+impl Ping {
+    /// The ping in one line for people: "ntfy failure ping not delivered: https://ntfy.sh
+    /// answered HTTP 500 (3 attempts)".
+    pub fn describe(&self) -> String {
+        let attempts = match self.attempts {
+            0 => String::new(),
+            1 => " (1 attempt)".to_string(),
+            n => format!(" ({n} attempts)"),
+        };
+        let how = if self.delivered {
+            "delivered"
+        } else {
+            "not delivered"
+        };
+        format!(
+            "{} {} ping {how}: {}{attempts}",
+            self.channel.word(),
+            self.event.word(),
+            self.message
+        )
+    }
+}
+
+/// A secret read from a file: a ping URL or a token. Its `Debug` is redacted, so no log
+/// line can print it by accident.
+#[derive(Clone, PartialEq)]
+pub struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Reads `path` (named `key` in messages); the error says which file and why,
+    /// never what it holds.
+    pub fn read(path: &Path, key: &str) -> Result<Secret, String> {
+        let text = fs_err::read_to_string(path).map_err(|e| format!("cannot read {key} ({e})"))?;
+        // A file written by echo or an editor ends in a newline that is not part of it.
+        let value = text.trim_end_matches(['\n', '\r']).trim();
+        if value.is_empty() {
+            return Err(format!("{key} {} is empty", path.display()));
+        }
+        Ok(Secret(value.to_string()))
+    }
+
+    /// A URL: given in the config, or read from its file and checked.
+    pub fn url(source: &UrlSource, key_prefix: &str) -> Result<Secret, String> {
+        match source {
+            UrlSource::Given(url) => Ok(Secret(url.clone())),
+            UrlSource::File(path) => {
+                let key = format!("{key_prefix}url_file");
+                let url = Secret::read(path, &key)?;
+                match url_problem(url.expose()) {
+                    Some(problem) => {
+                        Err(format!("{key} {}: what it holds {problem}", path.display()))
+                    }
+                    None => Ok(url),
+                }
+            }
+        }
+    }
+}
+
+/// The run as the channels see it: the entry point's argument.
+pub enum RunState<'a> {
+    Started(&'a Started<'a>),
+    Finished(&'a Finished<'a>),
+}
+
+/// A run that just started.
+pub struct Started<'a> {
+    pub host: &'a str,
+    /// The run's id in the log database, if it could be recorded.
+    pub run: Option<i64>,
+    pub tasks: &'a [String],
+}
+
+/// A run that ended, its tasks judged.
+pub struct Finished<'a> {
+    pub host: &'a str,
+    pub run: Option<i64>,
+    pub started: f64,
+    pub ended: f64,
+    pub results: &'a [TaskResult],
+    /// Each task of `results`, in order: its health before the run and now.
+    pub verdicts: Vec<Verdict>,
+    /// Why the run is not in the log database, if it is not.
+    pub unrecorded: Option<&'a str>,
+    pub clock: &'a Clock,
+}
+
+/// A task's health before the run and after it.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    pub name: String,
+    pub before: State,
+    pub after: Health,
+}
+
+impl Verdict {
+    /// The task was failing, stale or had never succeeded, and now it succeeded.
+    pub fn recovered(&self, result: &TaskResult) -> bool {
+        matches!(
+            self.before,
+            State::Failing | State::Stale | State::NeverSucceeded
+        ) && result.succeeded()
+    }
+}
+
+impl Finished<'_> {
+    /// A task failed, or the run could not be recorded.
+    pub fn failed(&self) -> bool {
+        self.results.iter().any(|r| !r.succeeded()) || self.unrecorded.is_some()
+    }
+
+    /// The tasks that recovered in this run.
+    pub fn recovered(&self) -> Vec<&str> {
+        self.results
+            .iter()
+            .zip(&self.verdicts)
+            .filter(|(result, verdict)| verdict.recovered(result))
+            .map(|(result, _)| result.name.as_str())
+            .collect()
+    }
+
+    /// The run's end as a healthchecks-style event: failure or success.
+    pub fn outcome(&self) -> Event {
+        if self.failed() {
+            Event::Failure
+        } else {
+            Event::Success
+        }
+    }
+
+    /// The run's outcome in a word: ok, warned or failed.
+    pub fn word(&self) -> &'static str {
+        if self.failed() {
+            "failed"
+        } else if self.results.iter().any(TaskResult::warned) {
+            "warned"
+        } else {
+            "ok"
+        }
+    }
+
+    /// One line per task: "home: FAILED: backup: the source /home does not exist".
+    pub fn task_lines(&self) -> Vec<String> {
+        self.results
+            .iter()
+            .zip(&self.verdicts)
+            .map(|(result, verdict)| {
+                let mut line = format!("{}: ", result.name);
+                if let Some((step, error)) = result.failure() {
+                    line.push_str(&format!("FAILED: {}: {error}", step.id));
+                } else if !result.succeeded() {
+                    line.push_str(&format!(
+                        "FAILED: {} did not run",
+                        result.skipped.join(" and ")
+                    ));
+                } else if result.warned() {
+                    let warnings: Vec<String> = result
+                        .steps
+                        .iter()
+                        .flat_map(|s| {
+                            s.outcome
+                                .warnings()
+                                .iter()
+                                .map(move |w| format!("{}: {w}", s.id))
+                        })
+                        .collect();
+                    line.push_str(&format!("succeeded with warnings: {}", warnings.join("; ")));
+                } else {
+                    line.push_str("succeeded");
+                }
+                if verdict.recovered(result) {
+                    line.push_str(&format!(" (recovered: it was {})", words(verdict.before)));
+                } else if verdict.after.state.needs_attention() && !result.warned() {
+                    // Its state and since when; the reason is said already.
+                    let health = Health {
+                        reason: None,
+                        ..verdict.after.clone()
+                    };
+                    line.push_str(&format!("; {}", health.describe(self.clock)));
+                }
+                line
+            })
+            .collect()
+    }
+}
+
+fn words(state: State) -> &'static str {
+    match state {
+        State::Failing => "failing",
+        State::Stale => "stale",
+        State::NeverSucceeded => "never successful",
+        State::Warning => "warning",
+        State::Ok => "fine",
+        State::NeverRan => "new",
+    }
+}
+
+/// A channel as loaded for a run: what its config says, its secrets read (or why not).
+enum Loaded {
+    Healthchecks(healthchecks::Check),
+    Ntfy(ntfy::Topic),
+    Webhook(webhook::Hook),
+}
+
+impl Loaded {
+    fn channel(&self) -> Channel {
+        match self {
+            Loaded::Healthchecks(_) => Channel::Healthchecks,
+            Loaded::Ntfy(_) => Channel::Ntfy,
+            Loaded::Webhook(_) => Channel::Webhook,
+        }
+    }
+
+    /// The channels' common entry point: the request `state` calls for, if any, or
+    /// why it cannot be made (a secret that could not be read).
+    fn request(&self, state: &RunState) -> Option<(Event, Result<Request, String>)> {
+        match self {
+            Loaded::Healthchecks(c) => c.request(state),
+            Loaded::Ntfy(c) => c.request(state),
+            Loaded::Webhook(c) => c.request(state),
+        }
+    }
+}
+
+/// The pings of one run.
+pub struct Notifier {
+    channels: Vec<Loaded>,
+    http: Result<Http, String>,
+    /// Each task's health state before the run, by name.
+    before: Vec<(String, State)>,
+    stale_after_days: u32,
+    sent: Vec<Ping>,
+}
+
+impl Notifier {
+    /// Loads the channels of `notify`, reading their secrets. A secret that cannot be
+    /// read stops nothing: each ping of that channel is recorded as not delivered.
+    pub fn load(notify: &Notify, stale_after_days: u32) -> Notifier {
+        let mut channels = Vec::new();
+        if let Some(c) = &notify.healthchecks {
+            channels.push(Loaded::Healthchecks(healthchecks::Check::load(c)));
+        }
+        if let Some(c) = &notify.ntfy {
+            channels.push(Loaded::Ntfy(ntfy::Topic::load(c)));
+        }
+        if let Some(c) = &notify.webhook {
+            channels.push(Loaded::Webhook(webhook::Hook::load(c)));
+        }
+        // No client is set up when there is nothing to ping.
+        let http = if channels.is_empty() {
+            Err("no channel".to_string())
+        } else {
+            Http::new(
+                Duration::from_secs(notify.timeout_secs),
+                notify.ca_file.as_deref(),
+            )
+        };
+        Notifier {
+            channels,
+            http,
+            before: Vec::new(),
+            stale_after_days,
+            sent: Vec::new(),
+        }
+    }
+
+    /// Pings that the run started. `history` reads a task's recorded runs: their health
+    /// now is "before" for the recovery the end may announce.
+    pub fn start(
+        &mut self,
+        started: &Started,
+        history: &dyn Fn(&str) -> Option<TaskHistory>,
+        clock: &Clock,
+    ) -> Vec<Ping> {
+        self.before = started
+            .tasks
+            .iter()
+            .map(|name| {
+                let state = history(name)
+                    .map(|h| health::judge(&h, clock.now(), self.stale_after_days).state)
+                    .unwrap_or(State::NeverRan);
+                (name.clone(), state)
+            })
+            .collect();
+        self.send(&RunState::Started(started), clock)
+    }
+
+    /// Judges the run's tasks (health before it, health now from `history`) for
+    /// [`Notifier::finish`].
+    pub fn verdicts(
+        &self,
+        results: &[TaskResult],
+        history: &dyn Fn(&str) -> Option<TaskHistory>,
+        clock: &Clock,
+    ) -> Vec<Verdict> {
+        results
+            .iter()
+            .map(|result| {
+                let before = self
+                    .before
+                    .iter()
+                    .find(|(name, _)| *name == result.name)
+                    .map_or(State::NeverRan, |(_, s)| *s);
+                let after = match history(&result.name) {
+                    Some(h) if !h.runs.is_empty() => {
+                        health::judge(&h, clock.now(), self.stale_after_days)
+                    }
+                    _ => health::judge(
+                        &crate::report::enrich::alone(result),
+                        clock.now(),
+                        self.stale_after_days,
+                    ),
+                };
+                Verdict {
+                    name: result.name.clone(),
+                    before,
+                    after,
+                }
+            })
+            .collect()
+    }
+
+    /// Pings that the run ended.
+    pub fn finish(&mut self, finished: &Finished) -> Vec<Ping> {
+        self.send(&RunState::Finished(finished), finished.clock)
+    }
+
+    /// Every ping of this run that was not delivered.
+    pub fn undelivered(&self) -> Vec<&Ping> {
+        self.sent.iter().filter(|p| !p.delivered).collect()
+    }
+
+    fn send(&mut self, state: &RunState, clock: &Clock) -> Vec<Ping> {
+        let mut pings = Vec::new();
+        for channel in &self.channels {
+            let Some((event, request)) = channel.request(state) else {
+                continue;
+            };
+            let label = format!("{} {} ping", channel.channel().word(), event.word());
+            let request =
+                request.and_then(|r| self.http.as_ref().map(|h| (h, r)).map_err(Clone::clone));
+            let ping = match request {
+                Ok((http, request)) => {
+                    let sent = http.send(&request, &label);
+                    Ping {
+                        channel: channel.channel(),
+                        event,
+                        at: clock.now(),
+                        delivered: sent.delivered,
+                        message: sent.message,
+                        attempts: sent.attempts,
+                    }
+                }
+                Err(why) => Ping {
+                    channel: channel.channel(),
+                    event,
+                    at: clock.now(),
+                    delivered: false,
+                    message: why,
+                    attempts: 0,
+                },
+            };
+            if ping.delivered {
+                journal::info(&ping.describe());
+            } else {
+                journal::error(&ping.describe());
+            }
+            pings.push(ping);
+        }
+        self.sent.extend(pings.iter().cloned());
+        pings
+    }
+}
+
+/// The notification channels of `notify` in words, for `check-config`.
+pub fn summary(notify: &Notify) -> Option<String> {
+    if notify.is_empty() {
+        return None;
+    }
+    let source = |url: &UrlSource| match url {
+        UrlSource::Given(url) => crate::config::redact(url),
+        UrlSource::File(path) => format!("the URL in {}", path.display()),
+    };
+    let mut parts = Vec::new();
+    if let Some(c) = &notify.healthchecks {
+        parts.push(format!(
+            "healthchecks at start and end ({})",
+            source(&c.url)
+        ));
+    }
+    if let Some(c) = &notify.ntfy {
+        let on: Vec<&str> = c.on.iter().map(|e| e.word()).collect();
+        parts.push(format!("ntfy on {} ({})", on.join(", "), source(&c.url)));
+    }
+    if let Some(c) = &notify.webhook {
+        parts.push(format!("a webhook at the end ({})", source(&c.url)));
+    }
+    Some(format!("Pings: {}.\n", parts.join("; ")))
+}

@@ -1,0 +1,280 @@
+//! An ntfy topic: a push message on the phone when a run fails, and when it recovers.
+//!
+//! ntfy (ntfy.sh or a self-hosted server) delivers whatever is POSTed to a topic URL to
+//! every phone and desktop subscribed to it. By default a message goes out on a failure
+//! and on a recovery (a task that was failing, stale or had never succeeded succeeded
+//! again), so that a quiet phone means nothing changed; `on` adds the start and every
+//! success. Each message has a title, a body in words, a priority (a failure's is
+//! `notify.ntfy.priority`, high by default) and tags (an emoji per event, then the
+//! configured ones). A protected topic takes an access token, sent as a bearer token.
+
+use super::http::{Method, Request};
+use super::{Finished, RunState, Secret, Started};
+use crate::config::{Event, Ntfy, Priority};
+
+/// A topic, its URL and token read.
+pub struct Topic {
+    url: Result<Secret, String>,
+    token: Option<Result<Secret, String>>,
+    on: Vec<Event>,
+    priority: Priority,
+    tags: Vec<String>,
+}
+
+impl Topic {
+    pub fn load(config: &Ntfy) -> Topic {
+        Topic {
+            url: Secret::url(&config.url, "notify.ntfy."),
+            token: config
+                .token_file
+                .as_ref()
+                .map(|path| Secret::read(path, "notify.ntfy.token_file")),
+            on: config.on.clone(),
+            priority: config.priority,
+            tags: config.tags.clone(),
+        }
+    }
+
+    /// The entry point: a message when the run's state is one of the topic's events.
+    pub fn request(&self, state: &RunState) -> Option<(Event, Result<Request, String>)> {
+        let (event, title, body) = match state {
+            RunState::Started(started) => {
+                self.wants(Event::Start)?;
+                (
+                    Event::Start,
+                    format!("Backup started on {}", started.host),
+                    start_body(started),
+                )
+            }
+            RunState::Finished(finished) => self.finish_message(finished)?,
+        };
+        let priority = match event {
+            Event::Failure => self.priority,
+            Event::Recovery => Priority::Default,
+            Event::Start | Event::Success => Priority::Low,
+        };
+        let mut tags = vec![emoji(event).to_string()];
+        tags.extend(self.tags.iter().cloned());
+        let request = self.url.clone().and_then(|url| {
+            let mut headers = vec![
+                ("Title".to_string(), header_text(&title)),
+                ("Priority".to_string(), priority.number().to_string()),
+                ("Tags".to_string(), tags.join(",")),
+                (
+                    "Content-Type".to_string(),
+                    "text/plain; charset=utf-8".to_string(),
+                ),
+            ];
+            if let Some(token) = &self.token {
+                let token = token.clone()?;
+                headers.push((
+                    "Authorization".to_string(),
+                    format!("Bearer {}", token.expose()),
+                ));
+            }
+            Ok(Request {
+                method: Method::Post,
+                url: url.expose().to_string(),
+                headers,
+                body: body.into_bytes(),
+            })
+        });
+        Some((event, request))
+    }
+
+    fn wants(&self, event: Event) -> Option<()> {
+        self.on.contains(&event).then_some(())
+    }
+
+    /// The one message a finished run sends, if any: a failure; else a recovery; else a
+    /// success.
+    fn finish_message(&self, finished: &Finished) -> Option<(Event, String, String)> {
+        let host = finished.host;
+        let total = finished.results.len();
+        let failed = finished.results.iter().filter(|r| !r.succeeded()).count();
+        let recovered = finished.recovered();
+        let mut body = finished.task_lines().join("\n");
+        if let Some(why) = finished.unrecorded {
+            body.push_str(&format!(
+                "\nThis run was not recorded in the log database: {why}"
+            ));
+        }
+        body.push('\n');
+        if finished.failed() && self.wants(Event::Failure).is_some() {
+            let title = if failed > 0 {
+                format!("Backup FAILED on {host}: {failed} of {total} tasks")
+            } else {
+                format!("Backup on {host} NOT RECORDED")
+            };
+            return Some((Event::Failure, title, body));
+        }
+        if !recovered.is_empty() && self.wants(Event::Recovery).is_some() {
+            let title = format!("Backup recovered on {host}: {}", recovered.join(", "));
+            return Some((Event::Recovery, title, body));
+        }
+        if !finished.failed() && self.wants(Event::Success).is_some() {
+            let warned = finished.results.iter().filter(|r| r.warned()).count();
+            let title = if warned > 0 {
+                format!("Backup succeeded on {host}: {total} tasks, {warned} with warnings")
+            } else {
+                format!("Backup succeeded on {host}: {total} tasks")
+            };
+            return Some((Event::Success, title, body));
+        }
+        None
+    }
+}
+
+fn start_body(started: &Started) -> String {
+    let run = started.run.map(|r| format!(" {r}")).unwrap_or_default();
+    format!("Run{run} started: {}\n", started.tasks.join(", "))
+}
+
+/// The emoji tag of each event (ntfy shows a tag that is an emoji short code as it).
+fn emoji(event: Event) -> &'static str {
+    match event {
+        Event::Start => "hourglass_flowing_sand",
+        Event::Success => "white_check_mark",
+        Event::Failure => "rotating_light",
+        Event::Recovery => "tada",
+    }
+}
+
+/// A header value: ASCII without control characters (a host name is, but be sure).
+fn header_text(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Clock;
+    use crate::health::{Health, State};
+    use crate::notify::Verdict;
+    use crate::outcome::{StepOutcome, StepResult, TaskResult};
+    use crate::plan::StepKind;
+
+    fn ok_task(name: &str) -> TaskResult {
+        TaskResult {
+            name: name.into(),
+            started: 1_795_000_000.0,
+            ended: 1_795_000_100.0,
+            steps: vec![StepResult {
+                kind: StepKind::Backup,
+                id: "backup".into(),
+                started: 1_795_000_000.0,
+                ended: 1_795_000_100.0,
+                from: "/d".into(),
+                to: "/b".into(),
+                log: "/nonexistent.log".into(),
+                outcome: StepOutcome::Ok,
+                stats: None,
+                local: None,
+                target: None,
+            }],
+            skipped: vec![],
+            planned: vec!["backup".into()],
+        }
+    }
+
+    fn ok_health() -> Health {
+        Health {
+            state: State::Ok,
+            since: None,
+            last_success: Some(1_795_000_100.0),
+            days_since_success: Some(0),
+            reason: None,
+        }
+    }
+
+    fn topic(on: &[Event]) -> Topic {
+        Topic {
+            url: Ok(Secret("https://ntfy.sh/backups".into())),
+            token: Some(Ok(Secret("tk_token".into()))),
+            on: on.to_vec(),
+            priority: Priority::High,
+            tags: vec!["nas".into()],
+        }
+    }
+
+    #[test]
+    fn a_recovery_is_announced_once_and_a_quiet_night_is_quiet() {
+        let clock = Clock::on("2026-11-18".parse().unwrap());
+        let results = [ok_task("home"), ok_task("photos")];
+        let finished = |home_before| Finished {
+            host: "nas",
+            run: Some(3),
+            started: 1_795_000_000.0,
+            ended: 1_795_000_100.0,
+            results: &results,
+            verdicts: vec![
+                Verdict {
+                    name: "home".into(),
+                    before: home_before,
+                    after: ok_health(),
+                },
+                Verdict {
+                    name: "photos".into(),
+                    before: State::Ok,
+                    after: ok_health(),
+                },
+            ],
+            unrecorded: None,
+            clock: &clock,
+        };
+        let default = topic(&crate::config::NTFY_DEFAULT_ON);
+        let recovering = finished(State::Failing);
+        let (event, request) = default.request(&RunState::Finished(&recovering)).unwrap();
+        let request = request.unwrap();
+        assert_eq!(event, Event::Recovery);
+        let header = |name: &str| {
+            request
+                .headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(header("Title"), Some("Backup recovered on nas: home"));
+        assert_eq!(header("Priority"), Some("3"));
+        assert_eq!(header("Tags"), Some("tada,nas"));
+        assert_eq!(header("Authorization"), Some("Bearer tk_token"));
+        let body = String::from_utf8(request.body).unwrap();
+        assert_eq!(
+            body,
+            "home: succeeded (recovered: it was failing)\nphotos: succeeded\n"
+        );
+
+        let quiet = finished(State::Ok);
+        assert!(default.request(&RunState::Finished(&quiet)).is_none());
+        let chatty = topic(&[Event::Success]);
+        let (event, _) = chatty.request(&RunState::Finished(&quiet)).unwrap();
+        assert_eq!(event, Event::Success);
+        let started = Started {
+            host: "nas",
+            run: None,
+            tasks: &[],
+        };
+        assert!(default.request(&RunState::Started(&started)).is_none());
+    }
+
+    #[test]
+    fn a_token_that_cannot_be_read_fails_the_message_not_the_run() {
+        let mut t = topic(&[Event::Start]);
+        t.token = Some(Err("cannot read notify.ntfy.token_file".into()));
+        let started = Started {
+            host: "nas",
+            run: None,
+            tasks: &[],
+        };
+        let (_, request) = t.request(&RunState::Started(&started)).unwrap();
+        assert_eq!(request.unwrap_err(), "cannot read notify.ntfy.token_file");
+    }
+}
