@@ -236,10 +236,12 @@ let
   siteParent = dirOf cfg.site.dir;
 in
 {
-  # Pings (notify.*) and `sudo backup-server doctor`, each in a file of its own.
+  # Pings (notify.*), `sudo backup-server doctor` and the weekly verify, each in a file
+  # of its own.
   imports = [
     ./notify.nix
     ./doctor.nix
+    ./verify.nix
   ];
 
   options.services.backupServer = {

@@ -7,9 +7,10 @@
 # `backup-server doctor` on a copy of the rendered config in which each credential path
 # is the file LoadCredential loads it from (every LoadCredential entry of the unit, so a
 # credential added later is covered too), with the Gmail password's file, as root: the
-# same secrets the service gets, read where they are kept. Every other command goes to
-# the package's binary unchanged. The copy holds paths only, no secret, so it may live in
-# the store.
+# same secrets the service gets, read where they are kept. `list`, `restore` and `verify`
+# typed by hand get the same config, so they reach the targets with the service's SSH
+# key. Every other command goes to the package's binary unchanged. The copy holds paths
+# only, no secret, so it may live in the store.
 {
   config,
   lib,
@@ -73,6 +74,10 @@ let
       shift
       exec ${cfg.package}/bin/backup-server ${lib.escapeShellArgs doctorArgs} doctor "$@"
     fi
+    # So do list, restore and verify typed by hand: they reach the targets with its SSH key.
+    case "''${1-}" in
+    list | restore | verify) exec ${cfg.package}/bin/backup-server ${lib.escapeShellArgs doctorArgs} "$@" ;;
+    esac
     exec ${cfg.package}/bin/backup-server "$@"
   '';
 in

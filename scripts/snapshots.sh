@@ -10,6 +10,8 @@
 #                                             left (NAME...: the .replaced-NAME to resolve)
 #   snapshots.sh commit  DIR NAME new|replace make DIR/.in-progress the snapshot DIR/NAME
 #   snapshots.sh prune   DIR NAME...          remove the snapshots DIR/NAME...
+#   snapshots.sh lookup  DIR NAME [PART...]   what DIR/NAME/PART/... is, part by part
+#                                             (reads only: for a restore)
 #
 # Every change to the set of snapshots is one rename: a snapshot appears under its
 # name when .in-progress is renamed to it, and disappears when it is renamed to a
@@ -19,7 +21,7 @@
 # YYYY-MM-DD are snapshots; nothing is followed through a symlink, and an entry this
 # script did not make is never touched: one in the way fails the call, naming it.
 #
-# Every call ends by listing DIR on stdout, as it is then: each entry "TYPE NAME"
+# Every call but lookup ends by listing DIR on stdout, as it is then: each entry "TYPE NAME"
 # followed by a NUL (TYPE: d directory, l symlink, f file, o other), so no file name
 # can break the listing; "u UID": the user it runs as (a target's user that is not
 # root cannot set owners); and, but after `prepare`, "s KIB TOTAL_KIB INODES TOTAL_INODES":
@@ -242,7 +244,32 @@ prune() {
 	listing "$dir" space
 }
 
-[ $# -ge 1 ] || die "usage: snapshots.sh list|prepare|commit|prune DIR ..."
+# Prints the kind (as `listing` writes it, or - for nothing) of DIR/NAME/PART1,
+# DIR/NAME/PART1/PART2, ..., each followed by a NUL, never following a symlink: it
+# stops after the first that is not a directory, so a path through a symlink inside
+# a snapshot can never lead a restore out of it.
+lookup() {
+	[ $# -ge 2 ] || die "usage: snapshots.sh lookup DIR NAME [PART...]"
+	dir=$1 name=$2
+	shift 2
+	require_task_dir "$dir"
+	is_date "$name" || die "refusing '$name': not a YYYY-MM-DD snapshot name"
+	is_kind "$dir/$name" d || die "refusing $dir/$name: not a snapshot directory"
+	for part in "$@"; do
+		case $part in
+		'' | . | .. | */*) die "refusing '$part': not a single name" ;;
+		esac
+	done
+	at=$dir/$name
+	for part in "$@"; do
+		at=$at/$part
+		kind_of "$at"
+		printf '%s\000' "$kind"
+		[ "$kind" = d ] || break
+	done
+}
+
+[ $# -ge 1 ] || die "usage: snapshots.sh list|prepare|commit|prune|lookup DIR ..."
 command=$1
 shift
 case $command in
@@ -250,5 +277,6 @@ list) list "$@" ;;
 prepare) prepare "$@" ;;
 commit) commit "$@" ;;
 prune) prune "$@" ;;
-*) die "usage: snapshots.sh list|prepare|commit|prune DIR ..." ;;
+lookup) lookup "$@" ;;
+*) die "usage: snapshots.sh list|prepare|commit|prune|lookup DIR ..." ;;
 esac

@@ -74,6 +74,81 @@ enum Command {
     /// A simulated week of runs on sample data in DIR (default: a new temporary
     /// directory): no network, no root.
     Demo { dir: Option<PathBuf> },
+    /// The snapshots of each task on the backup disk and on each target, side by
+    /// side: what each backup added, why each is kept and until when.
+    List {
+        /// Only this task.
+        task: Option<String>,
+        /// Print JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        key: SshKey,
+    },
+    /// Copy a file or directory out of a snapshot, as it was (owners, modes, times,
+    /// hard links, ACLs, xattrs); says what it will do first, and replaces nothing
+    /// without --overwrite.
+    Restore {
+        task: String,
+        /// Inside the snapshot (relative), or as it was in the source (absolute).
+        path: String,
+        /// The snapshot's date.
+        #[arg(long, value_name = "YYYY-MM-DD|latest", default_value = "latest")]
+        date: String,
+        /// local (the backup disk) or a target's name.
+        #[arg(long, value_name = "local|TARGET", default_value = "local")]
+        from: String,
+        /// The directory to restore into [default: ./restored-TASK-DATE].
+        #[arg(long, value_name = "DIR")]
+        to: Option<PathBuf>,
+        /// Say what it would do, and do nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Replace what exists in DIR.
+        #[arg(long)]
+        overwrite: bool,
+        #[command(flatten)]
+        key: SshKey,
+    },
+    /// Compare each target's newest snapshot with the backup disk's by content, and
+    /// the newest local snapshot with the source where the source has not changed;
+    /// record every difference (exit status 4 when there is one).
+    Verify {
+        /// Only this task.
+        task: Option<String>,
+        /// Read the contents of a random PERCENT of the files (every entry's type,
+        /// size, time and metadata are still compared).
+        #[arg(long, value_name = "PERCENT")]
+        sample: Option<f64>,
+        #[command(flatten)]
+        key: SshKey,
+    },
+}
+
+/// For the commands besides `run` that may reach a target over SSH.
+#[derive(Debug, clap::Args)]
+struct SshKey {
+    /// The SSH key to use instead of the config's ssh_key (under the NixOS module the
+    /// config names the service's credential, there only while the service runs).
+    #[arg(long, value_name = "FILE")]
+    ssh_key: Option<PathBuf>,
+}
+
+/// The config (with `--ssh-key` applied), its plan for `clock`'s day, and the
+/// scripts.
+fn prepare(
+    file: &std::path::Path,
+    clock: &Clock,
+    scripts_dir: Option<&std::path::Path>,
+    key: SshKey,
+) -> Result<(Config, Plan, crate::scripts::Scripts), Error> {
+    let mut config = Config::load(file)?;
+    if let Some(key) = key.ssh_key {
+        config.ssh_key = key;
+    }
+    let plan = Plan::new(&config, clock.today());
+    let scripts = crate::scripts::Scripts::locate(scripts_dir).map_err(Error::Scripts)?;
+    Ok((config, plan, scripts))
 }
 
 pub fn main() -> Exit {
@@ -112,6 +187,52 @@ fn dispatch(cli: Cli) -> Result<Exit, Error> {
             Ok(Exit::Success)
         }
         Command::Demo { dir } => crate::demo::demo(dir, cli.scripts_dir),
+        Command::List { task, json, key } => {
+            let (config, plan, scripts) =
+                prepare(&cli.config, &clock, cli.scripts_dir.as_deref(), key)?;
+            crate::inventory::list(
+                &config,
+                &plan,
+                &state,
+                &scripts,
+                &clock,
+                task.as_deref(),
+                json,
+            )
+        }
+        Command::Restore {
+            task,
+            path,
+            date,
+            from,
+            to,
+            dry_run,
+            overwrite,
+            key,
+        } => {
+            let (config, plan, scripts) =
+                prepare(&cli.config, &clock, cli.scripts_dir.as_deref(), key)?;
+            let request = crate::restore::Request {
+                task,
+                path,
+                date: Some(date),
+                from: Some(from),
+                to,
+                dry_run,
+                overwrite,
+            };
+            crate::restore::restore(&config, &plan, &state, &scripts, &request)
+        }
+        Command::Verify { task, sample, key } => {
+            let (config, plan, scripts) =
+                prepare(&cli.config, &clock, cli.scripts_dir.as_deref(), key)?;
+            let request = crate::verify::Request {
+                task,
+                sample,
+                site_dir: cli.site_dir,
+            };
+            crate::verify::verify(&config, &plan, &state, &scripts, &clock, &request)
+        }
         Command::Doctor => crate::doctor::doctor(&crate::doctor::DoctorOptions {
             config: cli.config,
             state,

@@ -31,6 +31,8 @@ pub enum Error {
     Site(String),
     /// The demo could not build its world.
     Demo(std::io::Error),
+    /// A restore could not read the snapshot or write what it was asked to.
+    Restore(String),
 }
 
 impl Error {
@@ -42,7 +44,8 @@ impl Error {
             | Error::Lock(_)
             | Error::Record(_)
             | Error::Site(_)
-            | Error::Demo(_) => Exit::TaskFailed,
+            | Error::Demo(_)
+            | Error::Restore(_) => Exit::TaskFailed,
         }
     }
 }
@@ -61,6 +64,7 @@ impl fmt::Display for Error {
             Error::Record(e) => e.fmt(f),
             Error::Site(message) => write!(f, "cannot render the site: {message}"),
             Error::Demo(e) => write!(f, "demo: {e}"),
+            Error::Restore(message) => write!(f, "restore failed: {message}"),
         }
     }
 }

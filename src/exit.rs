@@ -12,6 +12,8 @@ pub enum Exit {
     Usage = 2,
     /// The backups are fine but the report or a ping could not be delivered.
     Undelivered = 3,
+    /// `verify` found a copy that differs from the snapshot it should equal.
+    Differs = 4,
     /// Another run holds the lock (EX_TEMPFAIL).
     Locked = 75,
 }

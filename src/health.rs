@@ -189,6 +189,7 @@ mod tests {
             &TaskHistory {
                 name: "t".into(),
                 runs,
+                inventory: Default::default(),
             },
             100.0 * DAY,
             2,

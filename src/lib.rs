@@ -25,6 +25,11 @@ pub mod record;
 pub mod capacity;
 pub mod health;
 
+pub mod copies;
+pub mod inventory;
+pub mod restore;
+pub mod verify;
+
 pub mod notify;
 pub mod password;
 pub mod report;

@@ -86,7 +86,23 @@ pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
         .iter()
         .map(|task| {
             journal::info(&format!("task {}: starting", task.name));
-            engine.run_task(task, &mut book)
+            let result = engine.run_task(task, &mut book);
+            // What each side holds now, with the policy's verdicts, for the pages.
+            let ssh_config = engine.ssh_config.as_deref();
+            let sides = crate::inventory::after_run(
+                &plan,
+                task,
+                &result,
+                &scripts,
+                ssh_config,
+                clock.now(),
+            );
+            book.write(|record, _| {
+                sides
+                    .iter()
+                    .try_for_each(|s| record.record_side(&task.name, s))
+            });
+            result
         })
         .collect();
     let failed = results.iter().filter(|t| !t.succeeded()).count();

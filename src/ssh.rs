@@ -8,21 +8,46 @@ use fs_err::os::unix::fs::OpenOptionsExt;
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::plan::SshPlan;
+use crate::plan::{Plan, SshPlan};
 use crate::state::StateDir;
 
 /// Writes the ssh_config for `ssh` into the state directory and returns its path.
+/// It is written beside and renamed into place, so an ssh that a run, `list` or
+/// `verify` starts meanwhile reads the old file or the new one, never half of one.
 pub fn write_config(ssh: &SshPlan, state: &StateDir) -> std::io::Result<PathBuf> {
     let path = state.ssh_config();
     let text = render(ssh, state);
+    let fresh = path.with_extension(format!("new-{}", std::process::id()));
     let mut file = fs_err::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o600)
-        .open(&path)?;
+        .open(&fresh)?;
     file.write_all(text.as_bytes())?;
+    drop(file);
+    fs_err::rename(&fresh, &path)?;
     Ok(path)
+}
+
+/// For the commands besides `run` that reach a target (`list`, `restore`,
+/// `verify`): the ssh_config, written as a run writes it, once the key is there.
+/// `None` when nothing is reached over SSH; the error says what is missing.
+pub fn prepare(plan: &Plan, state: &StateDir) -> Result<Option<PathBuf>, String> {
+    let Some(ssh) = &plan.ssh else {
+        return Ok(None);
+    };
+    if !ssh.key.is_file() {
+        return Err(format!(
+            "the SSH key {} (ssh_key) does not exist or is not a file; under the NixOS module it \
+             is the service's credential: give the key's own file with --ssh-key",
+            ssh.key.display()
+        ));
+    }
+    fs_err::create_dir_all(state.root())
+        .and_then(|()| write_config(ssh, state))
+        .map(Some)
+        .map_err(|e| format!("cannot write the ssh_config: {e}"))
 }
 
 fn render(ssh: &SshPlan, state: &StateDir) -> String {

@@ -319,3 +319,39 @@ fn the_transfer_scripts_refuse_bad_names_options_and_symlinks() {
     );
     assert!(task.join("2026-01-01").exists(), "nothing was touched");
 }
+
+#[test]
+fn lookup_walks_into_a_snapshot_part_by_part_and_never_through_a_symlink() {
+    for shell in SHELLS {
+        let (root, task, dir) = task_dir();
+        let snapshot = task.join("2026-01-02");
+        fs::create_dir_all(snapshot.join("a dir/sub")).unwrap();
+        symlink(root.path(), snapshot.join("a dir/out")).unwrap();
+        let kinds = |parts: &[&str]| {
+            let mut args = vec!["lookup", &dir, "2026-01-02"];
+            args.extend(parts);
+            ok(&snapshots(shell, &args)).replace('\0', " ")
+        };
+        assert_eq!(kinds(&[]), "", "{shell:?}: the snapshot itself");
+        assert_eq!(kinds(&["file"]), "f ", "{shell:?}");
+        assert_eq!(kinds(&["a dir", "sub"]), "d d ", "{shell:?}");
+        assert_eq!(
+            kinds(&["a dir", "out", "precious"]),
+            "d l ",
+            "{shell:?}: it stops at the symlink"
+        );
+        assert_eq!(kinds(&["a dir", "none", "x"]), "d - ", "{shell:?}");
+        refused(
+            &snapshots(shell, &["lookup", &dir, "2026-01-02", "a dir/sub"]),
+            "not a single name",
+        );
+        refused(
+            &snapshots(shell, &["lookup", &dir, "2026-01-02", ".."]),
+            "not a single name",
+        );
+        refused(
+            &snapshots(shell, &["lookup", &dir, "2026-01-03"]),
+            "not a snapshot directory",
+        );
+    }
+}

@@ -156,6 +156,51 @@ fn a_year_of_daily_runs_keeps_exactly_what_the_policy_says() {
     expected.sort();
     assert_eq!(entries(&world.local_task()), expected);
     assert_eq!(entries(&world.remote_task()), expected);
+
+    // Why each is kept, and the last day it stays if the nightly runs go on: worked
+    // out by hand from the rules (README, Retention). The source never changed after
+    // the first night, so only that snapshot added anything.
+    let listed = world.cli_expecting("2026-11-18", &["list", "data"], 0);
+    let root = world.root.path().display().to_string();
+    assert_eq!(
+        listed.replace(&root, "<root>"),
+        "data\n\
+         \x20 backup disk  <root>/local/data: 23 snapshots\n\
+         \x20 remote       <root>/remote/data: 23 snapshots\n\
+         \x20 date        added              backup disk                       remote\n\
+         \x20 2026-11-18  nothing            newest, daily until 2026-11-24    yes\n\
+         \x20 2026-11-17  nothing            daily until 2026-11-23            yes\n\
+         \x20 2026-11-16  nothing            daily, weekly until 2026-12-13    yes\n\
+         \x20 2026-11-15  nothing            daily until 2026-11-21            yes\n\
+         \x20 2026-11-14  nothing            daily until 2026-11-20            yes\n\
+         \x20 2026-11-13  nothing            daily until 2026-11-19            yes\n\
+         \x20 2026-11-12  nothing            daily until 2026-11-18            yes\n\
+         \x20 2026-11-09  nothing            weekly until 2026-12-06           yes\n\
+         \x20 2026-11-02  nothing            weekly until 2026-11-29           yes\n\
+         \x20 2026-11-01  nothing            monthly until 2027-10-31          yes\n\
+         \x20 2026-10-26  nothing            weekly until 2026-11-22           yes\n\
+         \x20 2026-10-01  nothing            monthly until 2027-09-30          yes\n\
+         \x20 2026-09-01  nothing            monthly until 2027-08-31          yes\n\
+         \x20 2026-08-01  nothing            monthly until 2027-07-31          yes\n\
+         \x20 2026-07-01  nothing            monthly until 2027-06-30          yes\n\
+         \x20 2026-06-01  nothing            monthly until 2027-05-31          yes\n\
+         \x20 2026-05-01  nothing            monthly until 2027-04-30          yes\n\
+         \x20 2026-04-01  nothing            monthly until 2027-03-31          yes\n\
+         \x20 2026-03-01  nothing            monthly until 2027-02-28          yes\n\
+         \x20 2026-02-01  nothing            monthly until 2027-01-31          yes\n\
+         \x20 2026-01-01  nothing            monthly, yearly until 2030-12-31  yes\n\
+         \x20 2025-12-01  nothing            monthly until 2026-11-30          yes\n\
+         \x20 2025-10-15  4.0 kB in 3 files  yearly until 2029-12-31           yes\n"
+    );
+    // The last run's retention step said the same, and which snapshot went.
+    let log = world.step_log("retention");
+    for line in [
+        "  2026-11-16 stays: daily, weekly until 2026-12-13\n",
+        "  2026-11-11 goes: no rule keeps it\n",
+        "  2025-10-15 stays: yearly until 2029-12-31\n",
+    ] {
+        assert!(log.contains(line), "{line:?} not in the log:\n{log}");
+    }
 }
 
 #[test]

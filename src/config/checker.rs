@@ -340,7 +340,12 @@ impl Checker {
                     format!("{name:?} is not a target name: use up to 32 lowercase letters, digits and '-'"),
                 );
             }
-            ok.then_some(name)
+            // `restore --from local` and `list` name the backup disk so.
+            let reserved = name == "local";
+            if reserved {
+                self.problem(scope, "name", "\"local\" names the backup disk; choose another");
+            }
+            (ok && !reserved).then_some(name)
         });
         let location = self.required(scope, map, "location").and_then(|v| {
             self.string(scope, "location", v)

@@ -247,3 +247,12 @@ fn close_keys_are_one_typo_apart() {
     assert!(close("ssh_key", "shh_key"));
     assert!(!close("daily", "yearly"));
 }
+
+#[test]
+fn a_target_cannot_be_named_like_the_backup_disk() {
+    let text = format!("{GOOD}targets:\n  - {{name: local, location: /mnt/usb}}\n");
+    assert_eq!(
+        problems(&text),
+        ["targets[0] \"local\": name: \"local\" names the backup disk; choose another"]
+    );
+}

@@ -26,7 +26,9 @@ use crate::outcome::{
 use crate::plan::{Plan, StepKind, StepPlan, TaskPlan};
 use crate::scripts::Scripts;
 use crate::state::StateDir;
-pub use script::StepLog;
+pub use rsync::{Scan, Transfer};
+pub use script::{StepLog, Stream};
+pub use side::{Kind, Listing, Side};
 
 /// What every step of a run shares.
 pub struct Engine<'a> {
@@ -214,7 +216,7 @@ pub fn ssh_failure(line: &str) -> Option<String> {
 /// it would read such xattrs of the source as real attributes): `--remote-option`
 /// reaches the receiver of a local copy or of a push over SSH; when the sender is the
 /// other host (a source over SSH), the receiver is this process.
-fn fake_super(uid: Option<u32>, pulled: bool) -> Option<&'static str> {
+pub fn fake_super(uid: Option<u32>, pulled: bool) -> Option<&'static str> {
     match (uid.is_none_or(|uid| uid == 0), pulled) {
         (true, _) => None,
         (false, true) => Some("--fake-super"),
@@ -227,4 +229,4 @@ fn fake_super(uid: Option<u32>, pulled: bool) -> Option<&'static str> {
 /// modification times compared to the nanosecond: by default rsync takes a file
 /// rewritten within the same second at the same size for unchanged, and a snapshot
 /// would hard-link the old content.
-const FAITHFUL: [&str; 4] = ["--acls", "--xattrs", "--sparse", "--modify-window=-1"];
+pub const FAITHFUL: [&str; 4] = ["--acls", "--xattrs", "--sparse", "--modify-window=-1"];

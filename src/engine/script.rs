@@ -34,6 +34,17 @@ impl StepLog {
         Ok(StepLog { file, path })
     }
 
+    /// A log that keeps nothing: for the commands that only read (`list`, `restore`),
+    /// which leave the state directory as it is.
+    pub fn discard() -> io::Result<StepLog> {
+        let path = PathBuf::from("/dev/null");
+        let file = fs_err::OpenOptions::new()
+            .write(true)
+            .open(&path)?
+            .into_file();
+        Ok(StepLog { file, path })
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

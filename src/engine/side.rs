@@ -184,6 +184,32 @@ impl<'a> Side<'a> {
         op: &str,
         args: &[String],
     ) -> Result<(Listing, Vec<String>), StepError> {
+        let (stdout, warnings) = self.output(log, op, args)?;
+        let listing = parse_listing(&stdout);
+        log.line(&format!(
+            "{self} holds {} snapshot{}{}",
+            listing.snapshots.len(),
+            if listing.snapshots.len() == 1 {
+                ""
+            } else {
+                "s"
+            },
+            listing
+                .newest()
+                .map(|d| format!(", the newest {d}"))
+                .unwrap_or_default()
+        ));
+        Ok((listing, warnings))
+    }
+
+    /// Runs `snapshots.sh op dir args...`; returns what it printed on stdout and its
+    /// warnings, or why it failed.
+    fn output(
+        &self,
+        log: &mut StepLog,
+        op: &str,
+        args: &[String],
+    ) -> Result<(Vec<u8>, Vec<String>), StepError> {
         let mut command = self.command(op, args)?;
         let mut warnings = Vec::new();
         let mut refusal = None;
@@ -205,23 +231,7 @@ impl<'a> Side<'a> {
             })
             .map_err(|e| StepError::new(ErrorKind::Io, e.to_string()))?;
         match (code, refusal, ssh) {
-            (Some(0), ..) => {
-                let listing = parse_listing(&stdout);
-                log.line(&format!(
-                    "{self} holds {} snapshot{}{}",
-                    listing.snapshots.len(),
-                    if listing.snapshots.len() == 1 {
-                        ""
-                    } else {
-                        "s"
-                    },
-                    listing
-                        .newest()
-                        .map(|d| format!(", the newest {d}"))
-                        .unwrap_or_default()
-                ));
-                Ok((listing, warnings))
-            }
+            (Some(0), ..) => Ok((stdout, warnings)),
             (Some(2), Some(reason), _) => Err(StepError::new(ErrorKind::Refused, reason)),
             (Some(3), Some(reason), _) => Err(StepError::new(ErrorKind::Unavailable, reason)),
             (_, _, Some(reason)) => Err(StepError::new(ErrorKind::Unreachable, reason)),
@@ -297,6 +307,52 @@ impl<'a> Side<'a> {
         let names: Vec<String> = dates.iter().map(|d| snapshot::name(*d)).collect();
         self.call(log, "prune", &names)
     }
+}
+
+impl Side<'_> {
+    /// What each step of the path `parts` inside the snapshot `date` is, never
+    /// following a symlink: one kind per part, up to the first that is not a
+    /// directory (see `snapshots.sh lookup`). Reads only.
+    pub fn lookup(
+        &self,
+        log: &mut StepLog,
+        date: Date,
+        parts: &[String],
+    ) -> Result<Vec<Kind>, StepError> {
+        let mut args = vec![snapshot::name(date)];
+        args.extend(parts.iter().cloned());
+        let (stdout, _) = self.output(log, "lookup", &args)?;
+        Ok(stdout
+            .split(|b| *b == 0)
+            .filter(|k| !k.is_empty())
+            .map(|k| match k {
+                b"d" => Kind::Directory,
+                b"f" => Kind::File,
+                b"l" => Kind::Symlink,
+                b"-" => Kind::Missing,
+                _ => Kind::Other,
+            })
+            .collect())
+    }
+
+    /// `user@host` for a side over SSH, with its ssh_config; `None` here.
+    pub fn ssh(&self) -> Option<(&str, &Path)> {
+        match self.at {
+            At::Here => None,
+            At::Ssh { host, config } => Some((host, config)),
+        }
+    }
+}
+
+/// What an entry inside a snapshot is, as `Side::lookup` finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Directory,
+    File,
+    Symlink,
+    /// A device, a FIFO or a socket.
+    Other,
+    Missing,
 }
 
 impl fmt::Display for Side<'_> {

@@ -104,7 +104,7 @@ pub(super) fn run(
         listing = committed;
     }
 
-    let delete = retention::to_delete(&listing.snapshots, today, &to.policy);
+    let delete = super::retention::judge(log, &listing.snapshots, today, &to.policy);
     log.line(&format!(
         "the target keeps {} snapshots and deletes {}",
         listing.snapshots.len() - delete.len(),

@@ -139,6 +139,8 @@ impl TaskRun {
 pub struct TaskHistory {
     pub name: String,
     pub runs: Vec<TaskRun>,
+    /// Its snapshots on each side and its last verification.
+    pub inventory: super::Inventory,
 }
 
 impl TaskHistory {
@@ -291,5 +293,6 @@ pub fn load(conn: &Connection, task: &str, active: Option<RunId>) -> rusqlite::R
     Ok(TaskHistory {
         name: task.to_string(),
         runs,
+        inventory: super::Inventory::default(),
     })
 }

@@ -10,6 +10,7 @@
 //! WAL and a busy timeout let the site renderer read while a run writes.
 
 mod history;
+mod inventory;
 mod pings;
 mod schema;
 
@@ -20,6 +21,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::outcome::{StepResult, TaskResult};
 pub use history::{RunState, StepRow, TaskHistory, TaskRun};
+pub use inventory::{
+    Against, CheckOutcome, CheckRecord, Inventory, LISTED, SideRecord, SnapshotRecord,
+};
 
 /// The log DB, open for writing.
 pub struct Record {
@@ -248,12 +252,37 @@ impl Record {
         self.named("record the end of the run", result.map(drop))
     }
 
-    /// One task's history (see `history::load`).
+    /// One task's history (see `history::load`), with what the record knows of its
+    /// snapshots.
     pub fn history(&self, task: &str, active: Option<RunId>) -> Result<TaskHistory, RecordError> {
+        let load = history::load(&self.conn, task, active).and_then(|mut history| {
+            history.inventory = inventory::load(&self.conn, task)?;
+            Ok(history)
+        });
+        self.named(&format!("read the history of task {task}"), load)
+    }
+
+    /// What the record knows of `task`'s snapshots (see `inventory::load`).
+    pub fn inventory(&self, task: &str) -> Result<Inventory, RecordError> {
         self.named(
-            &format!("read the history of task {task}"),
-            history::load(&self.conn, task, active),
+            &format!("read the snapshots of task {task}"),
+            inventory::load(&self.conn, task),
         )
+    }
+
+    /// Replaces what the record says one side of `task` holds.
+    pub fn record_side(&mut self, task: &str, side: &SideRecord) -> Result<(), RecordError> {
+        let result = inventory::write_side(&mut self.conn, task, side);
+        self.named(
+            &format!("record the snapshots of task {task} on {}", side.side),
+            result,
+        )
+    }
+
+    /// Records one check of a verification of `task`.
+    pub fn record_check(&mut self, task: &str, check: &CheckRecord) -> Result<(), RecordError> {
+        let result = inventory::write_check(&self.conn, task, check);
+        self.named(&format!("record the verification of task {task}"), result)
     }
 
     /// The configured tasks `configured`, then those found only in the record (renamed

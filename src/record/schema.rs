@@ -95,6 +95,45 @@ CREATE TABLE pings (
     attempts INTEGER NOT NULL   -- 0 when it could not be sent (a secret file could not be read)
 );
 CREATE INDEX pings_by_run ON pings (run_id);
+
+-- What each side of a task held when it was last listed (at the end of each run),
+-- and why the policy keeps each snapshot there: the pages' inventory.
+CREATE TABLE sides (
+    task TEXT NOT NULL,
+    side TEXT NOT NULL,         -- local (the backup disk) | the target's name
+    location TEXT NOT NULL,     -- the task directory: /path or user@host:/path
+    listed REAL NOT NULL,       -- when
+    error TEXT,                 -- why it could not be listed (then it has no snapshots rows)
+    PRIMARY KEY (task, side)
+);
+CREATE TABLE snapshots (
+    task TEXT NOT NULL,
+    side TEXT NOT NULL,
+    date TEXT NOT NULL,         -- YYYY-MM-DD
+    reasons TEXT NOT NULL,      -- a JSON array of newest, daily, weekly, monthly, yearly,
+                                -- after_today; [] when the policy no longer keeps it
+    kept_until TEXT,            -- the last day it stays if nightly runs go on; NULL: []
+    PRIMARY KEY (task, side, date),
+    FOREIGN KEY (task, side) REFERENCES sides (task, side)
+);
+-- backup-server verify: each check of a task's newest local snapshot, against a
+-- target's copy or against the source; the checks of one verification share started.
+CREATE TABLE verifications (
+    id INTEGER PRIMARY KEY,
+    task TEXT NOT NULL,
+    started REAL NOT NULL,
+    ended REAL NOT NULL,
+    against TEXT NOT NULL,      -- source | target:NAME
+    snapshot TEXT,              -- the date of the snapshot compared
+    location TEXT,              -- what it was compared with: /path or user@host:/path
+    sample_percent REAL,        -- the share of files whose contents were read; NULL: all
+    outcome TEXT NOT NULL,      -- ok | differs | failed (could not be checked)
+    files_checked INTEGER,
+    differences INTEGER NOT NULL DEFAULT 0,
+    listed TEXT NOT NULL DEFAULT '[]',  -- a JSON array: the first 100 differences in words
+    message TEXT                -- why it could not be checked
+);
+CREATE INDEX verifications_by_task ON verifications (task, started);
 ";
 
 /// Brings the database at `conn` to `VERSION`, whatever version it is at.

@@ -266,6 +266,9 @@ fn render_text(reports: &[TaskReport], about: &About, attached: &[AttachedLog]) 
         if let Some(moved) = &r.moved {
             out.push_str(&format!("  moved: {moved}\n"));
         }
+        if let Some(verification) = &r.verification {
+            out.push_str(&format!("  {verification}\n"));
+        }
         for s in &r.steps {
             out.push_str(&format!(
                 "  {:<10} {:<25} {:>8}",
@@ -385,6 +388,7 @@ fn render_html(reports: &[TaskReport], about: &About, attached: &[AttachedLog]) 
                                 (r.start) " to " (r.end) " (" (r.time_task_elapsed) ")"
                                 br; "health: " (r.health_words)
                                 @if let Some(moved) = &r.moved { br; "moved: " (moved) }
+                                @if let Some(verification) = &r.verification { br; (verification) }
                             }
                         }
                         @for s in &r.steps {

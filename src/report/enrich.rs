@@ -55,6 +55,8 @@ pub struct TaskReport {
     pub moved: Option<String>,
     /// Every planned step, in order, those that did not run included.
     pub steps: Vec<StepReport>,
+    /// The last `backup-server verify`, in words, if it ever ran.
+    pub verification: Option<String>,
 }
 
 /// The report's view of this run's `results`, each task judged from its recorded
@@ -94,6 +96,9 @@ pub fn enrich(
                         crate::capacity::bytes(s.total_size)
                     )
                 });
+            let verification = history
+                .as_ref()
+                .and_then(|h| crate::verify::summary(&h.inventory.verification, clock));
             let steps: Vec<StepReport> = task
                 .planned
                 .iter()
@@ -124,6 +129,7 @@ pub fn enrich(
                 recovered,
                 moved,
                 steps,
+                verification,
             }
         })
         .collect()
@@ -156,6 +162,7 @@ pub(crate) fn alone(task: &TaskResult) -> TaskHistory {
     };
     TaskHistory {
         name: task.name.clone(),
+        inventory: Default::default(),
         runs: vec![TaskRun {
             run: crate::record::RunId(0),
             started: task.started,

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::TaskSummary;
 use super::pages::{Context, slug};
 use crate::record::Progress;
-use crate::record::TaskRun;
+use crate::record::{Against, CheckOutcome, TaskRun};
 
 #[derive(Serialize)]
 struct Status<'a> {
@@ -36,6 +36,17 @@ struct TaskState<'a> {
     days_since_last_success: Option<i64>,
     runs: usize,
     success_rate: Option<f64>,
+    /// The last `backup-server verify`, if it ever ran.
+    last_verification: Option<Verification>,
+}
+
+#[derive(Serialize)]
+struct Verification {
+    end: String,
+    end_unix: f64,
+    /// Every copy equal to its snapshot, and every check made.
+    success: bool,
+    differences: u64,
 }
 
 #[derive(Serialize)]
@@ -71,6 +82,15 @@ pub fn status_json(ctx: &Context, tasks: &[TaskSummary]) -> String {
             days_since_last_success: t.health.days_since_success,
             runs: t.runs,
             success_rate: t.success_rate,
+            last_verification: (!t.verification.is_empty()).then(|| {
+                let end = t.verification.iter().map(|c| c.ended).fold(0.0, f64::max);
+                Verification {
+                    end: ctx.clock.local_time(end),
+                    end_unix: end,
+                    success: t.verification.iter().all(|c| c.outcome == CheckOutcome::Ok),
+                    differences: t.verification.iter().map(|c| c.differences).sum(),
+                }
+            }),
         })
         .collect();
     let status = Status {
@@ -211,6 +231,62 @@ pub fn metrics(ctx: &Context, tasks: &[TaskSummary]) -> String {
         "backup_server_step_duration_seconds",
         "How long each step of the task's last run took.",
         steps,
+    );
+    out.push_str(&verification_metrics(tasks));
+    out
+}
+
+/// The last `backup-server verify` of each task that was ever verified.
+fn verification_metrics(tasks: &[TaskSummary]) -> String {
+    let mut out = String::new();
+    let verified = || tasks.iter().filter(|t| !t.verification.is_empty());
+    let mut family = |name: &str, help: &str, samples: Vec<(String, f64)>| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for (labels, value) in samples {
+            let _ = writeln!(out, "{name}{{{labels}}} {value}");
+        }
+    };
+    let task = |t: &TaskSummary| format!("task=\"{}\"", label(&t.name));
+    family(
+        "backup_server_verify_timestamp_seconds",
+        "End of the task's last verification (backup-server verify), in Unix seconds.",
+        verified()
+            .map(|t| {
+                let ended = t.verification.iter().map(|c| c.ended).fold(0.0, f64::max);
+                (task(t), ended)
+            })
+            .collect(),
+    );
+    family(
+        "backup_server_verify_success",
+        "1 if the task's last verification found every copy equal to its snapshot, else 0.",
+        verified()
+            .map(|t| {
+                let ok = t.verification.iter().all(|c| c.outcome == CheckOutcome::Ok);
+                (task(t), f64::from(u8::from(ok)))
+            })
+            .collect(),
+    );
+    family(
+        "backup_server_verify_differences",
+        "Differences the task's last verification found, by what the snapshot was compared with (checks that could not be made are left out).",
+        verified()
+            .flat_map(|t| {
+                t.verification
+                    .iter()
+                    .filter(|c| c.outcome != CheckOutcome::Failed)
+                    .map(move |c| {
+                        let against = match &c.against {
+                            Against::Source => "source".to_string(),
+                            Against::Target(name) => format!("target:{name}"),
+                        };
+                        (
+                            format!("{},against=\"{}\"", task(t), label(&against)),
+                            c.differences as f64,
+                        )
+                    })
+            })
+            .collect(),
     );
     out
 }

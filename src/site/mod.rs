@@ -6,6 +6,7 @@
 
 pub mod charts;
 pub mod feeds;
+pub mod inventory;
 pub mod nginx;
 pub mod pages;
 pub mod publish;
@@ -40,6 +41,8 @@ pub struct TaskSummary {
     pub successes: usize,
     /// The newest failed or interrupted runs, newest first.
     pub failures: Vec<TaskRun>,
+    /// The checks of its last verification.
+    pub verification: Vec<crate::record::CheckRecord>,
 }
 
 impl TaskSummary {
@@ -60,6 +63,7 @@ impl TaskSummary {
                 .take(FAILURES)
                 .cloned()
                 .collect(),
+            verification: history.inventory.verification.clone(),
         }
     }
 }
@@ -147,6 +151,7 @@ pub fn render_recorded(
         None => Ok(TaskHistory {
             name: name.to_string(),
             runs: Vec::new(),
+            inventory: Default::default(),
         }),
     };
     let disks = match record {

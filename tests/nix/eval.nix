@@ -449,9 +449,12 @@ let
         # Compared as plain text: a regex may not hold store paths.
         map (s: lib.hasInfix (builtins.unsafeDiscardStringContext s) (builtins.unsafeDiscardStringContext (doctorCommand notifyConfig).text)) [
           "if [ \"\${1-}\" = doctor ]; then\n  shift\n  exec ${bin} ${args} doctor \"$@\"\nfi\n"
+          # list, restore and verify by hand reach the targets with the service's key.
+          "list | restore | verify) exec ${bin} ${args} \"$@\" ;;\n"
           "exec ${bin} \"$@\""
         ]
       ) [
+        true
         true
         true
       ];
@@ -499,6 +502,55 @@ let
         ReadWritePaths = [ "-/mnt/backup" "-/mnt/offsite" "-/mnt/usb" "-/var/lib/backup-server-site" "-/var/backup/db" ];
         RequiresMountsFor = [ "/mnt/backup" "/mnt/offsite" "/mnt/usb" ];
       };
+      verifyUnit =
+        let
+          verify = sshConfig.systemd.services.backup-server-verify.serviceConfig;
+        in
+        expect "backup-server-verify.service: its command, its own credential, read-only backups, the nightly hardening" {
+          inherit (verify) ExecStart LoadCredential ReadWritePaths CapabilityBoundingSet SuccessExitStatus;
+          sameHardening = lib.all (k: verify.${k} == (service sshConfig).${k}) [
+            "ProtectSystem"
+            "ProtectHome"
+            "SystemCallFilter"
+            "RestrictAddressFamilies"
+            "StateDirectory"
+            "NoNewPrivileges"
+          ];
+        } {
+          ExecStart = "${package}/bin/backup-server --config /etc/backup-server/backup_config.yml --site-dir /var/lib/backup-server-site/html verify --ssh-key %d/ssh-key";
+          LoadCredential = [ "ssh-key:/run/keys/ssh" ];
+          ReadWritePaths = [ "-/var/lib/backup-server-site" ];
+          CapabilityBoundingSet = [ "CAP_DAC_READ_SEARCH" ];
+          SuccessExitStatus = [ 75 ];
+          sameHardening = true;
+        };
+      verifyTimer = expect "verify weekly by default" sshConfig.systemd.timers.backup-server-verify.timerConfig {
+        OnCalendar = "Sun *-*-* 05:00:00";
+        Persistent = true;
+        RandomizedDelaySec = "30m";
+      };
+      verifySample =
+        let
+          sampled = evaluate [
+            base
+            { services.backupServer.verify.samplePercent = 10; }
+          ];
+        in
+        expect "verify --sample" (lib.hasSuffix "verify --sample 10" sampled.systemd.services.backup-server-verify.serviceConfig.ExecStart) true;
+      verifyOff =
+        let
+          off = evaluate [
+            base
+            { services.backupServer.verify.enable = false; }
+          ];
+        in
+        expect "no verify unit or timer when off" {
+          service = off.systemd.services ? backup-server-verify;
+          timer = off.systemd.timers ? backup-server-verify;
+        } {
+          service = false;
+          timer = false;
+        };
     };
 in
 {

@@ -138,6 +138,32 @@ impl World {
             .collect()
     }
 
+    /// `backup-server SUBCOMMAND ARGS...` (list, restore, verify, ...) with this
+    /// world's config and state, as if today were `today`.
+    pub fn cli(&self, today: &str, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_backup-server"))
+            .arg("--config")
+            .arg(self.config_path())
+            .arg("--state-dir")
+            .arg(&self.state)
+            .args(["--today", today])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// Like `cli`, insisting on exit status `code`; returns stdout.
+    pub fn cli_expecting(&self, today: &str, args: &[&str], code: i32) -> String {
+        let out = self.cli(today, args);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?} on {today}:\n{}",
+            show(&out)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
     pub fn step_log(&self, step: &str) -> String {
         fs::read_to_string(self.state.join("logs").join(format!("data_{step}.log"))).unwrap()
     }

@@ -17,7 +17,6 @@ from contextlib import contextmanager
 
 nspawn, work = sys.argv[1], sys.argv[2]
 TASKS = {"home": "/home", "srv": "/srv", "var": "/var/local"}
-UNIT = "/etc/systemd/system/backup-server.service"
 # Exposure of the unit in `systemd-analyze security`, at most (README: the measured one).
 EXPOSURE_AT_MOST = 3.0
 
@@ -77,20 +76,21 @@ def subtest(name):
     print(f"twin: {name} ({time.monotonic() - start:.1f} s)", flush=True)
 
 
-def run_on(day, succeeds=True, block=True):
-    """Starts backup-server.service as systemd would, on DAY (see the module docstring)."""
-    EXEC_START = re.search(r"^ExecStart=(.*)$", succeed(f"cat {UNIT}"), re.M)
-    succeed("mkdir -p /run/systemd/system/backup-server.service.d && cat > "
-            "/run/systemd/system/backup-server.service.d/today.conf <<'EOF'\n"
+def run_on(day, succeeds=True, block=True, unit="backup-server.service"):
+    """Starts UNIT (the nightly run, or the verify) as systemd would, on DAY (see the
+    module docstring)."""
+    EXEC_START = re.search(r"^ExecStart=(.*)$", succeed(f"cat /etc/systemd/system/{unit}"), re.M)
+    succeed(f"mkdir -p /run/systemd/system/{unit}.d && cat > "
+            f"/run/systemd/system/{unit}.d/today.conf <<'EOF'\n"
             f"[Service]\nExecStart=\nExecStart={EXEC_START.group(1)} --today {day}\nEOF\n"
             "systemctl daemon-reload")
     # Days follow each other within seconds here: clear systemd's start rate limit (5 in
     # 10 s), which nightly starts never reach.
-    status, output = execute("systemctl reset-failed backup-server.service; systemctl start "
-                             + ("" if block else "--no-block ") + "backup-server.service")
+    status, output = execute(f"systemctl reset-failed {unit}; systemctl start "
+                             + ("" if block else "--no-block ") + unit)
     if (status == 0) != succeeds:
-        journal = succeed("journalctl --no-pager -o cat -n 60 -u backup-server.service")
-        sys.exit(f"twin: FAILED: backup-server.service on {day} exited {status}\n{output}\n{journal}")
+        journal = succeed(f"journalctl --no-pager -o cat -n 60 -u {unit}")
+        sys.exit(f"twin: FAILED: {unit} on {day} exited {status}\n{output}\n{journal}")
 
 
 def same_inode(a, b):
@@ -139,6 +139,8 @@ with subtest("the timer is installed, wanted by timers.target"):
     succeed("systemctl list-timers backup-server.timer | grep backup-server.timer >/dev/null")
     succeed("systemctl is-enabled backup-server.timer; systemctl list-dependencies timers.target | grep backup-server.timer >/dev/null")
     succeed("systemctl stop backup-server.timer")
+    succeed("systemctl list-timers backup-server-verify.timer | grep backup-server-verify.timer >/dev/null")
+    succeed("systemctl stop backup-server-verify.timer")
 
 with subtest("secrets reach the service only as credentials"):
     succeed("install -d -m 0751 /run/secrets/backup-server && install -m 0400 /work/secrets/* /run/secrets/backup-server/")
@@ -208,6 +210,28 @@ with subtest("nginx serves the pages from site.dir"):
     succeed(f"{page}/metrics.prom | grep 'backup_server_last_run_success{{task=\"srv\"}} 1' >/dev/null")
     fail(f"{page}/.backup-server-site")
     succeed("[ $(stat -c %a /var/lib/backup-server) = 700 ]")
+
+with subtest("the weekly verify finds the copies the same, then a flipped byte on the target"):
+    run_on("2026-03-09", unit="backup-server-verify.service")
+    succeed("systemctl show -P Result backup-server-verify.service | grep -x success")
+    succeed(f"{page}/status.json | jq -e '[.tasks[].last_verification.success] | all'")
+    # Bit rot on the target: one byte of a file, its size and times kept.
+    thesis = "/backup/home/2026-03-09/alice/docs/thesis.tex"
+    succeed(f"cp -p {thesis} /tmp/thesis && printf X | dd of={thesis} bs=1 count=1 conv=notrunc "
+            f"2>/dev/null && touch -r /tmp/thesis {thesis}")
+    run_on("2026-03-09", succeeds=False, unit="backup-server-verify.service")
+    journal = succeed("journalctl --no-pager -o cat -u backup-server-verify.service")
+    # thesis.tex has a hard link beside it: one file, which rsync names by either name.
+    if not re.search(r"^    different content: alice/docs/thesis(-hardlink)?\.tex", journal, re.M):
+        sys.exit(f"twin: FAILED: verify did not name the flipped file:\n{journal}")
+    succeed(f"{page}/status.json | jq -e '.tasks[] | select(.name == \"home\") "
+            "| .last_verification.success == false'")
+    succeed(f"cp -p /tmp/thesis {thesis}")
+    report = succeed("systemd-analyze security --no-pager backup-server-verify.service")
+    score = re.search(r"Overall exposure level for backup-server-verify.service: ([0-9.]+) (\S+)", report)
+    print(f"twin: backup-server-verify.service exposure {score.group(1)} {score.group(2)}")
+    if float(score.group(1)) > EXPOSURE_AT_MOST:
+        sys.exit(f"twin: FAILED: verify's exposure {score.group(1)} above {EXPOSURE_AT_MOST}\n{report}")
 
 with subtest("a missing source fails the run, mails its zipped log and keeps the snapshots"):
     succeed("mv /var/local /var/local.gone")

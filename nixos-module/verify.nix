@@ -1,0 +1,159 @@
+# services.backupServer.verify: `backup-server verify` on a timer of its own (weekly by
+# default), so that a target's copy that rotted, half-failed or was tampered with is
+# found while the backup disk still holds the snapshot, not on the day of a restore.
+#
+# backup-server-verify.service reads the backup disk, the targets and the sources and
+# writes only the record (the state directory, shared with backup-server.service) and
+# the pages: it runs hardened like the nightly unit, with the backup directories
+# read-only and no capability but reading everything. It takes the run lock, so it never
+# reads a snapshot a run is changing; a run going on makes it exit 75 (not a failure)
+# and wait for the next time. It exits 4 when a copy differs, so the unit fails and
+# `systemctl --failed` shows it; the next nightly report says it too.
+{ config, lib, ... }:
+let
+  inherit (lib)
+    mkIf
+    mkOption
+    optional
+    optionals
+    types
+    ;
+  cfg = config.services.backupServer;
+  nightly = config.systemd.services.backup-server;
+  verifyCommand = [
+    "${cfg.package}/bin/backup-server"
+    "--config"
+    "/etc/backup-server/backup_config.yml"
+  ]
+  ++ optionals cfg.site.enable [
+    "--site-dir"
+    cfg.site.dir
+  ]
+  ++ [ "verify" ]
+  ++ optionals (cfg.verify.samplePercent != null) [
+    "--sample"
+    (toString cfg.verify.samplePercent)
+  ]
+  # The config names backup-server.service's credential; this unit has its own (%d).
+  ++ optionals (cfg.ssh.keyFile != null) [
+    "--ssh-key"
+    "%d/ssh-key"
+  ];
+in
+{
+  options.services.backupServer.verify = {
+    enable = mkOption {
+      type = types.bool;
+      default = true;
+      example = false;
+      description = ''
+        Run `backup-server verify` on {option}`services.backupServer.verify.schedule`: each
+        target's newest snapshot is compared with the backup disk's by content, and the newest
+        local snapshot with the source for the files unchanged since; every difference is
+        recorded, shown on the pages and in the next report, and fails the unit.
+      '';
+    };
+    schedule = mkOption {
+      type = types.str;
+      default = "Sun *-*-* 05:00:00";
+      example = "monthly";
+      description = ''
+        When to verify, as a systemd OnCalendar expression. Pick a time the nightly run is
+        over: a verify that finds a run going skips its turn.
+      '';
+    };
+    randomizedDelaySec = mkOption {
+      type = types.str;
+      default = "30m";
+      example = "0";
+      description = "A random delay added to each start (systemd RandomizedDelaySec).";
+    };
+    persistent = mkOption {
+      type = types.bool;
+      default = true;
+      example = false;
+      description = "Verify at boot when the machine was off at the scheduled time.";
+    };
+    samplePercent = mkOption {
+      type = types.nullOr (types.ints.between 1 100);
+      default = null;
+      example = 10;
+      description = ''
+        Read the contents of a random share of the files only (in percent), for targets too
+        large or too far to read whole every time; every entry's type, size, time and metadata
+        are still compared. null reads every file.
+      '';
+    };
+  };
+
+  config = mkIf (cfg.enable && cfg.verify.enable) {
+    systemd.services.backup-server-verify = {
+      description = "backup-server: verify the copies of the newest snapshots";
+      documentation = [ "file://${cfg.package}/share/doc/backup-server/README.md" ];
+      wants = [ "network-online.target" ];
+      after = [
+        "network-online.target"
+        "backup-server.service"
+      ];
+      inherit (nightly) unitConfig;
+      restartIfChanged = false;
+      serviceConfig =
+        # The nightly unit's hardening and priorities, kept in step with it.
+        lib.getAttrs [
+          "Nice"
+          "CPUSchedulingPolicy"
+          "IOSchedulingClass"
+          "StateDirectory"
+          "StateDirectoryMode"
+          "ProtectSystem"
+          "ProtectHome"
+          "PrivateTmp"
+          "ProtectKernelTunables"
+          "ProtectKernelModules"
+          "ProtectKernelLogs"
+          "ProtectControlGroups"
+          "ProtectClock"
+          "ProtectHostname"
+          "ProtectProc"
+          "ProcSubset"
+          "RestrictNamespaces"
+          "RestrictRealtime"
+          "LockPersonality"
+          "MemoryDenyWriteExecute"
+          "NoNewPrivileges"
+          "RemoveIPC"
+          "PrivateIPC"
+          "KeyringMode"
+          "RestrictAddressFamilies"
+          "SystemCallArchitectures"
+          "SystemCallFilter"
+          "UMask"
+        ] nightly.serviceConfig
+        // {
+          Type = "oneshot";
+          ExecStart = lib.escapeShellArgs verifyCommand;
+          # 75: a run holds the lock; this verify waits for the next time.
+          SuccessExitStatus = [ 75 ];
+          LoadCredential = optional (cfg.ssh.keyFile != null) "ssh-key:${cfg.ssh.keyFile}";
+          # It writes the record (StateDirectory) and the pages; the backups are read-only.
+          ReadWritePaths = optional cfg.site.enable "-${dirOf cfg.site.dir}";
+          # Reading everything is all it needs: it never writes a snapshot, an owner or a mode.
+          CapabilityBoundingSet = [ "CAP_DAC_READ_SEARCH" ];
+          # It opens no device, and creates none.
+          PrivateDevices = true;
+          DevicePolicy = "closed";
+          RestrictSUIDSGID = true;
+        };
+    };
+
+    systemd.timers.backup-server-verify = {
+      description = "Weekly backup-server verify";
+      wantedBy = [ "timers.target" ];
+      timerConfig = {
+        OnCalendar = cfg.verify.schedule;
+        RandomizedDelaySec = cfg.verify.randomizedDelaySec;
+        Persistent = cfg.verify.persistent;
+      };
+    };
+  };
+}

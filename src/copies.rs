@@ -1,0 +1,280 @@
+//! Where each copy of a snapshot is, and rsync reading it: what `restore` and
+//! `verify` share.
+//!
+//! A snapshot has a copy on the backup disk and one on each target that holds it.
+//! Reading the target's copy must use what the sync used to write it (the run's
+//! ssh_config, compression, the bandwidth limit), or a restore from a target would
+//! not give back what the sync stored. rsync names each entry it would change with
+//! `--out-format`; those lines are read here into items.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use jiff::civil::Date;
+
+use crate::engine::{FAITHFUL, Listing, Scan, Side, StepLog, Stream, Transfer, fake_super};
+use crate::inventory::LOCAL;
+use crate::location::Location;
+use crate::outcome::{StepError, TransferStats};
+use crate::plan::{TargetPlan, TaskPlan};
+use crate::scripts::Scripts;
+use crate::snapshot;
+
+/// One side of a task that holds copies of its snapshots.
+#[derive(Debug, Clone, Copy)]
+pub struct Copies<'a> {
+    /// `local`, or the target's name.
+    pub name: &'a str,
+    /// The task directory there.
+    pub dir: &'a Location,
+    /// The target, when it is one.
+    pub target: Option<&'a TargetPlan>,
+    /// The ssh_config, when the side is over SSH.
+    pub ssh_config: Option<&'a Path>,
+}
+
+impl<'a> Copies<'a> {
+    /// The backup disk of `task`. `local_dir` is the task's directory as a location.
+    pub fn local(local_dir: &'a Location) -> Copies<'a> {
+        Copies {
+            name: LOCAL,
+            dir: local_dir,
+            target: None,
+            ssh_config: None,
+        }
+    }
+
+    pub fn target(target: &'a TargetPlan, ssh_config: Option<&'a Path>) -> Copies<'a> {
+        Copies {
+            name: &target.name,
+            dir: &target.dir,
+            target: Some(target),
+            ssh_config,
+        }
+    }
+
+    /// `the backup disk` or `target remote`.
+    pub fn words(&self) -> String {
+        match self.target {
+            None => "the backup disk".to_string(),
+            Some(target) => format!("target {}", target.name),
+        }
+    }
+
+    /// The side, to list it or look inside a snapshot the way the engine does.
+    pub fn side(&self, scripts: &'a Scripts) -> Result<Side<'a>, StepError> {
+        Side::target(self.dir, &scripts.snapshots, self.ssh_config)
+    }
+
+    /// Its snapshots, and the user its files are written as.
+    pub fn listing(&self, scripts: &Scripts) -> Result<Listing, String> {
+        let mut log = StepLog::discard().map_err(|e| format!("cannot open /dev/null: {e}"))?;
+        self.side(scripts)
+            .and_then(|side| side.list(&mut log))
+            .map_err(|e| e.message)
+    }
+
+    /// `path` (relative, `/`-separated; empty: the snapshot itself) inside the
+    /// snapshot `date`, as rsync names it: `/dir/DATE/path` or `host:/dir/DATE/path`.
+    pub fn spec(&self, date: Date, path: &str) -> String {
+        let mut at: PathBuf = self.dir.path().join(snapshot::name(date));
+        if !path.is_empty() {
+            at.push(path);
+        }
+        match self.dir {
+            Location::Local(_) => at.display().to_string(),
+            Location::Remote { host, .. } => format!("{host}:{}", at.display()),
+        }
+    }
+
+    /// An rsync that reads from this side (or writes, for a dry run against it) with
+    /// the sync's settings: `-a -H --numeric-ids` and the faithful options, and for
+    /// a target its SSH settings, compression and bandwidth limit. Arguments on
+    /// the remote side are passed by rsync itself (`--protect-args`), never through
+    /// the target's shell. `listing` is this side's: a target whose user is not root
+    /// holds owners, groups and device files in rsync's fake-super xattrs, which its
+    /// rsync reads back only with `--fake-super`, as the sync wrote them.
+    pub fn rsync(&self, listing: &Listing) -> Command {
+        let mut command = Command::new("rsync");
+        command
+            .args(["-a", "--hard-links", "--numeric-ids"])
+            .args(FAITHFUL)
+            .stdin(Stdio::null());
+        if let Some(target) = self.target {
+            command
+                .args(target.compress.then_some("--compress"))
+                .args(target.bwlimit_kib.map(|kib| format!("--bwlimit={kib}")))
+                .args(fake_super(listing.uid, false));
+        }
+        if let Some(config) = self.ssh_config.filter(|_| self.dir.is_remote()) {
+            command
+                .arg("--protect-args")
+                .arg(format!("--rsh=ssh -F '{}'", config.display()));
+        }
+        command
+    }
+}
+
+/// The backup disk's task directory as a location.
+pub fn local_dir(task: &TaskPlan) -> Location {
+    Location::Local(task.local_dir.clone())
+}
+
+/// One line of `--out-format=ITEM`: what rsync would do to one entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    /// rsync's `%i`: `YXcstpoguax`, or `*deleting`.
+    pub flags: String,
+    /// The entry, relative to the transfer's destination, without a trailing `/`.
+    pub name: String,
+    /// For a hard link (`h`), the entry it is linked to.
+    pub linked_to: Option<String>,
+}
+
+/// The `--out-format` whose lines `Item::parse` reads: `%L` adds ` -> TARGET` to a
+/// symlink and ` => ENTRY` to a hard link.
+pub const ITEM: &str = "--out-format=item %i %n%L";
+
+impl Item {
+    pub fn parse(line: &str) -> Option<Item> {
+        let rest = line.strip_prefix("item ")?;
+        let (flags, name) = if let Some(name) = rest.strip_prefix("*deleting") {
+            ("*deleting", name.trim_start_matches(' '))
+        } else {
+            let (flags, name) = rest.split_at_checked(11)?;
+            (flags, name.strip_prefix(' ')?)
+        };
+        let (name, linked_to) = match flags.chars().next() {
+            Some('h') => match name.rsplit_once(" => ") {
+                Some((name, to)) => (name, Some(unescape(to))),
+                None => (name, None),
+            },
+            _ if flags.chars().nth(1) == Some('L') => {
+                (name.split_once(" -> ").map_or(name, |(name, _)| name), None)
+            }
+            _ => (name, None),
+        };
+        let name = unescape(name);
+        let name = name.strip_suffix('/').unwrap_or(&name).to_string();
+        Some(Item {
+            flags: flags.to_string(),
+            name,
+            linked_to,
+        })
+    }
+
+    /// The entry does not exist where rsync would write it.
+    pub fn is_new(&self) -> bool {
+        self.flags
+            .get(2..)
+            .is_some_and(|f| f.chars().all(|c| c == '+'))
+    }
+
+    /// rsync's letter for the kind of entry: `f` file, `d` directory, `L` symlink,
+    /// `D` device, `S` special file.
+    pub fn kind(&self) -> char {
+        self.flags.chars().nth(1).unwrap_or(' ')
+    }
+
+    /// Whether attribute `flag` (`c`, `s`, `t`, `p`, `o`, `g`, `u`, `a`, `x`) differs.
+    pub fn has(&self, flag: char) -> bool {
+        let at = match flag {
+            'c' => 2,
+            's' => 3,
+            't' | 'T' => 4,
+            'p' => 5,
+            'o' => 6,
+            'g' => 7,
+            'u' | 'n' | 'b' => 8,
+            'a' => 9,
+            'x' => 10,
+            _ => return false,
+        };
+        self.flags
+            .chars()
+            .nth(at)
+            .is_some_and(|c| c != '.' && c != ' ' && c != '+')
+    }
+}
+
+/// A name as rsync prints it, with `\#ooo` (an octal byte) turned back into the byte.
+pub fn unescape(name: &str) -> String {
+    let bytes = name.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escape = bytes.get(i..i + 5).filter(|e| {
+            e[0] == b'\\' && e[1] == b'#' && e[2..].iter().all(|b| (b'0'..=b'7').contains(b))
+        });
+        match escape {
+            Some(e) => {
+                let value = e[2..].iter().fold(0u32, |v, b| v * 8 + u32::from(b - b'0'));
+                out.push(value as u8);
+                i += 5;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Runs `command` (an rsync with `ITEM` and `--stats`), its output through the log
+/// and a scan that allows nothing to go missing: the items it printed, the
+/// warnings (metadata a file system could not hold), the figures, or why it failed.
+pub fn run(
+    command: &mut Command,
+    log: &mut StepLog,
+    destination: &str,
+) -> Result<(Vec<Item>, Vec<String>, TransferStats), StepError> {
+    let mut scan = Scan::new(Transfer::Sync, destination);
+    let mut items = Vec::new();
+    let code = log
+        .run(command, |stream, line| match stream {
+            Stream::Stdout => match Item::parse(line) {
+                Some(item) => items.push(item),
+                None => scan.stdout(line),
+            },
+            Stream::Stderr => scan.stderr(line),
+        })
+        .map_err(|e| StepError::new(crate::outcome::ErrorKind::Io, e.to_string()))?;
+    let (warnings, stats) = scan.finish("rsync", code)?;
+    Ok((items, warnings, stats))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn items_are_read_with_their_names_as_they_are_on_disk() {
+        let item = |line: &str| Item::parse(line).unwrap();
+        assert_eq!(
+            item("item >f+++++++++ docs/a b.txt"),
+            Item {
+                flags: ">f+++++++++".into(),
+                name: "docs/a b.txt".into(),
+                linked_to: None,
+            }
+        );
+        assert_eq!(item("item cL+++++++++ docs/link -> ../x").name, "docs/link");
+        let hard = item("item hf          docs/copy => docs/original");
+        assert_eq!(
+            (hard.name.as_str(), hard.linked_to.as_deref()),
+            ("docs/copy", Some("docs/original"))
+        );
+        assert!(item("item >f+++++++++ x").is_new());
+        assert!(item("item cd+++++++++ docs/").is_new());
+        assert_eq!(item("item cd+++++++++ docs/").name, "docs");
+        let changed = item("item .f...p..... photos/cat.jpg");
+        assert!(!changed.is_new() && changed.has('p') && !changed.has('c'));
+        assert!(item("item >fcs....... x").has('s'));
+        assert_eq!(item("item *deleting   old/file").name, "old/file");
+        assert_eq!(item("item *deleting   old/file").flags, "*deleting");
+        assert_eq!(item("item >f+++++++++ new\\#012line").name, "new\nline");
+        assert_eq!(item("item >f+++++++++ caf\\#303\\#251").name, "café");
+        assert_eq!(Item::parse("Number of files: 3"), None);
+    }
+}

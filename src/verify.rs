@@ -1,0 +1,664 @@
+//! `backup-server verify [TASK] [--sample PERCENT]`: do the copies still hold what
+//! they should?
+//!
+//! Nothing else ever reads a target's copy back: bit rot, a half-failed disk or a
+//! tampered target would go unnoticed until the day of a restore. So, for each task:
+//! - each target's newest snapshot is compared with the backup disk's copy of the
+//!   same date by content (rsync `--checksum` in a dry run, with itemized changes),
+//!   every difference named: missing, extra, different content, different
+//!   metadata, different hard links;
+//! - the newest local snapshot is compared with the source for the files the source
+//!   has not changed since (same size and modification time): a different content
+//!   there is a snapshot (or a source) that rotted.
+//!
+//! With `--sample PERCENT` the contents of a random share of the files are read
+//! (every entry is still compared by type, size, time and metadata). Nothing is
+//! ever written but the record: both rsyncs run with `--dry-run`. It holds the run
+//! lock, so it never reads a snapshot a run is changing. Each check is recorded; the
+//! report, the pages and `metrics.prom` show the last verification.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::hash::BuildHasher;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use jiff::civil::Date;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::copies::{self, Copies, ITEM, Item};
+use crate::engine::{FAITHFUL, StepLog};
+use crate::error::Error;
+use crate::exit::Exit;
+use crate::inventory::{self, count, plural};
+use crate::location::Location;
+use crate::lock::RunLock;
+use crate::plan::{Plan, TaskPlan};
+use crate::record::{Against, CheckOutcome, CheckRecord, Record};
+use crate::scripts::Scripts;
+use crate::state::StateDir;
+use crate::{journal, snapshot};
+
+/// What `verify` was asked.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub task: Option<String>,
+    /// The share of files whose contents are read, in percent; `None`: all.
+    pub sample: Option<f64>,
+    /// Where to publish the history site afterwards, if anywhere.
+    pub site_dir: Option<PathBuf>,
+}
+
+pub fn verify(
+    config: &Config,
+    plan: &Plan,
+    state: &StateDir,
+    scripts: &Scripts,
+    clock: &Clock,
+    request: &Request,
+) -> Result<Exit, Error> {
+    let sample = match request.sample {
+        Some(p) if !(p > 0.0 && p <= 100.0) => {
+            return Err(Error::Usage(format!(
+                "--sample {p}: give a share of the files from 0.01 to 100 (percent)"
+            )));
+        }
+        Some(p) if p < 100.0 => Some(p),
+        _ => None,
+    };
+    let tasks = inventory::select(plan, config, request.task.as_deref())?;
+    state.prepare().map_err(|error| Error::State {
+        path: state.root().to_path_buf(),
+        error,
+    })?;
+    let _lock = RunLock::acquire(&state.lock())?;
+    let remote = tasks
+        .iter()
+        .any(|t| t.source.is_remote() || t.targets.iter().any(|g| g.dir.is_remote()));
+    let ssh_config = if remote {
+        crate::ssh::prepare(plan, state)
+    } else {
+        Ok(None)
+    };
+    let mut record = match Record::open(&state.log_db()) {
+        Ok(record) => Some(record),
+        Err(e) => {
+            journal::error(&format!("{e}; the verification is not recorded"));
+            None
+        }
+    };
+    let mut unrecorded = record.is_none();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        journal::info(&format!("task {}: verifying", task.name));
+        let checks = Checker {
+            plan,
+            task,
+            state,
+            scripts,
+            ssh_config: &ssh_config,
+            sample,
+            started: clock.now(),
+            clock,
+        }
+        .run();
+        inventory::print_out(&words(task, &checks));
+        for check in &checks {
+            outcomes.push(check.outcome);
+            if let Some(record) = &mut record
+                && let Err(e) = record.record_check(&task.name, check)
+            {
+                journal::error(&e.to_string());
+                unrecorded = true;
+            }
+        }
+    }
+    let mut trouble = unrecorded;
+    if let (Some(site_dir), Some(record)) = (&request.site_dir, &record)
+        && let Err(e) = render_site(config, record, clock, site_dir)
+    {
+        journal::error(&Error::Site(e).to_string());
+        trouble = true;
+    }
+    Ok(if outcomes.contains(&CheckOutcome::Differs) {
+        Exit::Differs
+    } else if trouble || outcomes.contains(&CheckOutcome::Failed) {
+        Exit::TaskFailed
+    } else {
+        Exit::Success
+    })
+}
+
+/// The site rendered again with the new verification in it (the lock is ours, so
+/// no run is going).
+fn render_site(
+    config: &Config,
+    record: &Record,
+    clock: &Clock,
+    site_dir: &Path,
+) -> Result<(), String> {
+    let configured: Vec<String> = config.tasks.iter().map(|t| t.name.clone()).collect();
+    let rendered = crate::site::render_recorded(
+        Some(record),
+        &configured,
+        None,
+        None,
+        clock,
+        config.stale_after_days,
+        config.disk,
+        site_dir,
+    )?;
+    journal::info(&format!(
+        "site rendered: {} pages in {}",
+        rendered.pages,
+        site_dir.display()
+    ));
+    Ok(())
+}
+
+/// The last verification in one line, for the report and the pages:
+/// `verified 2026-11-15 04:00:12 CET: target remote 3 differences; the source the same`.
+pub fn summary(checks: &[CheckRecord], clock: &Clock) -> Option<String> {
+    let first = checks.first()?;
+    let parts: Vec<String> = checks
+        .iter()
+        .map(|c| {
+            let verdict = match c.outcome {
+                CheckOutcome::Ok => "the same".to_string(),
+                CheckOutcome::Differs => plural(c.differences as usize, "difference"),
+                CheckOutcome::Failed => format!(
+                    "could not be checked ({})",
+                    c.message.as_deref().unwrap_or("no reason given")
+                ),
+            };
+            format!("{} {verdict}", c.against.words())
+        })
+        .collect();
+    Some(format!(
+        "verified {}: {}",
+        clock.local_time(first.ended),
+        parts.join("; ")
+    ))
+}
+
+/// The checks of one task, in words.
+fn words(task: &TaskPlan, checks: &[CheckRecord]) -> String {
+    let mut out = String::new();
+    let snapshots: BTreeSet<Date> = checks.iter().filter_map(|c| c.snapshot).collect();
+    let _ = writeln!(
+        out,
+        "{}: {}",
+        task.name,
+        match snapshots.len() {
+            0 => "nothing to compare".to_string(),
+            _ => format!(
+                "the snapshot {} on the backup disk",
+                snapshots
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ),
+        }
+    );
+    for check in checks {
+        let at = check
+            .location
+            .as_deref()
+            .map(|l| format!(" ({l})"))
+            .unwrap_or_default();
+        let files = check
+            .files_checked
+            .map(|n| count(n as usize, "entry", "entries"))
+            .unwrap_or_default();
+        let sample = check
+            .sample_percent
+            .map(|p| format!(", the contents of a {p}% sample read"))
+            .unwrap_or_default();
+        let verdict = match check.outcome {
+            CheckOutcome::Ok => format!("the same, {files} compared{sample}"),
+            CheckOutcome::Differs => format!(
+                "{} in {files} compared{sample}",
+                plural(check.differences as usize, "difference")
+            ),
+            CheckOutcome::Failed => format!(
+                "could not be checked: {}",
+                check.message.as_deref().unwrap_or("no reason given")
+            ),
+        };
+        let _ = writeln!(out, "  against {}{at}: {verdict}", check.against.words());
+        for difference in &check.listed {
+            let _ = writeln!(out, "    {difference}");
+        }
+    }
+    out
+}
+
+/// One task's verification.
+struct Checker<'a> {
+    plan: &'a Plan,
+    task: &'a TaskPlan,
+    state: &'a StateDir,
+    scripts: &'a Scripts,
+    ssh_config: &'a Result<Option<PathBuf>, String>,
+    sample: Option<f64>,
+    started: f64,
+    clock: &'a Clock,
+}
+
+/// What a comparison found.
+#[derive(Default)]
+struct Found {
+    differences: BTreeSet<String>,
+    files: u64,
+}
+
+impl Checker<'_> {
+    fn run(&self) -> Vec<CheckRecord> {
+        let path = self.state.step_log(&self.task.name, "verify");
+        let mut log = match StepLog::create(path.clone()) {
+            Ok(log) => log,
+            Err(e) => {
+                let why = format!("cannot create the log {}: {e}", path.display());
+                let mut against: Vec<Against> = self
+                    .task
+                    .targets
+                    .iter()
+                    .map(|t| Against::Target(t.name.clone()))
+                    .collect();
+                against.push(Against::Source);
+                return against
+                    .into_iter()
+                    .map(|a| self.checked(a, Err(why.clone())))
+                    .collect();
+            }
+        };
+        let log = &mut log;
+        let local_dir = copies::local_dir(self.task);
+        let local = Copies::local(&local_dir)
+            .listing(self.scripts)
+            .map(|l| l.snapshots);
+        let mut checks = Vec::new();
+        for target in &self.task.targets {
+            let against = Against::Target(target.name.clone());
+            let check = match &local {
+                Ok(snapshots) if !snapshots.is_empty() => {
+                    self.target_check(log, &local_dir, snapshots, target)
+                }
+                Ok(_) => Err(self.nothing_local()),
+                Err(e) => Err(format!("cannot list the backup disk: {e}")),
+            };
+            checks.push(self.checked(against, check));
+        }
+        let check = match &local {
+            Ok(snapshots) => match snapshots.last() {
+                Some(newest) => self.source_check(log, *newest),
+                None => Err(self.nothing_local()),
+            },
+            Err(e) => Err(format!("cannot list the backup disk: {e}")),
+        };
+        checks.push(self.checked(Against::Source, check));
+        checks
+    }
+
+    fn nothing_local(&self) -> String {
+        format!(
+            "the backup disk holds no snapshot of task {} ({})",
+            self.task.name,
+            self.task.local_dir.display()
+        )
+    }
+
+    /// A check's record from what it found, or why it could not be made.
+    fn checked(
+        &self,
+        against: Against,
+        check: Result<(Date, String, Found), String>,
+    ) -> CheckRecord {
+        let mut record = CheckRecord {
+            started: self.started,
+            ended: self.clock.now(),
+            against,
+            snapshot: None,
+            location: None,
+            sample_percent: self.sample,
+            outcome: CheckOutcome::Failed,
+            files_checked: None,
+            differences: 0,
+            listed: Vec::new(),
+            message: None,
+        };
+        match check {
+            Ok((date, location, found)) => {
+                record.snapshot = Some(date);
+                record.location = Some(location);
+                record.files_checked = Some(found.files);
+                record.differences = found.differences.len() as u64;
+                record.outcome = if found.differences.is_empty() {
+                    CheckOutcome::Ok
+                } else {
+                    CheckOutcome::Differs
+                };
+                record.listed = found.differences.into_iter().collect();
+            }
+            Err(message) => record.message = Some(message),
+        }
+        record
+    }
+
+    /// The target's newest snapshot that the backup disk holds too, compared.
+    fn target_check(
+        &self,
+        log: &mut StepLog,
+        local_dir: &Location,
+        local: &BTreeSet<Date>,
+        target: &crate::plan::TargetPlan,
+    ) -> Result<(Date, String, Found), String> {
+        let ssh_config = match (target.dir.is_remote(), self.ssh_config) {
+            (true, Err(why)) => return Err(why.clone()),
+            (_, config) => inventory::config_of(config),
+        };
+        let side = Copies::target(target, ssh_config);
+        let listing = side
+            .listing(self.scripts)
+            .map_err(|e| format!("cannot list it: {e}"))?;
+        let theirs = &listing.snapshots;
+        let Some(date) = theirs.iter().rev().find(|d| local.contains(d)).copied() else {
+            return Err(match theirs.last() {
+                None => "it holds no snapshot".to_string(),
+                Some(newest) => format!(
+                    "it holds no snapshot the backup disk holds too (its newest is {newest})"
+                ),
+            });
+        };
+        let ours = Copies::local(local_dir).spec(date, "");
+        let theirs = side.spec(date, "");
+        let mut compare = |extra: &[&str], files_from: Option<&Path>| {
+            let mut command = side.rsync(&listing);
+            command.args(["--dry-run", "--stats", ITEM]).args(extra);
+            if let Some(list) = files_from {
+                command
+                    .arg(format!("--files-from={}", list.display()))
+                    .args(["--from0", "--no-implied-dirs"]);
+            }
+            command
+                .arg("--")
+                .arg(format!("{ours}/"))
+                .arg(format!("{theirs}/"));
+            self.items(log, &mut command, &theirs)
+        };
+        let mut found = Found::default();
+        match self.sample {
+            None => {
+                let (items, files) = compare(&["--checksum", "--delete"], None)?;
+                found.files = files;
+                found.differences = copy_differences(&items).into_iter().collect();
+            }
+            Some(percent) => {
+                // Every entry by type, size, time and metadata; then the contents of
+                // the sample.
+                let (items, files) = compare(&["--delete"], None)?;
+                found.files = files;
+                found.differences = copy_differences(&items).into_iter().collect();
+                let list =
+                    self.sample_list(&self.task.local_dir.join(snapshot::name(date)), percent)?;
+                let (items, _) = compare(&["--checksum"], Some(&list))?;
+                found.differences.extend(copy_differences(&items));
+            }
+        }
+        Ok((date, theirs, found))
+    }
+
+    /// The files of the newest local snapshot that the source has not changed since
+    /// (same size and time), compared by content with the source.
+    fn source_check(&self, log: &mut StepLog, date: Date) -> Result<(Date, String, Found), String> {
+        let task = self.task;
+        let snapshot_dir = task.local_dir.join(snapshot::name(date));
+        let mut command = Command::new("rsync");
+        command
+            .args(["-a", "--hard-links", "--numeric-ids"])
+            .args(FAITHFUL)
+            .args(["--dry-run", "--checksum", "--stats", ITEM])
+            .args(task.one_file_system.then_some("--one-file-system"))
+            .args(task.excludes.iter().map(|e| format!("--exclude={e}")))
+            .stdin(Stdio::null());
+        match &task.source {
+            Location::Local(source) => {
+                command.args(
+                    self.protected_inside(source)
+                        .iter()
+                        .map(|e| format!("--exclude={e}")),
+                );
+            }
+            Location::Remote { .. } => {
+                let config = match self.ssh_config {
+                    Ok(Some(config)) => config,
+                    Ok(None) => return Err("no ssh_config for the source".into()),
+                    Err(why) => return Err(why.clone()),
+                };
+                command
+                    .arg("--protect-args")
+                    .arg(format!("--rsh=ssh -F '{}'", config.display()));
+            }
+        }
+        if let Some(percent) = self.sample {
+            let list = self.sample_list(&snapshot_dir, percent)?;
+            command
+                .arg(format!("--files-from={}", list.display()))
+                .args(["--from0", "--no-implied-dirs"]);
+        }
+        command
+            .arg("--")
+            .arg(format!("{}/", task.source))
+            .arg(format!("{}/", snapshot_dir.display()));
+        let (items, files) = self.items(log, &mut command, &snapshot_dir.display().to_string())?;
+        let differences = items
+            .iter()
+            .filter(|i| i.kind() == 'f' && (i.has('c') || i.has('s')) && !i.has('t') && !i.is_new())
+            .map(|i| {
+                format!(
+                    "different content from the source, which has the same size and time: {}",
+                    i.name
+                )
+            })
+            .collect();
+        Ok((date, task.source.to_string(), Found { differences, files }))
+    }
+
+    /// Runs a dry-run rsync; its items and the number of files it compared.
+    fn items(
+        &self,
+        log: &mut StepLog,
+        command: &mut Command,
+        destination: &str,
+    ) -> Result<(Vec<Item>, u64), String> {
+        let (items, warnings, stats) =
+            copies::run(command, log, destination).map_err(|e| e.message)?;
+        for warning in warnings {
+            journal::warn(&format!("task {}: {warning}", self.task.name));
+        }
+        Ok((items, stats.files_total))
+    }
+
+    /// The directories that must not be read as part of a local source (the backup
+    /// directories, the state directory), as anchored excludes.
+    fn protected_inside(&self, source: &Path) -> Vec<String> {
+        let Ok(real_source) = std::fs::canonicalize(source) else {
+            return Vec::new();
+        };
+        let mut protected = self.plan.protected.clone();
+        protected.push(self.state.root().to_path_buf());
+        protected
+            .iter()
+            .filter_map(|dir| std::fs::canonicalize(dir).ok())
+            .filter_map(|real| {
+                real.strip_prefix(&real_source)
+                    .ok()
+                    .map(|inside| format!("/{}/", inside.display()))
+            })
+            .collect()
+    }
+
+    /// A random `percent` of the regular files of `snapshot` (at least one, if it
+    /// holds any), written NUL-separated for `--files-from --from0`.
+    fn sample_list(&self, snapshot: &Path, percent: f64) -> Result<PathBuf, String> {
+        let mut files = Vec::new();
+        walk(snapshot, Path::new(""), &mut files)
+            .map_err(|e| format!("cannot read {}: {e}", snapshot.display()))?;
+        // A fresh RandomState is keyed at random: a different sample each time.
+        let keys = std::hash::RandomState::new();
+        let threshold = (percent / 100.0 * u64::MAX as f64) as u64;
+        let hash = |f: &PathBuf| keys.hash_one(f);
+        let mut chosen: Vec<&PathBuf> = files.iter().filter(|f| hash(f) <= threshold).collect();
+        if chosen.is_empty()
+            && let Some(one) = files.iter().min_by_key(|f| hash(f))
+        {
+            chosen.push(one);
+        }
+        let path = self
+            .state
+            .work()
+            .join(format!("{}.verify-sample", self.task.name));
+        let mut out = fs_err::File::create(&path).map_err(|e| e.to_string())?;
+        for file in chosen {
+            use std::os::unix::ffi::OsStrExt;
+            out.write_all(file.as_os_str().as_bytes())
+                .and_then(|()| out.write_all(b"\0"))
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(path)
+    }
+}
+
+/// Every regular file under `root/relative`, never following a symlink.
+fn walk(root: &Path, relative: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in fs_err::read_dir(root.join(relative))? {
+        let entry = entry?;
+        let path = relative.join(entry.file_name());
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            walk(root, &path, out)?;
+        } else if kind.is_file() {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// What the items of the local snapshot → target dry run say is different.
+fn copy_differences(items: &[Item]) -> Vec<String> {
+    let changed: BTreeSet<&str> = items.iter().map(|i| i.name.as_str()).collect();
+    // rsync lists the other names of a file it would change as hard links to it: they
+    // are the same file there too, named with it.
+    let follows = |item: &Item| {
+        item.flags.starts_with('h')
+            && !item.is_new()
+            && item
+                .linked_to
+                .as_deref()
+                .is_some_and(|to| changed.contains(to))
+    };
+    let mut also: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for item in items.iter().filter(|i| follows(i)) {
+        if let Some(to) = item.linked_to.as_deref() {
+            also.entry(to).or_default().push(&item.name);
+        }
+    }
+    items
+        .iter()
+        .filter(|i| !follows(i))
+        .filter_map(|item| {
+            let difference = copy_difference(item)?;
+            Some(match also.get(item.name.as_str()) {
+                Some(names) => format!("{difference} (one file with {})", names.join(", ")),
+                None => difference,
+            })
+        })
+        .collect()
+}
+
+/// What one item of the local snapshot → target dry run says is different.
+fn copy_difference(item: &Item) -> Option<String> {
+    let name = if item.name.is_empty() || item.name == "." {
+        "(the snapshot's top directory)"
+    } else {
+        &item.name
+    };
+    if item.flags == "*deleting" {
+        return Some(format!("extra on the target: {name}"));
+    }
+    if item.is_new() {
+        return Some(format!("missing on the target: {name}"));
+    }
+    if item.flags.starts_with('h') {
+        let with = item.linked_to.as_deref().unwrap_or("another entry");
+        return Some(format!(
+            "different hard links: {name} is not one file with {with}"
+        ));
+    }
+    if item.has('c') || item.has('s') {
+        return Some(format!("different content: {name}"));
+    }
+    let what: Vec<&str> = [
+        ('t', "time"),
+        ('p', "permissions"),
+        ('o', "owner"),
+        ('g', "group"),
+        ('a', "ACL"),
+        ('x', "extended attributes"),
+    ]
+    .into_iter()
+    .filter(|(flag, _)| item.has(*flag))
+    .map(|(_, word)| word)
+    .collect();
+    (!what.is_empty()).then(|| format!("different metadata ({}): {name}", what.join(", ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_of_difference_is_named() {
+        let said = |line: &str| copy_difference(&Item::parse(line).unwrap());
+        assert_eq!(
+            said("item >fc........ docs/report.txt").as_deref(),
+            Some("different content: docs/report.txt")
+        );
+        assert_eq!(
+            said("item >f+++++++++ docs/notes.md").as_deref(),
+            Some("missing on the target: docs/notes.md")
+        );
+        assert_eq!(
+            said("item *deleting   stray").as_deref(),
+            Some("extra on the target: stray")
+        );
+        assert_eq!(
+            said("item .f...po.... photos/cat.jpg").as_deref(),
+            Some("different metadata (permissions, owner): photos/cat.jpg")
+        );
+        assert_eq!(
+            said("item hf          docs/link => docs/file").as_deref(),
+            Some("different hard links: docs/link is not one file with docs/file")
+        );
+        let items: Vec<Item> = [
+            "item .f...p..... docs/file",
+            "item hf          docs/link => docs/file",
+        ]
+        .into_iter()
+        .map(|l| Item::parse(l).unwrap())
+        .collect();
+        assert_eq!(
+            copy_differences(&items),
+            ["different metadata (permissions): docs/file (one file with docs/link)"],
+            "one file changed, named once with its other names"
+        );
+        assert_eq!(
+            said("item .d..t...... ./").as_deref(),
+            Some("different metadata (time): (the snapshot's top directory)")
+        );
+        assert_eq!(said("item .f......... unchanged"), None);
+    }
+}
