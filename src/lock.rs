@@ -43,8 +43,45 @@ impl std::fmt::Display for LockError {
     }
 }
 
+/// What holds the lock: a run, or a verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Work {
+    Run,
+    Verify,
+}
+
+impl Work {
+    fn word(self) -> &'static str {
+        match self {
+            Work::Run => "run",
+            Work::Verify => "verify",
+        }
+    }
+}
+
 impl RunLock {
-    pub fn acquire(path: &Path) -> Result<RunLock, LockError> {
+    /// Takes the lock for `work`, or says who holds it.
+    pub fn acquire(path: &Path, work: Work) -> Result<RunLock, LockError> {
+        Self::take(path, work, None)
+    }
+
+    /// Takes the lock for `work`; when `patient_with` holds it, waits for it to end
+    /// (telling `waiting` who that is) instead of giving up.
+    pub fn acquire_after(
+        path: &Path,
+        work: Work,
+        patient_with: Work,
+        waiting: impl FnOnce(&str),
+    ) -> Result<RunLock, LockError> {
+        Self::take(path, work, Some((patient_with, Box::new(waiting))))
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn take(
+        path: &Path,
+        work: Work,
+        patient: Option<(Work, Box<dyn FnOnce(&str) + '_>)>,
+    ) -> Result<RunLock, LockError> {
         let io_err = |error| LockError::Io {
             path: path.to_path_buf(),
             error,
@@ -62,13 +99,34 @@ impl RunLock {
             if error.kind() != io::ErrorKind::WouldBlock {
                 return Err(io_err(error));
             }
+            // A holder that has just taken the lock writes who it is right after: give it
+            // a moment to.
             let mut holder = String::new();
-            file.read_to_string(&mut holder).map_err(io_err)?;
+            for _ in 0..20 {
+                file.rewind().map_err(io_err)?;
+                holder.clear();
+                file.read_to_string(&mut holder).map_err(io_err)?;
+                if !holder.trim().is_empty() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
             let holder = describe_holder(holder.trim());
-            return Err(LockError::Busy {
-                path: path.to_path_buf(),
-                holder,
-            });
+            match patient {
+                Some((other, waiting)) if holder.starts_with(&format!("{}: ", other.word())) => {
+                    waiting(&holder);
+                    // SAFETY: as above; this one blocks until the holder lets go.
+                    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+                        return Err(io_err(io::Error::last_os_error()));
+                    }
+                }
+                _ => {
+                    return Err(LockError::Busy {
+                        path: path.to_path_buf(),
+                        holder,
+                    });
+                }
+            }
         }
         // SAFETY: clears FD_CLOEXEC on a descriptor we own.
         if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETFD, 0) } != 0 {
@@ -77,7 +135,13 @@ impl RunLock {
         let since = jiff::ZonedDateTime::now().strftime("%Y-%m-%d %H:%M:%S %Z");
         file.set_len(0).map_err(io_err)?;
         file.rewind().map_err(io_err)?;
-        writeln!(file, "pid {} since {since}", std::process::id()).map_err(io_err)?;
+        writeln!(
+            file,
+            "{}: pid {} since {since}",
+            work.word(),
+            std::process::id()
+        )
+        .map_err(io_err)?;
         Ok(RunLock { _file: file })
     }
 }
@@ -100,8 +164,8 @@ fn describe_holder(text: &str) -> String {
         return "a process that is still starting".into();
     }
     let pid = text
-        .strip_prefix("pid ")
-        .and_then(|rest| rest.split(' ').next());
+        .split_once("pid ")
+        .and_then(|(_, rest)| rest.split(' ').next());
     match pid {
         Some(pid) if !Path::new("/proc").join(pid).exists() => {
             format!("{text}; that process has exited, a step it started is still finishing")
@@ -118,10 +182,10 @@ mod tests {
     fn a_second_lock_is_refused_and_names_the_holder() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("lock");
-        let first = RunLock::acquire(&path).unwrap();
-        match RunLock::acquire(&path) {
+        let first = RunLock::acquire(&path, Work::Run).unwrap();
+        match RunLock::acquire(&path, Work::Verify) {
             Err(LockError::Busy { holder, .. }) => assert!(
-                holder.starts_with(&format!("pid {} since ", std::process::id())),
+                holder.starts_with(&format!("run: pid {} since ", std::process::id())),
                 "{holder}"
             ),
             other => panic!("expected Busy, got {other:?}"),
@@ -129,6 +193,33 @@ mod tests {
         assert!(is_held(&path));
         drop(first);
         assert!(!is_held(&path));
-        RunLock::acquire(&path).expect("free again once the holder is gone");
+        RunLock::acquire(&path, Work::Run).expect("free again once the holder is gone");
+    }
+
+    #[test]
+    fn a_run_waits_for_a_verify_to_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lock");
+        let verify = RunLock::acquire(&path, Work::Verify).unwrap();
+        let (told, heard) = std::sync::mpsc::channel();
+        let waiter = {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                RunLock::acquire_after(&path, Work::Run, Work::Verify, |holder| {
+                    told.send(holder.to_string()).unwrap()
+                })
+                .map(drop)
+            })
+        };
+        let holder = heard.recv().unwrap();
+        assert!(holder.starts_with("verify: pid "), "{holder}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(
+            !waiter.is_finished(),
+            "it waits while the verify holds the lock"
+        );
+        drop(verify);
+        waiter.join().unwrap().expect("then it runs");
+        assert!(RunLock::acquire(&path, Work::Verify).is_ok());
     }
 }

@@ -15,7 +15,7 @@ use crate::engine::{Engine, Observer};
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::journal;
-use crate::lock::RunLock;
+use crate::lock::{RunLock, Work};
 use crate::notify::{Finished, Notifier, Ping, Started};
 use crate::outcome::{StepOutcome, StepResult, TaskResult};
 use crate::plan::{Plan, StepPlan, TaskPlan};
@@ -56,7 +56,13 @@ pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
         path: state.root().to_path_buf(),
         error,
     })?;
-    let _lock = RunLock::acquire(&state.lock())?;
+    // A verify holding the lock is waited for: it ends, and the night's backup still
+    // happens. Another run is not: two runs a night have nothing to wait for.
+    let _lock = RunLock::acquire_after(&state.lock(), Work::Run, Work::Verify, |holder| {
+        journal::info(&format!(
+            "waiting for the verify that holds the lock ({holder})"
+        ))
+    })?;
 
     let host = report::hostname();
     let started = clock.now();

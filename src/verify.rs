@@ -34,7 +34,7 @@ use crate::error::Error;
 use crate::exit::Exit;
 use crate::inventory::{self, count, plural};
 use crate::location::Location;
-use crate::lock::RunLock;
+use crate::lock::{RunLock, Work};
 use crate::plan::{Plan, TaskPlan};
 use crate::record::{Against, CheckOutcome, CheckRecord, Record};
 use crate::scripts::Scripts;
@@ -73,7 +73,7 @@ pub fn verify(
         path: state.root().to_path_buf(),
         error,
     })?;
-    let _lock = RunLock::acquire(&state.lock())?;
+    let _lock = RunLock::acquire(&state.lock(), Work::Verify)?;
     let remote = tasks
         .iter()
         .any(|t| t.source.is_remote() || t.targets.iter().any(|g| g.dir.is_remote()));

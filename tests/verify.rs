@@ -254,3 +254,36 @@ fn a_target_whose_user_is_not_root_is_compared_by_what_it_keeps() {
         "{out}"
     );
 }
+
+#[test]
+fn a_nightly_run_waits_for_a_verify_instead_of_skipping_the_night() {
+    let world = World::new();
+    std::fs::create_dir_all(&world.state).unwrap();
+    let lock = world.state.join("lock");
+    // A verify holding the lock for a second, as `backup-server verify` writes it.
+    let mut verify = Command::new("flock")
+        .arg(&lock)
+        .args([
+            "sh",
+            "-c",
+            "echo \"verify: pid $$ since now\" > \"$0\"; sleep 1",
+        ])
+        .arg(&lock)
+        .spawn()
+        .unwrap();
+    while !std::fs::read_to_string(&lock).is_ok_and(|text| text.starts_with("verify: ")) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = world.run("2026-03-01");
+    verify.wait().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        support::stderr(&out).contains("waiting for the verify that holds the lock (verify: pid "),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        world.local_task().join("2026-03-01").is_dir(),
+        "the night's backup happened"
+    );
+}
