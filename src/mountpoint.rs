@@ -1,25 +1,53 @@
-//! Is a directory a mount point? Read from `/proc/self/mountinfo`.
+//! Is a directory a mount point? Read from `/proc/self/mountinfo`, and from the devices.
 //!
 //! `require_mountpoint` exists so that an unmounted backup disk fails the run instead
-//! of silently filling the root file system. Comparing device numbers of a directory
-//! and its parent misses bind mounts; the kernel's own mount table does not.
+//! of silently filling the root file system. The kernel's mount table sees bind mounts
+//! that comparing devices would miss, but it also lists the bind mount of a directory
+//! onto itself, which systemd makes for each `ReadWritePaths=` of a unit with
+//! `ProtectSystem=strict`: under the NixOS module an empty mount point is always in the
+//! table. So a table entry counts only when it mounts a file system's root (`/` in the
+//! entry's root field) or the directory is on another device than its parent.
 
 use std::io;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 pub fn is_mountpoint(dir: &Path) -> io::Result<bool> {
     let dir = fs_err::canonicalize(dir)?;
     let table = fs_err::read_to_string("/proc/self/mountinfo")?;
-    Ok(mount_points(&table).any(|m| Path::new(&m) == dir))
+    let mounts: Vec<Mount> = mounts(&table)
+        .filter(|m| Path::new(&m.point) == dir)
+        .collect();
+    if mounts.is_empty() {
+        return Ok(false);
+    }
+    if mounts.iter().any(|m| m.root == "/") {
+        return Ok(true);
+    }
+    // Only a bind mount of part of a file system: a mount point if it brings another
+    // device than its parent's (a directory bound onto itself does not).
+    let Some(parent) = dir.parent() else {
+        return Ok(true);
+    };
+    Ok(fs_err::metadata(&dir)?.dev() != fs_err::metadata(parent)?.dev())
 }
 
-/// The mount point field (the fifth) of each line, with the kernel's octal escapes
-/// (`\040` for a space) undone.
-fn mount_points(table: &str) -> impl Iterator<Item = String> + '_ {
-    table
-        .lines()
-        .filter_map(|line| line.split(' ').nth(4))
-        .map(unescape)
+/// One line of the mount table: what of its file system is mounted (`root`) and where.
+struct Mount {
+    root: String,
+    point: String,
+}
+
+/// The root (fourth) and mount point (fifth) fields of each line, with the kernel's
+/// octal escapes (`\040` for a space) undone.
+fn mounts(table: &str) -> impl Iterator<Item = Mount> + '_ {
+    table.lines().filter_map(|line| {
+        let mut fields = line.split(' ').skip(3);
+        Some(Mount {
+            root: unescape(fields.next()?),
+            point: unescape(fields.next()?),
+        })
+    })
 }
 
 fn unescape(field: &str) -> String {
@@ -49,11 +77,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_mount_points_with_escapes() {
+    fn reads_roots_and_mount_points_with_escapes() {
         let table = "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n\
-                     40 22 8:17 / /mnt/backup\\040disk rw - ext4 /dev/sdb1 rw\n";
-        let points: Vec<String> = mount_points(table).collect();
-        assert_eq!(points, ["/", "/mnt/backup disk"]);
+                     40 22 8:17 / /mnt/backup\\040disk rw - ext4 /dev/sdb1 rw\n\
+                     41 22 8:1 /mnt/plain /mnt/plain rw - ext4 /dev/sda1 rw\n";
+        let found: Vec<(String, String)> = mounts(table).map(|m| (m.root, m.point)).collect();
+        assert_eq!(
+            found,
+            [
+                ("/".to_string(), "/".to_string()),
+                ("/".into(), "/mnt/backup disk".into()),
+                ("/mnt/plain".into(), "/mnt/plain".into())
+            ]
+        );
     }
 
     #[test]

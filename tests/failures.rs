@@ -73,6 +73,43 @@ fn a_backup_dir_that_is_not_a_mount_point_fails_when_one_is_required() {
     assert_eq!(world.db_steps(), ["backup:0:0"]);
 }
 
+/// Runs the world's `run` in a mount namespace of its own, after `mount` (a shell
+/// command, `$DIR` the backup directory) has changed what is mounted there.
+fn run_with_mount(world: &World, mount: &str) -> std::process::Output {
+    let command = world.command("2026-03-01");
+    let argv: Vec<String> = std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|a| format!("'{}'", a.to_string_lossy()))
+        .collect();
+    Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg(format!(
+            "DIR='{}'; {mount} && exec {}",
+            world.local.display(),
+            argv.join(" ")
+        ))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_backup_dir_bound_onto_itself_as_systemd_does_is_not_taken_for_a_mounted_disk() {
+    let mut world = World::new();
+    world.extra = "require_mountpoint: true\n".into();
+    // What ProtectSystem=strict with ReadWritePaths= makes of an empty mount point.
+    let out = run_with_mount(&world, "mount --bind \"$DIR\" \"$DIR\"");
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        stderr(&out).contains("is not a mount point"),
+        "{}",
+        show(&out)
+    );
+    assert!(entries(&world.local).is_empty());
+    // A disk mounted there (a tmpfs, in its namespace) is one.
+    let out = run_with_mount(&world, "mount -t tmpfs tmpfs \"$DIR\"");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+}
+
 #[test]
 fn an_unreachable_remote_fails_the_sync_after_a_good_local_backup() {
     let mut world = World::new();
@@ -174,7 +211,7 @@ fn a_second_run_while_one_is_running_exits_75_and_names_the_first() {
         .unwrap();
     let lock_file = world.state.join("lock");
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !fs::read_to_string(&lock_file).is_ok_and(|t| t.starts_with("pid ")) {
+    while !fs::read_to_string(&lock_file).is_ok_and(|t| t.starts_with("run: pid ")) {
         assert!(
             Instant::now() < deadline,
             "the first run never took the lock"
