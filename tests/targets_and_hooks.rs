@@ -233,3 +233,28 @@ fn a_sqlite_database_dumped_by_before_comes_back_from_the_snapshot() {
         ["before:ok", "backup:ok", "retention:ok", "sync:ok"]
     );
 }
+
+#[test]
+fn a_target_that_is_the_backup_disk_through_a_symlink_prunes_nothing_and_says_why() {
+    let mut world = World::new();
+    let link = world.root.path().join("usb");
+    std::os::unix::fs::symlink(&world.local, &link).unwrap();
+    world.extra = format!(
+        "targets:\n  - {{name: usb, location: {}, retention: {{daily: 1, weekly: 0, monthly: 0, yearly: 0}}}}\n",
+        link.display()
+    );
+    for day in ["2026-03-01", "2026-03-02", "2026-03-03"] {
+        let out = world.run_expecting(day, 1);
+        assert!(
+            stderr(&out).contains("task data: sync-usb FAILED after ")
+                && stderr(&out).contains("is (or holds, or lies inside) the backup disk"),
+            "{}",
+            show(&out)
+        );
+    }
+    assert_eq!(
+        entries(&world.local_task()),
+        ["2026-03-01", "2026-03-02", "2026-03-03"],
+        "the backup disk keeps its own policy's snapshots"
+    );
+}

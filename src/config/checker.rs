@@ -195,6 +195,7 @@ impl Checker {
             notify: notify?,
         };
         self.no_backups_of_backups(&config);
+        self.targets_apart(&config);
         Some(config)
     }
 
@@ -226,6 +227,56 @@ impl Checker {
                             "{} lies inside {key} {}: it would back up the backups",
                             source.display(),
                             target.display()
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Each target is a place of its own: not the backup disk, not inside it, not
+    /// another target. A target that is the backup disk would be pruned by its own
+    /// policy, deleting snapshots of the backup disk; two targets at one place prune
+    /// each other's.
+    fn targets_apart(&mut self, config: &Config) {
+        let key = |t: &Target| {
+            if t.seed {
+                "dir_backup_remote"
+            } else {
+                "location"
+            }
+        };
+        let nested = |a: &Path, b: &Path| a.starts_with(b) || b.starts_with(a);
+        for (i, target) in config.targets.iter().enumerate() {
+            let scope = if target.seed {
+                Scope::Top
+            } else {
+                // Targets from the list come after the seed's, when there is one.
+                let offset = usize::from(config.targets.first().is_some_and(|t| t.seed));
+                Scope::Target(i - offset, Some(&target.name))
+            };
+            if let Location::Local(path) = &target.location
+                && nested(path, &config.dir_backup_local)
+            {
+                self.problem(
+                    scope,
+                    key(target),
+                    format!(
+                        "{} is (or holds, or lies inside) dir_backup_local {}: a target must be another place",
+                        path.display(),
+                        config.dir_backup_local.display()
+                    ),
+                );
+            }
+            for earlier in &config.targets[..i] {
+                let same_host = target.location.host() == earlier.location.host();
+                if same_host && nested(target.location.path(), earlier.location.path()) {
+                    self.problem(
+                        scope,
+                        key(target),
+                        format!(
+                            "{} is (or holds, or lies inside) target {:?} at {}: each target must be a place of its own",
+                            target.location, earlier.name, earlier.location
                         ),
                     );
                 }

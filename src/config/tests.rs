@@ -123,6 +123,26 @@ fn missing_keys_and_an_empty_task_list_are_named() {
 }
 
 #[test]
+fn a_target_must_be_a_place_of_its_own() {
+    let text = "dir_backup_local: /mnt/backup\ndir_backup_remote: /mnt/backup/mirror\n\
+                email_sender: a@b.c\nemail_report: a@b.c\n\
+                targets:\n  - {name: usb, location: /mnt/usb}\n  - {name: again, location: /mnt/usb/x}\n\
+                \x20 - {name: self, location: /mnt}\n\
+                tasks: [{name: t, dir_source: /data}]\n";
+    assert_eq!(
+        problems(text),
+        [
+            "dir_backup_remote: /mnt/backup/mirror is (or holds, or lies inside) dir_backup_local /mnt/backup: a target must be another place",
+            "targets[1] \"again\": location: /mnt/usb/x is (or holds, or lies inside) target \"usb\" at /mnt/usb: each target must be a place of its own",
+            "targets[2] \"self\": location: /mnt is (or holds, or lies inside) dir_backup_local /mnt/backup: a target must be another place",
+            "targets[2] \"self\": location: /mnt is (or holds, or lies inside) target \"remote\" at /mnt/backup/mirror: each target must be a place of its own",
+            "targets[2] \"self\": location: /mnt is (or holds, or lies inside) target \"usb\" at /mnt/usb: each target must be a place of its own",
+            "targets[2] \"self\": location: /mnt is (or holds, or lies inside) target \"again\" at /mnt/usb/x: each target must be a place of its own",
+        ]
+    );
+}
+
+#[test]
 fn targets_hooks_and_their_mistakes() {
     let text = format!(
         "{GOOD}sync: {{bwlimit_kib: 500}}\n\

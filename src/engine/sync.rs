@@ -40,6 +40,9 @@ pub(super) fn run(
             ),
         ));
     }
+    if let crate::location::Location::Local(dir) = &to.dir {
+        apart_from_the_backup_disk(dir, &engine.plan.backup_root)?;
+    }
     let ssh_config = engine.ssh_config(to.dir.is_remote())?;
     let target = Side::target(&to.dir, &scripts.snapshots, ssh_config)?;
     let found = target.list(log)?;
@@ -118,6 +121,33 @@ pub(super) fn run(
         local: Some(local.space()),
         target: Some(after.space()),
     })
+}
+
+/// A local target reached through a symlink may be the backup disk after all: pruned by
+/// the target's policy, it would delete the backup disk's snapshots. Compared after
+/// resolving symlinks (the config compares the paths as written).
+fn apart_from_the_backup_disk(task_dir: &Path, backup_root: &Path) -> Result<(), StepError> {
+    let (Some(Ok(target)), Ok(backup)) = (
+        task_dir.parent().map(std::fs::canonicalize),
+        std::fs::canonicalize(backup_root),
+    ) else {
+        // One of them is not there: the steps that need it say so.
+        return Ok(());
+    };
+    if target.starts_with(&backup) || backup.starts_with(&target) {
+        return Err(StepError::new(
+            ErrorKind::Refused,
+            format!(
+                "the target {} is (or holds, or lies inside) the backup disk {} (really {} and {}): \
+                 a target pruned by its own policy would delete the backup disk's snapshots",
+                task_dir.display(),
+                backup_root.display(),
+                target.display(),
+                backup.display()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The local snapshots to send: those the target lacks that the policy would keep
