@@ -43,6 +43,13 @@ impl std::fmt::Display for LockError {
     }
 }
 
+impl RunLock {
+    /// The lock file's descriptor (inherited by the steps' programs).
+    pub fn fd(&self) -> std::os::fd::RawFd {
+        self._file.as_raw_fd()
+    }
+}
+
 /// What holds the lock: a run, or a verify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Work {

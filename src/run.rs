@@ -58,7 +58,7 @@ pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
     })?;
     // A verify holding the lock is waited for: it ends, and the night's backup still
     // happens. Another run is not: two runs a night have nothing to wait for.
-    let _lock = RunLock::acquire_after(&state.lock(), Work::Run, Work::Verify, |holder| {
+    let lock = RunLock::acquire_after(&state.lock(), Work::Run, Work::Verify, |holder| {
         journal::info(&format!(
             "waiting for the verify that holds the lock ({holder})"
         ))
@@ -86,6 +86,7 @@ pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
         state,
         clock,
         ssh_config: write_ssh_config(&plan, state),
+        lock_fd: Some(lock.fd()),
     };
     let results: Vec<TaskResult> = plan
         .tasks

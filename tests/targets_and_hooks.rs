@@ -199,6 +199,28 @@ fn a_before_that_runs_too_long_is_stopped_with_what_it_started() {
 }
 
 #[test]
+fn a_before_that_starts_a_daemon_does_not_keep_the_run_waiting_or_locked() {
+    let mut world = World::new();
+    let pid_file = world.root.path().join("daemon.pid");
+    // A daemon in a session of its own, holding stdout and stderr open: the hook
+    // itself ends at once, and so must its step.
+    world.task_extra = format!(
+        "    before: 'setsid sleep 60 & echo $! > {}; echo daemon started'\n    hook_timeout_secs: 30\n",
+        pid_file.display()
+    );
+    let started = Instant::now();
+    world.run_expecting("2026-03-01", 0);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the step did not wait for the daemon"
+    );
+    // The next run is not locked out by the daemon.
+    world.run_expecting("2026-03-02", 0);
+    let pid = fs::read_to_string(&pid_file).unwrap();
+    unsafe { libc::kill(pid.trim().parse().unwrap(), libc::SIGKILL) };
+}
+
+#[test]
 fn a_sqlite_database_dumped_by_before_comes_back_from_the_snapshot() {
     let mut world = World::new();
     let live = world.root.path().join("app/app.db");

@@ -9,7 +9,6 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use super::script::Stream;
 use super::{Done, Engine, StepLog, StepReturn};
 use crate::outcome::{ErrorKind, StepError, StepOutcome, StepResult};
 use crate::plan::{Hook, TaskPlan};
@@ -71,20 +70,15 @@ fn run(
         .env("BACKUP_SERVER_SNAPSHOT", task.snapshot(engine.plan.today))
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null());
-    let mut last_error = None;
-    let (code, timed_out) = log
+    let (code, timed_out, last_line) = log
         .run_limited(
             &mut command,
             Duration::from_secs(u64::from(hook.timeout_secs)),
-            |stream, line| {
-                if stream == Stream::Stderr && !line.trim().is_empty() {
-                    last_error = Some(line.chars().take(300).collect::<String>());
-                }
-            },
+            engine.lock_fd,
         )
         .map_err(|e| StepError::new(ErrorKind::Io, e.to_string()))?;
     let failed = |why: String| {
-        let detail = last_error
+        let detail = last_line
             .as_ref()
             .map(|line| format!(": {line}"))
             .unwrap_or_default();

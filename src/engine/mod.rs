@@ -38,6 +38,10 @@ pub struct Engine<'a> {
     pub clock: &'a Clock,
     /// The generated ssh_config, when anything is reached over SSH and it was written.
     pub ssh_config: Option<PathBuf>,
+    /// The run lock's descriptor: the step programs inherit it (a transfer that
+    /// outlives a killed run still holds it), a hook's programs must not (a daemon a
+    /// hook starts would hold it for good).
+    pub lock_fd: Option<std::os::fd::RawFd>,
 }
 
 /// Hears of each step and task as it ends (the record, the journal, the live status).

@@ -7,7 +7,8 @@
 //! inherit the run lock, so one outliving a killed run still blocks the next.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Read, Seek, Write};
+use std::os::fd::RawFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -63,22 +64,57 @@ impl StepLog {
         command: &mut Command,
         mut on_line: impl FnMut(Stream, &str),
     ) -> io::Result<Option<i32>> {
-        let ran = self.spawn(command, false, None, &mut on_line)?;
+        let ran = self.spawn(command, false, &mut on_line)?;
         Ok(ran.code)
     }
 
-    /// Runs `command` as `run` does, in a process group of its own that is stopped
-    /// (SIGTERM, then SIGKILL) if it takes longer than `limit`. Returns its exit code
-    /// and whether it was stopped.
+    /// Runs a command of the administrator's (a hook) with its output straight into
+    /// this log, in a process group of its own that is stopped (SIGTERM, then SIGKILL)
+    /// if it takes longer than `limit`. Its output is not read through pipes: a
+    /// process it leaves running in the background (a daemon it starts) must not keep
+    /// the step waiting. `closed`: a descriptor it must not inherit (the run lock).
+    /// Returns its exit code, whether it was stopped, and the last line it wrote.
     pub fn run_limited(
         &mut self,
         command: &mut Command,
         limit: Duration,
-        mut on_line: impl FnMut(Stream, &str),
-    ) -> io::Result<(Option<i32>, bool)> {
-        command.process_group(0);
-        let ran = self.spawn(command, false, Some(limit), &mut on_line)?;
-        Ok((ran.code, ran.timed_out))
+        closed: Option<RawFd>,
+    ) -> io::Result<(Option<i32>, bool, Option<String>)> {
+        self.line(&format!("$ {}", shown(command)));
+        let start = self.file.stream_position()?;
+        command
+            .stdout(Stdio::from(self.file.try_clone()?))
+            .stderr(Stdio::from(self.file.try_clone()?))
+            .process_group(0);
+        // SAFETY: prctl and close are async-signal-safe; they touch no memory.
+        unsafe {
+            command.pre_exec(move || {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                if let Some(fd) = closed {
+                    libc::close(fd);
+                }
+                Ok(())
+            });
+        }
+        let program = command.get_program().to_string_lossy().into_owned();
+        let mut child = command
+            .spawn()
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot start {program}: {e}")))?;
+        let watchdog = Watchdog::start(child.id(), limit);
+        let status = child.wait()?;
+        let timed_out = watchdog.stop();
+        // What it wrote is at the end of the log, past `start`.
+        let mut written = String::new();
+        let mut log = fs_err::File::open(&self.path)?;
+        log.seek(io::SeekFrom::Start(start))?;
+        log.take(1 << 20).read_to_string(&mut written).ok();
+        let last = written
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .map(|l| l.chars().take(300).collect());
+        self.file.seek(io::SeekFrom::End(0))?;
+        Ok((status.code(), timed_out, last))
     }
 
     /// Runs `command` and returns its stdout unlogged (a listing); stderr lines go
@@ -88,7 +124,7 @@ impl StepLog {
         command: &mut Command,
         mut on_stderr: impl FnMut(&str),
     ) -> io::Result<(Option<i32>, Vec<u8>)> {
-        let ran = self.spawn(command, true, None, &mut |_, line| on_stderr(line))?;
+        let ran = self.spawn(command, true, &mut |_, line| on_stderr(line))?;
         Ok((ran.code, ran.stdout))
     }
 
@@ -96,7 +132,6 @@ impl StepLog {
         &mut self,
         command: &mut Command,
         capture: bool,
-        limit: Option<Duration>,
         on_line: &mut dyn FnMut(Stream, &str),
     ) -> io::Result<Ran> {
         self.line(&format!("$ {}", shown(command)));
@@ -117,7 +152,6 @@ impl StepLog {
             .spawn()
             .map_err(|e| io::Error::new(e.kind(), format!("cannot start {program}: {e}")))?;
 
-        let watchdog = limit.map(|limit| Watchdog::start(child.id(), limit));
         let (sender, lines) = mpsc::channel::<(Stream, String)>();
         let stderr = child.stderr.take().expect("piped");
         let stderr_sender = sender.clone();
@@ -139,13 +173,11 @@ impl StepLog {
             on_line(stream, &line);
         }
         let status = child.wait()?;
-        let timed_out = watchdog.is_some_and(Watchdog::stop);
         stderr_thread.join().expect("stderr reader panicked")?;
         let stdout = stdout_thread.join().expect("stdout reader panicked")?;
         Ok(Ran {
             code: status.code(),
             stdout,
-            timed_out,
         })
     }
 }
@@ -155,7 +187,6 @@ struct Ran {
     code: Option<i32>,
     /// Its stdout, when captured.
     stdout: Vec<u8>,
-    timed_out: bool,
 }
 
 /// Stops a process group that runs past its time: SIGTERM, and SIGKILL 10 s later.
