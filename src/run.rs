@@ -228,6 +228,7 @@ fn send_kept_reports(config: &Config, state: &StateDir, email: &Email) -> bool {
             ));
             false
         }
+        Some(Delivery::Sent { set_aside }) => set_aside == 0,
         _ => true,
     }
 }
@@ -242,7 +243,11 @@ fn send_report(
 ) -> bool {
     let options = report_options(state, email);
     match report::deliver(config, reports, about, &options) {
-        Delivery::Sent => journal::info(&format!("report sent to {}", config.email_report)),
+        Delivery::Sent { set_aside } => {
+            journal::info(&format!("report sent to {}", config.email_report));
+            // Each was told to the journal; the run is not clean while one was lost.
+            return set_aside == 0;
+        }
         Delivery::Written(path) => journal::info(&format!("report written to {}", path.display())),
         Delivery::Undelivered { reason, kept } => {
             let kept = kept

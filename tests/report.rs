@@ -194,6 +194,93 @@ fn a_server_that_is_down_keeps_the_report_and_the_next_run_sends_it_first() {
 }
 
 #[test]
+fn a_kept_report_that_can_never_be_sent_is_set_aside_and_holds_back_no_other() {
+    // Two nights with the server down keep two reports...
+    let dir = tempfile::tempdir().unwrap();
+    let mut world = World::new();
+    fs::write(
+        world.root.path().join("password"),
+        format!("{}\n", smtp::PASSWORD),
+    )
+    .unwrap();
+    world.extra = format!(
+        "smtp: {{host: 127.0.0.1, port: {}}}\n",
+        support::free_port()
+    );
+    for day in ["2026-03-01", "2026-03-02"] {
+        assert_eq!(run_mailing(&world, day).status.code(), Some(3));
+    }
+    let kept = world.state.join("outbox");
+    let ids: Vec<String> = outbox(&world)
+        .iter()
+        .map(|eml| eml.strip_suffix(".eml").unwrap().to_string())
+        .collect();
+    let text = |id: &String| fs::read_to_string(kept.join(format!("{id}.eml"))).unwrap();
+    let (first, second) = match ids.as_slice() {
+        [a, b] if text(a).contains("data/2026-03-01") => (a.clone(), b.clone()),
+        [a, b] => (b.clone(), a.clone()),
+        _ => panic!("two kept reports: {ids:?}"),
+    };
+    // ... the first of which the server will refuse for good, and a third that no
+    // one can read any more.
+    let eml = kept.join(format!("{first}.eml"));
+    let text = text(&first);
+    fs::write(&eml, format!("X-Test-Refuse: yes\r\n{text}")).unwrap();
+    fs::write(kept.join("broken.eml"), "").unwrap();
+    fs::write(kept.join("broken.json"), "{").unwrap();
+
+    let smtp = SmtpServer::start(dir.path());
+    world.extra = smtp.config_lines();
+    let out = run_mailing(&world, "2026-03-03");
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "two reports are lost: {}",
+        show(&out)
+    );
+    let received = smtp.received();
+    let days: Vec<bool> = ["data/2026-03-02", "data/2026-03-03"]
+        .iter()
+        .zip(&received)
+        .map(|(day, (raw, _))| raw.contains(day))
+        .collect();
+    assert_eq!(
+        (received.len(), days),
+        (2, vec![true, true]),
+        "the second kept report and tonight's went out"
+    );
+    assert!(
+        stderr(&out).contains(&format!(
+            "the report kept by an earlier run can never be sent (127.0.0.1:{} refused the report: ",
+            smtp.port
+        )),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        stderr(&out).contains("cannot read the kept report broken"),
+        "{}",
+        show(&out)
+    );
+    assert!(outbox(&world).is_empty());
+    let mut failed = entries(&kept.join("failed"));
+    failed.sort();
+    let mut expected = vec![
+        "broken.eml".to_string(),
+        "broken.json".into(),
+        format!("{first}.eml"),
+        format!("{first}.json"),
+    ];
+    expected.sort();
+    assert_eq!(failed, expected, "set aside, not deleted");
+    assert!(!kept.join(format!("{second}.eml")).exists());
+
+    // Set aside once: the next night is clean.
+    let out = run_mailing(&world, "2026-03-04");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+}
+
+#[test]
 fn a_server_that_never_answers_times_out_and_keeps_the_report() {
     let mut world = World::new();
     fs::write(

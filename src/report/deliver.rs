@@ -2,7 +2,9 @@
 //!
 //! Implicit TLS (port 465, as Gmail's SMTPS), certificates always verified, AUTH
 //! with the app password. A report that cannot be sent is kept in the outbox (an
-//! `.eml` and its envelope) and sent first by the next run, so no report is lost.
+//! `.eml` and its envelope) and sent first by the next run, so no report is lost; one
+//! the server refuses for good is set aside in `outbox/failed/`, said so, and does not
+//! hold back the others.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -62,7 +64,7 @@ impl Mailer {
     }
 
     /// Sends, retrying transient failures; the error is worded for the administrator.
-    pub fn send(&self, envelope: &Envelope, bytes: &[u8]) -> Result<(), String> {
+    pub fn send(&self, envelope: &Envelope, bytes: &[u8]) -> Result<(), SendError> {
         let mut attempt = 0;
         loop {
             match self.transport.send_raw(envelope, bytes) {
@@ -75,7 +77,12 @@ impl Mailer {
                     std::thread::sleep(BACKOFF[attempt]);
                     attempt += 1;
                 }
-                Err(e) => return Err(self.explain(&e)),
+                Err(e) => {
+                    return Err(SendError {
+                        reason: self.explain(&e),
+                        refused: refused_message(&e),
+                    });
+                }
             }
         }
     }
@@ -125,6 +132,22 @@ impl Mailer {
             _ => format!("sending to {server} failed: {}", chain(e)),
         }
     }
+}
+
+/// Why a report was not sent.
+#[derive(Debug)]
+pub struct SendError {
+    pub reason: String,
+    /// The server refused this message for good (a 5xx reply other than to the
+    /// login: too large, say): sending it again will fail again.
+    pub refused: bool,
+}
+
+/// A permanent refusal of the message itself, not of the login.
+fn refused_message(e: &lettre::transport::smtp::Error) -> bool {
+    e.is_permanent()
+        && e.status()
+            .is_some_and(|code| !matches!(code.to_string().as_str(), "535" | "534" | "530"))
 }
 
 /// Worth another try: no answer, a dropped connection, or a 4xx reply; not a refused
@@ -222,6 +245,21 @@ impl Outbox {
         FileTransport::with_envelope(&self.dir)
             .read(id)
             .map_err(|e| format!("cannot read the kept report {id}: {}", chain(&e)))
+    }
+
+    /// Moves a kept report that can never be sent to `failed/`, out of the way of
+    /// the ones after it; returns where it now is.
+    pub fn set_aside(&self, id: &str) -> Result<PathBuf, String> {
+        let failed = self.dir.join("failed");
+        fs_err::create_dir_all(&failed).map_err(|e| e.to_string())?;
+        for ext in ["json", "eml"] {
+            let name = format!("{id}.{ext}");
+            match fs_err::rename(self.dir.join(&name), failed.join(&name)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.to_string()),
+                _ => {}
+            }
+        }
+        Ok(failed.join(format!("{id}.eml")))
     }
 
     pub fn remove(&self, id: &str) {

@@ -22,8 +22,9 @@ pub use enrich::{TaskReport, enrich};
 /// Where the report went.
 #[derive(Debug)]
 pub enum Delivery {
-    /// Accepted by the mail server.
-    Sent,
+    /// Accepted by the mail server; `set_aside` counts the kept reports of earlier
+    /// runs that could never be sent and were moved to `outbox/failed/`.
+    Sent { set_aside: usize },
     /// Written as a file for `--email-to`.
     Written(PathBuf),
     /// Not sent; `kept` is the outbox copy the next run will send (if it could be kept).
@@ -87,21 +88,40 @@ pub fn send_kept(config: &Config, opts: &ReportOptions) -> Option<Delivery> {
         Err(reason) => return Some(Delivery::Undelivered { reason, kept: None }),
     };
     Some(match flush(&outbox, &mailer) {
-        Ok(()) => Delivery::Sent,
+        Ok(set_aside) => Delivery::Sent { set_aside },
         Err(reason) => Delivery::Undelivered { reason, kept: None },
     })
 }
 
-/// Sends the outbox's reports, oldest first, stopping at the first that fails.
-fn flush(outbox: &Outbox, mailer: &Mailer) -> Result<(), String> {
+/// Sends the outbox's reports, oldest first, stopping at the first that fails for a
+/// reason that may pass (the server is down). One that can never be sent (unreadable,
+/// or refused by the server for good) is set aside, said so, and does not hold back
+/// the ones after it. Returns how many were set aside.
+fn flush(outbox: &Outbox, mailer: &Mailer) -> Result<usize, String> {
+    let mut set_aside = 0;
     for id in outbox.pending() {
-        outbox
-            .read(&id)
-            .and_then(|(envelope, bytes)| mailer.send(&envelope, &bytes))?;
-        outbox.remove(&id);
-        journal::info(&format!("sent the report kept by an earlier run ({id})"));
+        let why = match outbox.read(&id) {
+            Err(reason) => reason,
+            Ok((envelope, bytes)) => match mailer.send(&envelope, &bytes) {
+                Ok(()) => {
+                    outbox.remove(&id);
+                    journal::info(&format!("sent the report kept by an earlier run ({id})"));
+                    continue;
+                }
+                Err(e) if e.refused => e.reason,
+                Err(e) => return Err(e.reason),
+            },
+        };
+        let moved = outbox.set_aside(&id).map_err(|e| {
+            format!("{why}; and it cannot be set aside, so it holds back the others: {e}")
+        })?;
+        journal::error(&format!(
+            "the report kept by an earlier run can never be sent ({why}); set aside as {}",
+            moved.display()
+        ));
+        set_aside += 1;
     }
-    Ok(())
+    Ok(set_aside)
 }
 
 /// Composes the report on `reports` and sends it (or writes it, or keeps it).
@@ -155,15 +175,16 @@ pub fn deliver(
         Err(reason) => return undelivered(reason),
     };
     // Reports kept by earlier runs go first, oldest first.
-    if let Err(reason) = flush(&outbox, &mailer) {
-        return undelivered(reason);
-    }
+    let set_aside = match flush(&outbox, &mailer) {
+        Ok(set_aside) => set_aside,
+        Err(reason) => return undelivered(reason),
+    };
     match mailer.send(&envelope, &bytes) {
         Ok(()) => {
             delete_logs(reports, &composed.cut_logs);
-            Delivery::Sent
+            Delivery::Sent { set_aside }
         }
-        Err(reason) => undelivered(reason),
+        Err(e) => undelivered(e.reason),
     }
 }
 

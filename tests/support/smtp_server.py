@@ -2,7 +2,8 @@
 """A real SMTP server for the tests: implicit TLS (SMTPS) and AUTH, on 127.0.0.1.
 
 Each accepted message is written to MAILDIR as N.eml, with N.rcpt holding the
-envelope recipients one a line. Prints "ready" once it listens.
+envelope recipients one a line. A message with the header "X-Test-Refuse: yes"
+is refused for good (552). Prints "ready" once it listens.
 usage: smtp_server.py PORT CERT KEY USER PASSWORD MAILDIR [HOST]
 HOST defaults to 127.0.0.1 (the NixOS VM test's mail node listens on its own address).
 """
@@ -35,6 +36,9 @@ class Save:
     async def handle_DATA(self, server, session, envelope):
         if not session.authenticated:
             return "530 Authentication required"
+        # A message the server will never take (as Gmail refuses one that is too large).
+        if b"X-Test-Refuse: yes" in envelope.original_content:
+            return "552 5.3.4 Your message exceeded Google's message size limits"
         with lock:
             n = len(list(maildir.glob("*.eml"))) + 1
             (maildir / f"{n}.eml").write_bytes(envelope.original_content)
