@@ -68,6 +68,12 @@ let
         example = false;
         description = "Compress what is sent (rsync --compress); default {option}`services.backupServer.sync.compress`, else on over SSH and off for a local path.";
       };
+      requireMountpoint = mkOption {
+        type = types.bool;
+        default = false;
+        example = true;
+        description = "For a target on a local path (a second disk): fail its sync unless {option}`location` is a mount point, so that an unplugged disk is never filled through its empty mount directory.";
+      };
     };
   };
 
@@ -607,7 +613,7 @@ in
         }
         {
           assertion = !anySsh || cfg.ssh.keyFile != null;
-          message = "services.backupServer uses SSH (remoteDir or a task's source), so services.backupServer.ssh.keyFile must be set.";
+          message = "services.backupServer uses SSH (remoteDir, a target or a task's source), so services.backupServer.ssh.keyFile must be set.";
         }
         {
           assertion = lib.hasPrefix "/" cfg.site.dir;
@@ -646,6 +652,10 @@ in
         assertion = builtins.match locationPattern target.location != null;
         message = "services.backupServer.targets.\"${name}\".location must be an absolute path or user@host:/path, not \"${target.location}\".";
       }) cfg.targets
+      ++ lib.mapAttrsToList (name: target: {
+        assertion = !(target.requireMountpoint && isSsh target.location);
+        message = "services.backupServer.targets.\"${name}\".requireMountpoint is for a target on a local path (a disk of this machine), not one over SSH (${target.location}).";
+      }) cfg.targets
       ++ lib.mapAttrsToList (name: task: {
         assertion = task.targets == null || lib.all (t: t == "remote" && cfg.remoteDir != null || cfg.targets ? ${t}) task.targets;
         message = "services.backupServer.tasks.\"${name}\".targets names a target that is not defined: ${toString task.targets}.";
@@ -660,7 +670,11 @@ in
         documentation = [ "file://${cfg.package}/share/doc/backup-server/README.md" ];
         wants = [ "network-online.target" ];
         after = [ "network-online.target" ];
-        unitConfig.RequiresMountsFor = [ cfg.localDir ] ++ localTargets;
+        # Wants, not Requires: a disk that fails to mount must fail the run's own step
+        # (recorded, reported, pinged), not stop the unit before it can say so, nor take
+        # the other targets down with it. requireMountpoint guards against writing onto
+        # an empty mount directory.
+        unitConfig.WantsMountsFor = [ cfg.localDir ] ++ localTargets;
         # A rebuild never starts (or kills) a backup: the timer does.
         restartIfChanged = false;
         serviceConfig = {

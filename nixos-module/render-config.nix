@@ -40,7 +40,8 @@ let
       retention = changes t.retention;
     }
     // optional "bwlimit_kib" (t.bwlimitKiB or null)
-    // optional "compress" (t.compress or null);
+    // optional "compress" (t.compress or null)
+    // (if t.requireMountpoint or false then { require_mountpoint = true; } else { });
   targets = cfg.targets or { };
   sync = (optional "bwlimit_kib" (cfg.sync.bwlimitKiB or null)) // (optional "compress" (cfg.sync.compress or null));
 in

@@ -128,8 +128,11 @@ listing() {
 			[ "$kind" != - ] || continue
 			printf '%s %s\000' "$kind" "${entry##*/}"
 		done
+	elif [ -d "${1%/*}" ]; then
+		at=${1%/*} # no snapshot yet
 	else
-		at=${1%/*}
+		# Not even the disk's directory: an unmounted disk has no snapshots to count.
+		unavailable "${1%/*} does not exist: is the disk mounted?"
 	fi
 	printf 'u %s\000' "$(id -u)"
 	[ "$2" = space ] || return 0

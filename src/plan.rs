@@ -81,6 +81,8 @@ pub struct TargetPlan {
     pub policy: Policy,
     pub bwlimit_kib: Option<u32>,
     pub compress: bool,
+    /// The target's location (the parent of `dir`) must be a mount point.
+    pub require_mountpoint: bool,
 }
 
 /// A task's `before` or `after` command.
@@ -188,6 +190,7 @@ fn task_plan(config: &Config, task: &Task, today: Date) -> TaskPlan {
             policy: target.retention.apply(task.retention),
             bwlimit_kib: target.bwlimit_kib,
             compress: target.compress,
+            require_mountpoint: target.require_mountpoint,
         })
         .collect();
     let hook = |command: &Option<String>| {
@@ -310,6 +313,9 @@ impl fmt::Display for Plan {
                         }
                         if target.compress {
                             write!(f, "; compressed")?;
+                        }
+                        if target.require_mountpoint {
+                            write!(f, "; only onto a mounted disk")?;
                         }
                     }
                 }

@@ -75,4 +75,20 @@ fn every_side_is_listed_with_its_own_policy_and_one_that_cannot_be_is_named() {
         text.contains("  2026-03-03  nothing            newest, daily until 2026-03-09                   ?       yes: newest, daily until 2026-03-03\n"),
         "{text}"
     );
+
+    // The second disk is unplugged: its snapshots are unknown, not gone.
+    fs::rename(&usb, world.root.path().join("usb-unplugged")).unwrap();
+    let out = world.cli("2026-03-03", &["list"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout).replace(&root, "<root>");
+    assert!(
+        text.contains(
+            "  usb          <root>/usb/data: cannot be listed: <root>/usb does not exist: is the disk mounted?\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("  2026-03-03  nothing            newest, daily until 2026-03-09                   ?       ?\n"),
+        "{text}"
+    );
 }

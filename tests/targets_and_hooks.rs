@@ -280,3 +280,50 @@ fn a_target_that_is_the_backup_disk_through_a_symlink_prunes_nothing_and_says_wh
         "the backup disk keeps its own policy's snapshots"
     );
 }
+
+#[test]
+fn a_target_that_requires_its_disk_is_not_filled_through_an_empty_mount_directory() {
+    let mut world = World::new();
+    let usb = world.root.path().join("usb");
+    fs::create_dir(&usb).unwrap();
+    world.extra = format!(
+        "targets:\n  - {{name: usb, location: {}, require_mountpoint: true}}\n",
+        usb.display()
+    );
+    let out = world.run_expecting("2026-03-01", 1);
+    assert!(
+        stderr(&out).contains(&format!(
+            "task data: sync-usb FAILED after 00:00:00: {} is not a mount point and its require_mountpoint is set: is the target's disk mounted?",
+            usb.display()
+        )),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(entries(&world.local_task()), ["2026-03-01"]);
+    assert!(
+        entries(&usb).is_empty(),
+        "nothing written onto the root disk"
+    );
+
+    // With a disk mounted there (a tmpfs, in a mount namespace of its own) it syncs.
+    let command = world.command("2026-03-02");
+    let argv: Vec<String> = std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|a| format!("'{}'", a.to_string_lossy()))
+        .collect();
+    let out = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg(format!(
+            "mount -t tmpfs tmpfs '{}' && exec {}",
+            usb.display(),
+            argv.join(" ")
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        stderr(&out).contains("task data: sync-usb succeeded in "),
+        "{}",
+        show(&out)
+    );
+}

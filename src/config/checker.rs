@@ -77,7 +77,14 @@ const TASK_KEYS: &[&str] = &[
     "one_file_system",
     "targets",
 ];
-const TARGET_KEYS: &[&str] = &["name", "location", "retention", "bwlimit_kib", "compress"];
+const TARGET_KEYS: &[&str] = &[
+    "name",
+    "location",
+    "retention",
+    "bwlimit_kib",
+    "compress",
+    "require_mountpoint",
+];
 const SYNC_KEYS: &[&str] = &["bwlimit_kib", "compress"];
 const DISK_KEYS: &[&str] = &["min_free_percent", "full_within_days"];
 const RETENTION_KEYS: &[&str] = &["daily", "weekly", "monthly", "yearly"];
@@ -317,6 +324,7 @@ impl Checker {
                     location,
                     retention: RetentionOverride::default(),
                     bwlimit_kib: bwlimit_default.flatten(),
+                    require_mountpoint: false,
                     seed: true,
                 }),
                 None => complete = false,
@@ -408,9 +416,18 @@ impl Checker {
             None | Some(Value::Null) => Some(None),
             Some(_) => self.optional_bool(scope, map, "compress", false).map(Some),
         };
+        let require_mountpoint = self.optional_bool(scope, map, "require_mountpoint", false);
         let location = location?;
+        if require_mountpoint == Some(true) && location.is_remote() {
+            self.problem(
+                scope,
+                "require_mountpoint",
+                "is for a target on a local path (a disk of this machine), not one over SSH",
+            );
+        }
         Some(Target {
             name: name?,
+            require_mountpoint: require_mountpoint?,
             compress: compress?
                 .or(compress_default)
                 .unwrap_or(location.is_remote()),

@@ -105,6 +105,8 @@ pub struct Target {
     pub bwlimit_kib: Option<u32>,
     /// Compress what goes over SSH (default: true over SSH, false for a local path).
     pub compress: bool,
+    /// Sync only when `location` (a local path) is a mount point: its disk is there.
+    pub require_mountpoint: bool,
     /// Whether this is the seed's `dir_backup_remote`: its step is the seed's `sync`.
     pub seed: bool,
 }

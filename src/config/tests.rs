@@ -148,9 +148,15 @@ fn targets_hooks_and_their_mistakes() {
         "{GOOD}sync: {{bwlimit_kib: 500}}\n\
          targets:\n\
          \x20 - {{name: offsite, location: backup@far.lan:/srv, retention: {{monthly: 36}}, compress: false}}\n\
-         \x20 - {{name: usb, location: /mnt/usb, bwlimit_kib: 9000}}\n"
+         \x20 - {{name: usb, location: /mnt/usb, bwlimit_kib: 9000, require_mountpoint: true}}\n"
     );
     let config = parse(&text).unwrap();
+    let required: Vec<bool> = config
+        .targets
+        .iter()
+        .map(|t| t.require_mountpoint)
+        .collect();
+    assert_eq!(required, [false, false, true]);
     let targets: Vec<(&str, String, Option<u32>, bool, bool)> = config
         .targets
         .iter()
@@ -192,7 +198,8 @@ fn targets_hooks_and_their_mistakes() {
 
     let bad = format!(
         "{}\n    before: ''\n    targets: [nowhere]\n    one_file_system: yes\n\
-         targets:\n  - {{name: remote, location: /x}}\n  - {{name: Big_Name, location: nope}}\n",
+         targets:\n  - {{name: remote, location: /x}}\n  - {{name: Big_Name, location: nope}}\n\
+         \x20 - {{name: far, location: me@far.lan:/srv, require_mountpoint: true}}\n",
         GOOD.trim_end()
     );
     assert_eq!(
@@ -201,9 +208,10 @@ fn targets_hooks_and_their_mistakes() {
             "targets[0] \"remote\": name: is the name of dir_backup_remote's target; choose another",
             "targets[1] \"Big_Name\": name: \"Big_Name\" is not a target name: use up to 32 lowercase letters, digits and '-'",
             "targets[1] \"Big_Name\": location: must be an absolute path or user@host:/path",
+            "targets[2] \"far\": require_mountpoint: is for a target on a local path (a disk of this machine), not one over SSH",
             "tasks[1] \"Photos\": before: must be a shell command",
             "tasks[1] \"Photos\": one_file_system: must be true or false, not the string \"yes\"",
-            "tasks[1] \"Photos\": targets[0]: must be the name of a target: remote, Big_Name",
+            "tasks[1] \"Photos\": targets[0]: must be the name of a target: remote, Big_Name, far",
         ]
     );
 }

@@ -14,7 +14,6 @@ use super::script::Stream;
 use super::side::{Commit, Side};
 use super::{Done, Engine, FAITHFUL, StepLog, StepReturn, fake_super};
 use crate::location::Location;
-use crate::mountpoint;
 use crate::outcome::{ErrorKind, StepError};
 use crate::plan::TaskPlan;
 use crate::snapshot;
@@ -32,24 +31,7 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
         ));
     }
     if plan.require_mountpoint {
-        let mounted = mountpoint::is_mountpoint(root).map_err(|e| {
-            StepError::new(
-                ErrorKind::Io,
-                format!(
-                    "cannot tell whether {} is a mount point: {e}",
-                    root.display()
-                ),
-            )
-        })?;
-        if !mounted {
-            return Err(StepError::new(
-                ErrorKind::Unavailable,
-                format!(
-                    "{} is not a mount point and require_mountpoint is set: is the backup disk mounted?",
-                    root.display()
-                ),
-            ));
-        }
+        super::require_mounted(root, "require_mountpoint", "the backup disk")?;
     }
     let mut warnings = Vec::new();
     let mut excludes = task.excludes.clone();

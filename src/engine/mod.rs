@@ -228,6 +228,34 @@ pub fn fake_super(uid: Option<u32>, pulled: bool) -> Option<&'static str> {
     }
 }
 
+/// Fails the step unless `dir` is a mount point (`setting` asks for it): an unmounted
+/// disk must not be filled through its empty mount directory on the root file system.
+pub(super) fn require_mounted(dir: &Path, setting: &str, what: &str) -> Result<(), StepError> {
+    let mounted = crate::mountpoint::is_mountpoint(dir).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => StepError::new(
+            ErrorKind::Unavailable,
+            format!("{} does not exist: is {what} mounted?", dir.display()),
+        ),
+        _ => StepError::new(
+            ErrorKind::Io,
+            format!(
+                "cannot tell whether {} is a mount point: {e}",
+                dir.display()
+            ),
+        ),
+    })?;
+    if mounted {
+        return Ok(());
+    }
+    Err(StepError::new(
+        ErrorKind::Unavailable,
+        format!(
+            "{} is not a mount point and {setting} is set: is {what} mounted?",
+            dir.display()
+        ),
+    ))
+}
+
 /// The options every transfer passes: metadata kept as faithfully as the file
 /// systems allow (what they cannot hold is a warning, see `rsync::Scan`), and
 /// modification times compared to the nanosecond: by default rsync takes a file

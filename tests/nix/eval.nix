@@ -77,6 +77,7 @@ let
         usb = {
           location = "/mnt/usb";
           retention.daily = 30;
+          requireMountpoint = true;
         };
         offsite = {
           location = "backup@offsite.lan:/srv/backup";
@@ -214,12 +215,18 @@ let
           services.backupServer.targets.remote.location = "/mnt/usb";
           services.backupServer.targets.Big.location = "nope";
           services.backupServer.tasks.home.targets = [ "nowhere" ];
+          services.backupServer.ssh.keyFile = "/run/keys/ssh";
+          services.backupServer.targets.far = {
+            location = "me@far.lan:/srv";
+            requireMountpoint = true;
+          };
         }
       ];
       expect = [
         "targets.\"remote\": a target name is up to 32"
         "targets.\"Big\": a target name is up to 32"
         "targets.\"Big\".location must be an absolute path"
+        "targets.\"far\".requireMountpoint is for a target on a local path"
         "tasks.\"home\".targets names a target that is not defined: nowhere"
       ];
     };
@@ -484,6 +491,7 @@ let
           name = "usb";
           location = "/mnt/usb";
           retention.daily = 30;
+          require_mountpoint = true;
         }
       ];
       renderedHooks = expect "a task's hooks and options in the config" (lib.removeAttrs (lib.head targetsConfig.services.backupServer.renderedConfig.tasks) [ "excludes" ]) {
@@ -495,12 +503,12 @@ let
         one_file_system = true;
         targets = [ "usb" ];
       };
-      targetPaths = expect "local targets and hooks' paths writable, local targets required mounts" {
+      targetPaths = expect "local targets and hooks' paths writable, local disks' mounts wanted (not required)" {
         inherit ((service targetsConfig)) ReadWritePaths;
-        inherit (targetsConfig.systemd.services.backup-server.unitConfig) RequiresMountsFor;
+        inherit (targetsConfig.systemd.services.backup-server.unitConfig) WantsMountsFor;
       } {
         ReadWritePaths = [ "-/mnt/backup" "-/mnt/offsite" "-/mnt/usb" "-/var/lib/backup-server-site" "-/var/backup/db" ];
-        RequiresMountsFor = [ "/mnt/backup" "/mnt/offsite" "/mnt/usb" ];
+        WantsMountsFor = [ "/mnt/backup" "/mnt/offsite" "/mnt/usb" ];
       };
       verifyUnit =
         let
