@@ -49,6 +49,16 @@ impl State {
     }
 }
 
+/// Whether a task recovered in a run: before it, the task needed an alarm (it was
+/// failing, stale or had never succeeded), and the run succeeded. The report and the
+/// pings both ask this, of the state judged when the run started.
+pub fn recovered(before: State, succeeded: bool) -> bool {
+    matches!(
+        before,
+        State::Failing | State::Stale | State::NeverSucceeded
+    ) && succeeded
+}
+
 /// A task's health: its state, since when, and why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Health {

@@ -138,6 +138,13 @@ pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
         clock,
     };
     let pings = notifier.finish(&finished);
+    // Each task's state when the run started: the report judges a recovery by it, as
+    // the pings did.
+    let states_before: Vec<(String, crate::health::State)> = finished
+        .verdicts
+        .iter()
+        .map(|v| (v.name.clone(), v.before))
+        .collect();
     book.pinged(&pings);
     let undelivered_pings: Vec<String> = notifier
         .undelivered()
@@ -166,7 +173,12 @@ pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
                 let (record, _) = book.record.as_ref()?;
                 record.history(name, None).ok()
             };
-            let reports = report::enrich(&results, &history, config.stale_after_days, clock);
+            let before = |name: &str| {
+                let (_, state) = states_before.iter().find(|(n, _)| n == name)?;
+                Some(*state)
+            };
+            let reports =
+                report::enrich(&results, &history, &before, config.stale_after_days, clock);
             let disks = book.disks(clock, config.disk);
             let about = About {
                 host: &host,

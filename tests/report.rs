@@ -451,3 +451,30 @@ fn with_email_when_never_no_email_setting_is_needed() {
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no report"));
 }
+
+#[test]
+fn a_stale_task_that_succeeds_again_is_reported_recovered_as_the_pings_say() {
+    let mut world = World::new();
+    world.extra = "email_when: attention\nstale_after_days: 2\n".into();
+    let reports = world.root.path().join("reports");
+    let run = |day: &str| {
+        let out = world
+            .emailing_command(day)
+            .arg("--email-to")
+            .arg(&reports)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{day}: {}", show(&out));
+    };
+    run("2026-03-03");
+    assert!(entries(&reports).is_empty(), "all well: no mail");
+    // The server was off for three nights: its first run back ends a stale spell. Its
+    // previous run succeeded, but a recovery is judged by the state the run began in.
+    run("2026-03-07");
+    let files = entries(&reports);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let raw = fs::read(reports.join(&files[0])).unwrap();
+    let message = MessageParser::default().parse(&raw).unwrap();
+    let text = message.body_text(0).unwrap();
+    assert!(text.contains("data succeeded (recovered): "), "{text}");
+}

@@ -65,7 +65,7 @@ fn compose_about(
     undelivered_pings: &[String],
 ) -> compose::Composed {
     let clock = Clock::on("2026-11-26".parse().unwrap());
-    let reports = enrich(results, &|_| None, 2, &clock);
+    let reports = enrich(results, &|_| None, &|_| None, 2, &clock);
     let about = About {
         host: "nas",
         unrecorded: None,

@@ -178,12 +178,9 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    /// The task was failing, stale or had never succeeded, and now it succeeded.
+    /// See [`health::recovered`].
     pub fn recovered(&self, result: &TaskResult) -> bool {
-        matches!(
-            self.before,
-            State::Failing | State::Stale | State::NeverSucceeded
-        ) && result.succeeded()
+        health::recovered(self.before, result.succeeded())
     }
 }
 

@@ -61,10 +61,12 @@ pub struct TaskReport {
 
 /// The report's view of this run's `results`, each task judged from its recorded
 /// history (`history`, which holds this run). A task whose history cannot be read
-/// (the run could not be recorded) is judged from this run alone.
+/// (the run could not be recorded) is judged from this run alone. `before`: a task's
+/// health state when the run started, if known, for [`health::recovered`].
 pub fn enrich(
     results: &[TaskResult],
     history: &dyn Fn(&str) -> Option<TaskHistory>,
+    before: &dyn Fn(&str) -> Option<health::State>,
     stale_after_days: u32,
     clock: &Clock,
 ) -> Vec<TaskReport> {
@@ -76,12 +78,8 @@ pub fn enrich(
                 Some(history) => health::judge(history, clock.now(), stale_after_days),
                 None => health::judge(&alone(task), clock.now(), stale_after_days),
             };
-            // This run is the newest recorded; the one before it did not succeed.
-            let recovered = task.succeeded()
-                && history
-                    .as_ref()
-                    .and_then(|h| h.runs.get(1))
-                    .is_some_and(|previous| !previous.succeeded());
+            let recovered =
+                before(&task.name).is_some_and(|state| health::recovered(state, task.succeeded()));
             let moved = task
                 .steps
                 .iter()
@@ -253,7 +251,7 @@ mod tests {
             ),
         ];
         // Nothing recorded: each task is judged from this run alone.
-        let reports = enrich(&results, &|_| None, 2, &clock);
+        let reports = enrich(&results, &|_| None, &|_| None, 2, &clock);
 
         assert!(reports[0].success && reports[0].warnings);
         assert_eq!(reports[0].steps[2].state, StepState::Warning);
