@@ -36,10 +36,32 @@ fn check_config_summarises_a_good_config() {
              \x20 retention  keeps the newest 7, one a week for 4 weeks, one a month for 12 months, one a year for 5 years\n\
              \x20 sync       -> {remote}/data, the snapshots it lacks; pruned by the same policy\n\
              \n\
-             Reports: from backup@example.com to admin@example.com, through smtp.gmail.com:465.\n",
+             Reports: after every run, from backup@example.com to admin@example.com, through smtp.gmail.com:465.\n",
             config = config.display()
         )
     );
+}
+
+#[test]
+fn check_config_says_when_reports_go_out() {
+    let mut world = World::new();
+    let reports = |world: &World| {
+        let out = check_config(world);
+        assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.lines()
+            .find(|l| l.starts_with("Reports: "))
+            .unwrap_or_default()
+            .to_string()
+    };
+    world.extra =
+        "email_when: attention\nsummary_weekday: friday\nemail_admin: boss@example.com\n".into();
+    assert_eq!(
+        reports(&world),
+        "Reports: when something needs attention, and a summary each Friday, from backup@example.com to admin@example.com, CC boss@example.com on failure, through smtp.gmail.com:465."
+    );
+    world.extra = "email_when: never\n".into();
+    assert_eq!(reports(&world), "Reports: none (email_when: never).");
 }
 
 #[test]

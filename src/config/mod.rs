@@ -234,11 +234,6 @@ impl Config {
         }
     }
 
-    /// The task directory of `task` on the local disk.
-    pub fn local_task_dir(&self, task: &Task) -> PathBuf {
-        self.dir_backup_local.join(&task.name)
-    }
-
     /// The targets `task` is mirrored to, in order.
     pub fn targets_of<'a>(&'a self, task: &'a Task) -> impl Iterator<Item = &'a Target> + 'a {
         self.targets.iter().filter(move |t| {
