@@ -49,7 +49,6 @@ pub struct RunOptions {
 pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
     let config = Config::load(&opts.config)?;
     let clock = &opts.clock;
-    let plan = Plan::new(&config, clock.today());
     let scripts = Scripts::locate(opts.scripts_dir.as_deref()).map_err(Error::Scripts)?;
     let state = &opts.state;
     state.prepare().map_err(|error| Error::State {
@@ -63,6 +62,8 @@ pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
             "waiting for the verify that holds the lock ({holder})"
         ))
     })?;
+    // Dated once the lock is held: a run that waited past midnight takes the new day's.
+    let plan = Plan::new(&config, clock.today());
 
     let host = report::hostname();
     let started = clock.now();
