@@ -54,11 +54,11 @@ CREATE INDEX tasks_by_task ON tasks (task, run_id);
 CREATE TABLE steps (
     run_id INTEGER NOT NULL,
     task TEXT NOT NULL,
-    step TEXT NOT NULL,         -- backup | retention | sync (the seed's id_step)
+    step TEXT NOT NULL,         -- before | backup | retention | sync | sync-NAME | after
     started REAL NOT NULL,
     ended REAL NOT NULL,
     outcome TEXT NOT NULL,      -- ok | warned | failed
-    error_kind TEXT,            -- unavailable | refused | unreachable | transfer | io
+    error_kind TEXT,            -- unavailable | refused | unreachable | transfer | hook | io
     message TEXT,               -- why it failed, in one line
     warnings TEXT NOT NULL DEFAULT '[]',  -- a JSON array of strings
     dir_from TEXT,
