@@ -35,6 +35,14 @@ let
   # Every place snapshots are mirrored to: remoteDir, then the targets.
   targetLocations = optional (cfg.remoteDir != null) cfg.remoteDir ++ map (t: t.location) (lib.attrValues cfg.targets);
   localTargets = lib.filter (l: !isSsh l) targetLocations;
+  # The local disks, split by whether the run itself checks that each is mounted
+  # (requireMountpoint): such a disk's mount is only wanted, so that a failed mount
+  # fails its own step, recorded and reported; any other's is required, so that the
+  # run never writes through an empty mount directory onto the root file system.
+  guardedDisks =
+    optional cfg.requireMountpoint cfg.localDir
+    ++ map (t: t.location) (lib.filter (t: t.requireMountpoint && !isSsh t.location) (lib.attrValues cfg.targets));
+  unguardedDisks = lib.filter (p: !lib.elem p guardedDisks) ([ cfg.localDir ] ++ localTargets);
   anySsh = lib.any isSsh targetLocations || lib.any (t: isSsh t.source) (lib.attrValues cfg.tasks);
   targetNamePattern = "[a-z0-9][a-z0-9-]{0,31}";
   taskNamePattern = "[A-Za-z0-9][A-Za-z0-9._-]*";
@@ -287,8 +295,10 @@ in
       type = types.str;
       example = "/mnt/backup";
       description = ''
-        Where snapshots go: `<localDir>/<task>/YYYY-MM-DD/`. The module does not create it:
-        a backup disk that is not mounted fails the run instead of filling the root file system.
+        Where snapshots go: `<localDir>/<task>/YYYY-MM-DD/`. The module does not create it.
+        The unit requires its mount (RequiresMountsFor=), or with
+        {option}`services.backupServer.requireMountpoint` only wants it and the run's backup
+        step fails, recorded and reported, when it is not mounted.
       '';
     };
 
@@ -670,11 +680,12 @@ in
         documentation = [ "file://${cfg.package}/share/doc/backup-server/README.md" ];
         wants = [ "network-online.target" ];
         after = [ "network-online.target" ];
-        # Wants, not Requires: a disk that fails to mount must fail the run's own step
-        # (recorded, reported, pinged), not stop the unit before it can say so, nor take
-        # the other targets down with it. requireMountpoint guards against writing onto
-        # an empty mount directory.
-        unitConfig.WantsMountsFor = [ cfg.localDir ] ++ localTargets;
+        # See guardedDisks: set requireMountpoint, and a disk that fails to mount fails
+        # its step instead of keeping the whole run from starting, unheard.
+        unitConfig = {
+          RequiresMountsFor = unguardedDisks;
+          WantsMountsFor = guardedDisks;
+        };
         # A rebuild never starts (or kills) a backup: the timer does.
         restartIfChanged = false;
         serviceConfig = {

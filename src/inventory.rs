@@ -81,21 +81,32 @@ impl SideNow {
 
 /// Lists the backup disk of `task`, then each of its targets. `ssh_config` is the
 /// run's (or why there is none); `unreachable(i)` says why target `i` is not to be
-/// tried again (its sync just failed to reach it), if it is not.
+/// tried again (its sync just failed to reach it), if it is not. A disk that must be
+/// a mount point (require_mountpoint) and is not is unknown, never empty.
 pub fn take(
+    plan: &Plan,
     task: &TaskPlan,
     scripts: &Scripts,
     ssh_config: &Result<Option<PathBuf>, String>,
     unreachable: &dyn Fn(usize) -> Option<String>,
 ) -> Vec<SideNow> {
+    let local = crate::engine::backup_disk_mounted(plan).map_err(|e| e.message);
     let mut sides = vec![SideNow {
         name: LOCAL.to_string(),
         location: task.local_dir.display().to_string(),
         policy: task.policy,
-        listing: snapshots_of(Ok(Side::here(&task.local_dir, &scripts.snapshots))),
+        listing: local
+            .and_then(|()| snapshots_of(Ok(Side::here(&task.local_dir, &scripts.snapshots)))),
     }];
     for (i, target) in task.targets.iter().enumerate() {
-        let listing = match (unreachable(i), target.dir.is_remote(), ssh_config) {
+        let unmounted = crate::engine::target_disk_mounted(target)
+            .err()
+            .map(|e| e.message);
+        let listing = match (
+            unreachable(i).or(unmounted),
+            target.dir.is_remote(),
+            ssh_config,
+        ) {
             (Some(why), ..) => Err(why),
             (None, true, Err(why)) => Err(why.clone()),
             (None, _, config) => {
@@ -141,7 +152,7 @@ pub fn after_run(
         (error.kind == ErrorKind::Unreachable)
             .then(|| format!("its sync could not reach it: {}", error.message))
     };
-    take(task, scripts, &ssh_config, &unreachable)
+    take(plan, task, scripts, &ssh_config, &unreachable)
         .iter()
         .map(|side| side.record(plan.today, now))
         .collect()
@@ -218,7 +229,7 @@ pub fn list(
     let mut failed = false;
     let mut shown = Vec::new();
     for task in tasks {
-        let sides = take(task, scripts, &ssh_config, &|_| None);
+        let sides = take(plan, task, scripts, &ssh_config, &|_| None);
         failed |= sides.iter().any(|s| s.listing.is_err());
         shown.push(TaskInventory {
             name: task.name.clone(),

@@ -304,6 +304,18 @@ fn a_target_that_requires_its_disk_is_not_filled_through_an_empty_mount_director
         entries(&usb).is_empty(),
         "nothing written onto the root disk"
     );
+    // Its snapshots are unknown, not none.
+    let out = world.cli("2026-03-01", &["list"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!(
+            "  usb          {}/data: cannot be listed: {} is not a mount point and its require_mountpoint is set: is the target's disk mounted?\n",
+            usb.display(),
+            usb.display()
+        )),
+        "{}",
+        show(&out)
+    );
 
     // With a disk mounted there (a tmpfs, in a mount namespace of its own) it syncs.
     let command = world.command("2026-03-02");

@@ -30,9 +30,7 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
             ),
         ));
     }
-    if plan.require_mountpoint {
-        super::require_mounted(root, "require_mountpoint", "the backup disk")?;
-    }
+    super::backup_disk_mounted(plan)?;
     let mut warnings = Vec::new();
     let mut excludes = task.excludes.clone();
     if let Location::Local(source) = &task.source {

@@ -23,7 +23,7 @@ use crate::clock::Clock;
 use crate::outcome::{
     ErrorKind, Space, StepError, StepOutcome, StepResult, TaskResult, TransferStats,
 };
-use crate::plan::{Plan, StepKind, StepPlan, TaskPlan};
+use crate::plan::{Plan, StepKind, StepPlan, TargetPlan, TaskPlan};
 use crate::scripts::Scripts;
 use crate::state::StateDir;
 pub use rsync::{Scan, Transfer};
@@ -228,9 +228,28 @@ pub fn fake_super(uid: Option<u32>, pulled: bool) -> Option<&'static str> {
     }
 }
 
+/// The backup disk is mounted, if `require_mountpoint` asks for it.
+pub fn backup_disk_mounted(plan: &Plan) -> Result<(), StepError> {
+    if !plan.require_mountpoint {
+        return Ok(());
+    }
+    require_mounted(&plan.backup_root, "require_mountpoint", "the backup disk")
+}
+
+/// A target on a local path is on a mounted disk, if its `require_mountpoint` asks.
+pub fn target_disk_mounted(target: &TargetPlan) -> Result<(), StepError> {
+    match (&target.dir, target.require_mountpoint) {
+        (crate::location::Location::Local(dir), true) => match dir.parent() {
+            Some(disk) => require_mounted(disk, "its require_mountpoint", "the target's disk"),
+            None => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
 /// Fails the step unless `dir` is a mount point (`setting` asks for it): an unmounted
 /// disk must not be filled through its empty mount directory on the root file system.
-pub(super) fn require_mounted(dir: &Path, setting: &str, what: &str) -> Result<(), StepError> {
+fn require_mounted(dir: &Path, setting: &str, what: &str) -> Result<(), StepError> {
     let mounted = crate::mountpoint::is_mountpoint(dir).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => StepError::new(
             ErrorKind::Unavailable,

@@ -42,9 +42,7 @@ pub(super) fn run(
     }
     if let crate::location::Location::Local(dir) = &to.dir {
         apart_from_the_backup_disk(dir, &engine.plan.backup_root)?;
-        if let Some(disk) = dir.parent().filter(|_| to.require_mountpoint) {
-            super::require_mounted(disk, "its require_mountpoint", "the target's disk")?;
-        }
+        super::target_disk_mounted(to)?;
     }
     let ssh_config = engine.ssh_config(to.dir.is_remote())?;
     let target = Side::target(&to.dir, &scripts.snapshots, ssh_config)?;

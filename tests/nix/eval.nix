@@ -503,12 +503,13 @@ let
         one_file_system = true;
         targets = [ "usb" ];
       };
-      targetPaths = expect "local targets and hooks' paths writable, local disks' mounts wanted (not required)" {
+      targetPaths = expect "local targets and hooks' paths writable; the mounts of disks the run checks wanted, the others required" {
         inherit ((service targetsConfig)) ReadWritePaths;
-        inherit (targetsConfig.systemd.services.backup-server.unitConfig) WantsMountsFor;
+        inherit (targetsConfig.systemd.services.backup-server.unitConfig) RequiresMountsFor WantsMountsFor;
       } {
         ReadWritePaths = [ "-/mnt/backup" "-/mnt/offsite" "-/mnt/usb" "-/var/lib/backup-server-site" "-/var/backup/db" ];
-        WantsMountsFor = [ "/mnt/backup" "/mnt/offsite" "/mnt/usb" ];
+        RequiresMountsFor = [ "/mnt/backup" "/mnt/offsite" ];
+        WantsMountsFor = [ "/mnt/usb" ];
       };
       verifyUnit =
         let
