@@ -225,7 +225,15 @@ fn a_kept_report_that_can_never_be_sent_is_set_aside_and_holds_back_no_other() {
     // one can read any more.
     let eml = kept.join(format!("{first}.eml"));
     let text = text(&first);
+    let kept_at = fs::metadata(&eml).unwrap().modified().unwrap();
     fs::write(&eml, format!("X-Test-Refuse: yes\r\n{text}")).unwrap();
+    // Still the oldest: it comes first, and must not hold back the one after it.
+    fs::File::options()
+        .write(true)
+        .open(&eml)
+        .unwrap()
+        .set_modified(kept_at)
+        .unwrap();
     fs::write(kept.join("broken.eml"), "").unwrap();
     fs::write(kept.join("broken.json"), "{").unwrap();
 
@@ -479,4 +487,41 @@ fn a_stale_task_that_succeeds_again_is_reported_recovered_as_the_pings_say() {
     let message = MessageParser::default().parse(&raw).unwrap();
     let text = message.body_text(0).unwrap();
     assert!(text.contains("data succeeded (recovered): "), "{text}");
+}
+
+#[test]
+fn a_refusal_that_is_not_the_reports_own_keeps_every_report_waiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut world = World::new();
+    fs::write(
+        world.root.path().join("password"),
+        format!("{}\n", smtp::PASSWORD),
+    )
+    .unwrap();
+    world.extra = format!(
+        "smtp: {{host: 127.0.0.1, port: {}}}\n",
+        support::free_port()
+    );
+    assert_eq!(run_mailing(&world, "2026-03-01").status.code(), Some(3));
+    let [eml] = <[String; 1]>::try_from(outbox(&world)).unwrap();
+    let eml = world.state.join("outbox").join(eml);
+    let text = fs::read_to_string(&eml).unwrap();
+    fs::write(&eml, format!("X-Test-Refuse: recipient\r\n{text}")).unwrap();
+
+    let smtp = SmtpServer::start(dir.path());
+    world.extra = smtp.config_lines();
+    let out = run_mailing(&world, "2026-03-02");
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    assert!(
+        stderr(&out).contains("permanent error (550): 5.1.1 The email account"),
+        "the server's answer is shown: {}",
+        show(&out)
+    );
+    assert!(smtp.received().is_empty());
+    assert_eq!(
+        outbox(&world).len(),
+        2,
+        "both wait: the kept one and tonight's"
+    );
+    assert!(!world.state.join("outbox/failed").exists());
 }

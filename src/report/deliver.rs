@@ -138,16 +138,21 @@ impl Mailer {
 #[derive(Debug)]
 pub struct SendError {
     pub reason: String,
-    /// The server refused this message for good (a 5xx reply other than to the
-    /// login: too large, say): sending it again will fail again.
+    /// The server refused this message for good, for what it is (too large, or its
+    /// content): sending it again will fail again, while others may go through.
     pub refused: bool,
 }
 
-/// A permanent refusal of the message itself, not of the login.
+/// A permanent refusal of the message itself: 552 (too large, as Gmail answers one
+/// over 25 MB) or an enhanced status of class 5.3.4 (too big) or 5.6 (content). Not
+/// any other 5xx: a refused login, sender or recipient, or a daily sending limit,
+/// would refuse every report alike, and they must all wait, not be set aside.
 fn refused_message(e: &lettre::transport::smtp::Error) -> bool {
+    let text = e.to_string();
     e.is_permanent()
-        && e.status()
-            .is_some_and(|code| !matches!(code.to_string().as_str(), "535" | "534" | "530"))
+        && (e.status().is_some_and(|code| code.to_string() == "552")
+            || text.contains(" 5.3.4 ")
+            || text.contains(" 5.6."))
 }
 
 /// Worth another try: no answer, a dropped connection, or a 4xx reply; not a refused

@@ -3,7 +3,8 @@
 
 Each accepted message is written to MAILDIR as N.eml, with N.rcpt holding the
 envelope recipients one a line. A message with the header "X-Test-Refuse: yes"
-is refused for good (552). Prints "ready" once it listens.
+is refused for good (552); with "X-Test-Refuse: recipient", as a bad address
+would be (550 5.1.1). Prints "ready" once it listens.
 usage: smtp_server.py PORT CERT KEY USER PASSWORD MAILDIR [HOST]
 HOST defaults to 127.0.0.1 (the NixOS VM test's mail node listens on its own address).
 """
@@ -39,6 +40,9 @@ class Save:
         # A message the server will never take (as Gmail refuses one that is too large).
         if b"X-Test-Refuse: yes" in envelope.original_content:
             return "552 5.3.4 Your message exceeded Google's message size limits"
+        # One refused for a reason that is not the message's (every report would be).
+        if b"X-Test-Refuse: recipient" in envelope.original_content:
+            return "550 5.1.1 The email account that you tried to reach does not exist"
         with lock:
             n = len(list(maildir.glob("*.eml"))) + 1
             (maildir / f"{n}.eml").write_bytes(envelope.original_content)
