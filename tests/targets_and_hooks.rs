@@ -129,7 +129,7 @@ fn a_failing_before_takes_no_snapshot_and_after_is_told() {
     let mut world = World::new();
     let told = world.root.path().join("told");
     world.task_extra = format!(
-        "    before: 'echo dumping; echo the database is locked >&2; exit 3'\n\
+        "    before: 'printf \"\\377 binary noise\\n\"; echo dumping; printf \"the database is locked\" >&2; exit 3'\n\
          \x20   after: 'echo \"$BACKUP_SERVER_TASK $BACKUP_SERVER_OUTCOME [$BACKUP_SERVER_FAILED_STEPS]\" > {}'\n",
         told.display()
     );
@@ -157,8 +157,8 @@ fn a_failing_before_takes_no_snapshot_and_after_is_told() {
     assert_eq!(fs::read_to_string(&told).unwrap(), "data failed [before]\n");
     let log = world.step_log("before");
     assert!(
-        log.contains("\ndumping\n") && log.contains("\nthe database is locked\n"),
-        "the hook's output is in its log: {log}"
+        log.contains("\u{fffd} binary noise\ndumping\nthe database is locked\nbefore FAILED"),
+        "the hook's output is in its log, and our line on a line of its own: {log}"
     );
     assert_eq!(
         recorded(&world),

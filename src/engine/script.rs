@@ -29,8 +29,14 @@ pub struct StepLog {
 }
 
 impl StepLog {
-    /// Creates (or truncates) the log at `path`.
+    /// Creates the log at `path`, a new file in place of last night's: a program
+    /// a hook left running may still hold that one open, and writes on into it, not
+    /// into this one.
     pub fn create(path: PathBuf) -> io::Result<StepLog> {
+        match fs_err::remove_file(&path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
         let file = fs_err::File::create(&path)?.into_file();
         Ok(StepLog { file, path })
     }
@@ -103,18 +109,36 @@ impl StepLog {
         let watchdog = Watchdog::start(child.id(), limit);
         let status = child.wait()?;
         let timed_out = watchdog.stop();
-        // What it wrote is at the end of the log, past `start`.
-        let mut written = String::new();
+        let end = self.file.seek(io::SeekFrom::End(0))?;
+        let last = self.last_line(start, end)?;
+        // Our next line starts on a line of its own.
+        if end > start && last_byte(&self.path, end)? != Some(b'\n') {
+            self.line("");
+        }
+        Ok((status.code(), timed_out, last))
+    }
+
+    /// The last non-blank line of what was written from `start` to `end` (at most its
+    /// last 64 KiB are read; bytes that are not UTF-8 are shown as such).
+    fn last_line(&self, start: u64, end: u64) -> io::Result<Option<String>> {
+        const TAIL: u64 = 64 * 1024;
+        let from = start.max(end.saturating_sub(TAIL));
+        let mut tail = Vec::new();
         let mut log = fs_err::File::open(&self.path)?;
-        log.seek(io::SeekFrom::Start(start))?;
-        log.take(1 << 20).read_to_string(&mut written).ok();
-        let last = written
+        log.seek(io::SeekFrom::Start(from))?;
+        log.take(end - from).read_to_end(&mut tail)?;
+        let text = String::from_utf8_lossy(&tail);
+        // Read from the middle of a line: that line is not whole.
+        let whole = if from > start {
+            text.split_once('\n').map_or("", |(_, rest)| rest)
+        } else {
+            &text
+        };
+        Ok(whole
             .lines()
             .rev()
             .find(|l| !l.trim().is_empty())
-            .map(|l| l.chars().take(300).collect());
-        self.file.seek(io::SeekFrom::End(0))?;
-        Ok((status.code(), timed_out, last))
+            .map(|l| l.chars().take(300).collect()))
     }
 
     /// Runs `command` and returns its stdout unlogged (a listing); stderr lines go
@@ -187,6 +211,17 @@ struct Ran {
     code: Option<i32>,
     /// Its stdout, when captured.
     stdout: Vec<u8>,
+}
+
+/// The byte before `end` in the file at `path`.
+fn last_byte(path: &Path, end: u64) -> io::Result<Option<u8>> {
+    let Some(at) = end.checked_sub(1) else {
+        return Ok(None);
+    };
+    let mut file = fs_err::File::open(path)?;
+    file.seek(io::SeekFrom::Start(at))?;
+    let mut byte = [0u8];
+    Ok((file.read(&mut byte)? == 1).then_some(byte[0]))
 }
 
 /// Stops a process group that runs past its time: SIGTERM, and SIGKILL 10 s later.

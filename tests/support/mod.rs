@@ -164,8 +164,10 @@ impl World {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// A step log of task data (bytes that are not UTF-8 shown as U+FFFD).
     pub fn step_log(&self, step: &str) -> String {
-        fs::read_to_string(self.state.join("logs").join(format!("data_{step}.log"))).unwrap()
+        let log = fs::read(self.state.join("logs").join(format!("data_{step}.log"))).unwrap();
+        String::from_utf8_lossy(&log).into_owned()
     }
 }
 
