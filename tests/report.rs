@@ -22,6 +22,22 @@ fn world_mailing_to(smtp: &SmtpServer) -> World {
     world
 }
 
+/// A world with the right password on file whose mail server is down (nothing
+/// listens on its port).
+fn world_with_server_down() -> World {
+    let mut world = World::new();
+    fs::write(
+        world.root.path().join("password"),
+        format!("{}\n", smtp::PASSWORD),
+    )
+    .unwrap();
+    world.extra = format!(
+        "smtp: {{host: 127.0.0.1, port: {}}}\n",
+        support::free_port()
+    );
+    world
+}
+
 fn run_mailing(world: &World, today: &str) -> Output {
     world
         .emailing_command(today)
@@ -197,16 +213,7 @@ fn a_server_that_is_down_keeps_the_report_and_the_next_run_sends_it_first() {
 fn a_kept_report_that_can_never_be_sent_is_set_aside_and_holds_back_no_other() {
     // Two nights with the server down keep two reports...
     let dir = tempfile::tempdir().unwrap();
-    let mut world = World::new();
-    fs::write(
-        world.root.path().join("password"),
-        format!("{}\n", smtp::PASSWORD),
-    )
-    .unwrap();
-    world.extra = format!(
-        "smtp: {{host: 127.0.0.1, port: {}}}\n",
-        support::free_port()
-    );
+    let mut world = world_with_server_down();
     for day in ["2026-03-01", "2026-03-02"] {
         assert_eq!(run_mailing(&world, day).status.code(), Some(3));
     }
@@ -492,16 +499,7 @@ fn a_stale_task_that_succeeds_again_is_reported_recovered_as_the_pings_say() {
 #[test]
 fn a_refusal_that_is_not_the_reports_own_keeps_every_report_waiting() {
     let dir = tempfile::tempdir().unwrap();
-    let mut world = World::new();
-    fs::write(
-        world.root.path().join("password"),
-        format!("{}\n", smtp::PASSWORD),
-    )
-    .unwrap();
-    world.extra = format!(
-        "smtp: {{host: 127.0.0.1, port: {}}}\n",
-        support::free_port()
-    );
+    let mut world = world_with_server_down();
     assert_eq!(run_mailing(&world, "2026-03-01").status.code(), Some(3));
     let [eml] = <[String; 1]>::try_from(outbox(&world)).unwrap();
     let eml = world.state.join("outbox").join(eml);
