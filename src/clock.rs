@@ -47,10 +47,6 @@ impl Clock {
         self.date_of(self.now())
     }
 
-    pub fn tz(&self) -> &TimeZone {
-        &self.tz
-    }
-
     /// The local date of Unix seconds `seconds`.
     pub fn date_of(&self, seconds: f64) -> Date {
         timestamp(seconds)

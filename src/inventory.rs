@@ -68,15 +68,6 @@ impl SideNow {
                 .collect(),
         }
     }
-
-    /// `the backup disk` or `target remote`.
-    pub fn words(&self) -> String {
-        if self.name == LOCAL {
-            "the backup disk".to_string()
-        } else {
-            format!("target {}", self.name)
-        }
-    }
 }
 
 /// Lists the backup disk of `task`, then each of its targets. `ssh_config` is the
@@ -317,7 +308,7 @@ impl TaskInventory {
         let width = self
             .sides
             .iter()
-            .map(|s| column_name(s).len())
+            .map(|s| heading(&s.name).len())
             .max()
             .unwrap_or(0);
         for side in &self.sides {
@@ -328,7 +319,7 @@ impl TaskInventory {
             let _ = writeln!(
                 out,
                 "  {:<width$}  {}: {state}",
-                column_name(side),
+                heading(&side.name),
                 side.location
             );
         }
@@ -336,7 +327,7 @@ impl TaskInventory {
             ["date", "added"]
                 .into_iter()
                 .map(String::from)
-                .chain(self.sides.iter().map(|s| column_name(s).to_string()))
+                .chain(self.sides.iter().map(|s| heading(&s.name).to_string()))
                 .collect(),
         ];
         for (date, cells) in self.rows(today) {
@@ -424,15 +415,10 @@ pub fn added_words(added: &BTreeMap<Date, TransferStats>, date: Date) -> String 
         Some(stats) if stats.files_transferred == 0 => "nothing".to_string(),
         Some(stats) => format!(
             "{} in {}",
-            size(stats.bytes_transferred),
+            crate::capacity::bytes(stats.bytes_transferred),
             plural(stats.files_transferred as usize, "file")
         ),
     }
-}
-
-/// A side's column heading.
-fn column_name(side: &SideNow) -> &str {
-    heading(&side.name)
 }
 
 /// The column heading of the side named `name`.
@@ -456,11 +442,6 @@ pub fn plural(n: usize, what: &str) -> String {
 /// `1 entry`, `3 entries`.
 pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
-}
-
-/// Bytes in decimal units, as the report and the pages write them.
-pub fn size(bytes: u64) -> String {
-    crate::capacity::bytes(bytes)
 }
 
 #[derive(Serialize)]

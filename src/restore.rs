@@ -21,7 +21,7 @@ use crate::copies::{self, Copies, ITEM};
 use crate::engine::{Kind, StepLog};
 use crate::error::Error;
 use crate::exit::Exit;
-use crate::inventory::{self, LOCAL, count, plural, size};
+use crate::inventory::{self, LOCAL, count, plural};
 use crate::plan::{Plan, TaskPlan};
 use crate::scripts::Scripts;
 use crate::state::StateDir;
@@ -65,7 +65,7 @@ pub fn restore(
     };
     let listing = side
         .listing(scripts)
-        .map_err(|e| Error::Restore(format!("cannot list {} ({}): {e}", side.words(), side.dir)))?;
+        .map_err(|e| Error::Restore(format!("cannot list {side}: {e}")))?;
     let date = pick_date(task, &side, &listing.snapshots, request.date.as_deref())?;
     let parts = parts_of(task, &request.path)?;
     check_path(scripts, &side, date, &parts)?;
@@ -114,7 +114,7 @@ pub fn restore(
         said,
         "It holds {}, {} in all.",
         count(stats.files_total as usize, "entry", "entries"),
-        size(stats.total_size)
+        crate::capacity::bytes(stats.total_size)
     );
     if items.is_empty() {
         said.push_str("All of it is there already, as in the snapshot: nothing to do.\n");
@@ -166,7 +166,7 @@ pub fn restore(
     inventory::print_out(&format!(
         "Restored {} ({}) into {}.\n",
         plural(stats.files_transferred as usize, "file"),
-        size(stats.bytes_transferred),
+        crate::capacity::bytes(stats.bytes_transferred),
         lands.display()
     ));
     Ok(Exit::Success)
@@ -218,12 +218,7 @@ fn pick_date(
     let wanted = match date {
         None | Some("latest") => {
             return snapshots.last().copied().ok_or_else(|| {
-                Error::Usage(format!(
-                    "task {} has no snapshot on {} ({})",
-                    task.name,
-                    side.words(),
-                    side.dir
-                ))
+                Error::Usage(format!("task {} has no snapshot on {side}", task.name))
             });
         }
         Some(text) => crate::snapshot::parse_name(text).ok_or_else(|| {
@@ -236,10 +231,8 @@ fn pick_date(
         return Ok(wanted);
     }
     Err(Error::Usage(format!(
-        "there is no snapshot {wanted} of task {} on {} ({}): {} (see backup-server list {})",
+        "there is no snapshot {wanted} of task {} on {side}: {} (see backup-server list {})",
         task.name,
-        side.words(),
-        side.dir,
         held(),
         task.name
     )))

@@ -52,10 +52,6 @@ impl StepLog {
         Ok(StepLog { file, path })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Writes one line of our own to the log.
     pub fn line(&mut self, text: &str) {
         // A log that cannot be written must not fail the backup it describes.

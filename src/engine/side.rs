@@ -133,11 +133,7 @@ impl<'a> Side<'a> {
         }
     }
 
-    pub fn dir(&self) -> &Path {
-        self.dir
-    }
-
-    pub fn host(&self) -> Option<&str> {
+    fn host(&self) -> Option<&str> {
         match self.at {
             At::Here => None,
             At::Ssh { host, .. } => Some(host),
@@ -333,14 +329,6 @@ impl Side<'_> {
                 _ => Kind::Other,
             })
             .collect())
-    }
-
-    /// `user@host` for a side over SSH, with its ssh_config; `None` here.
-    pub fn ssh(&self) -> Option<(&str, &Path)> {
-        match self.at {
-            At::Here => None,
-            At::Ssh { host, config } => Some((host, config)),
-        }
     }
 }
 

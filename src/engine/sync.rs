@@ -84,8 +84,8 @@ pub(super) fn run(
         let mut command = Command::new(&scripts.sync);
         command
             .arg(ssh_config.unwrap_or(Path::new("")))
-            .arg(target.host().unwrap_or_default())
-            .arg(target.dir())
+            .arg(to.dir.host())
+            .arg(to.dir.path())
             .arg(task.local_dir.join(snapshot::name(date)))
             .arg(link_dest.map(snapshot::name).unwrap_or_default())
             .args(FAITHFUL)
