@@ -17,6 +17,7 @@
 use serde::Serialize;
 
 use crate::clock::{Clock, DAY, days_between};
+use crate::outcome::TaskResult;
 use crate::record::{RunState, TaskHistory, TaskRun};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -57,6 +58,42 @@ pub fn recovered(before: State, succeeded: bool) -> bool {
         before,
         State::Failing | State::Stale | State::NeverSucceeded
     ) && succeeded
+}
+
+/// A task's health when a run began and when it ended: what the pings and the
+/// report say of it.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    pub name: String,
+    pub before: State,
+    pub after: Health,
+}
+
+impl Verdict {
+    /// Judges `result` at `now` from the task's recorded history, which holds the
+    /// run; from the run alone when that cannot be read.
+    pub fn of(
+        result: &TaskResult,
+        before: State,
+        history: Option<&TaskHistory>,
+        now: f64,
+        stale_after_days: u32,
+    ) -> Verdict {
+        let after = match history.filter(|h| !h.runs.is_empty()) {
+            Some(history) => judge(history, now, stale_after_days),
+            None => judge(&TaskHistory::of_result(result), now, stale_after_days),
+        };
+        Verdict {
+            name: result.name.clone(),
+            before,
+            after,
+        }
+    }
+
+    /// See [`recovered`].
+    pub fn recovered(&self, result: &TaskResult) -> bool {
+        recovered(self.before, result.succeeded())
+    }
 }
 
 /// A task's health: its state, since when, and why.

@@ -128,24 +128,22 @@ pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
     };
     book.end(clock.now(), outcome);
 
+    // Each task's recorded runs, this one included: read once, judged once, for the
+    // pings and the report alike.
+    let histories: Vec<Option<crate::record::TaskHistory>> =
+        results.iter().map(|r| book.history(&r.name)).collect();
     let finished = Finished {
         host: &host,
         run: book.run_id(),
         started,
         ended: clock.now(),
         results: &results,
-        verdicts: notifier.verdicts(&results, &|name| book.history(name), clock),
+        verdicts: notifier.verdicts(&results, &histories, clock),
         unrecorded: book.unrecorded.as_deref(),
         clock,
     };
     let pings = notifier.finish(&finished);
-    // Each task's state when the run started: the report judges a recovery by it, as
-    // the pings did.
-    let states_before: Vec<(String, crate::health::State)> = finished
-        .verdicts
-        .iter()
-        .map(|v| (v.name.clone(), v.before))
-        .collect();
+    let verdicts = finished.verdicts;
     book.pinged(&pings);
     let undelivered_pings: Vec<String> = notifier
         .undelivered()
@@ -170,16 +168,7 @@ pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
     let undelivered = match &opts.email {
         Email::Off => false,
         email => {
-            let history = |name: &str| {
-                let (record, _) = book.record.as_ref()?;
-                record.history(name, None).ok()
-            };
-            let before = |name: &str| {
-                let (_, state) = states_before.iter().find(|(n, _)| n == name)?;
-                Some(*state)
-            };
-            let reports =
-                report::enrich(&results, &history, &before, config.stale_after_days, clock);
+            let reports = report::enrich(&results, &verdicts, &histories, clock);
             let disks = book.disks(clock, config.disk);
             let about = About {
                 host: &host,

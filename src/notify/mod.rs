@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use crate::clock::Clock;
 use crate::config::{Event, Notify, UrlSource, url_problem};
+pub use crate::health::Verdict;
 use crate::health::{self, Health, State};
 use crate::journal;
 use crate::outcome::TaskResult;
@@ -167,21 +168,6 @@ pub struct Finished<'a> {
     /// Why the run is not in the log database, if it is not.
     pub unrecorded: Option<&'a str>,
     pub clock: &'a Clock,
-}
-
-/// A task's health before the run and after it.
-#[derive(Debug, Clone)]
-pub struct Verdict {
-    pub name: String,
-    pub before: State,
-    pub after: Health,
-}
-
-impl Verdict {
-    /// See [`health::recovered`].
-    pub fn recovered(&self, result: &TaskResult) -> bool {
-        health::recovered(self.before, result.succeeded())
-    }
 }
 
 impl Finished<'_> {
@@ -366,37 +352,30 @@ impl Notifier {
         self.send(&RunState::Started(started), clock)
     }
 
-    /// Judges the run's tasks (health before it, health now from `history`) for
-    /// [`Notifier::finish`].
+    /// Judges the run's tasks (health before it, and now from `histories`, one
+    /// for each result, which hold the run) for [`Notifier::finish`] and the report.
     pub fn verdicts(
         &self,
         results: &[TaskResult],
-        history: &dyn Fn(&str) -> Option<TaskHistory>,
+        histories: &[Option<TaskHistory>],
         clock: &Clock,
     ) -> Vec<Verdict> {
         results
             .iter()
-            .map(|result| {
+            .zip(histories)
+            .map(|(result, history)| {
                 let before = self
                     .before
                     .iter()
                     .find(|(name, _)| *name == result.name)
                     .map_or(State::NeverRan, |(_, s)| *s);
-                let after = match history(&result.name) {
-                    Some(h) if !h.runs.is_empty() => {
-                        health::judge(&h, clock.now(), self.stale_after_days)
-                    }
-                    _ => health::judge(
-                        &crate::report::enrich::alone(result),
-                        clock.now(),
-                        self.stale_after_days,
-                    ),
-                };
-                Verdict {
-                    name: result.name.clone(),
+                Verdict::of(
+                    result,
                     before,
-                    after,
-                }
+                    history.as_ref(),
+                    clock.now(),
+                    self.stale_after_days,
+                )
             })
             .collect()
     }

@@ -12,7 +12,7 @@ use std::rc::Rc;
 use rusqlite::Connection;
 
 use super::RunId;
-use crate::outcome::{Space, TransferStats};
+use crate::outcome::{Space, TaskResult, TransferStats};
 
 /// One step of one task run, as recorded.
 #[derive(Debug, Clone)]
@@ -144,6 +144,43 @@ pub struct TaskHistory {
 }
 
 impl TaskHistory {
+    /// The history of a task whose runs cannot be read (the run could not be
+    /// recorded): this run alone.
+    pub fn of_result(task: &TaskResult) -> TaskHistory {
+        let state = match task.word() {
+            "ok" => RunState::Ok,
+            "warned" => RunState::Warned,
+            _ => RunState::Failed,
+        };
+        TaskHistory {
+            name: task.name.clone(),
+            inventory: Default::default(),
+            runs: vec![TaskRun {
+                run: crate::record::RunId(0),
+                started: task.started,
+                ended: task.ended,
+                state,
+                steps: task
+                    .steps
+                    .iter()
+                    .map(|s| StepRow {
+                        step: s.id.as_str().into(),
+                        started: s.started,
+                        ended: s.ended,
+                        outcome: s.outcome.word().into(),
+                        message: s.outcome.error().map(|e| e.message.clone()),
+                        warnings: s.outcome.warnings().to_vec(),
+                        dir_from: s.from.as_str().into(),
+                        dir_to: s.to.as_str().into(),
+                        stats: s.stats,
+                        local: s.local,
+                        target: s.target,
+                    })
+                    .collect(),
+            }],
+        }
+    }
+
     /// The newest run that has ended (a running one is not judged yet).
     pub fn last_run(&self) -> Option<&TaskRun> {
         self.runs.iter().find(|r| r.state != RunState::Running)

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::clock::{Clock, elapsed};
-use crate::health::{self, Health};
+use crate::health::{Health, Verdict};
 use crate::outcome::{StepOutcome, TaskResult, TransferStats};
-use crate::record::{RunState, StepRow, TaskHistory, TaskRun};
+use crate::record::TaskHistory;
 
 /// The state of one step as a reader sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -59,27 +59,23 @@ pub struct TaskReport {
     pub verification: Option<String>,
 }
 
-/// The report's view of this run's `results`, each task judged from its recorded
-/// history (`history`, which holds this run). A task whose history cannot be read
-/// (the run could not be recorded) is judged from this run alone. `before`: a task's
-/// health state when the run started, if known, for [`health::recovered`].
+/// The report's view of this run's `results`, each task as its verdict judged it
+/// (the pings' verdicts: one for each result, in order). `histories` (one for each
+/// result, where it could be read) give the tasks' last verifications.
 pub fn enrich(
     results: &[TaskResult],
-    history: &dyn Fn(&str) -> Option<TaskHistory>,
-    before: &dyn Fn(&str) -> Option<health::State>,
-    stale_after_days: u32,
+    verdicts: &[Verdict],
+    histories: &[Option<TaskHistory>],
     clock: &Clock,
 ) -> Vec<TaskReport> {
     results
         .iter()
-        .map(|task| {
-            let history = history(&task.name).filter(|h| !h.runs.is_empty());
-            let health = match &history {
-                Some(history) => health::judge(history, clock.now(), stale_after_days),
-                None => health::judge(&alone(task), clock.now(), stale_after_days),
-            };
-            let recovered =
-                before(&task.name).is_some_and(|state| health::recovered(state, task.succeeded()));
+        .zip(verdicts)
+        .enumerate()
+        .map(|(i, (task, verdict))| {
+            let history = histories.get(i).and_then(Option::as_ref);
+            let health = verdict.after.clone();
+            let recovered = verdict.recovered(task);
             let moved = task
                 .steps
                 .iter()
@@ -151,45 +147,10 @@ fn step_report(s: &crate::outcome::StepResult) -> StepReport {
     }
 }
 
-/// A task's history made of this run alone.
-pub(crate) fn alone(task: &TaskResult) -> TaskHistory {
-    let state = match task.word() {
-        "ok" => RunState::Ok,
-        "warned" => RunState::Warned,
-        _ => RunState::Failed,
-    };
-    TaskHistory {
-        name: task.name.clone(),
-        inventory: Default::default(),
-        runs: vec![TaskRun {
-            run: crate::record::RunId(0),
-            started: task.started,
-            ended: task.ended,
-            state,
-            steps: task
-                .steps
-                .iter()
-                .map(|s| StepRow {
-                    step: s.id.as_str().into(),
-                    started: s.started,
-                    ended: s.ended,
-                    outcome: s.outcome.word().into(),
-                    message: s.outcome.error().map(|e| e.message.clone()),
-                    warnings: s.outcome.warnings().to_vec(),
-                    dir_from: s.from.as_str().into(),
-                    dir_to: s.to.as_str().into(),
-                    stats: s.stats,
-                    local: s.local,
-                    target: s.target,
-                })
-                .collect(),
-        }],
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::health;
     use crate::outcome::{ErrorKind, StepError, StepResult};
     use crate::plan::StepKind;
 
@@ -251,7 +212,11 @@ mod tests {
             ),
         ];
         // Nothing recorded: each task is judged from this run alone.
-        let reports = enrich(&results, &|_| None, &|_| None, 2, &clock);
+        let verdicts: Vec<Verdict> = results
+            .iter()
+            .map(|r| Verdict::of(r, health::State::NeverRan, None, clock.now(), 2))
+            .collect();
+        let reports = enrich(&results, &verdicts, &[], &clock);
 
         assert!(reports[0].success && reports[0].warnings);
         assert_eq!(reports[0].steps[2].state, StepState::Warning);
