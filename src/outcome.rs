@@ -195,12 +195,24 @@ impl TaskResult {
 
     /// The task's outcome in a word: ok, warned or failed.
     pub fn word(&self) -> &'static str {
-        if !self.succeeded() {
-            "failed"
-        } else if self.warned() {
-            "warned"
-        } else {
-            "ok"
-        }
+        word(!self.succeeded(), self.warned())
     }
+}
+
+/// A task's or a run's outcome in a word, as the record, the hooks and the pings
+/// write it: failed over warned over ok.
+pub fn word(failed: bool, warned: bool) -> &'static str {
+    match (failed, warned) {
+        (true, _) => "failed",
+        (false, true) => "warned",
+        (false, false) => "ok",
+    }
+}
+
+/// A run's outcome in a word, from its tasks'.
+pub fn run_word(results: &[TaskResult]) -> &'static str {
+    word(
+        results.iter().any(|r| !r.succeeded()),
+        results.iter().any(TaskResult::warned),
+    )
 }

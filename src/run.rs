@@ -119,14 +119,7 @@ pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
         results.len() - failed,
         results.len()
     ));
-    let outcome = if failed > 0 {
-        "failed"
-    } else if results.iter().any(TaskResult::warned) {
-        "warned"
-    } else {
-        "ok"
-    };
-    book.end(clock.now(), outcome);
+    book.end(clock.now(), crate::outcome::run_word(&results));
 
     // Each task's recorded runs, this one included: read once, judged once, for the
     // pings and the report alike.

@@ -31,17 +31,12 @@ pub(super) fn after(
         .filter(|s| s.outcome.failed())
         .map(|s| s.id.as_str())
         .collect();
-    let planned_before_after = task.steps.len() - 1;
-    let outcome = if !failed.is_empty() || earlier.len() < planned_before_after {
-        "failed"
-    } else if earlier
+    // Fewer steps than planned before this one: the rest were skipped.
+    let skipped = earlier.len() < task.steps.len() - 1;
+    let warned = earlier
         .iter()
-        .any(|s| matches!(s.outcome, StepOutcome::Warned { .. }))
-    {
-        "warned"
-    } else {
-        "ok"
-    };
+        .any(|s| matches!(s.outcome, StepOutcome::Warned { .. }));
+    let outcome = crate::outcome::word(!failed.is_empty() || skipped, warned);
     let env = [
         ("BACKUP_SERVER_OUTCOME", outcome.to_string()),
         ("BACKUP_SERVER_FAILED_STEPS", failed.join(" ")),

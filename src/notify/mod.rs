@@ -197,12 +197,9 @@ impl Finished<'_> {
 
     /// The run's outcome in a word: ok, warned or failed.
     pub fn word(&self) -> &'static str {
-        if self.failed() {
-            "failed"
-        } else if self.results.iter().any(TaskResult::warned) {
-            "warned"
-        } else {
-            "ok"
+        match self.unrecorded {
+            Some(_) => "failed",
+            None => crate::outcome::run_word(self.results),
         }
     }
 
