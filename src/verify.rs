@@ -426,11 +426,10 @@ impl Checker<'_> {
             .stdin(Stdio::null());
         match &task.source {
             Location::Local(source) => {
-                command.args(
-                    self.protected_inside(source)
-                        .iter()
-                        .map(|e| format!("--exclude={e}")),
-                );
+                // As the backup read it (a source it refuses has no snapshots).
+                let own = crate::engine::protected_inside(self.plan, self.state, source)
+                    .unwrap_or_default();
+                command.args(own.iter().map(|e| format!("--exclude={e}")));
             }
             Location::Remote { .. } => {
                 let config = match self.ssh_config {
@@ -480,25 +479,6 @@ impl Checker<'_> {
             journal::warn(&format!("task {}: {warning}", self.task.name));
         }
         Ok((items, stats.files_total))
-    }
-
-    /// The directories that must not be read as part of a local source (the backup
-    /// directories, the state directory), as anchored excludes.
-    fn protected_inside(&self, source: &Path) -> Vec<String> {
-        let Ok(real_source) = std::fs::canonicalize(source) else {
-            return Vec::new();
-        };
-        let mut protected = self.plan.protected.clone();
-        protected.push(self.state.root().to_path_buf());
-        protected
-            .iter()
-            .filter_map(|dir| std::fs::canonicalize(dir).ok())
-            .filter_map(|real| {
-                real.strip_prefix(&real_source)
-                    .ok()
-                    .map(|inside| format!("/{}/", inside.display()))
-            })
-            .collect()
     }
 
     /// A random `percent` of the regular files of `snapshot` (at least one, if it

@@ -15,8 +15,9 @@ use super::side::{Commit, Side};
 use super::{Done, Engine, FAITHFUL, StepLog, StepReturn, fake_super};
 use crate::location::Location;
 use crate::outcome::{ErrorKind, StepError};
-use crate::plan::TaskPlan;
+use crate::plan::{Plan, TaskPlan};
 use crate::snapshot;
+use crate::state::StateDir;
 
 pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepReturn {
     let plan = engine.plan;
@@ -43,7 +44,7 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
                 ),
             ));
         }
-        for own in protected_inside(engine, source)? {
+        for own in protected_inside(plan, engine.state, source)? {
             log.line(&format!(
                 "excluding {own} from the source: it holds backup-server's own files"
             ));
@@ -144,11 +145,16 @@ pub(super) fn blocked(side: &Side, date: jiff::civil::Date, what: &str) -> StepE
 /// for a source `/`). Paths are compared after resolving symlinks, so a backup
 /// directory reached through a link is found too; a source that resolves to inside
 /// one of them is refused.
-fn protected_inside(engine: &Engine, source: &Path) -> Result<Vec<String>, StepError> {
+/// `verify` reads a source with the same excludes.
+pub fn protected_inside(
+    plan: &Plan,
+    state: &StateDir,
+    source: &Path,
+) -> Result<Vec<String>, StepError> {
     let real_source =
         fs_err::canonicalize(source).map_err(|e| StepError::new(ErrorKind::Io, e.to_string()))?;
-    let mut protected: Vec<PathBuf> = engine.plan.protected.clone();
-    protected.push(engine.state.root().to_path_buf());
+    let mut protected: Vec<PathBuf> = plan.protected.clone();
+    protected.push(state.root().to_path_buf());
     let mut excludes = Vec::new();
     for dir in protected {
         // One that does not exist yet holds nothing to exclude.

@@ -10,6 +10,7 @@
 //! task. Observers (the record, the journal) hear of every step as it ends.
 
 mod backup;
+pub use backup::protected_inside;
 mod hook;
 mod retention;
 mod rsync;
