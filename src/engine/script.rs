@@ -294,6 +294,6 @@ fn shell_word(word: &str) -> String {
     if plain {
         word.to_string()
     } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
+        super::side::posix_quote(word)
     }
 }
