@@ -23,6 +23,7 @@ use crate::location::Location;
 use crate::notify::Secret;
 use crate::notify::http::Http;
 use crate::plan::Plan;
+use crate::report::deliver::Trouble;
 use crate::state::StateDir;
 
 pub struct DoctorOptions {
@@ -586,23 +587,23 @@ fn smtp(config: &Config, password_file: Option<&Path>) -> Check {
                 config.email_sender
             ),
         ),
-        Err(reason) if reason.contains("refused the login") => fail(
+        Err(e) if e.trouble == Trouble::Login => fail(
             item,
-            reason,
+            e.reason,
             format!(
                 "create a Gmail app password for {} (https://myaccount.google.com/apppasswords; it needs 2-step verification) and write it into {}",
                 config.email_sender,
                 password.file().display()
             ),
         ),
-        Err(reason) if reason.starts_with("TLS with") => fail(
+        Err(e) if e.trouble == Trouble::Tls => fail(
             item,
-            reason,
+            e.reason,
             "for a relay with its own CA, set smtp.ca_file to that CA's certificate",
         ),
-        Err(reason) => fail(
+        Err(e) => fail(
             item,
-            reason,
+            e.reason,
             "check smtp.host and smtp.port (Gmail: smtp.gmail.com, 465) and that this machine may connect out to it",
         ),
     }

@@ -72,17 +72,12 @@ impl Mailer {
                 Err(e) if retryable(&e) && attempt < BACKOFF.len() => {
                     crate::journal::warn(&format!(
                         "sending the report: {}; trying again",
-                        self.explain(&e)
+                        self.explain(&e).reason
                     ));
                     std::thread::sleep(BACKOFF[attempt]);
                     attempt += 1;
                 }
-                Err(e) => {
-                    return Err(SendError {
-                        reason: self.explain(&e),
-                        refused: refused_message(&e),
-                    });
-                }
+                Err(e) => return Err(self.explain(&e)),
             }
         }
     }
@@ -90,57 +85,80 @@ impl Mailer {
     /// Connects, starts TLS, logs in and quits, sending no mail: `doctor`'s proof that
     /// the password is accepted. (lettre's `test_connection` does log in when the
     /// transport has credentials, and without its `pool` feature it quits.)
-    pub fn verify_login(&self) -> Result<(), String> {
+    pub fn verify_login(&self) -> Result<(), SendError> {
         match self.transport.test_connection() {
             Ok(true) => Ok(()),
-            Ok(false) => Err(format!(
-                "{} closed the connection after the login",
-                self.server
-            )),
+            Ok(false) => Err(SendError {
+                reason: format!("{} closed the connection after the login", self.server),
+                trouble: Trouble::Other,
+            }),
             Err(e) => Err(self.explain(&e)),
         }
     }
 
-    fn explain(&self, e: &lettre::transport::smtp::Error) -> String {
+    fn explain(&self, e: &lettre::transport::smtp::Error) -> SendError {
         let server = &self.server;
-        if let Some(code) = e.status().filter(|_| e.is_permanent()) {
+        let (trouble, reason) = if let Some(code) = e.status().filter(|_| e.is_permanent()) {
             let code = code.to_string();
             if matches!(code.as_str(), "535" | "534" | "530") {
-                return format!(
+                let reason = format!(
                     "{server} refused the login of {} ({code}): check the Gmail app password in {}",
                     self.sender, self.password_file
                 );
+                (Trouble::Login, reason)
+            } else {
+                let trouble = match refused_message(e) {
+                    true => Trouble::MessageRefused,
+                    false => Trouble::Other,
+                };
+                (
+                    trouble,
+                    format!("{server} refused the report: {}", chain(e)),
+                )
             }
-            return format!("{server} refused the report: {}", chain(e));
-        }
-        if tls_failure(e) {
-            return format!(
+        } else if tls_failure(e) {
+            let reason = format!(
                 "TLS with {server} failed: {} (is the certificate trusted? see smtp.ca_file)",
                 chain(e)
             );
-        }
-        if timed_out(e) {
-            return format!(
+            (Trouble::Tls, reason)
+        } else if timed_out(e) {
+            let reason = format!(
                 "{server} did not answer in time (smtp.timeout_secs): {}",
                 chain(e)
             );
-        }
-        match io_kind(e) {
-            Some(std::io::ErrorKind::ConnectionRefused) => {
-                format!("cannot connect to {server}: connection refused")
-            }
-            _ => format!("sending to {server} failed: {}", chain(e)),
-        }
+            (Trouble::Other, reason)
+        } else if io_kind(e) == Some(std::io::ErrorKind::ConnectionRefused) {
+            let reason = format!("cannot connect to {server}: connection refused");
+            (Trouble::Other, reason)
+        } else {
+            (
+                Trouble::Other,
+                format!("sending to {server} failed: {}", chain(e)),
+            )
+        };
+        SendError { reason, trouble }
     }
 }
 
-/// Why a report was not sent.
+/// Why a report was not sent: in words, and of what kind.
 #[derive(Debug)]
 pub struct SendError {
     pub reason: String,
+    pub trouble: Trouble,
+}
+
+/// What a failure to send was, for what to do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trouble {
+    /// The server refused the login (the app password).
+    Login,
+    /// TLS failed (the certificate is not trusted).
+    Tls,
     /// The server refused this message for good, for what it is (too large, or its
     /// content): sending it again will fail again, while others may go through.
-    pub refused: bool,
+    MessageRefused,
+    Other,
 }
 
 /// A permanent refusal of the message itself: 552 (too large, as Gmail answers one

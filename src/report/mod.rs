@@ -108,7 +108,7 @@ fn flush(outbox: &Outbox, mailer: &Mailer) -> Result<usize, String> {
                     journal::info(&format!("sent the report kept by an earlier run ({id})"));
                     continue;
                 }
-                Err(e) if e.refused => e.reason,
+                Err(e) if e.trouble == deliver::Trouble::MessageRefused => e.reason,
                 Err(e) => return Err(e.reason),
             },
         };
