@@ -20,7 +20,8 @@
 let
   cfg = config.services.backupServer;
   credentials = "/run/credentials/backup-server.service";
-  entries = config.systemd.services.backup-server.serviceConfig.LoadCredential or [ ];
+  # As NixOS merges it: a list when any definition is one, else a single string.
+  entries = lib.toList (config.systemd.services.backup-server.serviceConfig.LoadCredential or [ ]);
   parse =
     entry:
     let

@@ -19,7 +19,10 @@ let
     types
     ;
   cfg = config.services.backupServer;
+  # The nightly unit as NixOS merged it, with the user's definitions on top of ours.
   nightly = config.systemd.services.backup-server;
+  # The directives NAMES of a merged section, those it has: a user may have removed one.
+  shared = names: section: builtins.intersectAttrs (lib.genAttrs names (_: null)) section;
   verifyCommand = [
     "${cfg.package}/bin/backup-server"
     "--config"
@@ -95,11 +98,18 @@ in
         "network-online.target"
         "backup-server.service"
       ];
-      inherit (nightly) unitConfig;
+      # The nightly unit's mount directives: the disks it reads are the nightly run's.
+      # Only these: NixOS's merged unitConfig also holds After=, Wants=, Description=
+      # and Documentation=, derived from the nightly unit's own options, which would
+      # conflict with this unit's.
+      unitConfig = shared [
+        "RequiresMountsFor"
+        "WantsMountsFor"
+      ] nightly.unitConfig;
       restartIfChanged = false;
       serviceConfig =
         # The nightly unit's hardening and priorities, kept in step with it.
-        lib.getAttrs [
+        shared [
           "Nice"
           "CPUSchedulingPolicy"
           "IOSchedulingClass"

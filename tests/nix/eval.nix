@@ -97,6 +97,18 @@ let
       };
     };
   };
+  userAdditions =
+    { lib, ... }:
+    {
+      systemd.services.backup-server = {
+        # A list directive defined again is concatenated with the module's [ 75 ].
+        serviceConfig.SuccessExitStatus = [ 76 ];
+        # An ordering of the user's own, beside the module's network-online.target.
+        after = [ "postgresql.service" ];
+        # A directive forced stricter: the verify unit, which shares the hardening, follows.
+        serviceConfig.ProtectHome = lib.mkForce true;
+      };
+    };
   emailOff = {
     services.backupServer.email = {
       enable = false;
@@ -111,12 +123,45 @@ let
       modules = [ module ] ++ modules;
     }).config;
 
+  # The README's minimal example, exactly as printed (tests/nix/readme-minimal.nix), with
+  # every other option at its default.
+  readmeMinimal =
+    (lib.nixosSystem {
+      inherit system;
+      specialArgs.backup-server.nixosModules.default = module;
+      modules = [ ./readme-minimal.nix ];
+    }).config;
+
+  # Every unit a system has, rendered by NixOS (its text forced): a unit that an option at
+  # its default turns on is checked with no one listing it.
+  unitTexts = config: lib.mapAttrs (_: u: u.text) config.systemd.units;
+
   failing = config: map (a: a.message) (lib.filter (a: !a.assertion) config.assertions);
 
   # name = { modules; expect = substrings of the assertions that must fail ([] = none) }.
   scenarios = {
+    readme-minimal = {
+      config = readmeMinimal;
+      expect = [ ];
+    };
     minimal = {
       modules = [ base ];
+      expect = [ ];
+    };
+    # What a user's configuration plausibly adds on top of the module's units, merged as
+    # NixOS merges it (facts.merged* check the units).
+    user-additions = {
+      modules = [
+        base
+        userAdditions
+      ];
+      expect = [ ];
+    };
+    verify-off = {
+      modules = [
+        base
+        { services.backupServer.verify.enable = false; }
+      ];
       expect = [ ];
     };
     ssh = {
@@ -303,16 +348,19 @@ let
   check =
     name: scenario:
     let
-      config = evaluate scenario.modules;
+      config = scenario.config or (evaluate scenario.modules);
       failed = failing config;
       missing = lib.filter (e: !lib.any (m: lib.hasInfix e m) failed) scenario.expect;
       unexpected = lib.filter (m: !lib.any (e: lib.hasInfix e m) scenario.expect) failed;
     in
     if missing != [ ] || unexpected != [ ] then
       throw "scenario ${name}: expected failing assertions ${builtins.toJSON scenario.expect}, got ${builtins.toJSON failed}"
-    # A good configuration must also build: its system derivation instantiates.
+    # A good configuration must also build: its system derivation instantiates, and every
+    # unit it has renders.
     else if scenario.expect == [ ] && !(lib.isDerivation config.system.build.toplevel) then
       throw "scenario ${name}: no system"
+    else if scenario.expect == [ ] then
+      builtins.deepSeq (unitTexts config) "ok"
     else
       "ok";
 
@@ -533,6 +581,57 @@ let
           SuccessExitStatus = [ 75 ];
           sameHardening = true;
         };
+      readmeUnits =
+        expect "the units of the README's minimal example, every option at its default"
+          (lib.filter (lib.hasPrefix "backup-server") (lib.attrNames readmeMinimal.systemd.units))
+          [
+            "backup-server-verify.service"
+            "backup-server-verify.timer"
+            "backup-server.service"
+            "backup-server.timer"
+          ];
+      merged =
+        let
+          added = evaluate scenarios.user-additions.modules;
+          lines = name: lib.splitString "\n" added.systemd.units.${name}.text;
+          has = name: line: lib.elem line (lines name);
+          # A directive's values, in the order they were defined (the user's module or ours
+          # first, as the module system orders them), sorted.
+          values =
+            name: key:
+            lib.sort lib.lessThan (
+              lib.concatMap (l: lib.splitString " " (lib.removePrefix "${key}=" l)) (
+                lib.filter (lib.hasPrefix "${key}=") (lines name)
+              )
+            );
+        in
+        expect "the user's additions, merged as NixOS merges them"
+          {
+            successExit = values "backup-server.service" "SuccessExitStatus";
+            after = values "backup-server.service" "After";
+            protectHome = has "backup-server.service" "ProtectHome=true";
+            verifyFollows = has "backup-server-verify.service" "ProtectHome=true";
+            verifyAfter = has "backup-server-verify.service" "After=network-online.target backup-server.service";
+          }
+          {
+            successExit = [
+              "75"
+              "76"
+            ];
+            after = [
+              "network-online.target"
+              "postgresql.service"
+            ];
+            protectHome = true;
+            verifyFollows = true;
+            verifyAfter = true;
+          };
+      siteOffUnits =
+        expect "no unit names the site when it is off"
+          (lib.filter (n: lib.hasInfix "backup-server-site" siteOff.systemd.units.${n}.text) (
+            lib.attrNames siteOff.systemd.units
+          ))
+          [ ];
       verifyTimer = expect "verify weekly by default" sshConfig.systemd.timers.backup-server-verify.timerConfig {
         OnCalendar = "Sun *-*-* 05:00:00";
         Persistent = true;
@@ -548,17 +647,19 @@ let
         expect "verify --sample" (lib.hasSuffix "verify --sample 10" sampled.systemd.services.backup-server-verify.serviceConfig.ExecStart) true;
       verifyOff =
         let
-          off = evaluate [
-            base
-            { services.backupServer.verify.enable = false; }
-          ];
+          off = evaluate scenarios.verify-off.modules;
         in
         expect "no verify unit or timer when off" {
           service = off.systemd.services ? backup-server-verify;
           timer = off.systemd.timers ? backup-server-verify;
+          units = lib.filter (lib.hasPrefix "backup-server") (lib.attrNames off.systemd.units);
         } {
           service = false;
           timer = false;
+          units = [
+            "backup-server.service"
+            "backup-server.timer"
+          ];
         };
     };
 in

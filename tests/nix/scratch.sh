@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # make_scratch WORK: lays out what tests/nix/in-trixie binds at /work: WORK/src (the
 # checkout's files: tracked and untracked, not ignored), WORK/nixpkgs (the stand-in with
-# nixpkgs' real lib), WORK/sops-nix (the real one), WORK/out and WORK/nix (the store).
+# nixpkgs' real lib and NixOS's own systemd modules), WORK/sops-nix (the real one), WORK/out and WORK/nix (the store).
 # The inputs come from shared/nix-inputs ($BACKUP_SERVER_NIX_INPUTS), checked first.
 # Sourced by tests/nix/run and tests/twin/run, from the checkout's top.
 make_scratch() {
@@ -16,5 +16,7 @@ make_scratch() {
 		rsync -a --from0 --files-from=- --ignore-missing-args ./ "$work/src/"
 	cp -r tests/nix/stand-in/. "$work/nixpkgs/"
 	tar -xJf "$inputs/nixpkgs-lib.tar.xz" -C "$work/nixpkgs" lib
+	# NixOS's own systemd modules, beside the stand-in's nixos/ files that import them.
+	tar -xJf "$inputs/nixos-systemd-subset.tar.xz" -C "$work/nixpkgs" nixos
 	tar -xJf "$inputs/sops-nix.tar.xz" -C "$work/sops-nix"
 }

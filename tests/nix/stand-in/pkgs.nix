@@ -25,8 +25,12 @@ let
   };
 
   # What builtins.derivation can take: strings, numbers, booleans, paths, derivations (and
-  # sources such as lib.fileset.toSource's, which are string-like) and lists of them. Functions (overrideAttrs), plain attribute sets (meta, passthru) and
-  # nulls stay on the Nix value only, as stdenv does with meta and passthru.
+  # sources such as lib.fileset.toSource's, which are string-like) and lists of them.
+  # Functions (overrideAttrs), plain attribute sets (meta, passthru) and nulls stay on the
+  # Nix value only, as stdenv does with meta and passthru: they become null, which
+  # builtins.derivation leaves out. Which attributes the derivation has is known without
+  # evaluating any value, as in nixpkgs, so a value may refer to the package's passthru
+  # (tmpfiles.nix's etc."tmpfiles.d" reads system.build.etc.passthru.targets).
   serialisable =
     v:
     lib.isStringLike v
@@ -38,7 +42,12 @@ let
     attrs:
     let
       name = attrs.name or "${attrs.pname}-${attrs.version}";
-      env = lib.filterAttrs (n: v: serialisable v && n != "meta" && n != "passthru") attrs;
+      env = lib.mapAttrs (_: v: if serialisable v then v else null) (
+        removeAttrs attrs [
+          "meta"
+          "passthru"
+        ]
+      );
       drv = derivation (
         {
           standIn = "none";
@@ -59,6 +68,7 @@ let
     // (attrs.passthru or { })
     // {
       inherit name attrs;
+      passthru = attrs.passthru or { };
       meta = attrs.meta or { };
       overrideAttrs =
         f:
@@ -209,6 +219,45 @@ let
         text = "#!${self.bash}/bin/bash\n${text}";
         meta.mainProgram = name;
       };
+    writeTextDir =
+      path: text:
+      writeTextFile {
+        inherit text;
+        name = baseNameOf path;
+        destination = "/${path}";
+      };
+    writeShellApplication =
+      {
+        name,
+        text,
+        runtimeInputs ? [ ],
+        ...
+      }:
+      writeTextFile {
+        inherit name;
+        executable = true;
+        destination = "/bin/${name}";
+        text = "#!${self.bash}/bin/bash\nset -o errexit -o nounset -o pipefail\nexport PATH=${lib.makeBinPath runtimeInputs}:$PATH\n${text}";
+        meta.mainProgram = name;
+      };
+    symlinkJoin =
+      {
+        name,
+        paths,
+        postBuild ? "",
+        ...
+      }:
+      runCommandWith name { inherit paths; } "mkdir -p $out\nfor p in $paths; do cp -rs --no-preserve=mode \"$p\"/. $out/; done\n${postBuild}";
+    linkFarm =
+      name: entries:
+      runCommandWith name { } (
+        "mkdir -p $out\n"
+        + lib.concatMapStrings (e: "mkdir -p \"$(dirname $out/${e.name})\"; ln -s ${e.path} $out/${e.name}\n") entries
+      );
+    xorg.lndir = debian "lndir" "1.0" "xutils-dev";
+    buildPackages = {
+      inherit (self) xorg;
+    };
     runCommand = runCommandWith;
     runCommandLocal = runCommandWith;
     mkShell =
@@ -266,7 +315,21 @@ let
     gnugrep = debian "gnugrep" "3.11" "grep";
     gnused = debian "gnused" "4.9" "sed";
     util-linux = debian "util-linux" "2.41" "util-linux";
-    systemd = debian "systemd" "257" "systemd";
+    # With nixpkgs' passthru that systemd.nix reads: which upstream units it ships.
+    systemd = debian "systemd" "257" "systemd" // {
+      inherit (self) util-linux;
+      withBootloader = true;
+      withCryptsetup = true;
+      withEfi = true;
+      withHostnamed = true;
+      withImportd = true;
+      withLocaled = true;
+      withMachined = true;
+      withPortabled = false;
+      withTimedated = true;
+      withTpm2Units = true;
+      withUtmp = true;
+    };
     openssh = debian "openssh" "10.0" "openssh-client";
     rsync = debian "rsync" "3.4" "rsync";
     nginx = debian "nginx" "1.26" "nginx";

@@ -1,4 +1,6 @@
-# assertions, warnings, system.* and the small options the VM test's nodes set.
+# system.* (the toplevel, as NixOS builds it: failed assertions stop it, warnings are
+# shown) and the small options the VM test's nodes set. assertions and warnings are
+# declared by NixOS's own misc/assertions.nix.
 {
   config,
   lib,
@@ -17,18 +19,6 @@ let
 in
 {
   options = {
-    assertions = mkOption {
-      type = types.listOf types.unspecified;
-      internal = true;
-      default = [ ];
-      description = "Conditions that must hold, each with the message shown when it does not.";
-    };
-    warnings = mkOption {
-      type = types.listOf types.str;
-      internal = true;
-      default = [ ];
-      description = "Messages shown when the system is built.";
-    };
     nixpkgs.hostPlatform = mkOption {
       type = types.str;
       example = "x86_64-linux";
@@ -115,7 +105,7 @@ in
       assert checked;
       pkgs.runCommand "nixos-system-${config.networking.hostName}-${config.system.stateVersion}"
         {
-          inherit (config.system.build) etc units activate;
+          inherit (config.system.build) etc activate;
           initrdCommands = config.boot.initrd.postDeviceCommands;
           packages = config.environment.systemPackages;
           inherit (config.system) checks;
@@ -123,7 +113,6 @@ in
         ''
           mkdir $out
           ln -s $etc $out/etc
-          ln -s $units $out/units
           ln -s $activate $out/activate
         '';
   };

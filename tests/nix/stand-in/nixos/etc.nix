@@ -39,7 +39,7 @@ let
           type = types.str;
           default = "symlink";
           example = "0600";
-          description = "`symlink`, or the mode of a copy.";
+          description = "`symlink`, `direct-symlink`, or the mode of a copy.";
         };
         uid = mkOption {
           type = types.int;
@@ -81,11 +81,15 @@ in
       description = "Packages in the system profile.";
     };
   };
-  config.system.build.etc = pkgs.runCommand "etc" { sources = map (f: f.source) files; } (
+  # passthru.targets: the names, as NixOS's etc.nix gives them (tmpfiles.nix reads them).
+  config.system.build.etc = pkgs.runCommand "etc" {
+    sources = map (f: f.source) files;
+    passthru.targets = map (f: f.target) files;
+  } (
     lib.concatMapStrings (f: ''
       mkdir -p "$out/etc/$(dirname ${lib.escapeShellArg f.target})"
       ln -s ${lib.escapeShellArg "${f.source}"} "$out/etc/"${lib.escapeShellArg f.target}
-      ${lib.optionalString (f.mode != "symlink") "echo ${lib.escapeShellArgs [ f.mode f.user f.group ]} > \"$out/etc/\"${lib.escapeShellArg f.target}.mode"}
+      ${lib.optionalString (f.mode != "symlink" && f.mode != "direct-symlink") "echo ${lib.escapeShellArgs [ f.mode f.user f.group ]} > \"$out/etc/\"${lib.escapeShellArg f.target}.mode"}
     '') files
   );
 }

@@ -141,6 +141,11 @@ in
   options.services = {
     openssh = {
       enable = lib.mkEnableOption "the OpenSSH daemon";
+      package = mkOption {
+        type = types.package;
+        default = pkgs.openssh;
+        description = "The OpenSSH package.";
+      };
       ports = mkOption {
         type = types.listOf types.port;
         default = [ 22 ];
@@ -207,7 +212,7 @@ in
       systemd.services.sshd = {
         description = "SSH Daemon";
         wantedBy = [ "multi-user.target" ];
-        serviceConfig.ExecStart = "${pkgs.openssh}/bin/sshd -D -f /etc/ssh/sshd_config";
+        serviceConfig.ExecStart = "${openssh.package}/bin/sshd -D -f /etc/ssh/sshd_config";
       };
       # As NixOS does: each user's keys, files read at evaluation, in /etc/ssh/authorized_keys.d.
       environment.etc = lib.mapAttrs' (

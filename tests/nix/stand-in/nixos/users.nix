@@ -1,5 +1,5 @@
 # users.users and users.groups, with NixOS's checks that a user is either a normal or a
-# system user and has a group.
+# system user (or has a uid below 1000) and has a group.
 { config, lib, ... }:
 let
   inherit (lib) mkOption types;
@@ -129,7 +129,8 @@ in
     assertions = lib.concatLists (
       lib.mapAttrsToList (name: u: [
         {
-          assertion = name == "root" || u.isNormalUser != u.isSystemUser;
+          # As users-groups.nix: a uid below 1000 makes a system user too.
+          assertion = u.isNormalUser != (u.isSystemUser || (u.uid != null && u.uid < 1000));
           message = "Exactly one of users.users.${name}.isSystemUser and users.users.${name}.isNormalUser must be set.";
         }
         {
