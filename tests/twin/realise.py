@@ -9,7 +9,8 @@ output is made at its real store path according to the derivation's `standIn`
 (tests/nix/stand-in/pkgs.nix):
   debian   a directory whose bin/ links the programs of the Debian package it names
   text     the file (or script) from `text`, at `destination`
-  command  `buildCommand` run with bash, with the derivation's environment
+  command  `buildCommand` run with bash, with the derivation's environment (and its
+           passAsFile attributes in files, as Nix passes them)
   rust     BINARY (cargo's build of this checkout) as bin/backup-server, then the
            derivation's own `postInstall`, with makeWrapper's wrapProgram
 Anything else is an error: the twin runs only what it can make faithfully.
@@ -90,6 +91,11 @@ def realise(drv):
     elif kind in ("command", "rust"):
         with tempfile.TemporaryDirectory() as build:
             environment = dict(env, out=str(out), PATH="/usr/bin:/usr/sbin", HOME="/homeless-shelter", NIX_BUILD_TOP=build)
+            # passAsFile, as Nix does it: each named attribute in a file, its path in NAMEPath.
+            for name in env.get("passAsFile", "").split():
+                path = Path(build) / f".attr-{name}"
+                path.write_text(environment.pop(name, ""))
+                environment[f"{name}Path"] = str(path)
             if kind == "command":
                 script, cwd = env["buildCommand"], build
             else:

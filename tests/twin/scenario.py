@@ -146,6 +146,15 @@ with subtest("secrets reach the service only as credentials"):
     succeed("install -d -m 0751 /run/secrets/backup-server && install -m 0400 /work/secrets/* /run/secrets/backup-server/")
     fail("grep -RqF vm-test-app-password /etc/backup-server/ /nix/store/*backup_config.yml")
 
+with subtest("doctor, as the module installs it, finds what a first run needs"):
+    # The module's command, with the service's secrets: it logs in to the mail server, reaches
+    # the target over SSH with the pinned host key, and writes nothing.
+    report = succeed("backup-server doctor")
+    for check in ("smtp", "ssh"):
+        if not re.search(rf"^✓ .*{check}", report, re.M | re.I):
+            sys.exit(f"twin: FAILED: doctor did not pass its {check} check:\n{report}")
+    fail("test -e /var/lib/backup-server/log.db")
+
 with subtest("day 1: every task backs up locally and syncs to the SSH target"):
     # The db task's before hook dumps this database under the hardened unit.
     succeed("mkdir -p /var/lib/app && sqlite3 /var/lib/app/app.db "
