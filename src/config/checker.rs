@@ -333,20 +333,27 @@ impl Checker {
         match top.get("targets") {
             None | Some(Value::Null) => {}
             Some(Value::Array(list)) => {
+                // As for tasks: a duplicate name is reported whatever else is wrong.
+                let seed = top.get("dir_backup_remote").is_some_and(|v| !v.is_null());
+                let mut names: Vec<&str> = Vec::new();
                 for (i, item) in list.iter().enumerate() {
-                    match self.target(i, item, bwlimit_default.flatten(), compress_default) {
-                        Some(target) => {
-                            if targets.iter().any(|t: &Target| t.name == target.name) {
-                                let why = if target.name == SEED_TARGET {
-                                    "is the name of dir_backup_remote's target; choose another"
-                                } else {
-                                    "is used by an earlier target; target names must be unique"
-                                };
-                                self.problem(Scope::Target(i, Some(&target.name)), "name", why);
-                                complete = false;
-                            }
-                            targets.push(target);
+                    let target = self.target(i, item, bwlimit_default.flatten(), compress_default);
+                    if let Some(name) = item.get("name").and_then(Value::as_str) {
+                        let why = if seed && name == SEED_TARGET {
+                            Some("is the name of dir_backup_remote's target; choose another")
+                        } else if names.contains(&name) {
+                            Some("is used by an earlier target; target names must be unique")
+                        } else {
+                            None
+                        };
+                        if let Some(why) = why {
+                            self.problem(Scope::Target(i, Some(name)), "name", why);
+                            complete = false;
                         }
+                        names.push(name);
+                    }
+                    match target {
+                        Some(target) => targets.push(target),
                         None => complete = false,
                     }
                 }
@@ -477,19 +484,24 @@ impl Checker {
         }
         let mut tasks = Vec::new();
         let mut complete = true;
+        // Names as written, whether or not their task is valid: a duplicate is reported
+        // even when the earlier task of that name has problems of its own.
+        let mut names: Vec<&str> = Vec::new();
         for (i, item) in list.iter().enumerate() {
-            match self.task(i, item, default_retention, target_names) {
-                Some(task) => {
-                    if tasks.iter().any(|t: &Task| t.name == task.name) {
-                        self.problem(
-                            Scope::Task(i, Some(&task.name)),
-                            "name",
-                            "is used by an earlier task; task names must be unique",
-                        );
-                        complete = false;
-                    }
-                    tasks.push(task);
+            let task = self.task(i, item, default_retention, target_names);
+            if let Some(name) = item.get("name").and_then(Value::as_str) {
+                if names.contains(&name) {
+                    self.problem(
+                        Scope::Task(i, Some(name)),
+                        "name",
+                        "is used by an earlier task; task names must be unique",
+                    );
+                    complete = false;
                 }
+                names.push(name);
+            }
+            match task {
+                Some(task) => tasks.push(task),
                 None => complete = false,
             }
         }

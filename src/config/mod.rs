@@ -205,6 +205,63 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// A YAML error as the person at the terminal needs it: `line L column C: what`, then
+/// the lines around it (ConfigError's Display puts the file's name first). A tab is reported where it is: the
+/// scanner names the start of the scalar it was reading, which may be lines before.
+fn syntax(text: &str, e: &serde_saphyr::Error) -> String {
+    let plain = e
+        .without_snippet()
+        .render_with_options(serde_saphyr::render_options! {
+            snippets: serde_saphyr::SnippetMode::Off,
+        });
+    // "error: line 1 column 19: while scanning …" → "while scanning …"
+    let what = plain.trim_start_matches("error: ");
+    let what = match what.split_once(": ") {
+        Some((head, rest)) if head.starts_with("line ") => rest,
+        _ => what,
+    };
+    let what = what.split(" at line ").next().unwrap_or(what).trim();
+    let (mut line, mut column) = e
+        .location()
+        .map(|l| (l.line(), l.column()))
+        .unwrap_or((0, 0));
+    if what.contains("found a tab") {
+        // The first tab at or after the reported position.
+        let start: usize = text
+            .split_inclusive('\n')
+            .take(line.saturating_sub(1) as usize)
+            .map(str::len)
+            .sum();
+        if let Some(offset) = text.get(start..).and_then(|rest| rest.find('\t')) {
+            let before = &text[..start + offset];
+            line = before.matches('\n').count() as u64 + 1;
+            column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u64 + 1;
+        }
+    }
+    let mut out = if line > 0 {
+        format!("line {line} column {column}: {what}")
+    } else {
+        what.to_string()
+    };
+    // The lines around it, numbered as in the file.
+    if line > 0 {
+        let first = line.saturating_sub(2).max(1);
+        for (n, text) in text.lines().enumerate().map(|(i, l)| (i as u64 + 1, l)) {
+            if n < first || n > line + 1 {
+                continue;
+            }
+            out.push_str(&format!("\n  {n:>4} | {}", text.replace('\t', "→")));
+            if n == line {
+                out.push_str(&format!(
+                    "\n       | {}^",
+                    " ".repeat(column.saturating_sub(1) as usize)
+                ));
+            }
+        }
+    }
+    out
+}
+
 impl Config {
     /// Reads and validates `file`. Looks at nothing on disk but the file itself.
     pub fn load(file: &Path) -> Result<Config, ConfigError> {
@@ -225,7 +282,7 @@ impl Config {
             duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
         };
         let tree: Value = serde_saphyr::from_str_with_options(text, options)
-            .map_err(|e| ConfigError::Syntax(file.to_path_buf(), e.to_string()))?;
+            .map_err(|e| ConfigError::Syntax(file.to_path_buf(), syntax(text, &e)))?;
         let mut checker = Checker::default();
         let config = checker.config(file, &tree);
         match config {
