@@ -4,6 +4,7 @@
 # environment.
 {
   lib,
+  stdenv,
   rustPlatform,
   makeWrapper,
   bash,
@@ -62,6 +63,16 @@ rustPlatform.buildRustPackage {
       done
       wrapProgram $out/bin/backup-server --prefix PATH : ${path}
       install -Dm644 README.md $out/share/doc/backup-server/README.md
+    ''
+    # Completions and man pages, generated from the binary's own command line (it must
+    # run on the build machine).
+    + lib.optionalString (stdenv.buildPlatform.canExecute stdenv.hostPlatform) ''
+      mkdir -p $out/share/bash-completion/completions $out/share/zsh/site-functions \
+        $out/share/fish/vendor_completions.d
+      $out/bin/backup-server generate completions bash >$out/share/bash-completion/completions/backup-server
+      $out/bin/backup-server generate completions zsh >$out/share/zsh/site-functions/_backup-server
+      $out/bin/backup-server generate completions fish >$out/share/fish/vendor_completions.d/backup-server.fish
+      $out/bin/backup-server generate man $out/share/man/man1
     '';
 
   meta = {

@@ -22,7 +22,24 @@ const DEFAULT_CONFIG: &str = "/etc/backup-server/backup_config.yml";
 
 /// Dated rsync snapshots, pruned, mirrored over SSH, recorded and reported.
 #[derive(Debug, Parser)]
-#[command(name = "backup-server", version)]
+#[command(
+    name = "backup-server",
+    version,
+    max_term_width = 80,
+    long_about = "Dated rsync snapshots, pruned by a daily/weekly/monthly/yearly policy, \
+        mirrored to targets over SSH, recorded in SQLite, reported by email and shown on \
+        static pages. A systemd timer runs `backup-server run` nightly; the other commands \
+        are for the person at the terminal.",
+    after_help = "Examples:\n  \
+        backup-server check-config\n  \
+        sudo backup-server doctor\n  \
+        backup-server list home\n  \
+        backup-server restore home /home/alice/thesis\n  \
+        backup-server demo\n\n\
+        Exit status: 0 all tasks succeeded, 1 a task failed, 2 usage or config error,\n\
+        3 the report or a ping could not be delivered, 4 verify found a difference,\n\
+        75 another run holds the lock."
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -31,11 +48,13 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE", default_value = DEFAULT_CONFIG)]
     config: PathBuf,
 
-    /// Holds log.db, the lock, step logs and unsent reports [default: $STATE_DIRECTORY, else /var/lib/backup-server]
+    /// Holds log.db, the lock, step logs and unsent reports [default:
+    /// $STATE_DIRECTORY, else /var/lib/backup-server]
     #[arg(long, global = true, value_name = "DIR")]
     state_dir: Option<PathBuf>,
 
-    /// The Gmail app password file [default: $GMAIL_PASSWORD_FILE, else $CREDENTIALS_DIRECTORY/gmail-password]
+    /// The Gmail app password file [default: $GMAIL_PASSWORD_FILE, else
+    /// $CREDENTIALS_DIRECTORY/gmail-password]
     #[arg(long, global = true, value_name = "FILE")]
     password_file: Option<PathBuf>,
 
@@ -51,9 +70,18 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR", conflicts_with = "no_email")]
     email_to: Option<PathBuf>,
 
-    /// Where the step scripts are [default: $BACKUP_SERVER_SCRIPTS_DIR, else beside the binary]
+    /// Where the step scripts are [default: $BACKUP_SERVER_SCRIPTS_DIR, else beside
+    /// the binary]
     #[arg(long, global = true, value_name = "DIR")]
     scripts_dir: Option<PathBuf>,
+
+    /// Print only warnings and errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+
+    /// Print more: what each step copies from and to, and where its log is.
+    #[arg(short, long, global = true)]
+    verbose: bool,
 
     /// Name snapshots, record and judge as if today were this date (tests, demo).
     #[arg(long, global = true, value_name = "YYYY-MM-DD", hide = true)]
@@ -62,33 +90,87 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// The whole run: every task, the log DB and the report.
+    /// Back up, prune and mirror every task, then record, report and publish.
+    ///
+    /// For each task of the config: a dated snapshot of its source on the backup
+    /// disk (unchanged files hard-linked to the previous one), retention, and the
+    /// sync to each target. Every step is recorded in log.db; the report is mailed
+    /// and, with --site-dir, the pages are rendered. The nightly timer runs this.
+    #[command(after_help = "Examples:\n  \
+        backup-server run\n  \
+        backup-server --no-email --site-dir /var/lib/backup-server-site/html run")]
     Run,
-    /// Validate the config and print what a run would do (reads nothing else on disk).
-    CheckConfig,
-    /// Render the history site from the log DB into --site-dir.
+    /// Validate the config and print what a run would do.
+    ///
+    /// Reads nothing but the config, so it works in a build sandbox (the NixOS
+    /// module runs it when the system is built). Every problem is reported at once,
+    /// naming the file, the key and the task.
+    #[command(after_help = "Example:\n  \
+        backup-server --config ./backup_config.yml check-config")]
+    CheckConfig {
+        /// Print JSON, for scripts (a versioned shape; see the docs).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Render the history pages from log.db into --site-dir.
+    #[command(after_help = "Example:\n  \
+        backup-server --site-dir /var/lib/backup-server-site/html render-site")]
     RenderSite,
-    /// Check, writing nothing, what a first run needs: the config, the sources, the
-    /// backup disk, SSH (host keys, rsync), the SMTP login and the ping URLs.
-    Doctor,
-    /// A simulated week of runs on sample data in DIR (default: a new temporary
-    /// directory): no network, no root.
-    Demo { dir: Option<PathBuf> },
-    /// The snapshots of each task on the backup disk and on each target, side by
-    /// side: what each backup added, why each is kept and until when.
+    /// Check, writing nothing, what a first run needs.
+    ///
+    /// The config, the sources, the backup disk, SSH (host keys, rsync on the far
+    /// side), the SMTP login and the ping URLs: a checklist with the fix for each
+    /// failure. Under the NixOS module, `sudo backup-server doctor` uses the
+    /// service's own secrets.
+    #[command(after_help = "Example:\n  \
+        sudo backup-server doctor")]
+    Doctor {
+        /// Print JSON, for scripts (a versioned shape; see the docs).
+        #[arg(long)]
+        json: bool,
+    },
+    /// A simulated week of runs on sample data: no network, no root.
+    ///
+    /// Snapshots, a local "remote", one failing night, the reports as .eml files,
+    /// the pages and an nginx config; it prints where to look.
+    #[command(after_help = "Examples:\n  \
+        backup-server demo\n  \
+        backup-server demo /tmp/backup-demo")]
+    Demo {
+        /// Where to put the demo's files [default: a new temporary directory].
+        dir: Option<PathBuf>,
+    },
+    /// List each task's snapshots on the backup disk and every target.
+    ///
+    /// Side by side: what each backup added, why each snapshot is kept and until
+    /// when.
+    #[command(after_help = "Examples:\n  \
+        backup-server list\n  \
+        backup-server list home --json")]
     List {
         /// Only this task.
         task: Option<String>,
-        /// Print JSON, for scripts.
+        /// Print JSON, for scripts (a versioned shape; see the docs).
         #[arg(long)]
         json: bool,
         #[command(flatten)]
         key: SshKey,
     },
-    /// Copy a file or directory out of a snapshot, as it was (owners, modes, times,
-    /// hard links, ACLs, xattrs); says what it will do first, and replaces nothing
-    /// without --overwrite.
+    /// Copy a file or directory out of a snapshot, as it was.
+    ///
+    /// Owners, modes, times, hard links, ACLs and xattrs come back as they were. It
+    /// says what it will do first, and replaces nothing without --overwrite.
+    #[command(after_help = "Examples:\n  \
+        backup-server restore home /home/alice/thesis\n      \
+        the newest snapshot, into ./restored-home-DATE/thesis\n  \
+        backup-server restore home alice/thesis --date 2026-11-01\n      \
+        PATH inside the snapshot, an older one\n  \
+        backup-server restore home alice/thesis --from remote --dry-run\n      \
+        from the target: what it would do\n  \
+        backup-server restore home alice/thesis --to /home/alice --overwrite\n      \
+        back where it was")]
     Restore {
+        /// The task whose snapshot to read.
         task: String,
         /// Inside the snapshot (relative), or as it was in the source (absolute).
         path: String,
@@ -110,9 +192,15 @@ enum Command {
         #[command(flatten)]
         key: SshKey,
     },
-    /// Compare each target's newest snapshot with the backup disk's by content, and
-    /// the newest local snapshot with the source where the source has not changed;
-    /// record every difference (exit status 4 when there is one).
+    /// Compare the copies with the backup disk, and the backup disk with the source.
+    ///
+    /// Each target's newest snapshot is compared with the backup disk's by content,
+    /// and the newest local snapshot with the source where the source has not
+    /// changed since. Every difference is recorded; the exit status is 4 when there
+    /// is one.
+    #[command(after_help = "Examples:\n  \
+        backup-server verify\n  \
+        backup-server verify home --sample 10")]
     Verify {
         /// Only this task.
         task: Option<String>,
@@ -120,9 +208,26 @@ enum Command {
         /// size, time and metadata are still compared).
         #[arg(long, value_name = "PERCENT")]
         sample: Option<f64>,
+        /// Print JSON, for scripts (a versioned shape; see the docs).
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         key: SshKey,
     },
+    /// Print shell completions (bash, zsh, fish) or the man pages (packaging).
+    #[command(hide = true)]
+    Generate {
+        #[command(subcommand)]
+        what: Generate,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum Generate {
+    /// The completion script for SHELL, on stdout.
+    Completions { shell: clap_complete::Shell },
+    /// One man page per command, into DIR.
+    Man { dir: PathBuf },
 }
 
 /// For the commands besides `run` that may reach a target over SSH.
@@ -174,18 +279,35 @@ pub fn main() -> Exit {
 }
 
 fn dispatch(cli: Cli) -> Result<Exit, Error> {
+    journal::set_verbosity(match (cli.quiet, cli.verbose) {
+        (true, _) => journal::Verbosity::Quiet,
+        (false, true) => journal::Verbosity::Verbose,
+        (false, false) => journal::Verbosity::Normal,
+    });
     let clock = match cli.today {
         Some(today) => Clock::on(today),
         None => Clock::system(),
     };
     let state = StateDir::locate(cli.state_dir);
     match cli.command {
-        Command::CheckConfig => {
+        Command::CheckConfig { json: false } => {
             let config = Config::load(&cli.config)?;
             let plan = Plan::new(&config, clock.today());
             print!("{}", crate::check::summary(&config, &plan));
             Ok(Exit::Success)
         }
+        Command::CheckConfig { json: true } => match Config::load(&cli.config) {
+            Ok(config) => {
+                let plan = Plan::new(&config, clock.today());
+                crate::json::print(&crate::json::plan(&config, &plan));
+                Ok(Exit::Success)
+            }
+            Err(e) => {
+                crate::json::print(&crate::json::refused(&cli.config, &e));
+                Err(e.into())
+            }
+        },
+        Command::Generate { what } => generate(what),
         Command::Demo { dir } => crate::demo::demo(dir, cli.scripts_dir),
         Command::List { task, json, key } => {
             let (config, plan, scripts) =
@@ -223,17 +345,24 @@ fn dispatch(cli: Cli) -> Result<Exit, Error> {
             };
             crate::restore::restore(&config, &plan, &state, &scripts, &request)
         }
-        Command::Verify { task, sample, key } => {
+        Command::Verify {
+            task,
+            sample,
+            json,
+            key,
+        } => {
             let (config, plan, scripts) =
                 prepare(&cli.config, &clock, cli.scripts_dir.as_deref(), key)?;
             let request = crate::verify::Request {
                 task,
                 sample,
                 site_dir: cli.site_dir,
+                json,
             };
             crate::verify::verify(&config, &plan, &state, &scripts, &clock, &request)
         }
-        Command::Doctor => crate::doctor::doctor(&crate::doctor::DoctorOptions {
+        Command::Doctor { json } => crate::doctor::doctor(&crate::doctor::DoctorOptions {
+            json,
             config: cli.config,
             state,
             scripts_dir: cli.scripts_dir,
@@ -294,4 +423,37 @@ fn dispatch(cli: Cli) -> Result<Exit, Error> {
             clock,
         }),
     }
+}
+
+/// Completions and man pages, from the command line as declared here (the Nix package
+/// installs them).
+fn generate(what: Generate) -> Result<Exit, Error> {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    match what {
+        Generate::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "backup-server", &mut script);
+            crate::inventory::print_out(&String::from_utf8_lossy(&script));
+        }
+        Generate::Man { dir } => {
+            let write = |name: &str, page: clap::Command| -> std::io::Result<()> {
+                let mut out = Vec::new();
+                clap_mangen::Man::new(page).render(&mut out)?;
+                fs_err::write(dir.join(format!("{name}.1")), out)
+            };
+            let failed = |e: std::io::Error| Error::Usage(format!("writing the man pages: {e}"));
+            fs_err::create_dir_all(&dir).map_err(failed)?;
+            command.build();
+            let pages = command
+                .get_subcommands()
+                .filter(|s| !s.is_hide_set() && s.get_name() != "help");
+            for sub in pages {
+                let name = format!("backup-server-{}", sub.get_name());
+                write(&name, sub.clone().name(name.clone())).map_err(failed)?;
+            }
+            write("backup-server", command).map_err(failed)?;
+        }
+    }
+    Ok(Exit::Success)
 }

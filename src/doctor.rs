@@ -27,6 +27,8 @@ use crate::report::deliver::Trouble;
 use crate::state::StateDir;
 
 pub struct DoctorOptions {
+    /// Print the checks as JSON (crate::json) instead of the checklist.
+    pub json: bool,
     pub config: PathBuf,
     pub state: StateDir,
     pub scripts_dir: Option<PathBuf>,
@@ -94,7 +96,7 @@ pub fn doctor(opts: &DoctorOptions) -> Result<Exit, Error> {
                     opts.config.display()
                 ),
             ));
-            print!("{}", checklist(&checks));
+            show(&checks, opts.json);
             return Ok(Exit::Usage);
         }
     };
@@ -108,7 +110,7 @@ pub fn doctor(opts: &DoctorOptions) -> Result<Exit, Error> {
         checks.push(smtp(&config, opts.password_file.as_deref()));
     }
     checks.extend(pings(&config.notify));
-    print!("{}", checklist(&checks));
+    show(&checks, opts.json);
     Ok(if checks.iter().all(|c| c.result.is_ok()) {
         Exit::Success
     } else {
@@ -116,15 +118,26 @@ pub fn doctor(opts: &DoctorOptions) -> Result<Exit, Error> {
     })
 }
 
+/// The checklist on stdout (coloured on a terminal), or its JSON.
+fn show(checks: &[Check], json: bool) {
+    if json {
+        crate::json::print(&crate::json::doctor(checks));
+    } else {
+        let paint = crate::journal::Paint::stdout();
+        crate::inventory::print_out(&checklist(checks, paint));
+    }
+}
+
 /// The checklist as printed: a ✓ or ✗ line per check, the fix under each ✗, a total.
-pub fn checklist(checks: &[Check]) -> String {
+pub fn checklist(checks: &[Check], paint: crate::journal::Paint) -> String {
     let mut out = String::new();
     for check in checks {
         match &check.result {
-            Ok(what) => writeln!(out, "✓ {}: {what}", check.item),
+            Ok(what) => writeln!(out, "{} {}: {what}", paint.good("✓"), check.item),
             Err(failure) => writeln!(
                 out,
-                "✗ {}: {}\n    fix: {}",
+                "{} {}: {}\n    fix: {}",
+                paint.bad("✗"),
                 check.item,
                 failure.problem.replace('\n', "\n    "),
                 failure.fix
@@ -734,17 +747,24 @@ mod tests {
 
     #[test]
     fn the_checklist_marks_each_item_and_gives_the_fix() {
-        let text = checklist(&[
+        use crate::journal::Paint;
+        let checks = [
             pass("config", "/etc/c.yml is valid (1 task)"),
             fail("backup disk", "/mnt/backup does not exist", "mount it"),
-        ]);
+        ];
         assert_eq!(
-            text,
+            checklist(&checks, Paint::Plain),
             "✓ config: /etc/c.yml is valid (1 task)\n\
              ✗ backup disk: /mnt/backup does not exist\n    fix: mount it\n\
              \n1 of 2 checks failed.\n"
         );
-        assert!(checklist(&[pass("a", "b")]).ends_with("\nAll 1 checks passed.\n"));
+        assert_eq!(
+            checklist(&checks, Paint::Colour),
+            "\x1b[32m✓\x1b[0m config: /etc/c.yml is valid (1 task)\n\
+             \x1b[1;31m✗\x1b[0m backup disk: /mnt/backup does not exist\n    fix: mount it\n\
+             \n1 of 2 checks failed.\n"
+        );
+        assert!(checklist(&[pass("a", "b")], Paint::Plain).ends_with("\nAll 1 checks passed.\n"));
     }
 
     #[test]

@@ -1,15 +1,46 @@
 //! Messages for the person at the terminal, or for journald.
 //!
 //! Under systemd (`JOURNAL_STREAM` set) each line starts with a `<N>` syslog priority,
-//! which journald turns into the entry's level; on a terminal the line is plain.
+//! which journald turns into the entry's level; on a terminal a message's first line
+//! says `error:` or `warning:` (in colour, unless `NO_COLOR` is set or stderr is not a
+//! terminal) and its other lines follow as they are. `-q` keeps only warnings and
+//! errors, `-v` adds the details (`Level::Detail`); the choice is made once, at start.
 
+use std::io::IsTerminal;
 use std::sync::OnceLock;
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
     Error = 3,
     Warning = 4,
     Info = 6,
+    /// What `-v` adds: the programs a step runs, where their logs are.
+    Detail = 7,
+}
+
+/// How much is printed: the command line's `-q`/`-v`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum Verbosity {
+    Quiet,
+    #[default]
+    Normal,
+    Verbose,
+}
+
+static VERBOSITY: OnceLock<Verbosity> = OnceLock::new();
+
+/// Sets how much is printed; the first call wins (the command line's, in `cli`).
+pub fn set_verbosity(verbosity: Verbosity) {
+    let _ = VERBOSITY.set(verbosity);
+}
+
+fn shown(level: Level) -> bool {
+    let most = match VERBOSITY.get().copied().unwrap_or_default() {
+        Verbosity::Quiet => Level::Warning,
+        Verbosity::Normal => Level::Info,
+        Verbosity::Verbose => Level::Detail,
+    };
+    level <= most
 }
 
 fn under_journald() -> bool {
@@ -17,16 +48,79 @@ fn under_journald() -> bool {
     *ONCE.get_or_init(|| std::env::var_os("JOURNAL_STREAM").is_some())
 }
 
+/// Whether to colour what goes to a stream: only a terminal, and never with `NO_COLOR`
+/// set to anything but the empty string (<https://no-color.org>).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Paint {
+    Plain,
+    Colour,
+}
+
+impl Paint {
+    fn of(terminal: bool) -> Paint {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        if terminal && !no_color {
+            Paint::Colour
+        } else {
+            Paint::Plain
+        }
+    }
+
+    pub fn stdout() -> Paint {
+        Paint::of(std::io::stdout().is_terminal())
+    }
+
+    pub fn stderr() -> Paint {
+        Paint::of(std::io::stderr().is_terminal() && !under_journald())
+    }
+
+    fn wrap(self, code: &str, text: &str) -> String {
+        match self {
+            Paint::Plain => text.to_string(),
+            Paint::Colour => format!("\x1b[{code}m{text}\x1b[0m"),
+        }
+    }
+
+    /// Something that went well (doctor's ✓).
+    pub fn good(self, text: &str) -> String {
+        self.wrap("32", text)
+    }
+
+    /// Something wrong (doctor's ✗, `error:`).
+    pub fn bad(self, text: &str) -> String {
+        self.wrap("1;31", text)
+    }
+
+    /// Something to look at (`warning:`).
+    pub fn warning(self, text: &str) -> String {
+        self.wrap("1;33", text)
+    }
+}
+
 pub fn log(level: Level, message: &str) {
-    let prefix = match (under_journald(), level) {
-        (true, level) => format!("<{}>", level as u8),
-        (false, Level::Error) => "error: ".into(),
-        (false, Level::Warning) => "warning: ".into(),
-        (false, Level::Info) => String::new(),
-    };
+    if !shown(level) {
+        return;
+    }
+    let mut lines = message.lines();
+    let Some(first) = lines.next() else { return };
     // One write per message line so that concurrent output never interleaves mid-line.
-    for line in message.lines() {
-        eprintln!("{prefix}{line}");
+    if under_journald() {
+        let priority = level as u8;
+        eprintln!("<{priority}>{first}");
+        for line in lines {
+            eprintln!("<{priority}>{line}");
+        }
+        return;
+    }
+    let paint = Paint::stderr();
+    let prefix = match level {
+        Level::Error => format!("{} ", paint.bad("error:")),
+        Level::Warning => format!("{} ", paint.warning("warning:")),
+        Level::Info | Level::Detail => String::new(),
+    };
+    eprintln!("{prefix}{first}");
+    for line in lines {
+        eprintln!("{line}");
     }
 }
 
@@ -40,4 +134,9 @@ pub fn warn(message: &str) {
 
 pub fn error(message: &str) {
     log(Level::Error, message);
+}
+
+/// What `-v` adds.
+pub fn detail(message: &str) {
+    log(Level::Detail, message);
 }

@@ -42,5 +42,6 @@ pub mod doctor;
 pub mod error;
 pub mod exit;
 pub mod journal;
+pub mod json;
 pub mod run;
 pub mod state;

@@ -49,6 +49,8 @@ pub struct Request {
     pub sample: Option<f64>,
     /// Where to publish the history site afterwards, if anywhere.
     pub site_dir: Option<PathBuf>,
+    /// Print the checks as JSON (crate::json) instead of in words.
+    pub json: bool,
 }
 
 pub fn verify(
@@ -91,6 +93,7 @@ pub fn verify(
     };
     let mut unrecorded = record.is_none();
     let mut outcomes = Vec::new();
+    let mut verified = Vec::new();
     for task in tasks {
         journal::info(&format!("task {}: verifying", task.name));
         let checks = Checker {
@@ -104,7 +107,9 @@ pub fn verify(
             clock,
         }
         .run();
-        inventory::print_out(&words(task, &checks));
+        if !request.json {
+            inventory::print_out(&words(task, &checks));
+        }
         for check in &checks {
             outcomes.push(check.outcome);
             if let Some(record) = &mut record
@@ -114,6 +119,10 @@ pub fn verify(
                 unrecorded = true;
             }
         }
+        verified.push((task.name.clone(), checks));
+    }
+    if request.json {
+        crate::json::print(&crate::json::verify(&verified));
     }
     let mut trouble = unrecorded;
     if let (Some(site_dir), Some(record)) = (&request.site_dir, &record)

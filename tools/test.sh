@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 source tools/debian-packages.sh
 install_debian_packages rsync openssh-server openssh-client sqlite3 shellcheck util-linux dash busybox acl attr \
 	python3 python3-aiosmtpd openssl nginx chromium prometheus python3-feedparser systemd \
-	debootstrap systemd-container python3-pip
+	debootstrap systemd-container python3-pip zsh fish groff-base
 
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings

@@ -101,6 +101,14 @@ impl Engine<'_> {
     fn run_step(&self, task: &TaskPlan, step: &StepPlan, earlier: &[StepResult]) -> StepResult {
         let log_path = self.state.step_log(&task.name, &step.id);
         let started = self.clock.now();
+        crate::journal::detail(&format!(
+            "task {}: {}: {} -> {} (log: {})",
+            task.name,
+            step.id,
+            step.from,
+            step.to,
+            log_path.display()
+        ));
         let done = match StepLog::create(log_path.clone()) {
             Ok(mut log) => {
                 log.line(&format!(

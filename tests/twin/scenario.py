@@ -142,6 +142,15 @@ with subtest("the timer is installed, wanted by timers.target"):
     succeed("systemctl list-timers backup-server-verify.timer | grep backup-server-verify.timer >/dev/null")
     succeed("systemctl stop backup-server-verify.timer")
 
+with subtest("the package ships completions and man pages, made by its own postInstall"):
+    package = re.search(r"(/nix/store/[^/ ]+-backup-server-[0-9.]+)/bin/backup-server",
+                        succeed("cat /etc/systemd/system/backup-server.service")).group(1)
+    for path in ("share/bash-completion/completions/backup-server", "share/zsh/site-functions/_backup-server",
+                 "share/fish/vendor_completions.d/backup-server.fish", "share/man/man1/backup-server.1",
+                 "share/man/man1/backup-server-restore.1"):
+        succeed(f"test -s {package}/{path}")
+    succeed(f"bash -n {package}/share/bash-completion/completions/backup-server")
+
 with subtest("secrets reach the service only as credentials"):
     succeed("install -d -m 0751 /run/secrets/backup-server && install -m 0400 /work/secrets/* /run/secrets/backup-server/")
     fail("grep -RqF vm-test-app-password /etc/backup-server/ /nix/store/*backup_config.yml")

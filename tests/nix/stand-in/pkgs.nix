@@ -22,6 +22,8 @@ let
     isDarwin = lib.hasSuffix "-darwin" system;
     isx86_64 = lib.hasPrefix "x86_64-" system;
     isAarch64 = lib.hasPrefix "aarch64-" system;
+    # Builds here are never cross: a platform runs its own programs.
+    canExecute = other: other.system == system;
   };
 
   # What builtins.derivation can take: strings, numbers, booleans, paths, derivations (and
