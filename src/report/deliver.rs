@@ -219,6 +219,77 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+/// What a report's file is called, so that the night it is about can be found by name:
+/// `2026-12-03T02-00-07_nas_failed` (the run's start, local time; the host; failed,
+/// warnings, summary or ok).
+pub fn file_name(reports: &[super::TaskReport], about: &super::About) -> String {
+    let when = match reports.first() {
+        // "2026-12-03 02:00:07 CET" → "2026-12-03T02-00-07"
+        Some(first) if first.start.len() >= 19 => {
+            first.start[..19].replace(' ', "T").replace(':', "-")
+        }
+        _ => jiff::ZonedDateTime::now()
+            .strftime("%Y-%m-%dT%H-%M-%S")
+            .to_string(),
+    };
+    let host: String = about
+        .host
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let outcome = if reports.iter().any(|r| !r.success) {
+        "failed"
+    } else if reports.iter().any(|r| r.warnings) {
+        "warnings"
+    } else if about.summary {
+        "summary"
+    } else {
+        "ok"
+    };
+    format!("{when}_{host}_{outcome}")
+}
+
+/// Writes `<dir>/<name>.eml` (and, given an envelope, `<name>.json` before it, as
+/// lettre's FileTransport reads them back) under a name not yet taken in `dir`; each
+/// file appears whole, by a rename. Returns the name used (the report's id).
+pub fn write_report(
+    dir: &std::path::Path,
+    name: &str,
+    envelope: Option<&Envelope>,
+    bytes: &[u8],
+) -> Result<String, String> {
+    let failed = |e: std::io::Error| format!("cannot write a report into {}: {e}", dir.display());
+    fs_err::create_dir_all(dir).map_err(failed)?;
+    let id = (1..)
+        .map(|n| {
+            if n == 1 {
+                name.to_string()
+            } else {
+                format!("{name}-{n}")
+            }
+        })
+        .find(|id| !dir.join(format!("{id}.eml")).exists())
+        .expect("some name is free");
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    if let Some(envelope) = envelope {
+        let json = serde_json::to_vec(envelope).map_err(|e| failed(std::io::Error::other(e)))?;
+        files.push((format!("{id}.json"), json));
+    }
+    files.push((format!("{id}.eml"), bytes.to_vec()));
+    for (file, contents) in files {
+        let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(failed)?;
+        std::io::Write::write_all(&mut temp, &contents).map_err(failed)?;
+        temp.persist(dir.join(file)).map_err(|e| failed(e.error))?;
+    }
+    Ok(id)
+}
+
 /// Reports waiting to be sent: `<state>/outbox/<id>.eml` with `<id>.json` (the envelope).
 pub struct Outbox {
     dir: PathBuf,
@@ -229,18 +300,9 @@ impl Outbox {
         Outbox { dir }
     }
 
-    /// Keeps a report; returns the `.eml` path.
-    pub fn keep(&self, envelope: &Envelope, bytes: &[u8]) -> Result<PathBuf, String> {
-        fs_err::create_dir_all(&self.dir).map_err(|e| e.to_string())?;
-        let id = FileTransport::with_envelope(&self.dir)
-            .send_raw(envelope, bytes)
-            .map_err(|e| {
-                format!(
-                    "cannot keep the report in {}: {}",
-                    self.dir.display(),
-                    chain(&e)
-                )
-            })?;
+    /// Keeps a report under `name` (see `file_name`); returns the `.eml` path.
+    pub fn keep(&self, name: &str, envelope: &Envelope, bytes: &[u8]) -> Result<PathBuf, String> {
+        let id = write_report(&self.dir, name, Some(envelope), bytes)?;
         Ok(self.dir.join(format!("{id}.eml")))
     }
 
@@ -289,5 +351,27 @@ impl Outbox {
         for ext in ["eml", "json"] {
             let _ = fs_err::remove_file(self.dir.join(format!("{id}.{ext}")));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_name_taken_already_gets_a_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let name = "2026-12-03T02-00-07_nas_failed";
+        let ids: Vec<String> = (0..3)
+            .map(|_| write_report(dir.path(), name, None, b"report").unwrap())
+            .collect();
+        assert_eq!(
+            ids,
+            [name.to_string(), format!("{name}-2"), format!("{name}-3")]
+        );
+        assert_eq!(
+            fs_err::read(dir.path().join(format!("{name}-3.eml"))).unwrap(),
+            b"report"
+        );
     }
 }

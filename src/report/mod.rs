@@ -10,8 +10,6 @@ pub mod enrich;
 
 use std::path::{Path, PathBuf};
 
-use lettre::{FileTransport, Transport};
-
 use crate::config::{Config, EmailWhen};
 use crate::journal;
 use crate::state::StateDir;
@@ -137,27 +135,18 @@ pub fn deliver(
     };
     let envelope = composed.message.envelope().clone();
     let bytes = composed.message.formatted();
+    let name = deliver::file_name(reports, about);
 
     if let Some(dir) = opts.email_to {
-        let written = fs_err::create_dir_all(dir)
-            .map_err(|e| e.to_string())
-            .and_then(|()| {
-                FileTransport::new(dir)
-                    .send_raw(&envelope, &bytes)
-                    .map_err(|e| e.to_string())
-            });
-        return match written {
+        return match deliver::write_report(dir, &name, None, &bytes) {
             Ok(id) => Delivery::Written(dir.join(format!("{id}.eml"))),
-            Err(e) => Delivery::Undelivered {
-                reason: format!("cannot write the report to {}: {e}", dir.display()),
-                kept: None,
-            },
+            Err(reason) => Delivery::Undelivered { reason, kept: None },
         };
     }
 
     let outbox = Outbox::new(opts.state.outbox());
     let undelivered = |reason: String| {
-        let kept = match outbox.keep(&envelope, &bytes) {
+        let kept = match outbox.keep(&name, &envelope, &bytes) {
             Ok(path) => Some(path),
             Err(e) => {
                 journal::error(&e);
