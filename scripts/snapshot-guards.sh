@@ -27,7 +27,7 @@ require_task_dir() {
 require_options() {
 	local option
 	for option in "$@"; do
-		[[ $option =~ ^(--acls|--xattrs|--sparse|--modify-window=-1|--fake-super|--remote-option=--fake-super|--one-file-system|--compress|--bwlimit=[0-9]+)$ ]] ||
+		[[ $option =~ ^(--acls|--xattrs|--sparse|--modify-window=-1|--fake-super|--remote-option=--fake-super|--one-file-system|--compress|--bwlimit=[0-9]+|--info=progress2)$ ]] ||
 			die "refusing rsync option '$option'"
 	done
 }

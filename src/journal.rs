@@ -34,6 +34,11 @@ pub fn set_verbosity(verbosity: Verbosity) {
     let _ = VERBOSITY.set(verbosity);
 }
 
+/// Whether `-q` was given.
+pub fn quiet() -> bool {
+    VERBOSITY.get() == Some(&Verbosity::Quiet)
+}
+
 fn shown(level: Level) -> bool {
     let most = match VERBOSITY.get().copied().unwrap_or_default() {
         Verbosity::Quiet => Level::Warning,
@@ -118,10 +123,13 @@ pub fn log(level: Level, message: &str) {
         Level::Warning => format!("{} ", paint.warning("warning:")),
         Level::Info | Level::Detail => String::new(),
     };
-    eprintln!("{prefix}{first}");
-    for line in lines {
-        eprintln!("{line}");
-    }
+    // Above the progress line, when one is shown.
+    crate::progress::above(|| {
+        eprintln!("{prefix}{first}");
+        for line in lines {
+            eprintln!("{line}");
+        }
+    });
 }
 
 pub fn info(message: &str) {

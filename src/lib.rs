@@ -17,6 +17,7 @@ pub mod engine;
 pub mod lock;
 pub mod mountpoint;
 pub mod outcome;
+pub mod progress;
 pub mod scripts;
 pub mod ssh;
 

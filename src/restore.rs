@@ -155,10 +155,15 @@ pub fn restore(
     inventory::print_out(&said);
 
     let mut real = side.rsync(&listing);
-    real.args(["--stats", ITEM, "--"])
+    real.args(["--stats", ITEM])
+        .args(crate::progress::rsync_options())
+        .arg("--")
         .arg(&source)
         .arg(&destination);
-    let (_, warnings, stats) = copies::run(&mut real, &mut log, &destination)
+    let shown = crate::progress::begin(&format!("restoring {}", lands.display()));
+    let copied = copies::run(&mut real, &mut log, &destination);
+    drop(shown);
+    let (_, warnings, stats) = copied
         .map_err(|e| Error::Restore(format!("{e}; {} may hold part of it", lands.display())))?;
     for warning in &warnings {
         crate::journal::warn(warning);

@@ -96,6 +96,7 @@ pub fn verify(
     let mut verified = Vec::new();
     for task in tasks {
         journal::info(&format!("task {}: verifying", task.name));
+        let shown = crate::progress::begin(&format!("task {}: verifying", task.name));
         let checks = Checker {
             plan,
             task,
@@ -107,6 +108,7 @@ pub fn verify(
             clock,
         }
         .run();
+        drop(shown);
         if !request.json {
             inventory::print_out(&words(task, &checks));
         }

@@ -189,6 +189,11 @@ impl StepLog {
             }
         });
         for (stream, line) in lines {
+            // rsync's --info=progress2 lines (asked for only when a terminal shows
+            // them) update the progress line; the log and the scans never see them.
+            if stream == Stream::Stdout && crate::progress::rsync_line(&line) {
+                continue;
+            }
             self.line(&line);
             on_line(stream, &line);
         }
@@ -255,21 +260,44 @@ impl Watchdog {
 }
 
 /// Sends each line read from `from` (lossily decoded) down `to`.
+/// Sends each line of `from`: ended by `\n`, or by a lone `\r` (rsync's progress
+/// updates rewrite one line with `\r`; they must arrive as they are printed).
 fn forward(from: impl Read, stream: Stream, to: &mpsc::Sender<(Stream, String)>) -> io::Result<()> {
     let mut reader = BufReader::new(from);
-    let mut buf = Vec::new();
+    let mut line = Vec::new();
+    // The line before ended with `\r`: a `\n` right after it ends nothing more.
+    let mut after_cr = false;
     loop {
-        buf.clear();
-        if reader.read_until(b'\n', &mut buf)? == 0 {
+        let chunk = reader.fill_buf()?;
+        if chunk.is_empty() {
+            if !line.is_empty() && to.send((stream, lossy(&line))).is_err() {
+                return Ok(());
+            }
             return Ok(());
         }
-        let line = String::from_utf8_lossy(&buf)
-            .trim_end_matches('\n')
-            .to_string();
-        if to.send((stream, line)).is_err() {
+        let (taken, ended) = match chunk.iter().position(|&b| b == b'\n' || b == b'\r') {
+            Some(at) => {
+                line.extend_from_slice(&chunk[..at]);
+                (at + 1, Some(chunk[at]))
+            }
+            None => {
+                line.extend_from_slice(chunk);
+                (chunk.len(), None)
+            }
+        };
+        reader.consume(taken);
+        let Some(end) = ended else { continue };
+        let echo = end == b'\n' && after_cr && line.is_empty();
+        after_cr = end == b'\r';
+        if !echo && to.send((stream, lossy(&line))).is_err() {
             return Ok(());
         }
+        line.clear();
     }
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// A command as a person would type it, for the log.
