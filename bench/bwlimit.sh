@@ -13,7 +13,8 @@ install_debian_packages rsync sqlite3 openssh-server openssh-client
 mib=${1:-20}
 limit=${2:-2000}
 cargo build --release --quiet
-bin=$PWD/target/release/backup-server
+target=$(realpath -m "${CARGO_TARGET_DIR:-target}")
+bin=$target/release/backup-server
 work=$(mktemp -d /tmp/backup-bwlimit.XXXXXX)
 cleanup() {
 	[[ ! -f $work/sshd.pid ]] || kill "$(cat "$work/sshd.pid")" 2>/dev/null || true

@@ -14,7 +14,8 @@ install_debian_packages rsync sqlite3 bc
 files=${1:-50000}
 days=${2:-20}
 cargo build --release --quiet
-bin=$PWD/target/release/backup-server
+target=$(realpath -m "${CARGO_TARGET_DIR:-target}")
+bin=$target/release/backup-server
 
 work=$(mktemp -d /tmp/backup-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT

@@ -12,7 +12,8 @@ install_debian_packages sqlite3 time bc
 
 runs=${1:-5}
 cargo build --release --quiet
-bin=$PWD/target/release/backup-server
+target=$(realpath -m "${CARGO_TARGET_DIR:-target}")
+bin=$target/release/backup-server
 work=$(mktemp -d /tmp/backup-site-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/state"

@@ -19,7 +19,8 @@ install_debian_packages rsync bc
 files=${1:-50000}
 runs=${2:-5}
 cargo build --release --quiet
-bin=$PWD/target/release/backup-server
+target=$(realpath -m "${CARGO_TARGET_DIR:-target}")
+bin=$target/release/backup-server
 
 work=$(mktemp -d /tmp/backup-verify-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT

@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 source tools/debian-packages.sh
 install_debian_packages rsync
 # A first build compiles every crate: say so, rather than leave a silent terminal.
-if [[ ! -x target/release/backup-server ]]; then
+target=$(realpath -m "${CARGO_TARGET_DIR:-target}")
+if [[ ! -x $target/release/backup-server ]]; then
 	echo "demo: building backup-server (the first build takes a few minutes)" >&2
 fi
 cargo build --release --quiet
-exec target/release/backup-server demo "$@"
+exec "$target/release/backup-server" demo "$@"
