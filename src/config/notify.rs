@@ -591,11 +591,11 @@ mod tests {
 
     #[test]
     fn the_readmes_example_is_valid() {
-        let readme = include_str!("../../README.md");
-        let section = readme
+        let page = include_str!("../../docs/monitoring.md");
+        let section = page
             .split("\n## Pings: knowing at once when backups stop\n")
             .nth(1)
-            .expect("README has the Pings section");
+            .expect("docs/monitoring.md has the Pings section");
         let example = section
             .split("```yaml\n")
             .nth(1)
