@@ -27,6 +27,7 @@ rustPlatform.buildRustPackage {
       ../Cargo.toml
       ../Cargo.lock
       ../README.md
+      ../docs
       ../src
       ../scripts
       ../site
@@ -63,6 +64,7 @@ rustPlatform.buildRustPackage {
       done
       wrapProgram $out/bin/backup-server --prefix PATH : ${path}
       install -Dm644 README.md $out/share/doc/backup-server/README.md
+      cp -r docs $out/share/doc/backup-server/docs
     ''
     # Completions and man pages, generated from the binary's own command line (it must
     # run on the build machine).
