@@ -460,6 +460,12 @@ in
         example = "/etc/ssl/certs/relay-ca.pem";
         description = "An extra trusted root for a self-hosted relay; certificates are always verified.";
       };
+      timeoutSecs = mkOption {
+        type = types.ints.between 1 3600;
+        default = 30;
+        example = 90;
+        description = "How long to wait for the SMTP server at each step before trying again (three tries).";
+      };
     };
 
     ssh = {

@@ -54,7 +54,8 @@ in
   smtp = {
     inherit (cfg.smtp) host port;
   }
-  // optional "ca_file" cfg.smtp.caFile;
+  // optional "ca_file" cfg.smtp.caFile
+  // optional "timeout_secs" (cfg.smtp.timeoutSecs or null);
 }
 // optional "dir_backup_remote" cfg.remoteDir
 // optional "email_sender" (cfg.email.sender or null)

@@ -228,6 +228,8 @@ enum Generate {
     Completions { shell: clap_complete::Shell },
     /// One man page per command, into DIR.
     Man { dir: PathBuf },
+    /// Every key backup_config.yml may hold, as dotted paths (tests/nix/run).
+    Keys,
 }
 
 /// For the commands besides `run` that may reach a target over SSH.
@@ -435,6 +437,9 @@ fn generate(what: Generate) -> Result<Exit, Error> {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut command, "backup-server", &mut script);
             crate::inventory::print_out(&String::from_utf8_lossy(&script));
+        }
+        Generate::Keys => {
+            crate::inventory::print_out(&(crate::config::schema().join("\n") + "\n"));
         }
         Generate::Man { dir } => {
             let write = |name: &str, page: clap::Command| -> std::io::Result<()> {

@@ -90,6 +90,40 @@ const DISK_KEYS: &[&str] = &["min_free_percent", "full_within_days"];
 const RETENTION_KEYS: &[&str] = &["daily", "weekly", "monthly", "yearly"];
 const SMTP_KEYS: &[&str] = &["host", "port", "ca_file", "timeout_secs"];
 
+/// Every key the checker accepts, as dotted paths (`tasks[].retention.daily`), made
+/// from the lists it checks against: what the NixOS module's rendering is compared
+/// with (tests/nix/run), so a key cannot exist here and be missing there unnoticed.
+pub fn schema() -> Vec<String> {
+    let under = |prefix: &str, keys: &[&str]| -> Vec<String> {
+        keys.iter().map(|k| format!("{prefix}{k}")).collect()
+    };
+    let mut paths = Vec::new();
+    for key in TOP_KEYS {
+        let nested: Vec<String> = match *key {
+            "tasks" => {
+                let mut task = under("tasks[].", TASK_KEYS);
+                task.extend(under("tasks[].retention.", RETENTION_KEYS));
+                task
+            }
+            "targets" => {
+                let mut target = under("targets[].", TARGET_KEYS);
+                target.extend(under("targets[].retention.", RETENTION_KEYS));
+                target
+            }
+            "retention" => under("retention.", RETENTION_KEYS),
+            "smtp" => under("smtp.", SMTP_KEYS),
+            "sync" => under("sync.", SYNC_KEYS),
+            "disk" => under("disk.", DISK_KEYS),
+            "notify" => notify::schema(),
+            _ => Vec::new(),
+        };
+        paths.push(key.to_string());
+        paths.extend(nested);
+    }
+    paths.sort();
+    paths
+}
+
 impl Checker {
     fn problem(&mut self, scope: Scope, key: &str, message: impl Into<String>) {
         self.problems.push(Problem {

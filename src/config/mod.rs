@@ -23,6 +23,7 @@ pub use checker::notify::{
     Event, Healthchecks, NTFY_DEFAULT_ON, Notify, Ntfy, Priority, UrlSource, Webhook, redact,
     url_problem,
 };
+pub use checker::schema;
 
 /// A validated configuration. Every field holds a checked value.
 #[derive(Debug, Clone, Serialize)]

@@ -215,6 +215,18 @@ const NOTIFY_KEYS: &[&str] = &["timeout_secs", "ca_file", "healthchecks", "ntfy"
 const HEALTHCHECKS_KEYS: &[&str] = &["url", "url_file"];
 const NTFY_KEYS: &[&str] = &["url", "url_file", "token_file", "on", "priority", "tags"];
 const WEBHOOK_KEYS: &[&str] = &["url", "url_file", "headers_file"];
+/// The keys of `notify`, as dotted paths (config::schema).
+pub(in crate::config) fn schema() -> Vec<String> {
+    let mut paths: Vec<String> = NOTIFY_KEYS.iter().map(|k| format!("notify.{k}")).collect();
+    for (channel, keys) in [
+        ("healthchecks", HEALTHCHECKS_KEYS),
+        ("ntfy", NTFY_KEYS),
+        ("webhook", WEBHOOK_KEYS),
+    ] {
+        paths.extend(keys.iter().map(|k| format!("notify.{channel}.{k}")));
+    }
+    paths
+}
 /// The messages ntfy sends when `on` is not given.
 pub const NTFY_DEFAULT_ON: [Event; 2] = [Event::Failure, Event::Recovery];
 

@@ -68,15 +68,34 @@ let
       };
     };
   };
+  # The other ways to give the channels: a secret ntfy topic URL, a webhook whose URL
+  # is no secret, a CA of the house, a slower relay.
+  notifyFiles = {
+    services.backupServer = {
+      smtp.timeoutSecs = 90;
+      notify = {
+        caFile = "/etc/ssl/home-ca.pem";
+        ntfy.urlFile = "/run/keys/ntfy-url";
+        webhook.url = "https://automation.lan/hooks/backup";
+      };
+    };
+  };
   # Several targets, hooks, per-task options (issue 13).
   targets = {
     services.backupServer = {
       ssh.keyFile = "/run/keys/ssh";
-      sync.bwlimitKiB = 5000;
+      sync = {
+        bwlimitKiB = 5000;
+        compress = true;
+      };
       targets = {
         usb = {
           location = "/mnt/usb";
-          retention.daily = 30;
+          retention = {
+            daily = 30;
+            weekly = 8;
+            yearly = 10;
+          };
           requireMountpoint = true;
         };
         offsite = {
@@ -198,6 +217,13 @@ let
         base
         ssh
         notify
+      ];
+      expect = [ ];
+    };
+    notify-files = {
+      modules = [
+        base
+        notifyFiles
       ];
       expect = [ ];
     };
@@ -538,7 +564,11 @@ let
         {
           name = "usb";
           location = "/mnt/usb";
-          retention.daily = 30;
+          retention = {
+            daily = 30;
+            weekly = 8;
+            yearly = 10;
+          };
           require_mountpoint = true;
         }
       ];
@@ -679,6 +709,7 @@ in
       targets
       only-targets
       notify
+      notify-files
       ;
   }
   // {
