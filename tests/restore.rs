@@ -241,7 +241,7 @@ fn a_restore_that_would_overwrite_is_refused_and_names_what_it_would_replace() {
         format!(
             "error: refusing to overwrite: 1 entry already in {to_arg} would be replaced or changed \
              (nothing was written; add --overwrite to replace them, or choose another --to):\n\
-             error:   {to_arg}/docs/report.txt\n"
+             \x20 {to_arg}/docs/report.txt\n"
         )
     );
     assert_eq!(stat_manifest(&to), before, "nothing was written");
