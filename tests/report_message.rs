@@ -149,7 +149,7 @@ fn the_report_has_the_headers_a_careful_sender_sets_and_says_what_moved_and_how_
     for expected in [
         "The history: https://backup.nas.lan/\n",
         "  moved: 120 files, 35.2 MB of 1.2 TB\n",
-        "Disks:\n  backup disk: 300.0 GB of 1.0 TB free (30.0%), 900 of 1000 inodes free; full in about 30 days at the recent rate\n",
+        "Disks:\n  backup disk: 300.0 GB of 1.0 TB free (30.0%), 900 of 1,000 inodes free; full in about 30 days at the recent rate\n",
         "    NEEDS ATTENTION: at the rate of the last 30 days it is full in 30 days\n",
     ] {
         assert!(text.contains(expected), "{expected:?} in\n{text}");
