@@ -30,6 +30,8 @@ pub struct Context<'a> {
     pub undelivered_pings: &'a [String],
     /// When the timer next starts a run (the config's `schedule`), if known.
     pub next_run: Option<f64>,
+    /// Where the pages are served (`site_url`), if said.
+    pub site_url: Option<&'a str>,
 }
 
 impl<'a> Context<'a> {
@@ -49,6 +51,16 @@ impl<'a> Context<'a> {
             disks,
             undelivered_pings: &[],
             next_run: None,
+            site_url: None,
+        }
+    }
+
+    /// The same, with where the pages are served and when the timer next fires.
+    pub fn with_site(self, site_url: Option<&'a str>, next_run: Option<f64>) -> Context<'a> {
+        Context {
+            site_url,
+            next_run,
+            ..self
         }
     }
 
