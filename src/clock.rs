@@ -66,6 +66,20 @@ impl Clock {
     }
 }
 
+impl Clock {
+    /// Unix seconds as RFC 3339 in the local time zone, `2026-11-26T02:00:03+01:00`:
+    /// for `status.json`, read by programs.
+    pub fn rfc3339(&self, seconds: f64) -> String {
+        match timestamp(seconds) {
+            Some(ts) => ts
+                .to_zoned_datetime(self.tz.clone())
+                .strftime("%Y-%m-%dT%H:%M:%S%:z")
+                .to_string(),
+            None => "1970-01-01T00:00:00Z".into(),
+        }
+    }
+}
+
 fn timestamp(seconds: f64) -> Option<jiff::Timestamp> {
     jiff::Timestamp::from_millisecond((seconds * 1000.0) as i64).ok()
 }

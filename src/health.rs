@@ -33,6 +33,16 @@ pub enum State {
 }
 
 impl State {
+    /// Every state, in the order of the rule.
+    pub const ALL: [State; 6] = [
+        State::Ok,
+        State::Warning,
+        State::Failing,
+        State::Stale,
+        State::NeverSucceeded,
+        State::NeverRan,
+    ];
+
     /// The word in `status.json`, the metrics and the pages' CSS classes.
     pub fn word(self) -> &'static str {
         match self {

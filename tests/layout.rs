@@ -120,7 +120,7 @@ fn run(
 }
 
 /// The world: `data` healthy for 130 nights (two history pages) while the backup disk
-/// fills; the long-named task failing its sync last night; `music` stale, its
+/// fills; the long-named task failing its backup last night; `music` stale, its
 /// offsite target unreachable for six; `archive` fine, its runs under a second; `fresh`
 /// configured and never run.
 fn scenario() -> Vec<TaskResult> {
@@ -143,9 +143,9 @@ fn scenario() -> Vec<TaskResult> {
             remote_free,
         ));
         if night < 20 {
-            let sync = if night < 1 {
+            let backup = if night < 1 {
                 End::Fails(
-                    "rsync exited with status 12 (error in rsync protocol data stream): connection unexpectedly closed while sending /srv/family/photos/an-extremely-long-directory-name-without-any-space-to-break-it-at/DCIM/Camera/IMG_20261201_101010.jpg",
+                    "rsync exited with status 23 (partial transfer due to error): cannot read /srv/family/photos/an-extremely-long-directory-name-without-any-space-to-break-it-at/DCIM/Camera/IMG_20261201_101010.jpg",
                 )
             } else {
                 End::Ok
@@ -155,9 +155,9 @@ fn scenario() -> Vec<TaskResult> {
                 LONG_SOURCE,
                 d,
                 &[
-                    ("backup", End::Ok, 1800.0),
+                    ("backup", backup, 1800.0),
                     ("retention", End::Ok, 1.2),
-                    ("sync", sync, 4000.0),
+                    ("sync", End::Ok, 4000.0),
                 ],
                 local_free,
                 remote_free,
@@ -293,9 +293,10 @@ fn playwright_python() -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
-#[test]
-fn the_pages_and_the_mail_fit_a_phone_and_a_desktop_and_draw_their_charts() {
+/// The world of [`scenario`], recorded and rendered: (the world, its runs, the site).
+fn rendered() -> (World, Vec<TaskResult>, PathBuf) {
     let mut world = World::new();
+    world.extra = "site_url: https://backup.nas.lan/\nschedule: \"*-*-* 03:00:00\"\n".into();
     world.task_extra = format!(
         "  - name: {LONG}\n    dir_source: {LONG_SOURCE}\n  - name: music\n    dir_source: /srv/music\n  - name: archive\n    dir_source: /srv/archive\n  - name: fresh\n    dir_source: /srv/fresh\n"
     );
@@ -313,6 +314,12 @@ fn the_pages_and_the_mail_fit_a_phone_and_a_desktop_and_draw_their_charts() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    (world, runs, site)
+}
+
+#[test]
+fn the_pages_and_the_mail_fit_a_phone_and_a_desktop_and_draw_their_charts() {
+    let (world, runs, site) = rendered();
     let mail_html = world.root.path().join("mail.html");
     mail(&world, &runs, &mail_html);
 
@@ -359,4 +366,115 @@ fn the_pages_and_the_mail_fit_a_phone_and_a_desktop_and_draw_their_charts() {
         .output()
         .expect("the layout script runs");
     assert!(out.status.success(), "{}", show(&out));
+}
+
+#[test]
+fn status_json_follows_its_schema_and_says_what_the_banner_says() {
+    let (_world, _, site) = rendered();
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/status.schema.json");
+    let check = Command::new("/usr/bin/python3")
+        .args([
+            "-c",
+            "import json, sys, jsonschema\n\
+             schema = json.load(open(sys.argv[1]))\n\
+             jsonschema.Draft202012Validator.check_schema(schema)\n\
+             jsonschema.Draft202012Validator(schema).validate(json.load(open(sys.argv[2])))",
+        ])
+        .arg(&schema)
+        .arg(site.join("status.json"))
+        .output()
+        .expect("python3 runs (apt-get install python3-jsonschema)");
+    assert!(check.status.success(), "{}", show(&check));
+
+    let status: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(site.join("status.json")).unwrap()).unwrap();
+    assert_eq!(status["version"], 2);
+    assert_eq!(status["all_fine"], false);
+    let disks: Vec<(&str, bool, bool)> = status["disks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["name"].as_str().unwrap(),
+                d["needs_attention"].as_bool().unwrap(),
+                d["measured_before_last_run"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        disks,
+        [
+            ("backup disk", true, false),
+            ("offsite", false, true),
+            ("remote", false, false)
+        ],
+        "the filling backup disk needs attention; the lost target's figures are old"
+    );
+    // systemd (Debian's, as on NixOS) says when "*-*-* 03:00:00" next comes.
+    let next = status["next_run"].as_str().expect("a next run");
+    assert!(
+        next.ends_with(":00:00+00:00") || next.contains("03:00:00"),
+        "{next}"
+    );
+    let index = fs::read_to_string(site.join("index.html")).unwrap();
+    assert!(
+        index.contains("next run expected <span class=\"figure\">"),
+        "{index}"
+    );
+    assert!(
+        index.contains("<title>✗ 3 of 5 need attention — backups on "),
+        "{index}"
+    );
+}
+
+#[test]
+fn metrics_keep_the_last_known_figures_and_one_hot_states_and_the_feed_links_absolutely() {
+    let (_world, _, site) = rendered();
+    let promtool = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(fs::File::open(site.join("metrics.prom")).unwrap())
+        .output()
+        .expect("promtool runs (apt-get install prometheus)");
+    assert!(promtool.status.success(), "{}", show(&promtool));
+    let metrics = fs::read_to_string(site.join("metrics.prom")).unwrap();
+    let version = env!("CARGO_PKG_VERSION");
+    for expected in [
+        format!("backup_server_build_info{{version=\"{version}\"}} 1\n"),
+        "backup_server_task_state{task=\"music\",state=\"stale\"} 1\n".into(),
+        "backup_server_task_state{task=\"music\",state=\"ok\"} 0\n".into(),
+        "backup_server_task_state{task=\"fresh\",state=\"never_ran\"} 1\n".into(),
+        "backup_server_disk_total_inodes{disk=\"backup disk\"} 122000000\n".into(),
+        // Its last backup failed; the night before's figures stay.
+        format!("backup_server_last_backup_size_bytes{{task=\"{LONG}\"}} 870000000000\n"),
+        format!("backup_server_last_backup_transferred_files{{task=\"{LONG}\"}} 1500\n"),
+    ] {
+        assert!(metrics.contains(&expected), "{expected:?} in\n{metrics}");
+    }
+    let states = metrics
+        .lines()
+        .filter(|l| l.starts_with("backup_server_task_state{task=\"data\""))
+        .count();
+    assert_eq!(states, 6, "one series per state: {metrics}");
+
+    let feed = Command::new("/usr/bin/python3")
+        .args([
+            "-c",
+            "import feedparser, sys\n\
+             f = feedparser.parse(sys.argv[1])\n\
+             assert not f.bozo, f.bozo_exception\n\
+             assert f.version == 'atom10', f.version\n\
+             print([l.href for l in f.feed.links if l.rel == 'self'])\n\
+             print(sorted({e.link for e in f.entries}))",
+        ])
+        .arg(site.join("feed.atom"))
+        .output()
+        .expect("python3-feedparser is installed");
+    assert!(feed.status.success(), "{}", show(&feed));
+    assert_eq!(
+        String::from_utf8_lossy(&feed.stdout),
+        format!(
+            "['https://backup.nas.lan/feed.atom']\n['https://backup.nas.lan/tasks/music/index.html', 'https://backup.nas.lan/tasks/{LONG}/index.html']\n"
+        )
+    );
 }
