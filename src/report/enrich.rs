@@ -86,7 +86,7 @@ pub fn enrich(
                 .map(|s| {
                     format!(
                         "{} file{}, {} of {}",
-                        s.files_transferred,
+                        crate::capacity::count(s.files_transferred),
                         if s.files_transferred == 1 { "" } else { "s" },
                         crate::capacity::bytes(s.bytes_transferred),
                         crate::capacity::bytes(s.total_size)
