@@ -140,7 +140,7 @@ pub fn count(n: u64) -> String {
     let digits = n.to_string();
     let mut words = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             words.push(',');
         }
         words.push(c);
