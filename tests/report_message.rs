@@ -306,3 +306,56 @@ fn a_200_mb_log_keeps_the_message_under_20_mb_and_says_it_was_cut() {
         "the tail is kept"
     );
 }
+
+#[test]
+fn the_mail_says_what_failed_first_then_the_last_good_backup_then_the_disks_then_the_pings() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("data_backup.log");
+    std::fs::write(&log, "line\n").unwrap();
+    let disks = [capacity::judge(
+        "backup disk",
+        &[Measure {
+            at: 1_795_000_000.0,
+            free_bytes: Some(50_000_000_000),
+            total_bytes: Some(1_000_000_000_000),
+            free_inodes: Some(900_000),
+            total_inodes: Some(1_000_000),
+        }],
+        1_795_000_000.0,
+        capacity::Thresholds::default(),
+    )
+    .unwrap()];
+    let pings = ["ntfy failure ping not delivered: http://ntfy.lan answered HTTP 500".to_string()];
+    let raw = compose_about(
+        &[failed_backup("data", "/data", &log)],
+        &disks,
+        None,
+        &pings,
+    )
+    .message
+    .formatted();
+    let message = MessageParser::default().parse(&raw).unwrap();
+    let text = message.body_text(0).unwrap().replace("\r\n", "\n");
+    let html = message.body_html(0).unwrap();
+    for part in [text.as_str(), &*html] {
+        let at = |words: &str| {
+            part.find(words)
+                .unwrap_or_else(|| panic!("{words:?} in\n{part}"))
+        };
+        let order = [
+            at("What failed"),
+            at("rsync exited with status 23: cannot read /data"),
+            at("Last good backup: never"),
+            at("900,000 of 1,000,000 inodes free"),
+            at("ntfy failure ping not delivered"),
+        ];
+        assert!(order.is_sorted(), "{order:?} in\n{part}");
+    }
+    assert!(
+        text.contains(
+            "What failed:\n  data: backup: rsync exited with status 23: cannot read /data\n"
+        ),
+        "{text}"
+    );
+    assert!(!html.contains("min-width"), "no fixed widths: {html}");
+}
