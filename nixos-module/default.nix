@@ -203,6 +203,7 @@ let
       staleAfterDays
       settings
       disk
+      schedule
       ;
     siteUrl =
       if cfg.site.url != null then

@@ -5,7 +5,8 @@
 # cfg: the services.backupServer option values, with the module's paths already
 # resolved to strings:
 #   { localDir, remoteDir, requireMountpoint, tasks, targets, sync, retention, email,
-#     smtp, staleAfterDays, settings, sshKeyPath, knownHostsPath, sshConfigPath }
+#     smtp, staleAfterDays, settings, sshKeyPath, knownHostsPath, sshConfigPath, schedule }
+#   schedule (the timer's OnCalendar) is optional: the pages say when it next fires.
 cfg:
 let
   retention = r: {
@@ -70,6 +71,7 @@ in
     }
 )
 // optional "site_url" (cfg.siteUrl or null)
+// optional "schedule" (cfg.schedule or null)
 // (
   if cfg ? disk then
     {

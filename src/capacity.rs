@@ -135,6 +135,19 @@ fn forecast(series: &[(f64, u64)]) -> Option<f64> {
 /// The furthest a forecast is given.
 const HORIZON_DAYS: f64 = 3650.0;
 
+/// A count for people, its thousands separated: `1,234,567`.
+pub fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut words = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            words.push(',');
+        }
+        words.push(c);
+    }
+    words
+}
+
 /// Bytes for people: `1.5 GB` (powers of 1000, as disks are sold).
 pub fn bytes(n: u64) -> String {
     let units = ["bytes", "kB", "MB", "GB", "TB", "PB"];
@@ -152,7 +165,7 @@ pub fn bytes(n: u64) -> String {
 }
 
 impl Disk {
-    /// "412.3 GB of 2.0 TB free (20.6%), 1.2 M of 122.1 M inodes free".
+    /// "412.3 GB of 2.0 TB free (20.6%), 1,200,000 of 122,000,000 inodes free".
     pub fn describe(&self) -> String {
         let mut words = match (self.free_bytes, self.total_bytes) {
             (Some(free), Some(total)) if total > 0 => format!(
@@ -165,7 +178,11 @@ impl Disk {
             _ => "free space unknown".to_string(),
         };
         if let (Some(free), Some(total)) = (self.free_inodes, self.total_inodes) {
-            words.push_str(&format!(", {free} of {total} inodes free"));
+            words.push_str(&format!(
+                ", {} of {} inodes free",
+                count(free),
+                count(total)
+            ));
         }
         match self.full_in_days {
             Some(days) => words.push_str(&format!(
@@ -192,6 +209,14 @@ mod tests {
     }
 
     #[test]
+    fn counts_have_their_thousands_separated() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(1000), "1,000");
+        assert_eq!(count(122_000_000), "122,000,000");
+    }
+
+    #[test]
     fn a_disk_losing_ten_gigabytes_a_day_is_full_when_the_line_says() {
         // 300 GB free on day 100, 10 GB less each day before: 30 days left.
         let measures: Vec<Measure> = (0..10)
@@ -205,7 +230,7 @@ mod tests {
         );
         assert_eq!(
             disk.describe(),
-            "300.0 GB of 1.0 TB free (30.0%), 900 of 1000 inodes free; full in about 30 days at the recent rate"
+            "300.0 GB of 1.0 TB free (30.0%), 900 of 1,000 inodes free; full in about 30 days at the recent rate"
         );
     }
 

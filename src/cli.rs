@@ -398,8 +398,7 @@ fn dispatch(cli: Cli) -> Result<Exit, Error> {
                 active,
                 progress.as_ref(),
                 &clock,
-                config.stale_after_days,
-                config.disk,
+                &crate::site::Settings::of(&config),
                 &site_dir,
             )
             .map_err(Error::Site)?;

@@ -66,6 +66,20 @@ impl Clock {
     }
 }
 
+impl Clock {
+    /// Unix seconds as RFC 3339 in the local time zone, `2026-11-26T02:00:03+01:00`:
+    /// for `status.json`, read by programs.
+    pub fn rfc3339(&self, seconds: f64) -> String {
+        match timestamp(seconds) {
+            Some(ts) => ts
+                .to_zoned_datetime(self.tz.clone())
+                .strftime("%Y-%m-%dT%H:%M:%S%:z")
+                .to_string(),
+            None => "1970-01-01T00:00:00Z".into(),
+        }
+    }
+}
+
 fn timestamp(seconds: f64) -> Option<jiff::Timestamp> {
     jiff::Timestamp::from_millisecond((seconds * 1000.0) as i64).ok()
 }
@@ -81,6 +95,20 @@ pub fn elapsed(seconds: f64) -> String {
     format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
+/// A duration for people, on the pages and in the mail: `0.4 s` under a second (which
+/// [`elapsed`] would round to `00:00:00`), else as [`elapsed`]. The seed's `task_run`
+/// column keeps [`elapsed`].
+pub fn took(seconds: f64) -> String {
+    let seconds = seconds.max(0.0);
+    if seconds >= 0.95 {
+        elapsed(seconds)
+    } else if seconds >= 0.05 {
+        format!("{seconds:.1} s")
+    } else {
+        "under 0.1 s".into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,6 +119,10 @@ mod tests {
         assert_eq!(elapsed(60.4), "00:01:00");
         assert_eq!(elapsed(3661.0), "01:01:01");
         assert_eq!(elapsed(90000.0), "25:00:00");
+        assert_eq!(took(0.4), "0.4 s");
+        assert_eq!(took(0.01), "under 0.1 s");
+        assert_eq!(took(0.97), "00:00:01");
+        assert_eq!(took(61.0), "00:01:01");
     }
 
     #[test]

@@ -16,6 +16,7 @@
 
 use serde::Serialize;
 
+use crate::capacity::Disk;
 use crate::clock::{Clock, DAY, days_between};
 use crate::outcome::TaskResult;
 use crate::record::{RunState, TaskHistory, TaskRun};
@@ -32,6 +33,16 @@ pub enum State {
 }
 
 impl State {
+    /// Every state, in the order of the rule.
+    pub const ALL: [State; 6] = [
+        State::Ok,
+        State::Warning,
+        State::Failing,
+        State::Stale,
+        State::NeverSucceeded,
+        State::NeverRan,
+    ];
+
     /// The word in `status.json`, the metrics and the pages' CSS classes.
     pub fn word(self) -> &'static str {
         match self {
@@ -193,6 +204,87 @@ impl Health {
     }
 }
 
+impl Health {
+    /// When the task last succeeded, for the mail: "Last good backup: 2026-12-03, 4 days
+    /// ago" (or "never").
+    pub fn last_good(&self, clock: &Clock) -> String {
+        match (self.last_success, self.days_since_success) {
+            (Some(t), Some(days)) => format!(
+                "Last good backup: {}, {}",
+                clock.date_of(t),
+                match days {
+                    0 => "today".to_string(),
+                    1 => "1 day ago".to_string(),
+                    n => format!("{n} days ago"),
+                }
+            ),
+            _ => "Last good backup: never".to_string(),
+        }
+    }
+}
+
+/// How things stand over every task and disk at once: the one rule behind the index's
+/// banner and `<title>`, and `status.json`'s `all_fine`. A task needs attention unless
+/// it is ok; a disk when the capacity rule gave it a warning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overall {
+    pub tasks: usize,
+    /// The positions of the tasks that need attention.
+    pub attention: Vec<usize>,
+    /// The positions of the disks that need attention.
+    pub disks: Vec<usize>,
+}
+
+impl Overall {
+    pub fn of(states: impl IntoIterator<Item = State>, disks: &[Disk]) -> Overall {
+        let mut tasks = 0;
+        let mut attention = Vec::new();
+        for (i, state) in states.into_iter().enumerate() {
+            tasks += 1;
+            if state.needs_attention() {
+                attention.push(i);
+            }
+        }
+        Overall {
+            tasks,
+            attention,
+            disks: (0..disks.len())
+                .filter(|i| disks[*i].warning.is_some())
+                .collect(),
+        }
+    }
+
+    /// Every task ok and no disk filling up (and at least one task).
+    pub fn all_fine(&self) -> bool {
+        self.tasks > 0 && self.attention.is_empty() && self.disks.is_empty()
+    }
+
+    /// The state in a few words: "All backups are fine", "2 of 5 tasks need attention",
+    /// "A disk needs attention", "No tasks yet".
+    pub fn headline(&self) -> String {
+        match (self.tasks, self.attention.len(), self.disks.len()) {
+            (0, _, _) => "No tasks yet".into(),
+            (_, 0, 0) => "All backups are fine".into(),
+            (_, 0, 1) => "A disk needs attention".into(),
+            (_, 0, _) => "Disks need attention".into(),
+            (n, 1, _) => format!("1 of {n} task needs attention"),
+            (n, k, _) => format!("{k} of {n} tasks need attention"),
+        }
+    }
+
+    /// The state for a browser tab, where it is cut short: "✓ all fine", "✗ 2 of 5 need
+    /// attention", "✗ a disk needs attention".
+    pub fn mark(&self) -> String {
+        match (self.tasks, self.attention.len(), self.disks.len()) {
+            (0, _, _) => "no tasks yet".into(),
+            (_, 0, 0) => "✓ all fine".into(),
+            (_, 0, 1) => "✗ a disk needs attention".into(),
+            (_, 0, _) => "✗ disks need attention".into(),
+            (n, k, _) => format!("✗ {k} of {n} need attention"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,6 +393,44 @@ mod tests {
         }
         let two_days = judged(vec![run(1, 98.0, Ok)]);
         assert_eq!(two_days.state, State::Ok, "2 days is not more than 2 days");
+    }
+
+    #[test]
+    fn the_overall_state_counts_tasks_and_disks_needing_attention() {
+        let full = Disk {
+            name: "backup disk".into(),
+            measured: 0.0,
+            free_bytes: None,
+            total_bytes: None,
+            free_inodes: None,
+            total_inodes: None,
+            full_in_days: Some(3.0),
+            warning: Some("full in 3 days".into()),
+            series: Vec::new(),
+        };
+        let fine = Overall::of([State::Ok, State::Ok], &[]);
+        assert!(fine.all_fine());
+        assert_eq!(
+            (fine.headline().as_str(), fine.mark().as_str()),
+            ("All backups are fine", "✓ all fine")
+        );
+        let disk = Overall::of([State::Ok], std::slice::from_ref(&full));
+        assert!(!disk.all_fine(), "a filling disk is not fine");
+        assert_eq!(disk.mark(), "✗ a disk needs attention");
+        let two = Overall::of(
+            [
+                State::Ok,
+                State::Failing,
+                State::Ok,
+                State::Stale,
+                State::Ok,
+            ],
+            &[full],
+        );
+        assert_eq!(two.attention, [1, 3]);
+        assert_eq!(two.headline(), "2 of 5 tasks need attention");
+        assert_eq!(two.mark(), "✗ 2 of 5 need attention");
+        assert_eq!(Overall::of([], &[]).headline(), "No tasks yet");
     }
 
     #[test]

@@ -439,9 +439,13 @@ pub fn plural(n: usize, what: &str) -> String {
     count(n, what, &format!("{what}s"))
 }
 
-/// `1 entry`, `3 entries`.
+/// `1 entry`, `3 entries`, `1,200 entries`.
 pub fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+    format!(
+        "{} {}",
+        crate::capacity::count(n as u64),
+        if n == 1 { one } else { many }
+    )
 }
 
 #[derive(Serialize)]

@@ -25,6 +25,7 @@ pub mod record;
 
 pub mod capacity;
 pub mod health;
+pub mod schedule;
 
 pub mod copies;
 pub mod inventory;

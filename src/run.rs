@@ -370,8 +370,7 @@ impl Book {
             progress.map(|_| *run),
             progress,
             clock,
-            config.stale_after_days,
-            config.disk,
+            &crate::site::Settings::of(config),
             site_dir,
         )
     }

@@ -157,8 +157,7 @@ fn render_site(
         None,
         None,
         clock,
-        config.stale_after_days,
-        config.disk,
+        &crate::site::Settings::of(config),
         site_dir,
     )?;
     journal::info(&format!(

@@ -149,7 +149,7 @@ fn the_report_has_the_headers_a_careful_sender_sets_and_says_what_moved_and_how_
     for expected in [
         "The history: https://backup.nas.lan/\n",
         "  moved: 120 files, 35.2 MB of 1.2 TB\n",
-        "Disks:\n  backup disk: 300.0 GB of 1.0 TB free (30.0%), 900 of 1000 inodes free; full in about 30 days at the recent rate\n",
+        "Disks:\n  backup disk: 300.0 GB of 1.0 TB free (30.0%), 900 of 1,000 inodes free; full in about 30 days at the recent rate\n",
         "    NEEDS ATTENTION: at the rate of the last 30 days it is full in 30 days\n",
     ] {
         assert!(text.contains(expected), "{expected:?} in\n{text}");
@@ -305,4 +305,57 @@ fn a_200_mb_log_keeps_the_message_under_20_mb_and_says_it_was_cut() {
         text.ends_with("the last line, where rsync says what went wrong\n"),
         "the tail is kept"
     );
+}
+
+#[test]
+fn the_mail_says_what_failed_first_then_the_last_good_backup_then_the_disks_then_the_pings() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("data_backup.log");
+    std::fs::write(&log, "line\n").unwrap();
+    let disks = [capacity::judge(
+        "backup disk",
+        &[Measure {
+            at: 1_795_000_000.0,
+            free_bytes: Some(50_000_000_000),
+            total_bytes: Some(1_000_000_000_000),
+            free_inodes: Some(900_000),
+            total_inodes: Some(1_000_000),
+        }],
+        1_795_000_000.0,
+        capacity::Thresholds::default(),
+    )
+    .unwrap()];
+    let pings = ["ntfy failure ping not delivered: http://ntfy.lan answered HTTP 500".to_string()];
+    let raw = compose_about(
+        &[failed_backup("data", "/data", &log)],
+        &disks,
+        None,
+        &pings,
+    )
+    .message
+    .formatted();
+    let message = MessageParser::default().parse(&raw).unwrap();
+    let text = message.body_text(0).unwrap().replace("\r\n", "\n");
+    let html = message.body_html(0).unwrap();
+    for part in [text.as_str(), &*html] {
+        let at = |words: &str| {
+            part.find(words)
+                .unwrap_or_else(|| panic!("{words:?} in\n{part}"))
+        };
+        let order = [
+            at("What failed"),
+            at("rsync exited with status 23: cannot read /data"),
+            at("Last good backup: never"),
+            at("900,000 of 1,000,000 inodes free"),
+            at("ntfy failure ping not delivered"),
+        ];
+        assert!(order.is_sorted(), "{order:?} in\n{part}");
+    }
+    assert!(
+        text.contains(
+            "What failed:\n  data: backup: rsync exited with status 23: cannot read /data\n"
+        ),
+        "{text}"
+    );
+    assert!(!html.contains("min-width"), "no fixed widths: {html}");
 }

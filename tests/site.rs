@@ -193,20 +193,30 @@ fn banners_say_which_tasks_need_attention_and_since_when() {
     let site = rendered(&world);
     let index = read(&site, "index.html");
     assert!(index.contains("4 of 5 tasks need attention"), "{index}");
-    assert!(index.contains(">data</a>: failing since "), "{index}");
     assert!(
-        index.contains("(1 day ago): sync: rsync failed on /data</li>"),
-        "the last success, and why the last run failed: {index}"
+        index.contains("<title>✗ 4 of 5 need attention — backups on "),
+        "the browser tab says it: {index}"
     );
     assert!(
-        index.contains(">photos</a>: stale: no success since "),
+        index.contains(">data</a>: <span class=\"why\">failing since "),
         "{index}"
     );
     assert!(
-        index.contains("(5 days ago): backup: rsync failed on /archive</li>"),
+        index.contains("(1 day ago): sync: rsync failed on /data</span></li>"),
+        "the last success, and why the last run failed: {index}"
+    );
+    assert!(
+        index.contains(">photos</a>: <span class=\"why\">stale: no success since "),
+        "{index}"
+    );
+    assert!(
+        index.contains("(5 days ago): backup: rsync failed on /archive</span></li>"),
         "stale whatever the last run did, and why it failed: {index}"
     );
-    assert!(index.contains(">fresh</a>: has never run"), "{index}");
+    assert!(
+        index.contains(">fresh</a>: <span class=\"why\">has never run"),
+        "{index}"
+    );
     assert!(
         !index.contains(">music</a>:"),
         "a fine task is not listed in the banner"

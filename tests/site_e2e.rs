@@ -184,7 +184,10 @@ fn nginx_serves_every_page_and_chromium_shows_the_tasks() {
     let dom = chromium(&["--dump-dom"], &url);
     let dom = String::from_utf8_lossy(&dom.stdout);
     assert!(dom.contains("1 of 1 task needs attention"), "{dom}");
-    assert!(dom.contains(">data</a>: failing since"), "{dom}");
+    assert!(
+        dom.contains(">data</a>: <span class=\"why\">failing since"),
+        "{dom}"
+    );
     let task_dom = chromium(&["--dump-dom"], &format!("{url}tasks/data/index.html"));
     let task_dom = String::from_utf8_lossy(&task_dom.stdout);
     assert_eq!(
@@ -199,15 +202,13 @@ fn nginx_serves_every_page_and_chromium_shows_the_tasks() {
 
     // Screenshots to look at: a desktop, and a phone in dark mode (Chromium's
     // --force-dark-mode makes `prefers-color-scheme: dark` match, as a phone set to dark
-    // would). The pages carry a viewport meta tag and keep wide tables in scrollers.
+    // would). The pages carry a viewport meta tag, and their tables become cards on a
+    // phone (tests/layout.rs measures them).
     assert!(
         dom.contains("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
     );
     assert!(dom.contains("<meta name=\"color-scheme\" content=\"light dark\">"));
-    assert!(
-        dom.contains("<div class=\"scroll\"><table class=\"tasks\">"),
-        "{dom}"
-    );
+    assert!(dom.contains("<table class=\"tasks cards\">"), "{dom}");
     let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
     fs::create_dir_all(&artifacts).unwrap();
     for (name, page, size, dark) in [

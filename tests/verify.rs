@@ -174,7 +174,7 @@ fn the_last_verification_is_in_the_report_on_the_pages_and_in_the_metrics() {
         "<h2>Verification</h2>",
         "missing on the target: docs/notes.md",
         "<h2>Snapshots</h2>",
-        "<td>2026-03-01</td>",
+        "<td class=\"name\">2026-03-01</td>",
         "daily, weekly, monthly, yearly until 2030-12-31",
     ] {
         assert!(page.contains(text), "{text:?} not on the task page");

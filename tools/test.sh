@@ -9,7 +9,10 @@ cd "$(dirname "$0")/.."
 source tools/debian-packages.sh
 install_debian_packages rsync openssh-server openssh-client sqlite3 shellcheck util-linux dash busybox acl attr \
 	python3 python3-aiosmtpd openssl nginx chromium prometheus python3-feedparser systemd \
-	debootstrap systemd-container python3-pip zsh fish groff-base
+	debootstrap systemd-container python3-pip python3-venv python3-jsonschema zsh fish groff-base
+# Playwright for Python, from PyPI, in a venv of its own: the browser tests (tests/layout.rs)
+# drive Debian's chromium with it. Made here so a missing PyPI fails before the build.
+tools/playwright-venv.sh >/dev/null
 
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings

@@ -63,6 +63,7 @@ const TOP_KEYS: &[&str] = &[
     "email_when",
     "summary_weekday",
     "site_url",
+    "schedule",
     "disk",
     "notify",
 ];
@@ -165,6 +166,7 @@ impl Checker {
         };
         let summary_weekday = self.weekday(top, "summary_weekday");
         let site_url = self.site_url(top);
+        let schedule = self.schedule(top);
         let disk = self.disk(top);
         let email_admin = self.email(top, "email_admin", false).unwrap_or_default();
         let email_admin = if Some(&email_admin) == email_report.as_ref() {
@@ -224,6 +226,7 @@ impl Checker {
             email_when: email_when?,
             summary_weekday: summary_weekday?,
             site_url: site_url?,
+            schedule: schedule?,
             disk: disk?,
             email_admin,
             tasks: tasks?,
@@ -725,6 +728,26 @@ impl Checker {
             );
         }
         ok.then_some(Some(url))
+    }
+
+    /// The timer's OnCalendar expression, for "next run expected"; systemd judges it
+    /// when the pages are rendered, so here it need only be one line of text.
+    fn schedule(&mut self, top: &Map<String, Value>) -> Option<Option<String>> {
+        let Some(v) = top.get("schedule").filter(|v| !v.is_null()) else {
+            return Some(None);
+        };
+        let schedule = self.string(Scope::Top, "schedule", v)?;
+        let ok = !schedule.trim().is_empty()
+            && schedule.len() <= 200
+            && !schedule.contains(|c: char| c.is_control());
+        if !ok {
+            self.problem(
+                Scope::Top,
+                "schedule",
+                format!("{schedule:?} is not a systemd OnCalendar expression on one line"),
+            );
+        }
+        ok.then_some(Some(schedule))
     }
 
     fn disk(&mut self, top: &Map<String, Value>) -> Option<Thresholds> {

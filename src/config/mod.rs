@@ -55,6 +55,9 @@ pub struct Config {
     pub summary_weekday: jiff::civil::Weekday,
     /// Where the history pages are served, for a link in the report.
     pub site_url: Option<String>,
+    /// When the timer starts a run (a systemd OnCalendar expression, as the NixOS
+    /// module renders it), for "next run expected"; `None`: not said.
+    pub schedule: Option<String>,
     /// When a disk needs attention.
     pub disk: crate::capacity::Thresholds,
     /// Pings when a run starts and ends (healthchecks, ntfy, a webhook).

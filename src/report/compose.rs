@@ -241,17 +241,26 @@ fn pings_words(about: &About) -> Option<String> {
     })
 }
 
+/// Each failed step of the tasks that failed, one line each, "  data: backup: why".
+fn failures_text(reports: &[TaskReport]) -> String {
+    let mut out = String::new();
+    for r in reports.iter().filter(|r| !r.success) {
+        for s in r.steps.iter().filter(|s| s.state == StepState::Failed) {
+            let why = s.error.as_deref().unwrap_or("failed");
+            out.push_str(&format!("  {}: {}: {why}\n", r.name, s.step));
+        }
+    }
+    out
+}
+
 fn render_text(reports: &[TaskReport], about: &About, attached: &[AttachedLog]) -> String {
     let mut out = format!("{}\n\n", subject(reports, about));
     if let Some(words) = unrecorded_words(about) {
         out.push_str(&format!("{words}\n\n"));
     }
-    if let Some(words) = pings_words(about) {
-        out.push_str(&format!("{words}\n"));
-        for ping in about.undelivered_pings {
-            out.push_str(&format!("  - {ping}\n"));
-        }
-        out.push('\n');
+    let failures = failures_text(reports);
+    if !failures.is_empty() {
+        out.push_str(&format!("What failed:\n{failures}\n"));
     }
     if let Some(url) = about.site_url {
         out.push_str(&format!("The history: {url}\n\n"));
@@ -260,8 +269,8 @@ fn render_text(reports: &[TaskReport], about: &About, attached: &[AttachedLog]) 
         let verdict = if r.success { "succeeded" } else { "FAILED" };
         let recovered = if r.recovered { " (recovered)" } else { "" };
         out.push_str(&format!(
-            "{} {verdict}{recovered}: {} to {} ({})\n  health: {}\n",
-            r.name, r.start, r.end, r.time_task_elapsed, r.health_words
+            "{} {verdict}{recovered}: {} to {} ({})\n  {}\n  health: {}\n",
+            r.name, r.start, r.end, r.time_task_elapsed, r.last_good, r.health_words
         ));
         if let Some(moved) = &r.moved {
             out.push_str(&format!("  moved: {moved}\n"));
@@ -299,6 +308,13 @@ fn render_text(reports: &[TaskReport], about: &About, attached: &[AttachedLog]) 
             if let Some(warning) = &disk.warning {
                 out.push_str(&format!("    NEEDS ATTENTION: {warning}\n"));
             }
+        }
+        out.push('\n');
+    }
+    if let Some(words) = pings_words(about) {
+        out.push_str(&format!("{words}\n"));
+        for ping in about.undelivered_pings {
+            out.push_str(&format!("  - {ping}\n"));
         }
         out.push('\n');
     }
@@ -352,76 +368,98 @@ fn colours(state: StepState) -> &'static str {
     }
 }
 
+/// The HTML part, in the order a person reading it on a phone needs: what failed and
+/// why, each task's last good backup and its steps, the disks, then the pings that
+/// could not be delivered. Blocks, not fixed-width tables: it narrows to any screen.
 fn render_html(reports: &[TaskReport], about: &About, attached: &[AttachedLog]) -> Markup {
-    let cell = "padding:4px 8px;border-bottom:1px solid #dadce0;text-align:left;vertical-align:top";
+    let block = "margin:0 0 16px 0;padding:8px 10px;border:1px solid #dadce0;border-radius:6px;max-width:640px";
+    let wrap = "overflow-wrap:anywhere;word-break:break-word";
+    let badge = |state: StepState| format!("{};padding:0 4px;border-radius:3px", colours(state));
+    let class = |state: StepState| match state {
+        StepState::Failed => "outcome failed",
+        StepState::Warning => "outcome warned",
+        StepState::Succeeded => "outcome ok",
+        StepState::NotRun => "outcome not-run",
+    };
+    let failed: Vec<&TaskReport> = reports.iter().filter(|r| !r.success).collect();
     html! {
         (maud::DOCTYPE)
         html {
-            head { meta charset="utf-8"; title { (subject(reports, about)) } }
-            body style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#202124" {
-                h2 style="margin:0 0 12px 0" { (subject(reports, about)) }
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (subject(reports, about)) }
+            }
+            body style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#202124;margin:8px" {
+                h2 style={ "margin:0 0 12px 0;" (wrap) } { (subject(reports, about)) }
                 @if let Some(words) = unrecorded_words(about) {
                     p style="background:#fce8e6;color:#a50e0e;padding:8px" { (words) }
                 }
-                @if let Some(words) = pings_words(about) {
-                    div style="background:#fef7e0;color:#8a4b00;padding:8px;margin:0 0 12px 0" {
-                        (words)
-                        ul style="margin:4px 0 0 0" {
-                            @for ping in about.undelivered_pings { li { (ping) } }
+                @if !failed.is_empty() {
+                    div style={ (block) ";background:#fce8e6;color:#a50e0e;" (wrap) } {
+                        strong { "What failed" }
+                        @for r in &failed {
+                            @for s in r.steps.iter().filter(|s| s.state == StepState::Failed) {
+                                div style="margin:6px 0 0 0" {
+                                    strong { (r.name) } " " span.(class(s.state)) style=(badge(s.state)) { (s.step) " " (state_word(s.state)) }
+                                    ": " (s.error.as_deref().unwrap_or("failed"))
+                                }
+                            }
                         }
                     }
                 }
                 @if let Some(url) = about.site_url {
-                    p { "The history: " a href=(url) { (url) } }
+                    p style=(wrap) { "The history: " a href=(url) { (url) } }
                 }
                 @for r in reports {
                     @let task_state = if !r.success { StepState::Failed } else if r.warnings { StepState::Warning } else { StepState::Succeeded };
-                    table style="border-collapse:collapse;margin:0 0 18px 0;min-width:480px" {
-                        tr {
-                            th colspan="4" style={ (cell) ";" (colours(task_state)) ";font-size:15px" } {
-                                (r.name) ": " (if r.success { "succeeded" } else { "FAILED" })
-                                @if r.recovered { " (recovered)" }
-                            }
+                    div style={ (block) ";" (wrap) } {
+                        div style="font-size:15px;font-weight:bold;margin:0 0 4px 0" {
+                            span.(class(task_state)) style=(badge(task_state)) { (r.name) ": " (if r.success { "succeeded" } else { "FAILED" }) }
+                            @if r.recovered { " (recovered)" }
                         }
-                        tr {
-                            td colspan="4" style=(cell) {
-                                (r.start) " to " (r.end) " (" (r.time_task_elapsed) ")"
-                                br; "health: " (r.health_words)
-                                @if let Some(moved) = &r.moved { br; "moved: " (moved) }
-                                @if let Some(verification) = &r.verification { br; (verification) }
-                            }
+                        div style="font-weight:bold" { (r.last_good) }
+                        div style="color:#5f6368" {
+                            (r.start) " to " (r.end) " (" (r.time_task_elapsed) ")"
                         }
+                        div { "health: " (r.health_words) }
+                        @if let Some(moved) = &r.moved { div { "moved: " (moved) } }
+                        @if let Some(verification) = &r.verification { div { (verification) } }
                         @for s in &r.steps {
-                            tr {
-                                td style=(cell) { (s.step) }
-                                td style={ (cell) ";" (colours(s.state)) } { (state_word(s.state)) }
-                                td style=(cell) { (s.time_elapsed) }
-                                td style=(cell) {
-                                    @if s.state != StepState::NotRun {
+                            div style="margin:6px 0 0 0;padding:4px 0 0 0;border-top:1px solid #dadce0" {
+                                (s.step) " " span.(class(s.state)) style=(badge(s.state)) { (state_word(s.state)) }
+                                @if !s.time_elapsed.is_empty() { " " span style="color:#5f6368" { (s.time_elapsed) } }
+                                @if s.state != StepState::NotRun {
+                                    div style="font-size:13px;color:#5f6368" {
                                         (s.dir_from) (PreEscaped(" &rarr; ")) (s.dir_to)
                                     }
-                                    @for message in s.error.iter().chain(&s.warnings) {
-                                        br; code { (message) }
-                                    }
-                                    @if let Some(a) = attached.iter().find(|a| Some(&a.log) == s.file_log.as_ref()) {
-                                        br; em { (attachment_words(a)) }
-                                    }
+                                }
+                                @for message in s.error.iter().chain(&s.warnings) {
+                                    div { code { (message) } }
+                                }
+                                @if let Some(a) = attached.iter().find(|a| Some(&a.log) == s.file_log.as_ref()) {
+                                    div { em { (attachment_words(a)) } }
                                 }
                             }
                         }
                     }
                 }
                 @if !about.disks.is_empty() {
-                    table style="border-collapse:collapse;margin:0 0 18px 0;min-width:480px" {
-                        tr { th colspan="2" style=(cell) { "Disks" } }
+                    div style={ (block) ";" (wrap) } {
+                        strong { "Disks" }
                         @for disk in about.disks {
-                            tr {
-                                td style=(cell) { (disk.name) }
-                                td style={ (cell) @if disk.warning.is_some() { ";" (colours(StepState::Warning)) } } {
-                                    (disk.describe())
-                                    @if let Some(warning) = &disk.warning { br; strong { "Needs attention: " (warning) } }
-                                }
+                            div style={ "margin:6px 0 0 0" @if disk.warning.is_some() { ";" (colours(StepState::Warning)) ";padding:2px 4px" } } {
+                                strong { (disk.name) } ": " (disk.describe())
+                                @if let Some(warning) = &disk.warning { br; strong { "Needs attention: " (warning) } }
                             }
+                        }
+                    }
+                }
+                @if let Some(words) = pings_words(about) {
+                    div style={ (block) ";background:#fef7e0;color:#8a4b00;" (wrap) } {
+                        (words)
+                        ul style="margin:4px 0 0 0;padding-left:20px" {
+                            @for ping in about.undelivered_pings { li { (ping) } }
                         }
                     }
                 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::clock::{Clock, elapsed};
+use crate::clock::{Clock, took};
 use crate::health::{Health, Verdict};
 use crate::outcome::{StepOutcome, TaskResult, TransferStats};
 use crate::record::TaskHistory;
@@ -49,6 +49,8 @@ pub struct TaskReport {
     pub health: Health,
     /// The health in words (`Health::describe`).
     pub health_words: String,
+    /// "Last good backup: 2026-12-03, 4 days ago" (`Health::last_good`).
+    pub last_good: String,
     /// It succeeded after a run that did not.
     pub recovered: bool,
     /// What its backup moved: "120 files, 35.2 MB of 1.2 TB".
@@ -84,7 +86,7 @@ pub fn enrich(
                 .map(|s| {
                     format!(
                         "{} file{}, {} of {}",
-                        s.files_transferred,
+                        crate::capacity::count(s.files_transferred),
                         if s.files_transferred == 1 { "" } else { "s" },
                         crate::capacity::bytes(s.bytes_transferred),
                         crate::capacity::bytes(s.total_size)
@@ -117,8 +119,9 @@ pub fn enrich(
                 warnings: task.warned(),
                 start: clock.local_time(task.started),
                 end: clock.local_time(task.ended),
-                time_task_elapsed: elapsed(task.ended - task.started),
+                time_task_elapsed: took(task.ended - task.started),
                 health_words: health.describe(clock),
+                last_good: health.last_good(clock),
                 health,
                 recovered,
                 moved,
@@ -137,7 +140,7 @@ fn step_report(s: &crate::outcome::StepResult) -> StepReport {
             StepOutcome::Warned { .. } => StepState::Warning,
             StepOutcome::Failed { .. } => StepState::Failed,
         },
-        time_elapsed: elapsed(s.ended - s.started),
+        time_elapsed: took(s.ended - s.started),
         dir_from: s.from.clone(),
         dir_to: s.to.clone(),
         error: s.outcome.error().map(|e| e.message.clone()),

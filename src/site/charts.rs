@@ -2,7 +2,9 @@
 //! durations, a calendar of a year's outcomes.
 //!
 //! Drawn with maud like the pages, so every label is escaped; each chart carries a
-//! text alternative (`role="img"` with `aria-label`, and `<title>` per mark).
+//! text alternative (`role="img"` with `aria-label`, and `<title>` per mark). Every mark
+//! is written with a body (`line … {}`), never as a void element (`line …;`): in HTML,
+//! `<line>` is not self-closing, and an unclosed one swallows the marks after it.
 
 use std::collections::BTreeMap;
 
@@ -10,7 +12,7 @@ use jiff::civil::Date;
 use maud::{Markup, html};
 
 use crate::capacity::{Disk, bytes};
-use crate::clock::{Clock, DAY, elapsed};
+use crate::clock::{Clock, DAY, took};
 use crate::record::{RunState, TaskRun as Run};
 
 /// The CSS class of a run's outcome.
@@ -37,6 +39,9 @@ pub fn outcome_word(state: RunState) -> &'static str {
 /// The last `runs` (newest first in, oldest drawn first), one square each.
 pub fn strip(runs: &[Run], clock: &Clock) -> Markup {
     let shown: Vec<&Run> = runs.iter().take(30).rev().collect();
+    if shown.is_empty() {
+        return html! { "no runs" };
+    }
     let ok = shown.iter().filter(|r| r.succeeded()).count();
     let label = format!(
         "last {} runs: {ok} succeeded, {} failed",
@@ -54,9 +59,12 @@ pub fn strip(runs: &[Run], clock: &Clock) -> Markup {
     }
 }
 
-/// Durations of the last 30 runs as a line.
+/// Durations of the last 30 runs as a line; nothing under two runs.
 pub fn sparkline(runs: &[Run]) -> Markup {
     let durations: Vec<f64> = runs.iter().take(30).rev().map(Run::duration).collect();
+    if durations.len() < 2 {
+        return html! {};
+    }
     let max = durations.iter().copied().fold(0.0_f64, f64::max).max(1.0);
     let (w, h) = (120.0, 20.0);
     let step = if durations.len() > 1 {
@@ -78,12 +86,12 @@ pub fn sparkline(runs: &[Run]) -> Markup {
     let label = format!(
         "durations of the last {} runs, longest {}",
         durations.len(),
-        elapsed(max)
+        took(max)
     );
     html! {
         svg.sparkline role="img" aria-label=(label) width="120" height="20" viewBox="0 0 120 20" {
             title { (label) }
-            polyline points=(points.join(" ")) fill="none" stroke-width="1.5";
+            polyline points=(points.join(" ")) fill="none" stroke-width="1.5" {}
         }
     }
 }
@@ -102,8 +110,8 @@ pub fn durations(runs: &[Run], clock: &Clock) -> Markup {
     let label = format!(
         "durations of the last {} runs: median {}, longest {}",
         shown.len(),
-        elapsed(median),
-        elapsed(max)
+        took(median),
+        took(max)
     );
     let (bar, gap, h) = (6.0, 2.0, 80.0);
     let width = shown.len() as f64 * (bar + gap);
@@ -113,7 +121,7 @@ pub fn durations(runs: &[Run], clock: &Clock) -> Markup {
                 @for (i, run) in shown.iter().enumerate() {
                     @let bar_h = (run.duration() / max * (h - 2.0)).max(1.0);
                     rect class=(outcome_class(run.state)) x=(i as f64 * (bar + gap)) y=(h - bar_h) width=(bar) height=(bar_h) {
-                        title { (clock.local_time(run.started)) ": " (elapsed(run.duration())) }
+                        title { (clock.local_time(run.started)) ": " (took(run.duration())) }
                     }
                 }
             }
@@ -122,7 +130,8 @@ pub fn durations(runs: &[Run], clock: &Clock) -> Markup {
     }
 }
 
-/// The outcome of each day of the year up to `today`: a column per week, Monday on top.
+/// The outcome of each day of the year up to `today`: a column per week, the newest
+/// week first (on a narrow screen the recent months are the ones in view), Monday on top.
 pub fn calendar(runs: &[Run], today: Date, clock: &Clock) -> Markup {
     let mut days: BTreeMap<Date, bool> = BTreeMap::new();
     for run in runs.iter().filter(|r| r.state != RunState::Running) {
@@ -134,44 +143,48 @@ pub fn calendar(runs: &[Run], today: Date, clock: &Clock) -> Markup {
     let first = today
         .checked_sub(jiff::Span::new().days(364))
         .unwrap_or(today);
-    // Start the grid on the Monday of the first day's week.
-    let offset = i64::from(first.weekday().to_monday_zero_offset());
-    let start = first
-        .checked_sub(jiff::Span::new().days(offset))
-        .unwrap_or(first);
     let cell = 11;
+    let this_monday = today
+        .checked_sub(jiff::Span::new().days(i64::from(today.weekday().to_monday_zero_offset())))
+        .unwrap_or(today);
     let mut cells = Vec::new();
     let (mut good, mut bad, mut none) = (0, 0, 0);
-    let mut day = start;
-    let mut index = 0usize;
-    while day <= today {
-        if day >= first {
-            let (class, word) = match days.get(&day) {
-                Some(true) => ("ok", "all runs succeeded"),
-                Some(false) => ("failed", "a run failed"),
-                None => ("none", "no run"),
-            };
-            match class {
-                "ok" => good += 1,
-                "failed" => bad += 1,
-                _ => none += 1,
-            }
-            cells.push((
-                index / 7 * cell,
-                index % 7 * cell,
-                class,
-                format!("{day}: {word}"),
-            ));
+    let mut weeks = 0;
+    let mut day = today;
+    while day >= first {
+        // Whole weeks back from this one: column 0 is this week.
+        let week = ((this_monday
+            - day
+                .checked_sub(
+                    jiff::Span::new().days(i64::from(day.weekday().to_monday_zero_offset())),
+                )
+                .unwrap_or(day))
+        .get_days()
+            / 7) as usize;
+        weeks = weeks.max(week + 1);
+        let (class, word) = match days.get(&day) {
+            Some(true) => ("ok", "all runs succeeded"),
+            Some(false) => ("failed", "a run failed"),
+            None => ("none", "no run"),
+        };
+        match class {
+            "ok" => good += 1,
+            "failed" => bad += 1,
+            _ => none += 1,
         }
-        index += 1;
-        day = match day.tomorrow() {
-            Ok(next) => next,
+        cells.push((
+            week * cell,
+            day.weekday().to_monday_zero_offset() as usize * cell,
+            class,
+            format!("{day}: {word}"),
+        ));
+        day = match day.yesterday() {
+            Ok(previous) => previous,
             Err(_) => break,
         };
     }
-    let weeks = index.div_ceil(7);
     let label = format!(
-        "the year to {today}: {} all good, {} with a failed run, {} without a run",
+        "the year to {today}, newest week first: {} all good, {} with a failed run, {} without a run",
         days_word(good),
         days_word(bad),
         days_word(none)
@@ -197,6 +210,9 @@ pub fn moved(runs: &[Run], clock: &Clock) -> Markup {
         .rev()
         .filter_map(|r| Some((r, r.backup_stats()?.bytes_transferred)))
         .collect();
+    if shown.is_empty() {
+        return html! { p { "No backup has recorded what it moved." } };
+    }
     let max = shown.iter().map(|(_, b)| *b).max().unwrap_or(0).max(1);
     let mut sorted: Vec<u64> = shown.iter().map(|(_, b)| *b).collect();
     sorted.sort_unstable();
@@ -224,23 +240,27 @@ pub fn moved(runs: &[Run], clock: &Clock) -> Markup {
     }
 }
 
-/// A disk's free space over the forecast's window, and the line to the day it is full
-/// at that rate, when it is filling up.
+/// A disk's free space over the forecast's window, its axes scaled to the measures
+/// (the first to the last, the least free to the most), so a change shows; the
+/// forecast is said in words under it, not drawn years wide.
 pub fn disk(disk: &Disk, clock: &Clock) -> Markup {
     let (w, h) = (240.0, 60.0);
     let points = &disk.series;
-    let total = disk
-        .total_bytes
-        .or_else(|| points.iter().map(|(_, f)| *f).max())
-        .unwrap_or(1)
-        .max(1) as f64;
     let start = points.first().map_or(disk.measured, |(t, _)| *t);
-    let end = disk
-        .full_in_days
-        .map_or(disk.measured, |days| disk.measured + days * DAY)
-        .max(start + DAY);
-    let x = |t: f64| (t - start) / (end - start) * w;
-    let y = |free: f64| h - free / total * (h - 2.0) - 1.0;
+    let end = points
+        .last()
+        .map_or(disk.measured, |(t, _)| *t)
+        .max(start + 1.0);
+    let least = points.iter().map(|(_, f)| *f).min().unwrap_or(0) as f64;
+    let most = points.iter().map(|(_, f)| *f).max().unwrap_or(0) as f64;
+    // A flat line is drawn across the middle.
+    let (low, high) = if most > least {
+        (least, most)
+    } else {
+        (least - 1.0, least + 1.0)
+    };
+    let x = |t: f64| (t - start) / (end - start) * (w - 2.0) + 1.0;
+    let y = |free: f64| h - 2.0 - (free - low) / (high - low) * (h - 4.0);
     let line: Vec<String> = points
         .iter()
         .map(|(t, f)| format!("{:.1},{:.1}", x(*t), y(*f as f64)))
@@ -248,8 +268,18 @@ pub fn disk(disk: &Disk, clock: &Clock) -> Markup {
     let full_on = disk
         .full_in_days
         .map(|days| clock.date_of(disk.measured + days * DAY));
+    let span = match (points.first(), points.last()) {
+        (Some((t0, f0)), Some((t1, f1))) if points.len() > 1 => format!(
+            " from {} ({}) to {} ({})",
+            clock.date_of(*t0),
+            bytes(*f0),
+            clock.date_of(*t1),
+            bytes(*f1)
+        ),
+        _ => String::new(),
+    };
     let label = format!(
-        "free space on {} over the last {} measures: {}{}",
+        "free space on {} over the last {} measures{span}: {}{}",
         disk.name,
         points.len(),
         disk.free_bytes
@@ -263,10 +293,12 @@ pub fn disk(disk: &Disk, clock: &Clock) -> Markup {
         figure {
             svg.disk role="img" aria-label=(label) width=(w) height=(h) viewBox={ "0 0 " (w) " " (h) } {
                 title { (label) }
-                line.axis x1="0" y1=(h - 0.5) x2=(w) y2=(h - 0.5);
-                polyline.free points=(line.join(" "));
-                @if let (Some(_), Some((t, f))) = (full_on, points.last()) {
-                    line.forecast x1=(format!("{:.1}", x(*t))) y1=(format!("{:.1}", y(*f as f64))) x2=(format!("{:.1}", w)) y2=(format!("{:.1}", h - 1.0));
+                line.axis x1="0" y1=(h - 0.5) x2=(w) y2=(h - 0.5) {}
+                @if line.len() > 1 {
+                    polyline.free points=(line.join(" ")) {}
+                } @else if let Some(point) = line.first() {
+                    @let (cx, cy) = point.split_once(',').unwrap_or(("1", "1"));
+                    circle.free cx=(cx) cy=(cy) r="2" {}
                 }
             }
             figcaption { (label) }
@@ -279,5 +311,72 @@ fn days_word(n: usize) -> String {
         "1 day".into()
     } else {
         format!("{n} days")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::StepRow;
+
+    fn closed(markup: &str) {
+        for mark in ["line", "polyline", "rect", "circle", "path"] {
+            let opened = markup.matches(&format!("<{mark} ")).count();
+            let closed = markup.matches(&format!("</{mark}>")).count();
+            assert_eq!(opened, closed, "every <{mark}> is closed: {markup}");
+        }
+    }
+
+    #[test]
+    fn every_mark_of_every_chart_is_closed() {
+        let clock = Clock::system();
+        let now = clock.now();
+        let runs: Vec<Run> = (0..40)
+            .map(|i| Run {
+                run: crate::record::RunId(i),
+                started: now - i as f64 * DAY,
+                ended: now - i as f64 * DAY + 60.0,
+                state: if i % 5 == 0 {
+                    RunState::Failed
+                } else {
+                    RunState::Ok
+                },
+                steps: Vec::<StepRow>::new(),
+            })
+            .collect();
+        let measured = Disk {
+            name: "backup disk".into(),
+            measured: now,
+            free_bytes: Some(100),
+            total_bytes: Some(1000),
+            free_inodes: None,
+            total_inodes: None,
+            full_in_days: Some(3.0),
+            warning: None,
+            series: vec![(now - 2.0 * DAY, 300), (now - DAY, 200), (now, 100)],
+        };
+        for chart in [
+            strip(&runs, &clock),
+            sparkline(&runs),
+            durations(&runs, &clock),
+            calendar(&runs, clock.today(), &clock),
+            moved(&runs, &clock),
+            disk(&measured, &clock),
+        ] {
+            closed(&chart.into_string());
+        }
+    }
+
+    #[test]
+    fn the_calendar_starts_with_this_week() {
+        let clock = Clock::system();
+        let today = clock.today();
+        let markup = calendar(&[], today, &clock).into_string();
+        let first = markup.split("<rect ").nth(1).unwrap();
+        assert!(first.starts_with("class=\"none\" x=\"0\""), "{first}");
+        assert!(
+            first.contains(&format!("<title>{today}: no run</title>")),
+            "{first}"
+        );
     }
 }

@@ -10,15 +10,54 @@ use super::pages::{Context, slug};
 use crate::record::Progress;
 use crate::record::{Against, CheckOutcome, TaskRun};
 
+/// The version of `status.json`'s schema (README, "status.json"; docs/status.schema.json):
+/// raised when a field changes meaning or goes, not when one is added.
+pub const STATUS_VERSION: u32 = 2;
+
 #[derive(Serialize)]
 struct Status<'a> {
+    version: u32,
+    /// RFC 3339, in the local time zone, as every time here.
     generated: String,
     generated_unix: f64,
     host: &'a str,
+    /// Every task ok and no disk needing attention: the banner's rule (health::Overall).
     all_fine: bool,
+    /// When the timer next starts a run (the config's `schedule`); null when unknown.
+    next_run: Option<String>,
     /// The run going now: since, its task and step, the steps done; null when none.
-    running: Option<&'a Progress>,
+    running: Option<Running<'a>>,
     tasks: Vec<TaskState<'a>>,
+    disks: Vec<DiskState<'a>>,
+}
+
+#[derive(Serialize)]
+struct Running<'a> {
+    since: String,
+    since_unix: f64,
+    task: Option<&'a str>,
+    step: Option<&'a str>,
+    /// The steps that ended, in order: [task, step, outcome].
+    done: &'a [(String, String, String)],
+}
+
+#[derive(Serialize)]
+struct DiskState<'a> {
+    /// `backup disk`, or a target's name.
+    name: &'a str,
+    measured: String,
+    measured_unix: f64,
+    /// Measured before the last run began: that run did not reach it.
+    measured_before_last_run: bool,
+    free_bytes: Option<u64>,
+    total_bytes: Option<u64>,
+    free_inodes: Option<u64>,
+    total_inodes: Option<u64>,
+    /// Days until it is full at the rate of the last 30 days; null when not filling up.
+    full_in_days: Option<f64>,
+    needs_attention: bool,
+    /// Why it needs attention, in words.
+    warning: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -62,8 +101,8 @@ struct RunState {
 
 pub fn status_json(ctx: &Context, tasks: &[TaskSummary]) -> String {
     let run_state = |run: &TaskRun| RunState {
-        start: ctx.clock.local_time(run.started),
-        end: ctx.clock.local_time(run.ended),
+        start: ctx.clock.rfc3339(run.started),
+        end: ctx.clock.rfc3339(run.ended),
         start_unix: run.started,
         end_unix: run.ended,
         success: run.succeeded(),
@@ -74,7 +113,7 @@ pub fn status_json(ctx: &Context, tasks: &[TaskSummary]) -> String {
         .map(|t| TaskState {
             name: &t.name,
             state: t.health.state.word(),
-            since: t.health.since.map(|t| ctx.clock.local_time(t)),
+            since: t.health.since.map(|t| ctx.clock.rfc3339(t)),
             since_unix: t.health.since,
             reason: t.health.reason.as_deref(),
             last_run: t.last_run.as_ref().map(run_state),
@@ -85,7 +124,7 @@ pub fn status_json(ctx: &Context, tasks: &[TaskSummary]) -> String {
             last_verification: (!t.verification.is_empty()).then(|| {
                 let end = t.verification.iter().map(|c| c.ended).fold(0.0, f64::max);
                 Verification {
-                    end: ctx.clock.local_time(end),
+                    end: ctx.clock.rfc3339(end),
                     end_unix: end,
                     success: t.verification.iter().all(|c| c.outcome == CheckOutcome::Ok),
                     differences: t.verification.iter().map(|c| c.differences).sum(),
@@ -93,13 +132,44 @@ pub fn status_json(ctx: &Context, tasks: &[TaskSummary]) -> String {
             }),
         })
         .collect();
+    let last_run = tasks
+        .iter()
+        .filter_map(|t| t.last_run.as_ref())
+        .map(|r| r.started)
+        .reduce(f64::max);
+    let disks = ctx
+        .disks
+        .iter()
+        .map(|d| DiskState {
+            name: &d.name,
+            measured: ctx.clock.rfc3339(d.measured),
+            measured_unix: d.measured,
+            measured_before_last_run: last_run.is_some_and(|t| d.measured < t),
+            free_bytes: d.free_bytes,
+            total_bytes: d.total_bytes,
+            free_inodes: d.free_inodes,
+            total_inodes: d.total_inodes,
+            full_in_days: d.full_in_days,
+            needs_attention: d.warning.is_some(),
+            warning: d.warning.as_deref(),
+        })
+        .collect();
     let status = Status {
-        generated: ctx.clock.local_time(ctx.now),
+        version: STATUS_VERSION,
+        generated: ctx.clock.rfc3339(ctx.now),
         generated_unix: ctx.now,
         host: ctx.host,
-        all_fine: !states.is_empty() && states.iter().all(|s| s.state == "ok"),
-        running: ctx.running,
+        all_fine: super::pages::overall(ctx, tasks).all_fine(),
+        next_run: ctx.next_run.map(|t| ctx.clock.rfc3339(t)),
+        running: ctx.running.map(|r: &Progress| Running {
+            since: ctx.clock.rfc3339(r.since),
+            since_unix: r.since,
+            task: r.task.as_deref(),
+            step: r.step.as_deref(),
+            done: &r.done,
+        }),
         tasks: states,
+        disks,
     };
     serde_json::to_string_pretty(&status).expect("status serializes") + "\n"
 }
@@ -125,6 +195,14 @@ pub fn metrics(ctx: &Context, tasks: &[TaskSummary]) -> String {
         }
     };
     family(
+        "backup_server_build_info",
+        "Always 1; its version label is the backup-server that rendered these metrics.",
+        vec![(
+            format!("version=\"{}\"", label(env!("CARGO_PKG_VERSION"))),
+            1.0,
+        )],
+    );
+    family(
         "backup_server_running",
         "1 while a backup-server run is going, else 0.",
         vec![(String::new(), f64::from(u8::from(ctx.running.is_some())))],
@@ -149,6 +227,16 @@ pub fn metrics(ctx: &Context, tasks: &[TaskSummary]) -> String {
         "backup_server_disk_free_inodes",
         "Free inodes on the backup disk or a target, as last measured.",
         per_disk(&|d| d.free_inodes.map(|v| v as f64)),
+    );
+    family(
+        "backup_server_disk_total_inodes",
+        "Inodes of the backup disk's or a target's file system.",
+        per_disk(&|d| d.total_inodes.map(|v| v as f64)),
+    );
+    family(
+        "backup_server_disk_measured_timestamp_seconds",
+        "When the disk was last measured, in Unix seconds (a target the last run did not reach is older).",
+        per_disk(&|d| Some(d.measured)),
     );
     family(
         "backup_server_disk_full_in_seconds",
@@ -187,33 +275,34 @@ pub fn metrics(ctx: &Context, tasks: &[TaskSummary]) -> String {
     );
     family(
         "backup_server_last_backup_transferred_bytes",
-        "Bytes the task's last backup copied (what it added to the snapshots).",
-        per_task(&|t| {
-            t.last_run
-                .as_ref()?
-                .backup_stats()
-                .map(|s| s.bytes_transferred as f64)
-        }),
+        "Bytes the task's newest recorded backup copied (what it added to the snapshots); kept when later runs failed.",
+        per_task(&|t| t.last_backup.map(|s| s.bytes_transferred as f64)),
     );
     family(
         "backup_server_last_backup_transferred_files",
-        "Files the task's last backup copied rather than hard-linked.",
-        per_task(&|t| {
-            t.last_run
-                .as_ref()?
-                .backup_stats()
-                .map(|s| s.files_transferred as f64)
-        }),
+        "Files the task's newest recorded backup copied rather than hard-linked; kept when later runs failed.",
+        per_task(&|t| t.last_backup.map(|s| s.files_transferred as f64)),
     );
     family(
         "backup_server_last_backup_size_bytes",
-        "Size of the tree the task's last backup took.",
-        per_task(&|t| {
-            t.last_run
-                .as_ref()?
-                .backup_stats()
-                .map(|s| s.total_size as f64)
-        }),
+        "Size of the tree the task's newest recorded backup took; kept when later runs failed.",
+        per_task(&|t| t.last_backup.map(|s| s.total_size as f64)),
+    );
+    let states: Vec<(String, f64)> = tasks
+        .iter()
+        .flat_map(|t| {
+            crate::health::State::ALL.iter().map(move |state| {
+                (
+                    format!("task=\"{}\",state=\"{}\"", label(&t.name), state.word()),
+                    f64::from(u8::from(t.health.state == *state)),
+                )
+            })
+        })
+        .collect();
+    family(
+        "backup_server_task_state",
+        "1 for the task's state by the health rule (ok, warning, failing, stale, never_succeeded, never_ran), 0 for the others.",
+        states,
     );
     let steps: Vec<(String, f64)> = tasks
         .iter()
@@ -317,11 +406,20 @@ pub fn atom(ctx: &Context, tasks: &[TaskSummary]) -> String {
     failures.truncate(50);
     let updated = failures.first().map_or(ctx.now, |(_, r)| r.ended);
     let host = xml(ctx.host);
+    // Links absolute where the site's address is known (a feed reader fetches the feed
+    // alone), else relative to the feed.
+    let base = match ctx.site_url {
+        Some(url) if url.ends_with('/') => url.to_string(),
+        Some(url) => format!("{url}/"),
+        None => String::new(),
+    };
+    let base = xml(&base);
     let mut out = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n\
          <title>Failed backups on {host}</title>\n<id>urn:backup-server:{host}:failures</id>\n\
          <updated>{}</updated>\n<author><name>backup-server on {host}</name></author>\n\
-         <link rel=\"alternate\" href=\"index.html\"/>\n",
+         <link rel=\"self\" type=\"application/atom+xml\" href=\"{base}feed.atom\"/>\n\
+         <link rel=\"alternate\" type=\"text/html\" href=\"{base}index.html\"/>\n",
         rfc3339(updated)
     );
     for (i, run) in failures {
@@ -329,7 +427,7 @@ pub fn atom(ctx: &Context, tasks: &[TaskSummary]) -> String {
         let _ = write!(
             out,
             "<entry>\n<title>Backup FAILED: {name} on {host}</title>\n<id>urn:backup-server:{host}:{name}:{ms}</id>\n\
-             <updated>{updated}</updated>\n<link rel=\"alternate\" href=\"tasks/{slug}/index.html\"/>\n\
+             <updated>{updated}</updated>\n<link rel=\"alternate\" type=\"text/html\" href=\"{base}tasks/{slug}/index.html\"/>\n\
              <summary>{summary}</summary>\n</entry>\n",
             name = xml(&task.name),
             ms = (run.started * 1000.0) as i64,

@@ -55,8 +55,7 @@ fn snapshots(ctx: &Context, inventory: &Inventory) -> Markup {
                 }
             }
             @if !rows.is_empty() {
-                div.scroll {
-                    table.snapshots {
+                    table.snapshots.cards {
                         thead {
                             tr {
                                 th { "date" } th { "added" }
@@ -66,10 +65,10 @@ fn snapshots(ctx: &Context, inventory: &Inventory) -> Markup {
                         tbody {
                             @for (date, cells) in &rows {
                                 tr {
-                                    td { (date.to_string()) }
-                                    td { (added_words(&inventory.added, *date)) }
+                                    td.name { (date.to_string()) }
+                                    td data-label="added" { (added_words(&inventory.added, *date)) }
                                     @for (side, c) in inventory.sides.iter().zip(cells) {
-                                        td class=(cell_class(c)) {
+                                        td class=(cell_class(c)) data-label=(heading(&side.side)) {
                                             (cell(side.side == crate::inventory::LOCAL, side.error.is_none(), c, &cells[0]))
                                         }
                                     }
@@ -77,7 +76,6 @@ fn snapshots(ctx: &Context, inventory: &Inventory) -> Markup {
                             }
                         }
                     }
-                }
             }
         }
     }
@@ -102,24 +100,23 @@ fn verification(ctx: &Context, inventory: &Inventory) -> Markup {
             p class={ "state " (if verified { "ok" } else { "failing" }) } {
                 (crate::verify::summary(checks, ctx.clock).unwrap_or_default())
             }
-            div.scroll {
-                table.checks {
+            table.checks.cards {
                     thead { tr { th { "against" } th { "snapshot" } th { "result" } th { "compared" } th { "copy" } } }
                     tbody {
                         @for check in checks {
                             tr {
-                                td { (check.against.words()) }
-                                td { (check.snapshot.map(|d| d.to_string()).unwrap_or_default()) }
-                                td {
+                                td.name data-label="against" { (check.against.words()) }
+                                td data-label="snapshot" { (check.snapshot.map(|d| d.to_string()).unwrap_or_default()) }
+                                td.outcome {
                                     span class={ "badge " (if check.outcome == CheckOutcome::Ok { "ok" } else { "failed" }) } {
                                         (check.outcome.word())
                                     }
                                 }
-                                td {
-                                    @if let Some(n) = check.files_checked { (n) " entries" }
+                                td data-label="compared" {
+                                    @if let Some(n) = check.files_checked { (crate::capacity::count(n)) " entries" }
                                     @if let Some(p) = check.sample_percent { ", contents of a " (p) "% sample" }
                                 }
-                                td { code { (check.location.as_deref().unwrap_or("")) } }
+                                td.path data-label="copy" { code { (check.location.as_deref().unwrap_or("")) } }
                             }
                             @if let Some(message) = &check.message {
                                 tr.message { td colspan="5" { (message) } }
@@ -132,7 +129,6 @@ fn verification(ctx: &Context, inventory: &Inventory) -> Markup {
                             }
                         }
                     }
-                }
             }
         }
     }

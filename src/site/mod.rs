@@ -43,6 +43,9 @@ pub struct TaskSummary {
     pub failures: Vec<TaskRun>,
     /// The checks of its last verification.
     pub verification: Vec<crate::record::CheckRecord>,
+    /// What its newest backup that recorded it moved, however long ago: the metrics'
+    /// last-known figures, which a failed night does not blank.
+    pub last_backup: Option<crate::outcome::TransferStats>,
 }
 
 impl TaskSummary {
@@ -64,6 +67,29 @@ impl TaskSummary {
                 .cloned()
                 .collect(),
             verification: history.inventory.verification.clone(),
+            last_backup: history.runs.iter().find_map(TaskRun::backup_stats),
+        }
+    }
+}
+
+/// What the site takes of the config.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings<'a> {
+    pub stale_after_days: u32,
+    pub thresholds: crate::capacity::Thresholds,
+    /// Where the pages are served: the feed's links are made absolute with it.
+    pub site_url: Option<&'a str>,
+    /// The timer's OnCalendar expression, for "next run expected".
+    pub schedule: Option<&'a str>,
+}
+
+impl<'a> Settings<'a> {
+    pub fn of(config: &'a crate::config::Config) -> Settings<'a> {
+        Settings {
+            stale_after_days: config.stale_after_days,
+            thresholds: config.disk,
+            site_url: config.site_url.as_deref(),
+            schedule: config.schedule.as_deref(),
         }
     }
 }
@@ -75,6 +101,8 @@ pub struct Rendered {
     pub disks: Vec<Disk>,
     /// The last run's pings that could not be delivered, in words.
     pub undelivered_pings: Vec<String>,
+    pub site_url: Option<String>,
+    pub next_run: Option<f64>,
 }
 
 /// Renders the site for the tasks `names`, each task's history read by `load` when
@@ -86,14 +114,19 @@ pub fn render(
     load: &dyn Fn(&str) -> Result<TaskHistory, String>,
     disks: Vec<Disk>,
     clock: &Clock,
-    stale_after_days: u32,
+    settings: &Settings,
     running: Option<&Progress>,
     undelivered_pings: Vec<String>,
     site_dir: &Path,
 ) -> Result<Rendered, String> {
     let host = crate::report::hostname();
-    let ctx =
-        Context::new(&host, clock, running, &disks).with_undelivered_pings(&undelivered_pings);
+    let stale_after_days = settings.stale_after_days;
+    let next_run = settings
+        .schedule
+        .and_then(|s| crate::schedule::next_run(s, clock.now()));
+    let ctx = Context::new(&host, clock, running, &disks)
+        .with_undelivered_pings(&undelivered_pings)
+        .with_site(settings.site_url, next_run);
     let now = ctx.now;
     let mut pages = 0;
     let mut failure = None;
@@ -125,6 +158,8 @@ pub fn render(
         summaries,
         disks,
         undelivered_pings,
+        site_url: settings.site_url.map(str::to_string),
+        next_run,
     })
 }
 
@@ -138,8 +173,7 @@ pub fn render_recorded(
     active: Option<RunId>,
     progress: Option<&Progress>,
     clock: &Clock,
-    stale_after_days: u32,
-    thresholds: crate::capacity::Thresholds,
+    settings: &Settings,
     site_dir: &Path,
 ) -> Result<Rendered, String> {
     let names = match record {
@@ -155,9 +189,8 @@ pub fn render_recorded(
         }),
     };
     let disks = match record {
-        Some(record) => {
-            crate::capacity::disks(record, clock.now(), thresholds).map_err(|e| e.to_string())?
-        }
+        Some(record) => crate::capacity::disks(record, clock.now(), settings.thresholds)
+            .map_err(|e| e.to_string())?,
         None => Vec::new(),
     };
     // The newest finished run's pings that could not be delivered.
@@ -175,7 +208,7 @@ pub fn render_recorded(
         &load,
         disks,
         clock,
-        stale_after_days,
+        settings,
         progress,
         undelivered_pings,
         site_dir,
@@ -208,7 +241,8 @@ pub fn republish(
 ) -> std::io::Result<()> {
     let host = crate::report::hostname();
     let ctx = Context::new(&host, clock, running, &rendered.disks)
-        .with_undelivered_pings(&rendered.undelivered_pings);
+        .with_undelivered_pings(&rendered.undelivered_pings)
+        .with_site(rendered.site_url.as_deref(), rendered.next_run);
     for (name, bytes) in front_pages(&ctx, &rendered.summaries) {
         publish::replace(site_dir, name, &bytes)?;
     }

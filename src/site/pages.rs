@@ -8,8 +8,8 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use super::TaskSummary;
 use super::charts::{self, outcome_class, outcome_word};
 use crate::capacity::Disk;
-use crate::clock::{Clock, elapsed};
-use crate::health::Health;
+use crate::clock::{Clock, took};
+use crate::health::{Health, Overall};
 use crate::record::Progress;
 use crate::record::{StepRow, TaskHistory, TaskRun as Run};
 
@@ -28,6 +28,10 @@ pub struct Context<'a> {
     pub disks: &'a [Disk],
     /// The last run's pings (notify) that could not be delivered, in words.
     pub undelivered_pings: &'a [String],
+    /// When the timer next starts a run (the config's `schedule`), if known.
+    pub next_run: Option<f64>,
+    /// Where the pages are served (`site_url`), if said.
+    pub site_url: Option<&'a str>,
 }
 
 impl<'a> Context<'a> {
@@ -46,6 +50,17 @@ impl<'a> Context<'a> {
             running,
             disks,
             undelivered_pings: &[],
+            next_run: None,
+            site_url: None,
+        }
+    }
+
+    /// The same, with where the pages are served and when the timer next fires.
+    pub fn with_site(self, site_url: Option<&'a str>, next_run: Option<f64>) -> Context<'a> {
+        Context {
+            site_url,
+            next_run,
+            ..self
         }
     }
 
@@ -139,12 +154,13 @@ fn step_badges(run: &Run) -> Markup {
     }
 }
 
+/// How things stand over the tasks and the disks, by the health rule.
+pub fn overall(ctx: &Context, tasks: &[TaskSummary]) -> Overall {
+    Overall::of(tasks.iter().map(|t| t.health.state), ctx.disks)
+}
+
 pub fn index(ctx: &Context, tasks: &[TaskSummary]) -> Markup {
-    let attention: Vec<(usize, &TaskSummary)> = tasks
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| t.health.state.needs_attention())
-        .collect();
+    let overall = overall(ctx, tasks);
     let runs: usize = tasks.iter().map(|t| t.runs).sum();
     let successes: usize = tasks.iter().map(|t| t.successes).sum();
     let last_run = tasks
@@ -159,7 +175,6 @@ pub fn index(ctx: &Context, tasks: &[TaskSummary]) -> Markup {
         .collect();
     recent.sort_by(|a, b| b.1.started.total_cmp(&a.1.started));
     recent.truncate(20);
-    let full_disks: Vec<&Disk> = ctx.disks.iter().filter(|d| d.warning.is_some()).collect();
 
     let body = html! {
         @if let Some(running) = ctx.running {
@@ -181,26 +196,21 @@ pub fn index(ctx: &Context, tasks: &[TaskSummary]) -> Markup {
                 }
             }
         }
-        @if tasks.is_empty() {
-            section.banner.attention { h1 { "No tasks yet" } p { "Nothing has been configured or recorded." } }
-        } @else if attention.is_empty() && full_disks.is_empty() {
-            section.banner.fine { h1 { "All backups are fine" } p { "Every task succeeded on its last run, none is stale, no disk is filling up." } }
+        @if overall.tasks == 0 {
+            section.banner.attention { h1 { (overall.headline()) } p { "Nothing has been configured or recorded." } }
+        } @else if overall.all_fine() {
+            section.banner.fine { h1 { (overall.headline()) } p { "Every task succeeded on its last run, none is stale, no disk is filling up." } }
         } @else {
             section.banner.attention {
-                h1 {
-                    @if !attention.is_empty() {
-                        (attention.len()) " of " (tasks.len())
-                        (if attention.len() == 1 { " task needs attention" } else { " tasks need attention" })
-                    } @else {
-                        (if full_disks.len() == 1 { "A disk needs attention" } else { "Disks need attention" })
-                    }
-                }
+                h1 { (overall.headline()) }
                 ul {
-                    @for (i, task) in &attention {
-                        li { a href={ "tasks/" (slug(*i, &task.name)) "/index.html" } { (task.name) } ": " (task.health.describe(ctx.clock)) }
+                    @for i in &overall.attention {
+                        @let task = &tasks[*i];
+                        li { a href={ "tasks/" (slug(*i, &task.name)) "/index.html" } { (task.name) } ": " span.why { (task.health.describe(ctx.clock)) } }
                     }
-                    @for disk in &full_disks {
-                        li { (disk.name) ": " (disk.warning.as_deref().unwrap_or_default()) }
+                    @for i in &overall.disks {
+                        @let disk = &ctx.disks[*i];
+                        li { (disk.name) ": " span.why { (disk.warning.as_deref().unwrap_or_default()) } }
                     }
                 }
             }
@@ -213,68 +223,74 @@ pub fn index(ctx: &Context, tasks: &[TaskSummary]) -> Markup {
             }
         }
         section.figures {
-            div { span.figure { (runs) } " runs" }
-            div { span.figure { (successes) } " succeeded" }
-            div { span.figure { (runs - successes) } " failed" }
+            div { span.figure { (crate::capacity::count(runs as u64)) } " task runs" }
+            div { span.figure { (crate::capacity::count(successes as u64)) } " succeeded" }
+            div { span.figure { (crate::capacity::count((runs - successes) as u64)) } " failed" }
             div { "last run " span.figure { (last_run.map_or("never".to_string(), |t| ctx.clock.local_time(t))) } }
+            @if let Some(next) = ctx.next_run {
+                div { "next run expected " span.figure { (ctx.clock.local_time(next)) } }
+            }
         }
         @if !ctx.disks.is_empty() {
             h2 { "Disks" }
-            div.scroll {
-                table.disks {
-                    thead { tr { th { "disk" } th { "space" } th { "free space, and the forecast" } } }
-                    tbody {
-                        @for disk in ctx.disks {
-                            tr {
-                                td { (disk.name) }
-                                td.wrap {
-                                    (disk.describe())
-                                    @if let Some(warning) = &disk.warning { br; span.disk.attention { "Needs attention: " (warning) } }
-                                }
-                                td { (charts::disk(disk, ctx.clock)) }
+            table.disks.cards {
+                thead { tr { th { "disk" } th { "space" } th { "free space" } } }
+                tbody {
+                    @for disk in ctx.disks {
+                        // Measured before the last run began: that run did not reach it.
+                        @let old = last_run.is_some_and(|t| disk.measured < t);
+                        tr class=[old.then_some("old")] {
+                            td.name data-label="disk" { (disk.name) }
+                            td.wrap data-label="space" {
+                                @if old { span.asof { "as of " (ctx.clock.date_of(disk.measured).to_string()) ": " } }
+                                (disk.describe())
+                                @if let Some(warning) = &disk.warning { br; span.disk.attention { "Needs attention: " (warning) } }
                             }
+                            td.chart { (charts::disk(disk, ctx.clock)) }
                         }
                     }
                 }
             }
         }
         h2 { "Tasks" }
-        div.scroll {
-            table.tasks {
-                thead { tr { th { "task" } th { "state" } th { "last run" } th { "last success" } th { "success rate" } th { "last 30 runs" } th { "durations" } } }
-                tbody {
-                    @for (i, task) in tasks.iter().enumerate() {
-                        tr class=(task.health.state.word()) {
-                            td { a href={ "tasks/" (slug(i, &task.name)) "/index.html" } { (task.name) } }
-                            td.wrap { span class={ "state " (task.health.state.word()) } { (task.health.describe(ctx.clock)) } }
-                            td { @if let Some(run) = &task.last_run { (ctx.clock.local_time(run.started)) " " (badge(run)) } @else { "never" } }
-                            td { @if let Some(run) = &task.last_success { (ctx.clock.local_time(run.ended)) } @else { "never" } }
-                            td { @if let Some(rate) = task.success_rate { (format!("{:.0}%", rate * 100.0)) } @else { "—" } }
-                            td { (charts::strip(&task.recent, ctx.clock)) }
-                            td { (charts::sparkline(&task.recent)) }
-                        }
+        table.tasks.cards {
+            thead { tr { th { "task" } th { "state" } th { "last run" } th { "last success" } th { "success rate" } th { "last 30 runs" } th { "durations" } } }
+            tbody {
+                @for (i, task) in tasks.iter().enumerate() {
+                    tr class=(task.health.state.word()) {
+                        td.name data-label="task" { a href={ "tasks/" (slug(i, &task.name)) "/index.html" } { (task.name) } }
+                        td.wrap.outcome { span class={ "state " (task.health.state.word()) } { (task.health.describe(ctx.clock)) } }
+                        td data-label="last run" { @if let Some(run) = &task.last_run { (badge(run)) " " (ctx.clock.local_time(run.started)) } @else { "never" } }
+                        td data-label="last success" { @if let Some(run) = &task.last_success { (ctx.clock.local_time(run.ended)) } @else { "never" } }
+                        td data-label="success rate" { @if let Some(rate) = task.success_rate { (format!("{:.0}%", rate * 100.0)) } @else { "—" } }
+                        td.chart { (charts::strip(&task.recent, ctx.clock)) }
+                        td.chart { (charts::sparkline(&task.recent)) }
                     }
                 }
             }
         }
         h2 { "Recent runs" }
-        div.scroll {
-            table.runs {
-                thead { tr { th { "started" } th { "task" } th { "took" } th { "steps" } } }
-                tbody {
-                    @for (i, run) in &recent {
-                        tr {
-                            td { (ctx.clock.local_time(run.started)) }
-                            td { a href={ "tasks/" (slug(*i, &tasks[*i].name)) "/index.html" } { (tasks[*i].name) } }
-                            td { (elapsed(run.duration())) }
-                            td { (step_badges(run)) }
-                        }
+        table.runs.cards {
+            thead { tr { th { "outcome" } th { "started" } th { "task" } th { "took" } th { "steps" } } }
+            tbody {
+                @for (i, run) in &recent {
+                    tr {
+                        td.outcome { (badge(run)) }
+                        td data-label="started" { (ctx.clock.local_time(run.started)) }
+                        td.name data-label="task" { a href={ "tasks/" (slug(*i, &tasks[*i].name)) "/index.html" } { (tasks[*i].name) } }
+                        td data-label="took" { (took(run.duration())) }
+                        td data-label="steps" { (step_badges(run)) }
                     }
                 }
             }
         }
     };
-    layout(ctx, &format!("Backups on {}", ctx.host), "", body)
+    layout(
+        ctx,
+        &format!("{} — backups on {}", overall.mark(), ctx.host),
+        "",
+        body,
+    )
 }
 
 /// Page `page` (1-based) of a task's history, of `pages` in all.
@@ -306,22 +322,23 @@ pub fn task_page(
         @if task.runs.is_empty() { p { "No run is recorded." } }
         @for run in runs {
             article.run {
-                h3 { (ctx.clock.local_time(run.started)) " " (badge(run)) " " small { "took " (elapsed(run.duration())) } }
+                h3 { (badge(run)) " " (ctx.clock.local_time(run.started)) " " small { "took " (took(run.duration())) } }
                 @if let Some(reason) = run.reason() {
                     p class={ "reason " (outcome_class(run.state)) } { (reason) }
                 }
-                div.scroll {
-                    table.steps {
+                details.steps {
+                    summary { (step_badges(run)) }
+                    table.steps.cards {
                         thead { tr { th { "step" } th { "result" } th { "started" } th { "took" } th { "from" } th { "to" } } }
                         tbody {
                             @for step in &run.steps {
                                 tr {
-                                    td { (step.step) }
-                                    td { span class={ "badge " (step_class(step)) } { (step.outcome) } }
-                                    td { (ctx.clock.local_time(step.started)) }
-                                    td { (elapsed(step.duration())) }
-                                    td { code { (&*step.dir_from) } }
-                                    td { code { (&*step.dir_to) } }
+                                    td.name data-label="step" { (step.step) }
+                                    td.outcome { span class={ "badge " (step_class(step)) } { (step.outcome) } }
+                                    td.started data-label="started" { (ctx.clock.local_time(step.started)) }
+                                    td data-label="took" { (took(step.duration())) }
+                                    td.path data-label="from" { code { (&*step.dir_from) } }
+                                    td.path data-label="to" { code { (&*step.dir_to) } }
                                 }
                                 @for message in step.message.iter().chain(&step.warnings) {
                                     tr.message { td colspan="6" { (message) } }
@@ -346,7 +363,16 @@ pub fn task_page(
     };
     layout(
         ctx,
-        &format!("{} · backups on {}", task.name, ctx.host),
+        &format!(
+            "{} {} — backups on {}",
+            if health.state.needs_attention() {
+                "✗"
+            } else {
+                "✓"
+            },
+            task.name,
+            ctx.host
+        ),
         "../../",
         body,
     )
