@@ -62,6 +62,22 @@ pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
             "waiting for the verify that holds the lock ({holder})"
         ))
     })?;
+    // A killed run's hooks may still be writing into a source: end them before any
+    // task starts another writer there.
+    for leftover in crate::engine::hook_group::end_leftovers(state, crate::engine::GRACE) {
+        match leftover {
+            crate::engine::hook_group::Leftover::Stopped(r) => journal::warn(&format!(
+                "task {}: the {} command of a run that was killed was still running \
+                 (process group {}); stopped it before starting another",
+                r.task, r.hook, r.group
+            )),
+            crate::engine::hook_group::Leftover::Unstoppable(r) => journal::error(&format!(
+                "task {}: the {} command of a run that was killed is still running \
+                 (process group {}) and could not be stopped; its {} command will not start",
+                r.task, r.hook, r.group, r.hook
+            )),
+        }
+    }
     // Dated once the lock is held: a run that waited past midnight takes the new day's.
     let plan = Plan::new(&config, clock.today());
 

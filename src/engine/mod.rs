@@ -12,6 +12,7 @@
 mod backup;
 pub use backup::protected_inside;
 mod hook;
+pub mod hook_group;
 mod retention;
 mod rsync;
 mod script;
@@ -28,7 +29,7 @@ use crate::plan::{Plan, StepKind, StepPlan, TargetPlan, TaskPlan};
 use crate::scripts::Scripts;
 use crate::state::StateDir;
 pub use rsync::{Scan, Transfer};
-pub use script::{StepLog, Stream};
+pub use script::{GRACE, StepLog, Stream};
 pub use side::{Kind, Listing, Side};
 
 /// What every step of a run shares.
