@@ -59,6 +59,11 @@ impl StateDir {
         self.work().join(format!("{task}.excludes"))
     }
 
+    /// The same excludes, for `verify` (which must not touch a run's files).
+    pub fn verify_excludes(&self, task: &str) -> PathBuf {
+        self.work().join(format!("{task}.verify-excludes"))
+    }
+
     /// Reports that could not be sent, sent first by the next run.
     pub fn outbox(&self) -> PathBuf {
         self.root.join("outbox")

@@ -11,8 +11,9 @@
 //!   has not changed since (same size and modification time): a different content
 //!   there is a snapshot (or a source) that rotted.
 //!
-//! With `--sample PERCENT` the contents of a random share of the files are read
-//! (every entry is still compared by type, size, time and metadata). Nothing is
+//! With `--sample PERCENT` the contents of a random share of the files are read;
+//! every entry is still compared, against the targets and against the source
+//! alike, by what reads no contents (type, size, time, metadata). Nothing is
 //! ever written but the record: both rsyncs run with `--dry-run`. It holds the run
 //! lock, so it never reads a snapshot a run is changing. Each check is recorded; the
 //! report, the pages and `metrics.prom` show the last verification.
@@ -416,53 +417,69 @@ impl Checker<'_> {
     fn source_check(&self, log: &mut StepLog, date: Date) -> Result<(Date, String, Found), String> {
         let task = self.task;
         let snapshot_dir = task.local_dir.join(snapshot::name(date));
-        let mut command = Command::new("rsync");
-        command
-            .args(["-a", "--hard-links", "--numeric-ids"])
-            .args(FAITHFUL)
-            .args(["--dry-run", "--checksum", "--stats", ITEM])
-            .args(task.one_file_system.then_some("--one-file-system"))
-            .args(task.excludes.iter().map(|e| format!("--exclude={e}")))
-            .stdin(Stdio::null());
-        match &task.source {
-            Location::Local(source) => {
-                // As the backup read it (a source it refuses has no snapshots).
-                let own = crate::engine::protected_inside(self.plan, self.state, source)
-                    .unwrap_or_default();
-                command.args(own.iter().map(|e| format!("--exclude={e}")));
-            }
-            Location::Remote { .. } => {
-                let config = match self.ssh_config {
-                    Ok(Some(config)) => config,
-                    Ok(None) => return Err("no ssh_config for the source".into()),
-                    Err(why) => return Err(why.clone()),
-                };
-                command
-                    .arg("--protect-args")
-                    .arg(format!("--rsh=ssh -F '{}'", config.display()));
-            }
+        // As the backup read it: the same patterns, passed the same way (a source
+        // it refuses has no snapshots).
+        let mut excludes = task.excludes.clone();
+        if let Location::Local(source) = &task.source {
+            excludes.extend(
+                crate::engine::protected_inside(self.plan, self.state, source).unwrap_or_default(),
+            );
         }
-        if let Some(percent) = self.sample {
-            let list = self.sample_list(&snapshot_dir, percent)?;
+        let exclude_file = self.state.verify_excludes(&task.name);
+        crate::engine::excludes::write(&exclude_file, &excludes)
+            .map_err(|e| format!("cannot write {}: {e}", exclude_file.display()))?;
+        let rsh = match (&task.source, self.ssh_config) {
+            (Location::Local(_), _) => None,
+            (Location::Remote { .. }, Ok(Some(config))) => {
+                Some(format!("--rsh=ssh -F '{}'", config.display()))
+            }
+            (Location::Remote { .. }, Ok(None)) => {
+                return Err("no ssh_config for the source".into());
+            }
+            (Location::Remote { .. }, Err(why)) => return Err(why.clone()),
+        };
+        let destination = snapshot_dir.display().to_string();
+        let mut compare = |checksum: bool, files_from: Option<&Path>| {
+            let mut command = Command::new("rsync");
             command
-                .arg(format!("--files-from={}", list.display()))
-                .args(["--from0", "--no-implied-dirs"]);
-        }
-        command
-            .arg("--")
-            .arg(format!("{}/", task.source))
-            .arg(format!("{}/", snapshot_dir.display()));
-        let (items, files) = self.items(log, &mut command, &snapshot_dir.display().to_string())?;
-        let differences = items
-            .iter()
-            .filter(|i| i.kind() == 'f' && (i.has('c') || i.has('s')) && !i.has('t') && !i.is_new())
-            .map(|i| {
-                format!(
-                    "different content from the source, which has the same size and time: {}",
-                    i.name
-                )
-            })
-            .collect();
+                .args(["-a", "--hard-links", "--numeric-ids"])
+                .args(FAITHFUL)
+                .args(["--dry-run", "--stats", ITEM])
+                .args(checksum.then_some("--checksum"))
+                .args(task.one_file_system.then_some("--one-file-system"))
+                .args(crate::engine::excludes::options(&exclude_file))
+                .stdin(Stdio::null());
+            if let Some(rsh) = &rsh {
+                command.arg("--protect-args").arg(rsh);
+            }
+            if let Some(list) = files_from {
+                command
+                    .arg(format!("--files-from={}", list.display()))
+                    .args(["--no-implied-dirs"]);
+            }
+            command
+                .arg("--")
+                .arg(format!("{}/", task.source))
+                .arg(format!("{destination}/"));
+            self.items(log, &mut command, &destination)
+        };
+        let (differences, files) = match self.sample {
+            None => {
+                let (items, files) = compare(true, None)?;
+                (source_differences(&items), files)
+            }
+            Some(percent) => {
+                // Every entry by what reads no contents (a size that changed under a
+                // time that did not); then the contents of the sample.
+                let (items, files) = compare(false, None)?;
+                let mut differences = source_differences(&items);
+                let list = self.sample_list(&snapshot_dir, percent)?;
+                let (items, _) = compare(true, Some(&list))?;
+                // One that the first pass found says the same again: a set keeps it once.
+                differences.extend(source_differences(&items));
+                (differences, files)
+            }
+        };
         Ok((date, task.source.to_string(), Found { differences, files }))
     }
 
@@ -525,6 +542,30 @@ fn walk(root: &Path, relative: &Path, out: &mut Vec<PathBuf>) -> std::io::Result
         }
     }
     Ok(())
+}
+
+/// What the items of the source → local snapshot dry run say rotted: a file the
+/// source has not changed since (same time) whose size or contents differ.
+fn source_differences(items: &[Item]) -> BTreeSet<String> {
+    items
+        .iter()
+        .filter(|i| i.kind() == 'f' && !i.has('t') && !i.is_new())
+        .filter_map(|i| {
+            if i.has('s') {
+                Some(format!(
+                    "different size from the source, which has the same time: {}",
+                    i.name
+                ))
+            } else if i.has('c') {
+                Some(format!(
+                    "different content from the source, which has the same size and time: {}",
+                    i.name
+                ))
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 /// What the items of the local snapshot → target dry run say is different.

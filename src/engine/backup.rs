@@ -5,7 +5,6 @@
 //! older than the newest is never replaced, so a clock that went back fails the step
 //! instead of rewriting history.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -91,7 +90,7 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
     });
 
     let exclude_file = engine.state.excludes(&task.name);
-    write_lines(&exclude_file, &excludes).map_err(|e| {
+    super::excludes::write(&exclude_file, &excludes).map_err(|e| {
         StepError::new(
             ErrorKind::Io,
             format!("cannot write {}: {e}", exclude_file.display()),
@@ -178,12 +177,4 @@ pub fn protected_inside(
         }
     }
     Ok(excludes)
-}
-
-fn write_lines(path: &Path, lines: &[String]) -> std::io::Result<()> {
-    let mut file = fs_err::File::create(path)?;
-    for line in lines {
-        writeln!(file, "{line}")?;
-    }
-    Ok(())
 }

@@ -11,6 +11,7 @@
 
 mod backup;
 pub use backup::protected_inside;
+pub mod excludes;
 mod hook;
 pub mod hook_group;
 mod retention;
