@@ -374,7 +374,8 @@ impl Checker<'_> {
                 ),
             });
         };
-        let ours = Copies::local(local_dir).spec(date, "");
+        let ours = Copies::local(local_dir).rsync_spec(date, "");
+        let theirs_arg = side.rsync_spec(date, "");
         let theirs = side.spec(date, "");
         let mut compare = |extra: &[&str], files_from: Option<&Path>| {
             let mut command = side.rsync(&listing);
@@ -387,7 +388,7 @@ impl Checker<'_> {
             command
                 .arg("--")
                 .arg(format!("{ours}/"))
-                .arg(format!("{theirs}/"));
+                .arg(format!("{theirs_arg}/"));
             self.items(log, &mut command, &theirs)
         };
         let mut found = Found::default();
@@ -554,12 +555,12 @@ fn source_differences(items: &[Item]) -> BTreeSet<String> {
             if i.has('s') {
                 Some(format!(
                     "different size from the source, which has the same time: {}",
-                    i.name
+                    i.name.display()
                 ))
             } else if i.has('c') {
                 Some(format!(
                     "different content from the source, which has the same size and time: {}",
-                    i.name
+                    i.name.display()
                 ))
             } else {
                 None
@@ -570,7 +571,7 @@ fn source_differences(items: &[Item]) -> BTreeSet<String> {
 
 /// What the items of the local snapshot → target dry run say is different.
 fn copy_differences(items: &[Item]) -> Vec<String> {
-    let changed: BTreeSet<&str> = items.iter().map(|i| i.name.as_str()).collect();
+    let changed: BTreeSet<&Path> = items.iter().map(|i| i.name.as_path()).collect();
     // rsync lists the other names of a file it would change as hard links to it: they
     // are the same file there too, named with it.
     let follows = |item: &Item| {
@@ -581,10 +582,12 @@ fn copy_differences(items: &[Item]) -> Vec<String> {
                 .as_deref()
                 .is_some_and(|to| changed.contains(to))
     };
-    let mut also: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    let mut also: std::collections::BTreeMap<&Path, Vec<String>> = Default::default();
     for item in items.iter().filter(|i| follows(i)) {
         if let Some(to) = item.linked_to.as_deref() {
-            also.entry(to).or_default().push(&item.name);
+            also.entry(to)
+                .or_default()
+                .push(item.name.display().to_string());
         }
     }
     items
@@ -592,7 +595,7 @@ fn copy_differences(items: &[Item]) -> Vec<String> {
         .filter(|i| !follows(i))
         .filter_map(|item| {
             let difference = copy_difference(item)?;
-            Some(match also.get(item.name.as_str()) {
+            Some(match also.get(item.name.as_path()) {
                 Some(names) => format!("{difference} (one file with {})", names.join(", ")),
                 None => difference,
             })
@@ -602,10 +605,10 @@ fn copy_differences(items: &[Item]) -> Vec<String> {
 
 /// What one item of the local snapshot → target dry run says is different.
 fn copy_difference(item: &Item) -> Option<String> {
-    let name = if item.name.is_empty() || item.name == "." {
-        "(the snapshot's top directory)"
+    let name = if item.name.as_os_str().is_empty() || item.name == Path::new(".") {
+        "(the snapshot's top directory)".to_string()
     } else {
-        &item.name
+        item.name.display().to_string()
     };
     if item.flags == "*deleting" {
         return Some(format!("extra on the target: {name}"));
@@ -614,7 +617,10 @@ fn copy_difference(item: &Item) -> Option<String> {
         return Some(format!("missing on the target: {name}"));
     }
     if item.flags.starts_with('h') {
-        let with = item.linked_to.as_deref().unwrap_or("another entry");
+        let with = item
+            .linked_to
+            .as_deref()
+            .map_or("another entry".to_string(), |to| to.display().to_string());
         return Some(format!(
             "different hard links: {name} is not one file with {with}"
         ));
@@ -645,28 +651,28 @@ mod tests {
     fn each_kind_of_difference_is_named() {
         let said = |line: &str| copy_difference(&Item::parse(line).unwrap());
         assert_eq!(
-            said("item >fc........ docs/report.txt").as_deref(),
+            said("item >fc........ docs/report.txt//docs/report.txt").as_deref(),
             Some("different content: docs/report.txt")
         );
         assert_eq!(
-            said("item >f+++++++++ docs/notes.md").as_deref(),
+            said("item >f+++++++++ docs/notes.md//docs/notes.md").as_deref(),
             Some("missing on the target: docs/notes.md")
         );
         assert_eq!(
-            said("item *deleting   stray").as_deref(),
+            said("item *deleting   stray//stray").as_deref(),
             Some("extra on the target: stray")
         );
         assert_eq!(
-            said("item .f...po.... photos/cat.jpg").as_deref(),
+            said("item .f...po.... photos/cat.jpg//photos/cat.jpg").as_deref(),
             Some("different metadata (permissions, owner): photos/cat.jpg")
         );
         assert_eq!(
-            said("item hf          docs/link => docs/file").as_deref(),
+            said("item hf          docs/link//docs/link => docs/file").as_deref(),
             Some("different hard links: docs/link is not one file with docs/file")
         );
         let items: Vec<Item> = [
-            "item .f...p..... docs/file",
-            "item hf          docs/link => docs/file",
+            "item .f...p..... docs/file//docs/file",
+            "item hf          docs/link//docs/link => docs/file",
         ]
         .into_iter()
         .map(|l| Item::parse(l).unwrap())
@@ -677,9 +683,9 @@ mod tests {
             "one file changed, named once with its other names"
         );
         assert_eq!(
-            said("item .d..t...... ./").as_deref(),
+            said("item .d..t...... .///./").as_deref(),
             Some("different metadata (time): (the snapshot's top directory)")
         );
-        assert_eq!(said("item .f......... unchanged"), None);
+        assert_eq!(said("item .f......... unchanged//unchanged"), None);
     }
 }
