@@ -292,7 +292,10 @@ fn a_nightly_run_waits_for_a_verify_instead_of_skipping_the_night() {
 fn a_sample_still_compares_every_entry_with_the_source_for_what_reads_no_contents() {
     let (world, _sshd) = two_nights();
     for i in 0..200 {
-        write(&world.source.join(format!("many/{i:03}.txt")), &format!("file {i}\n"));
+        write(
+            &world.source.join(format!("many/{i:03}.txt")),
+            &format!("file {i}\n"),
+        );
     }
     world.run_expecting("2026-03-03", 0);
     // A snapshot file cut short, its time kept: its size says it rotted, without

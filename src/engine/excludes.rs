@@ -39,7 +39,11 @@ mod tests {
     fn every_pattern_becomes_an_explicit_exclude_rule() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.excludes");
-        write(&path, &["#draft".into(), "- dash".into(), "/mnt/backup/".into()]).unwrap();
+        write(
+            &path,
+            &["#draft".into(), "- dash".into(), "/mnt/backup/".into()],
+        )
+        .unwrap();
         assert_eq!(
             std::fs::read(&path).unwrap(),
             b"- #draft\0- - dash\0- /mnt/backup/\0"

@@ -63,7 +63,9 @@ fn run(
             format!(
                 "refusing to start the {which} command: the one a killed run started is still \
                  running and could not be stopped ({}; {}): end it, then run again",
-                held.lines().find(|l| l.starts_with("group ")).unwrap_or("group unknown"),
+                held.lines()
+                    .find(|l| l.starts_with("group "))
+                    .unwrap_or("group unknown"),
                 record.display()
             ),
         ));

@@ -301,7 +301,11 @@ mod tests {
         publish(&link, files("one")).unwrap();
         publish(&link, files("two")).unwrap();
         replace(&link, "index.html", b"three").unwrap();
-        assert_eq!(std::fs::read_link(&link).unwrap(), served, "still the symlink");
+        assert_eq!(
+            std::fs::read_link(&link).unwrap(),
+            served,
+            "still the symlink"
+        );
         assert_eq!(
             std::fs::read_to_string(served.join("tasks/a/index.html")).unwrap(),
             "two"
