@@ -142,7 +142,12 @@ impl Engine<'_> {
             Ok(done) if done.warnings.is_empty() => (StepOutcome::Ok, done),
             Ok(mut done) => (
                 StepOutcome::Warned {
-                    warnings: std::mem::take(&mut done.warnings),
+                    // Text from outside (file names, rsync's words), made visible
+                    // where it enters the record, as an error's message is.
+                    warnings: std::mem::take(&mut done.warnings)
+                        .iter()
+                        .map(|w| crate::outcome::visible(w))
+                        .collect(),
                 },
                 done,
             ),
