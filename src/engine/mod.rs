@@ -14,6 +14,7 @@ pub use backup::protected_inside;
 pub mod excludes;
 mod hook;
 pub mod hook_group;
+mod places;
 mod retention;
 mod rsync;
 mod script;
