@@ -154,6 +154,9 @@ pub fn protected_inside(
         fs_err::canonicalize(source).map_err(|e| StepError::new(ErrorKind::Io, e.to_string()))?;
     let mut protected: Vec<PathBuf> = plan.protected.clone();
     protected.push(state.root().to_path_buf());
+    if state.is_fallback() {
+        protected.push(state.own().to_path_buf());
+    }
     let mut excludes = Vec::new();
     for dir in protected {
         // One that does not exist yet holds nothing to exclude.
