@@ -57,7 +57,7 @@ fn run(
     log: &mut StepLog,
 ) -> StepReturn {
     let record = hook_group::record_path(engine.state, &task.name, which);
-    if let Some(held) = fs_err::read_to_string(&record).ok() {
+    if let Ok(held) = fs_err::read_to_string(&record) {
         return Err(StepError::new(
             ErrorKind::Refused,
             format!(
