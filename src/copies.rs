@@ -88,21 +88,20 @@ impl<'a> Copies<'a> {
         }
     }
 
-    /// `spec`, as an argument to rsync: on a remote side, rsync itself expands
-    /// wildcards in the path it is given (`--protect-args` keeps only the shell
-    /// out), so `a b*` would also bring `a bX`. A part of the path that holds a
-    /// wildcard character (`*`, `?`, `[`) has each of them and each `\` escaped
-    /// with a `\`, which makes rsync's matching take it as that name alone; a part
-    /// without one is taken as written, backslashes and all, so it stays as it is.
+    /// `spec`, as an argument to rsync: on a remote side its wildcard characters
+    /// escaped (`Location::for_rsync`), so `a b*` brings `a b*` alone, not `a bX`.
     pub fn rsync_spec(&self, date: Date, path: &str) -> String {
+        let mut at: PathBuf = self.dir.path().join(snapshot::name(date));
+        if !path.is_empty() {
+            at.push(path);
+        }
         match self.dir {
-            Location::Local(_) => self.spec(date, path),
-            Location::Remote { host, .. } => {
-                let at = self.spec(date, path);
-                let at = at.strip_prefix(&format!("{host}:")).unwrap_or(&at);
-                let escaped: Vec<String> = at.split('/').map(escape_wildcards).collect();
-                format!("{host}:{}", escaped.join("/"))
+            Location::Local(_) => at.display().to_string(),
+            Location::Remote { host, .. } => Location::Remote {
+                host: host.clone(),
+                path: at,
             }
+            .for_rsync(),
         }
     }
 
@@ -132,21 +131,6 @@ impl<'a> Copies<'a> {
         }
         command
     }
-}
-
-/// One part of a remote path, its wildcard characters escaped if it holds any.
-fn escape_wildcards(part: &str) -> String {
-    if !part.contains(['*', '?', '[']) {
-        return part.to_string();
-    }
-    let mut out = String::with_capacity(part.len() + 4);
-    for c in part.chars() {
-        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// The backup disk's task directory as a location.

@@ -460,7 +460,7 @@ impl Checker<'_> {
             }
             command
                 .arg("--")
-                .arg(format!("{}/", task.source))
+                .arg(format!("{}/", task.source.for_rsync()))
                 .arg(format!("{destination}/"));
             self.items(log, &mut command, &destination)
         };

@@ -99,7 +99,7 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
     let mut command = Command::new(&engine.scripts.backup);
     command
         .arg(&task.local_dir)
-        .arg(task.source.to_string())
+        .arg(task.source.for_rsync())
         .arg(&exclude_file)
         .arg(link_dest.map(snapshot::name).unwrap_or_default())
         .arg(ssh_config.unwrap_or(Path::new("")))
