@@ -153,6 +153,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_remote_path_is_escaped_for_the_rsync_there_only_where_it_holds_a_wildcard() {
+        let at = |text: &str| Location::parse(text).unwrap().for_rsync();
+        assert_eq!(at("u@h:/srv/data[1]/x"), "u@h:/srv/data\\[1\\]/x");
+        assert_eq!(at("u@h:/srv/a b*/c?"), "u@h:/srv/a b\\*/c\\?");
+        assert_eq!(at("u@h:/srv/back\\slash"), "u@h:/srv/back\\slash");
+        assert_eq!(
+            at("/srv/data[1]"),
+            "/srv/data[1]",
+            "a local path is never globbed"
+        );
+    }
+
+    #[test]
     fn parses_local_and_remote() {
         assert_eq!(
             Location::parse("/data").unwrap(),
