@@ -82,11 +82,13 @@ fn run(
         .env(hook_group::TOKEN_VAR, &token)
         .stdin(Stdio::null());
     let mut unrecorded = None;
+    let mut started = None;
     let ran = log.run_limited(
         &mut command,
         Duration::from_secs(u64::from(hook.timeout_secs)),
         engine.lock_fd,
         |group| {
+            started = Some(group);
             let running = hook_group::Running {
                 task: task.name.clone(),
                 hook: which.to_string(),
@@ -98,16 +100,36 @@ fn run(
             }
         },
     );
-    // Ended (or stopped whole): nothing of it is left for the next run to end.
-    let _ = fs_err::remove_file(&record);
     if let Some(e) = unrecorded {
         log.line(&format!(
             "note: the hook's process group could not be recorded ({e}): a run killed while it \
              ran could not end it"
         ));
     }
-    let (code, timed_out, last_line) =
-        ran.map_err(|e| StepError::new(ErrorKind::Io, e.to_string()))?;
+    let (code, timed_out, last_line) = match ran {
+        Ok(ran) => ran,
+        Err(e) => {
+            let _ = fs_err::remove_file(&record);
+            return Err(StepError::new(ErrorKind::Io, e.to_string()));
+        }
+    };
+    let stuck = started.filter(|group| timed_out && super::script::group_alive(*group));
+    if let Some(group) = stuck {
+        // Still writing, perhaps: the record stays, and the next run refuses to start
+        // another writer beside it.
+        return Err(StepError::new(
+            ErrorKind::Hook,
+            format!(
+                "the {which} command ran longer than {} s (hook_timeout_secs), and its process \
+                 group {group} is still there after SIGKILL (stuck on a disk?); the next run \
+                 will not start the {which} command until it is gone",
+                hook.timeout_secs
+            ),
+        ));
+    }
+    // Ended, or stopped whole: nothing of it is left for the next run to end (a
+    // program it left running on its own when it ended is left alone, as documented).
+    let _ = fs_err::remove_file(&record);
     let failed = |why: String| {
         let detail = last_line
             .as_ref()

@@ -263,7 +263,9 @@ pub fn group_alive(group: u32) -> bool {
 }
 
 /// SIGTERM to process group `group`, then SIGKILL to what is left of it after
-/// `grace` (sooner returned if the group is gone by then).
+/// `grace` (sooner returned if the group is gone by then). A process that SIGKILL
+/// does not end (stuck in the kernel on a hung disk) is waited for `STUCK` at most:
+/// the caller tells that the group is still there.
 pub fn stop_group(group: u32, grace: Duration) {
     let target = -(group as i32);
     // SAFETY: kill() only sends a signal to the process group we started.
@@ -277,10 +279,14 @@ pub fn stop_group(group: u32, grace: Duration) {
     }
     // SAFETY: as above.
     unsafe { libc::kill(target, libc::SIGKILL) };
-    while group_alive(group) {
+    let deadline = std::time::Instant::now() + STUCK;
+    while group_alive(group) && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// How long a process group is waited for after SIGKILL.
+const STUCK: Duration = Duration::from_secs(30);
 
 /// Sends each line read from `from` (lossily decoded) down `to`.
 fn forward(from: impl Read, stream: Stream, to: &mpsc::Sender<(Stream, String)>) -> io::Result<()> {
