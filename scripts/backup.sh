@@ -5,7 +5,8 @@
 #   backup.sh TASK_DIR SOURCE EXCLUDES_FILE LINK_DEST SSH_CONFIG [OPTION...]
 #
 # SOURCE is a local path or user@host:/path; unchanged files are hard-linked to
-# TASK_DIR/LINK_DEST ("" for a full copy); SSH_CONFIG is the ssh_config for a remote
+# TASK_DIR/LINK_DEST ("" for a full copy); EXCLUDES_FILE holds rsync exclude rules,
+# each `- PATTERN` and NUL-terminated; SSH_CONFIG is the ssh_config for a remote
 # SOURCE ("" for a local one); OPTIONs are extra rsync options backup-server chose.
 #
 # The exit status is rsync's: backup-server tells warnings from failures, and only
@@ -25,7 +26,8 @@ require_options "$@"
 [[ -d $task_dir && ! -L $task_dir ]] || die "refusing: $task_dir is not a prepared task directory"
 [[ ! -L $task_dir/.in-progress ]] || die "refusing: $task_dir/.in-progress is a symlink"
 
-args=(-a --delete --hard-links --numeric-ids --stats --exclude-from="$excludes" "$@")
+# The excludes are NUL-terminated `- PATTERN` rules: --from0 comes before the file.
+args=(-a --delete --hard-links --numeric-ids --stats --from0 --exclude-from="$excludes" "$@")
 [[ -z $link_dest ]] || args+=(--link-dest="$task_dir/$link_dest")
 [[ -z $ssh_config ]] || args+=(--rsh="ssh -F '$ssh_config'")
 echo "rsync ${args[*]} $source/ $task_dir/.in-progress/"

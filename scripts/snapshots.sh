@@ -12,6 +12,9 @@
 #   snapshots.sh prune   DIR NAME...          remove the snapshots DIR/NAME...
 #   snapshots.sh lookup  DIR NAME [PART...]   what DIR/NAME/PART/... is, part by part
 #                                             (reads only: for a restore)
+#   snapshots.sh identify DIR                 where DIR really is: the real path of its
+#                                             nearest existing directory, symlinks
+#                                             resolved, and the rest (reads only)
 #
 # Every change to the set of snapshots is one rename: a snapshot appears under its
 # name when .in-progress is renamed to it, and disappears when it is renamed to a
@@ -21,7 +24,7 @@
 # YYYY-MM-DD are snapshots; nothing is followed through a symlink, and an entry this
 # script did not make is never touched: one in the way fails the call, naming it.
 #
-# Every call but lookup ends by listing DIR on stdout, as it is then: each entry "TYPE NAME"
+# Every call but lookup and identify ends by listing DIR on stdout, as it is then: each entry "TYPE NAME"
 # followed by a NUL (TYPE: d directory, l symlink, f file, o other), so no file name
 # can break the listing; "u UID": the user it runs as (a target's user that is not
 # root cannot set owners); and, but after `prepare`, "s KIB TOTAL_KIB INODES TOTAL_INODES":
@@ -272,7 +275,25 @@ lookup() {
 	done
 }
 
-[ $# -ge 1 ] || die "usage: snapshots.sh list|prepare|commit|prune|lookup DIR ..."
+# Prints where DIR really is, followed by a NUL: the physical path of its nearest
+# existing ancestor (cd -P), then the names below it that do not exist yet. Two
+# spellings of one directory (a symlink to it) print the same path.
+identify() {
+	[ $# -eq 1 ] || die "usage: snapshots.sh identify DIR"
+	dir=$1
+	require_task_dir "$dir"
+	at=$dir rest=
+	while [ ! -d "$at" ]; do
+		rest=/${at##*/}$rest
+		at=${at%/*}
+		[ -n "$at" ] || at=/
+	done
+	real=$(cd -P -- "$at" && pwd -P) || die "cannot enter $at"
+	[ "$real" != / ] || real=
+	printf '%s%s\000' "$real" "$rest"
+}
+
+[ $# -ge 1 ] || die "usage: snapshots.sh list|prepare|commit|prune|lookup|identify DIR ..."
 command=$1
 shift
 case $command in
@@ -281,5 +302,6 @@ prepare) prepare "$@" ;;
 commit) commit "$@" ;;
 prune) prune "$@" ;;
 lookup) lookup "$@" ;;
-*) die "usage: snapshots.sh list|prepare|commit|prune|lookup DIR ..." ;;
+identify) identify "$@" ;;
+*) die "usage: snapshots.sh list|prepare|commit|prune|lookup|identify DIR ..." ;;
 esac

@@ -7,6 +7,7 @@
 //! not give back what the sync stored. rsync names each entry it would change with
 //! `--out-format`; those lines are read here into items.
 
+use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -87,6 +88,23 @@ impl<'a> Copies<'a> {
         }
     }
 
+    /// `spec`, as an argument to rsync: on a remote side its wildcard characters
+    /// escaped (`Location::for_rsync`), so `a b*` brings `a b*` alone, not `a bX`.
+    pub fn rsync_spec(&self, date: Date, path: &str) -> String {
+        let mut at: PathBuf = self.dir.path().join(snapshot::name(date));
+        if !path.is_empty() {
+            at.push(path);
+        }
+        match self.dir {
+            Location::Local(_) => at.display().to_string(),
+            Location::Remote { host, .. } => Location::Remote {
+                host: host.clone(),
+                path: at,
+            }
+            .for_rsync(),
+        }
+    }
+
     /// An rsync that reads from this side (or writes, for a dry run against it) with
     /// the sync's settings: `-a -H --numeric-ids` and the faithful options, and for
     /// a target its SSH settings, compression and bandwidth limit. Arguments on
@@ -125,40 +143,54 @@ pub fn local_dir(task: &TaskPlan) -> Location {
 pub struct Item {
     /// rsync's `%i`: `YXcstpoguax`, or `*deleting`.
     pub flags: String,
-    /// The entry, relative to the transfer's destination, without a trailing `/`.
-    pub name: String,
+    /// The entry, relative to the transfer's destination, without a trailing `/`:
+    /// its bytes as on disk, whatever they are.
+    pub name: PathBuf,
     /// For a hard link (`h`), the entry it is linked to.
-    pub linked_to: Option<String>,
+    pub linked_to: Option<PathBuf>,
 }
 
-/// The `--out-format` whose lines `Item::parse` reads: `%L` adds ` -> TARGET` to a
-/// symlink and ` => ENTRY` to a hard link.
-pub const ITEM: &str = "--out-format=item %i %n%L";
+/// The `--out-format` whose lines `Item::parse` reads.
+///
+/// Names are bytes, and the line must give them back exactly: under `LC_ALL=C`
+/// (every program of a step runs so) rsync writes each byte of a name that is not
+/// printable ASCII as `\#ooo`, and a `\` before `#` too, so the line is ASCII and
+/// `unescape` gives back the name's own bytes (a Latin-1 `café` included). A name
+/// may hold ` -> ` or ` => `, which `%L` also writes (before a symlink's or a hard
+/// link's target), so the line is never split there: the name is written twice,
+/// `%n//%n%L`. rsync never puts `//` inside a name, so the name is the text before
+/// the first `//` that is followed by that same text.
+pub const ITEM: &str = "--out-format=item %i %n//%n%L";
 
 impl Item {
     pub fn parse(line: &str) -> Option<Item> {
         let rest = line.strip_prefix("item ")?;
-        let (flags, name) = if let Some(name) = rest.strip_prefix("*deleting") {
-            ("*deleting", name.trim_start_matches(' '))
+        let (flags, named) = if let Some(named) = rest.strip_prefix("*deleting") {
+            ("*deleting", named.trim_start_matches(' '))
         } else {
-            let (flags, name) = rest.split_at_checked(11)?;
-            (flags, name.strip_prefix(' ')?)
+            let (flags, named) = rest.split_at_checked(11)?;
+            (flags, named.strip_prefix(' ')?)
         };
-        let (name, linked_to) = match flags.chars().next() {
-            Some('h') => match name.rsplit_once(" => ") {
-                Some((name, to)) => (name, Some(unescape(to))),
-                None => (name, None),
-            },
-            _ if flags.chars().nth(1) == Some('L') => {
-                (name.split_once(" -> ").map_or(name, |(name, _)| name), None)
-            }
-            _ => (name, None),
+        // Every `//`, overlapping ones too (a directory's `d/` gives `d///d/`).
+        let (name, tail) = (0..named.len())
+            .filter(|at| named.get(*at..*at + 2) == Some("//"))
+            .find_map(|at| {
+                let (name, after) = (&named[..at], &named[at + 2..]);
+                after.strip_prefix(name).map(|tail| (name, tail))
+            })?;
+        let linked_to = match flags.chars().next() {
+            Some('h') => tail
+                .strip_prefix(" => ")
+                .map(|to| PathBuf::from(std::ffi::OsString::from_vec(unescape(to)))),
+            _ => None,
         };
-        let name = unescape(name);
-        let name = name.strip_suffix('/').unwrap_or(&name).to_string();
+        let mut name = unescape(name);
+        if name.len() > 1 && name.last() == Some(&b'/') {
+            name.pop();
+        }
         Some(Item {
             flags: flags.to_string(),
-            name,
+            name: PathBuf::from(std::ffi::OsString::from_vec(name)),
             linked_to,
         })
     }
@@ -198,7 +230,7 @@ impl Item {
 }
 
 /// A name as rsync prints it, with `\#ooo` (an octal byte) turned back into the byte.
-pub fn unescape(name: &str) -> String {
+pub fn unescape(name: &str) -> Vec<u8> {
     let bytes = name.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -218,7 +250,7 @@ pub fn unescape(name: &str) -> String {
             }
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 /// Runs `command` (an rsync with `ITEM` and `--stats`), its output through the log
@@ -251,30 +283,59 @@ mod tests {
     #[test]
     fn items_are_read_with_their_names_as_they_are_on_disk() {
         let item = |line: &str| Item::parse(line).unwrap();
+        let name = |line: &str| item(line).name;
         assert_eq!(
-            item("item >f+++++++++ docs/a b.txt"),
+            item("item >f+++++++++ docs/a b.txt//docs/a b.txt"),
             Item {
                 flags: ">f+++++++++".into(),
                 name: "docs/a b.txt".into(),
                 linked_to: None,
             }
         );
-        assert_eq!(item("item cL+++++++++ docs/link -> ../x").name, "docs/link");
-        let hard = item("item hf          docs/copy => docs/original");
         assert_eq!(
-            (hard.name.as_str(), hard.linked_to.as_deref()),
-            ("docs/copy", Some("docs/original"))
+            name("item cL+++++++++ docs/link//docs/link -> ../x"),
+            Path::new("docs/link")
         );
-        assert!(item("item >f+++++++++ x").is_new());
-        assert!(item("item cd+++++++++ docs/").is_new());
-        assert_eq!(item("item cd+++++++++ docs/").name, "docs");
-        let changed = item("item .f...p..... photos/cat.jpg");
+        assert_eq!(
+            name("item cL+++++++++ a -> b//a -> b -> c -> d"),
+            Path::new("a -> b"),
+            "a name holding ' -> ' is not split there"
+        );
+        assert_eq!(name("item >f+++++++++ a -> b//a -> b"), Path::new("a -> b"));
+        let hard = item("item hf          docs/copy => x//docs/copy => x => docs/original");
+        assert_eq!(
+            (hard.name.as_path(), hard.linked_to.as_deref()),
+            (
+                Path::new("docs/copy => x"),
+                Some(Path::new("docs/original"))
+            )
+        );
+        assert!(item("item >f+++++++++ x//x").is_new());
+        assert!(item("item cd+++++++++ docs///docs/").is_new());
+        assert_eq!(name("item cd+++++++++ docs///docs/"), Path::new("docs"));
+        assert_eq!(name("item .d..t...... .///./"), Path::new("."));
+        let changed = item("item .f...p..... photos/cat.jpg//photos/cat.jpg");
         assert!(!changed.is_new() && changed.has('p') && !changed.has('c'));
-        assert!(item("item >fcs....... x").has('s'));
-        assert_eq!(item("item *deleting   old/file").name, "old/file");
-        assert_eq!(item("item *deleting   old/file").flags, "*deleting");
-        assert_eq!(item("item >f+++++++++ new\\#012line").name, "new\nline");
-        assert_eq!(item("item >f+++++++++ caf\\#303\\#251").name, "café");
+        assert!(item("item >fcs....... x//x").has('s'));
+        assert_eq!(
+            name("item *deleting   old/file//old/file"),
+            Path::new("old/file")
+        );
+        assert_eq!(
+            item("item *deleting   old/file//old/file").flags,
+            "*deleting"
+        );
+        assert_eq!(
+            name("item >f+++++++++ new\\#012line//new\\#012line"),
+            Path::new("new\nline")
+        );
+        assert_eq!(
+            name("item >f+++++++++ caf\\#351//caf\\#351")
+                .as_os_str()
+                .as_encoded_bytes(),
+            b"caf\xe9",
+            "Latin-1 stays the byte it is"
+        );
         assert_eq!(Item::parse("Number of files: 3"), None);
     }
 }

@@ -80,6 +80,40 @@ impl Location {
     }
 }
 
+impl Location {
+    /// The form rsync reads as the files to send: as `Display`, but on a remote
+    /// side each part of the path that holds a wildcard character (`*`, `?`, `[`)
+    /// has those and its `]` and `\` escaped with a `\`. The rsync there expands
+    /// wildcards in what it is asked to send (`--protect-args` keeps only the shell
+    /// out), so `/srv/data[1]` would send `/srv/data1`; a part without one is
+    /// taken as written, backslashes and all, and is left so.
+    pub fn for_rsync(&self) -> String {
+        match self {
+            Location::Local(p) => p.display().to_string(),
+            Location::Remote { host, path } => {
+                let text = path.to_string_lossy();
+                let parts: Vec<String> = text.split('/').map(escape_wildcards).collect();
+                format!("{host}:{}", parts.join("/"))
+            }
+        }
+    }
+}
+
+/// One part of a remote path, its wildcard characters escaped if it holds any.
+fn escape_wildcards(part: &str) -> String {
+    if !part.contains(['*', '?', '[']) {
+        return part.to_string();
+    }
+    let mut out = String::with_capacity(part.len() + 4);
+    for c in part.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 impl fmt::Display for Location {
     /// The form rsync understands: `/path` or `user@host:/path`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -117,6 +151,19 @@ pub fn checked_path(text: &str) -> Result<PathBuf, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_remote_path_is_escaped_for_the_rsync_there_only_where_it_holds_a_wildcard() {
+        let at = |text: &str| Location::parse(text).unwrap().for_rsync();
+        assert_eq!(at("u@h:/srv/data[1]/x"), "u@h:/srv/data\\[1\\]/x");
+        assert_eq!(at("u@h:/srv/a b*/c?"), "u@h:/srv/a b\\*/c\\?");
+        assert_eq!(at("u@h:/srv/back\\slash"), "u@h:/srv/back\\slash");
+        assert_eq!(
+            at("/srv/data[1]"),
+            "/srv/data[1]",
+            "a local path is never globbed"
+        );
+    }
 
     #[test]
     fn parses_local_and_remote() {

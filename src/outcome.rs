@@ -52,12 +52,48 @@ pub struct StepError {
 }
 
 impl StepError {
+    /// The message is text from outside (a hook's last line, rsync's words, a file
+    /// name): it is made `visible` here, where it enters the record.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> StepError {
         StepError {
             kind,
-            message: message.into(),
+            message: visible(&message.into()),
         }
     }
+}
+
+/// `text` with its control characters shown as visible escapes (`\e` for ESC, `\a`,
+/// `\b`, `\f`, `\v`, `\r`, else `\xNN` or `\u{NNNN}`); newlines and tabs kept.
+///
+/// What a hook or rsync prints may hold terminal colour codes or any other control
+/// character. Raw, they make the Atom feed ill-formed XML (XML 1.0 allows none of
+/// them), and the mail and the terminal would act on them. Text from outside
+/// passes through here once, where it enters the record (a step's error and
+/// warnings), so every consumer after gets text that is safe to render, and the
+/// escapes still tell the admin what the program printed.
+pub fn visible(text: &str) -> String {
+    if !text.chars().any(needs_escape) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            _ if !needs_escape(c) => out.push(c),
+            '\u{1b}' => out.push_str("\\e"),
+            '\u{07}' => out.push_str("\\a"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            '\u{0b}' => out.push_str("\\v"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push_str(&format!("\\u{{{:04x}}}", c as u32)),
+        }
+    }
+    out
+}
+
+fn needs_escape(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t') || matches!(c, '\u{fffe}' | '\u{ffff}')
 }
 
 impl fmt::Display for StepError {
@@ -215,4 +251,20 @@ pub fn run_word(results: &[TaskResult]) -> &'static str {
         results.iter().any(|r| !r.succeeded()),
         results.iter().any(TaskResult::warned),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_become_visible_escapes() {
+        assert_eq!(
+            visible("\u{1b}[31mlocked\u{7}\u{8}\u{c}\r\u{0}\u{7f}\u{85}\u{1b}[0m\nnext\tline"),
+            "\\e[31mlocked\\a\\b\\f\\r\\x00\\x7f\\u{0085}\\e[0m\nnext\tline"
+        );
+        assert_eq!(visible("café, plain"), "café, plain");
+        let error = StepError::new(ErrorKind::Hook, "the before command failed: \u{1b}[1mx");
+        assert_eq!(error.message, "the before command failed: \\e[1mx");
+    }
 }

@@ -76,7 +76,15 @@ pub fn restore(
         Some(name) => into.join(name),
         None => into.clone(),
     };
-    let source = side.spec(date, &relative);
+    // The whole snapshot is its contents (`DATE/`), placed into DIR itself.
+    let source = match relative.is_empty() {
+        true => format!("{}/", side.spec(date, "")),
+        false => side.spec(date, &relative),
+    };
+    let source_arg = match relative.is_empty() {
+        true => format!("{}/", side.rsync_spec(date, "")),
+        false => side.rsync_spec(date, &relative),
+    };
     let shown = if relative.is_empty() {
         "the whole snapshot".to_string()
     } else {
@@ -95,7 +103,7 @@ pub fn restore(
     let destination = format!("{}/", into.display());
     let mut dry = side.rsync(&listing);
     dry.args(["--dry-run", "--stats", ITEM, "--"])
-        .arg(&source)
+        .arg(&source_arg)
         .arg(&destination);
     let (items, _, stats) = copies::run(&mut dry, &mut log, &destination)
         .map_err(|e| Error::Restore(format!("{e} (in the dry run, before writing anything)")))?;
@@ -158,7 +166,7 @@ pub fn restore(
     real.args(["--stats", ITEM])
         .args(crate::progress::rsync_options())
         .arg("--")
-        .arg(&source)
+        .arg(&source_arg)
         .arg(&destination);
     let shown = crate::progress::begin(&format!("restoring {}", lands.display()));
     let copied = copies::run(&mut real, &mut log, &destination);
@@ -247,7 +255,10 @@ fn pick_date(
 /// absolute under the task's source.
 fn parts_of(task: &TaskPlan, path: &str) -> Result<Vec<String>, Error> {
     let source = task.source.path();
-    let relative = if path.starts_with('/') {
+    let relative = if path.trim_start_matches('/').is_empty() && !path.is_empty() {
+        // `/`: the whole snapshot, as the README says.
+        String::new()
+    } else if path.starts_with('/') {
         match Path::new(path).strip_prefix(source) {
             Ok(rest) => rest.to_string_lossy().into_owned(),
             Err(_) => {

@@ -50,11 +50,32 @@ pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
     let config = Config::load(&opts.config)?;
     let clock = &opts.clock;
     let scripts = Scripts::locate(opts.scripts_dir.as_deref()).map_err(Error::Scripts)?;
-    let state = &opts.state;
-    state.prepare().map_err(|error| Error::State {
-        path: state.root().to_path_buf(),
-        error,
-    })?;
+    // Backups come first: a state directory that cannot be written (read-only,
+    // full, missing and not to be made) does not stop them. The run keeps its lock,
+    // logs and work files somewhere that can hold them, says where, and fails at
+    // the end: a run that could not be recorded has failed, whatever its snapshots.
+    let (stand_in, state_trouble) = match opts.state.writable() {
+        Ok(()) => (None, None),
+        Err(error) => {
+            let why = format!(
+                "the state directory {} cannot be written ({error})",
+                opts.state.root().display()
+            );
+            let stand_in = opts.state.fallback().map_err(|tried| Error::State {
+                path: opts.state.root().to_path_buf(),
+                error: std::io::Error::other(format!(
+                    "{why}, and no stand-in could be made: {tried}"
+                )),
+            })?;
+            journal::error(&format!(
+                "{why}: the backups run, but this run keeps its lock, logs and work files in {} \
+                 and is not recorded",
+                stand_in.root().display()
+            ));
+            (Some(stand_in), Some(why))
+        }
+    };
+    let state = stand_in.as_ref().unwrap_or(&opts.state);
     // A verify holding the lock is waited for: it ends, and the night's backup still
     // happens. Another run is not: two runs a night have nothing to wait for.
     let lock = RunLock::acquire_after(&state.lock(), Work::Run, Work::Verify, |holder| {
@@ -62,12 +83,33 @@ pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
             "waiting for the verify that holds the lock ({holder})"
         ))
     })?;
+    // A killed run's hooks may still be writing into a source: end them before any
+    // task starts another writer there.
+    for leftover in crate::engine::hook_group::end_leftovers(state, crate::engine::GRACE) {
+        match leftover {
+            crate::engine::hook_group::Leftover::Stopped(r) => journal::warn(&format!(
+                "task {}: the {} command of a run that was killed was still running \
+                 (process group {}); stopped it before starting another",
+                r.task, r.hook, r.group
+            )),
+            crate::engine::hook_group::Leftover::Unstoppable(r) => journal::error(&format!(
+                "task {}: the {} command of a run that was killed is still running \
+                 (process group {}) and could not be stopped; its {} command will not start",
+                r.task, r.hook, r.group, r.hook
+            )),
+        }
+    }
     // Dated once the lock is held: a run that waited past midnight takes the new day's.
     let plan = Plan::new(&config, clock.today());
 
     let host = report::hostname();
     let started = clock.now();
     let mut book = Book::open(state, &host, &plan, clock);
+    if let Some(why) = state_trouble {
+        // Whatever the log database managed, the run's files are not where the
+        // next run and the pages look: not recorded.
+        book.unrecorded.get_or_insert(why);
+    }
     if let Some(site_dir) = &opts.site_dir {
         book.go_live(&plan, &config, clock, site_dir);
     }
@@ -145,6 +187,12 @@ pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
         .collect();
 
     let mut trouble = failed > 0 || book.unrecorded.is_some();
+    if let Some(why) = &book.unrecorded {
+        journal::error(&format!(
+            "this run failed although its backups may have succeeded: it is not (wholly) \
+             recorded ({why})"
+        ));
+    }
     if let Some(site_dir) = &opts.site_dir {
         match book.render_site(&plan, &config, clock, None, site_dir) {
             Ok(rendered) => journal::info(&format!(

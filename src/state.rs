@@ -10,12 +10,86 @@ pub const DEFAULT: &str = "/var/lib/backup-server";
 
 #[derive(Debug, Clone)]
 pub struct StateDir {
+    /// Where the run's files go: the state directory, or the stand-in a run uses
+    /// when that cannot be written (`fallback`).
     root: PathBuf,
+    /// The state directory itself, which holds the record (`log.db`).
+    own: PathBuf,
+}
+
+/// Where a run keeps its working files when the state directory cannot hold them:
+/// systemd's `RuntimeDirectory=` (`$RUNTIME_DIRECTORY`), else `/run/backup-server`,
+/// else the system's temporary directory; one directory below it per state
+/// directory, so two state directories never share a lock.
+fn fallback_bases() -> Vec<PathBuf> {
+    let mut bases: Vec<PathBuf> = std::env::var_os("RUNTIME_DIRECTORY")
+        .map(PathBuf::from)
+        .into_iter()
+        .collect();
+    bases.push(PathBuf::from("/run/backup-server"));
+    bases.push(std::env::temp_dir().join("backup-server"));
+    bases
 }
 
 impl StateDir {
     pub fn new(root: PathBuf) -> StateDir {
-        StateDir { root }
+        StateDir {
+            own: root.clone(),
+            root,
+        }
+    }
+
+    /// Whether the state directory can hold a run's files: it is made if missing,
+    /// and a probe file is written into it (a read-only or full file system fails
+    /// here, before anything else, not halfway through a run).
+    pub fn writable(&self) -> std::io::Result<()> {
+        use std::io::Write;
+        self.prepare()?;
+        let probe = self.work().join(format!(".probe-{}", std::process::id()));
+        let written = fs_err::File::create(&probe)
+            .and_then(|mut f| f.write_all(&[0u8; 4096]).and_then(|()| f.sync_all()));
+        let _ = fs_err::remove_file(&probe);
+        written
+    }
+
+    /// A stand-in for a state directory that cannot be written: the same layout
+    /// somewhere that can hold it (see `fallback_bases`), with the known host keys
+    /// copied over so hosts met before are still checked strictly. The record
+    /// stays where it is (`log_db`): a run there is not recorded, and says so.
+    pub fn fallback(&self) -> Result<StateDir, String> {
+        let absolute = std::path::absolute(&self.own).unwrap_or_else(|_| self.own.clone());
+        let name: String = absolute
+            .to_string_lossy()
+            .trim_matches('/')
+            .replace('/', "-");
+        let name = if name.is_empty() { "root".into() } else { name };
+        let mut tried = Vec::new();
+        for base in fallback_bases() {
+            let stand_in = StateDir {
+                root: base.join(&name),
+                own: self.own.clone(),
+            };
+            match stand_in.writable() {
+                Ok(()) => {
+                    if let Ok(known) = fs_err::read(self.own.join("known_hosts")) {
+                        let _ = fs_err::write(stand_in.known_hosts(), known);
+                    }
+                    return Ok(stand_in);
+                }
+                Err(e) => tried.push(format!("{}: {e}", stand_in.root.display())),
+            }
+        }
+        Err(tried.join("; "))
+    }
+
+    /// Whether this is a stand-in for the state directory.
+    pub fn is_fallback(&self) -> bool {
+        self.root != self.own
+    }
+
+    /// The state directory itself (also when the run's files are elsewhere).
+    pub fn own(&self) -> &Path {
+        &self.own
     }
 
     /// `--state-dir`, else `$STATE_DIRECTORY` (systemd's StateDirectory=), else the default.
@@ -33,7 +107,7 @@ impl StateDir {
 
     /// The record of every run: the seed's `task_run` and our tables.
     pub fn log_db(&self) -> PathBuf {
-        self.root.join("log.db")
+        self.own.join("log.db")
     }
 
     /// One run at a time (see `lock`).
@@ -57,6 +131,11 @@ impl StateDir {
 
     pub fn excludes(&self, task: &str) -> PathBuf {
         self.work().join(format!("{task}.excludes"))
+    }
+
+    /// The same excludes, for `verify` (which must not touch a run's files).
+    pub fn verify_excludes(&self, task: &str) -> PathBuf {
+        self.work().join(format!("{task}.verify-excludes"))
     }
 
     /// Reports that could not be sent, sent first by the next run.

@@ -11,8 +11,9 @@
 //!   has not changed since (same size and modification time): a different content
 //!   there is a snapshot (or a source) that rotted.
 //!
-//! With `--sample PERCENT` the contents of a random share of the files are read
-//! (every entry is still compared by type, size, time and metadata). Nothing is
+//! With `--sample PERCENT` the contents of a random share of the files are read;
+//! every entry is still compared, against the targets and against the source
+//! alike, by what reads no contents (type, size, time, metadata). Nothing is
 //! ever written but the record: both rsyncs run with `--dry-run`. It holds the run
 //! lock, so it never reads a snapshot a run is changing. Each check is recorded; the
 //! report, the pages and `metrics.prom` show the last verification.
@@ -383,7 +384,8 @@ impl Checker<'_> {
                 ),
             });
         };
-        let ours = Copies::local(local_dir).spec(date, "");
+        let ours = Copies::local(local_dir).rsync_spec(date, "");
+        let theirs_arg = side.rsync_spec(date, "");
         let theirs = side.spec(date, "");
         let mut compare = |extra: &[&str], files_from: Option<&Path>| {
             let mut command = side.rsync(&listing);
@@ -396,7 +398,7 @@ impl Checker<'_> {
             command
                 .arg("--")
                 .arg(format!("{ours}/"))
-                .arg(format!("{theirs}/"));
+                .arg(format!("{theirs_arg}/"));
             self.items(log, &mut command, &theirs)
         };
         let mut found = Found::default();
@@ -426,53 +428,69 @@ impl Checker<'_> {
     fn source_check(&self, log: &mut StepLog, date: Date) -> Result<(Date, String, Found), String> {
         let task = self.task;
         let snapshot_dir = task.local_dir.join(snapshot::name(date));
-        let mut command = Command::new("rsync");
-        command
-            .args(["-a", "--hard-links", "--numeric-ids"])
-            .args(FAITHFUL)
-            .args(["--dry-run", "--checksum", "--stats", ITEM])
-            .args(task.one_file_system.then_some("--one-file-system"))
-            .args(task.excludes.iter().map(|e| format!("--exclude={e}")))
-            .stdin(Stdio::null());
-        match &task.source {
-            Location::Local(source) => {
-                // As the backup read it (a source it refuses has no snapshots).
-                let own = crate::engine::protected_inside(self.plan, self.state, source)
-                    .unwrap_or_default();
-                command.args(own.iter().map(|e| format!("--exclude={e}")));
-            }
-            Location::Remote { .. } => {
-                let config = match self.ssh_config {
-                    Ok(Some(config)) => config,
-                    Ok(None) => return Err("no ssh_config for the source".into()),
-                    Err(why) => return Err(why.clone()),
-                };
-                command
-                    .arg("--protect-args")
-                    .arg(format!("--rsh=ssh -F '{}'", config.display()));
-            }
+        // As the backup read it: the same patterns, passed the same way (a source
+        // it refuses has no snapshots).
+        let mut excludes = task.excludes.clone();
+        if let Location::Local(source) = &task.source {
+            excludes.extend(
+                crate::engine::protected_inside(self.plan, self.state, source).unwrap_or_default(),
+            );
         }
-        if let Some(percent) = self.sample {
-            let list = self.sample_list(&snapshot_dir, percent)?;
+        let exclude_file = self.state.verify_excludes(&task.name);
+        crate::engine::excludes::write(&exclude_file, &excludes)
+            .map_err(|e| format!("cannot write {}: {e}", exclude_file.display()))?;
+        let rsh = match (&task.source, self.ssh_config) {
+            (Location::Local(_), _) => None,
+            (Location::Remote { .. }, Ok(Some(config))) => {
+                Some(format!("--rsh=ssh -F '{}'", config.display()))
+            }
+            (Location::Remote { .. }, Ok(None)) => {
+                return Err("no ssh_config for the source".into());
+            }
+            (Location::Remote { .. }, Err(why)) => return Err(why.clone()),
+        };
+        let destination = snapshot_dir.display().to_string();
+        let mut compare = |checksum: bool, files_from: Option<&Path>| {
+            let mut command = Command::new("rsync");
             command
-                .arg(format!("--files-from={}", list.display()))
-                .args(["--from0", "--no-implied-dirs"]);
-        }
-        command
-            .arg("--")
-            .arg(format!("{}/", task.source))
-            .arg(format!("{}/", snapshot_dir.display()));
-        let (items, files) = self.items(log, &mut command, &snapshot_dir.display().to_string())?;
-        let differences = items
-            .iter()
-            .filter(|i| i.kind() == 'f' && (i.has('c') || i.has('s')) && !i.has('t') && !i.is_new())
-            .map(|i| {
-                format!(
-                    "different content from the source, which has the same size and time: {}",
-                    i.name
-                )
-            })
-            .collect();
+                .args(["-a", "--hard-links", "--numeric-ids"])
+                .args(FAITHFUL)
+                .args(["--dry-run", "--stats", ITEM])
+                .args(checksum.then_some("--checksum"))
+                .args(task.one_file_system.then_some("--one-file-system"))
+                .args(crate::engine::excludes::options(&exclude_file))
+                .stdin(Stdio::null());
+            if let Some(rsh) = &rsh {
+                command.arg("--protect-args").arg(rsh);
+            }
+            if let Some(list) = files_from {
+                command
+                    .arg(format!("--files-from={}", list.display()))
+                    .args(["--no-implied-dirs"]);
+            }
+            command
+                .arg("--")
+                .arg(format!("{}/", task.source.for_rsync()))
+                .arg(format!("{destination}/"));
+            self.items(log, &mut command, &destination)
+        };
+        let (differences, files) = match self.sample {
+            None => {
+                let (items, files) = compare(true, None)?;
+                (source_differences(&items), files)
+            }
+            Some(percent) => {
+                // Every entry by what reads no contents (a size that changed under a
+                // time that did not); then the contents of the sample.
+                let (items, files) = compare(false, None)?;
+                let mut differences = source_differences(&items);
+                let list = self.sample_list(&snapshot_dir, percent)?;
+                let (items, _) = compare(true, Some(&list))?;
+                // One that the first pass found says the same again: a set keeps it once.
+                differences.extend(source_differences(&items));
+                (differences, files)
+            }
+        };
         Ok((date, task.source.to_string(), Found { differences, files }))
     }
 
@@ -537,9 +555,33 @@ fn walk(root: &Path, relative: &Path, out: &mut Vec<PathBuf>) -> std::io::Result
     Ok(())
 }
 
+/// What the items of the source → local snapshot dry run say rotted: a file the
+/// source has not changed since (same time) whose size or contents differ.
+fn source_differences(items: &[Item]) -> BTreeSet<String> {
+    items
+        .iter()
+        .filter(|i| i.kind() == 'f' && !i.has('t') && !i.is_new())
+        .filter_map(|i| {
+            if i.has('s') {
+                Some(format!(
+                    "different size from the source, which has the same time: {}",
+                    i.name.display()
+                ))
+            } else if i.has('c') {
+                Some(format!(
+                    "different content from the source, which has the same size and time: {}",
+                    i.name.display()
+                ))
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
 /// What the items of the local snapshot → target dry run say is different.
 fn copy_differences(items: &[Item]) -> Vec<String> {
-    let changed: BTreeSet<&str> = items.iter().map(|i| i.name.as_str()).collect();
+    let changed: BTreeSet<&Path> = items.iter().map(|i| i.name.as_path()).collect();
     // rsync lists the other names of a file it would change as hard links to it: they
     // are the same file there too, named with it.
     let follows = |item: &Item| {
@@ -550,10 +592,12 @@ fn copy_differences(items: &[Item]) -> Vec<String> {
                 .as_deref()
                 .is_some_and(|to| changed.contains(to))
     };
-    let mut also: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    let mut also: std::collections::BTreeMap<&Path, Vec<String>> = Default::default();
     for item in items.iter().filter(|i| follows(i)) {
         if let Some(to) = item.linked_to.as_deref() {
-            also.entry(to).or_default().push(&item.name);
+            also.entry(to)
+                .or_default()
+                .push(item.name.display().to_string());
         }
     }
     items
@@ -561,7 +605,7 @@ fn copy_differences(items: &[Item]) -> Vec<String> {
         .filter(|i| !follows(i))
         .filter_map(|item| {
             let difference = copy_difference(item)?;
-            Some(match also.get(item.name.as_str()) {
+            Some(match also.get(item.name.as_path()) {
                 Some(names) => format!("{difference} (one file with {})", names.join(", ")),
                 None => difference,
             })
@@ -571,10 +615,10 @@ fn copy_differences(items: &[Item]) -> Vec<String> {
 
 /// What one item of the local snapshot → target dry run says is different.
 fn copy_difference(item: &Item) -> Option<String> {
-    let name = if item.name.is_empty() || item.name == "." {
-        "(the snapshot's top directory)"
+    let name = if item.name.as_os_str().is_empty() || item.name == Path::new(".") {
+        "(the snapshot's top directory)".to_string()
     } else {
-        &item.name
+        item.name.display().to_string()
     };
     if item.flags == "*deleting" {
         return Some(format!("extra on the target: {name}"));
@@ -583,7 +627,10 @@ fn copy_difference(item: &Item) -> Option<String> {
         return Some(format!("missing on the target: {name}"));
     }
     if item.flags.starts_with('h') {
-        let with = item.linked_to.as_deref().unwrap_or("another entry");
+        let with = item
+            .linked_to
+            .as_deref()
+            .map_or("another entry".to_string(), |to| to.display().to_string());
         return Some(format!(
             "different hard links: {name} is not one file with {with}"
         ));
@@ -614,28 +661,28 @@ mod tests {
     fn each_kind_of_difference_is_named() {
         let said = |line: &str| copy_difference(&Item::parse(line).unwrap());
         assert_eq!(
-            said("item >fc........ docs/report.txt").as_deref(),
+            said("item >fc........ docs/report.txt//docs/report.txt").as_deref(),
             Some("different content: docs/report.txt")
         );
         assert_eq!(
-            said("item >f+++++++++ docs/notes.md").as_deref(),
+            said("item >f+++++++++ docs/notes.md//docs/notes.md").as_deref(),
             Some("missing on the target: docs/notes.md")
         );
         assert_eq!(
-            said("item *deleting   stray").as_deref(),
+            said("item *deleting   stray//stray").as_deref(),
             Some("extra on the target: stray")
         );
         assert_eq!(
-            said("item .f...po.... photos/cat.jpg").as_deref(),
+            said("item .f...po.... photos/cat.jpg//photos/cat.jpg").as_deref(),
             Some("different metadata (permissions, owner): photos/cat.jpg")
         );
         assert_eq!(
-            said("item hf          docs/link => docs/file").as_deref(),
+            said("item hf          docs/link//docs/link => docs/file").as_deref(),
             Some("different hard links: docs/link is not one file with docs/file")
         );
         let items: Vec<Item> = [
-            "item .f...p..... docs/file",
-            "item hf          docs/link => docs/file",
+            "item .f...p..... docs/file//docs/file",
+            "item hf          docs/link//docs/link => docs/file",
         ]
         .into_iter()
         .map(|l| Item::parse(l).unwrap())
@@ -646,9 +693,9 @@ mod tests {
             "one file changed, named once with its other names"
         );
         assert_eq!(
-            said("item .d..t...... ./").as_deref(),
+            said("item .d..t...... .///./").as_deref(),
             Some("different metadata (time): (the snapshot's top directory)")
         );
-        assert_eq!(said("item .f......... unchanged"), None);
+        assert_eq!(said("item .f......... unchanged//unchanged"), None);
     }
 }

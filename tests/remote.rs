@@ -90,3 +90,24 @@ fn a_remote_source_is_backed_up_over_ssh() {
         inode(&local.join("2026-03-02/photos/cat.jpg"))
     );
 }
+
+#[test]
+fn a_remote_source_whose_path_holds_wildcard_characters_is_that_path_alone() {
+    let mut world = World::new();
+    let sshd = Sshd::start(&world.root.path().join("sshd"));
+    // `data[1]` as a wildcard matches `data1`: the rsync there must not read it so.
+    let odd = world.root.path().join("data[1]");
+    let lookalike = world.root.path().join("data1");
+    support::write(&odd.join("mine.txt"), "the real source\n");
+    support::write(&lookalike.join("other.txt"), "a directory next to it\n");
+    world.source_spec = format!("root@backuphost:{}", odd.display());
+    world.extra = sshd.config_lines();
+    world.run_expecting("2026-03-01", 0);
+    assert_eq!(
+        support::entries(&world.local_task().join("2026-03-01")),
+        ["mine.txt"]
+    );
+    let out = world.cli_expecting("2026-03-01", &["verify"], 0);
+    assert!(out.contains("against the source"), "{out}");
+    assert!(!out.contains("could not be checked"), "{out}");
+}

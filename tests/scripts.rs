@@ -355,3 +355,37 @@ fn lookup_walks_into_a_snapshot_part_by_part_and_never_through_a_symlink() {
         );
     }
 }
+
+#[test]
+fn identify_gives_one_real_path_for_every_spelling_of_a_directory() {
+    for shell in SHELLS {
+        let root = tempfile::tempdir().unwrap();
+        let real = fs::canonicalize(root.path()).unwrap().join("real dir");
+        fs::create_dir_all(&real).unwrap();
+        let link = root.path().join("link");
+        symlink(&real, &link).unwrap();
+        let identify =
+            |dir: &Path| ok(&snapshots(shell, &["identify", &dir.display().to_string()]));
+        let expected = format!("{}/data\0", real.display());
+        assert_eq!(
+            identify(&real.join("data")),
+            expected,
+            "{shell:?}: not made yet"
+        );
+        assert_eq!(
+            identify(&link.join("data")),
+            expected,
+            "{shell:?}: through the symlink"
+        );
+        fs::create_dir(real.join("data")).unwrap();
+        assert_eq!(
+            identify(&link.join("data")),
+            expected,
+            "{shell:?}: once it exists"
+        );
+        refused(
+            &snapshots(shell, &["identify", "relative/dir"]),
+            "absolute path",
+        );
+    }
+}

@@ -317,3 +317,28 @@ fn run_renders_the_site_after_a_failed_task_too() {
     let index = read(&site, "index.html");
     assert!(index.contains("1 of 1 task needs attention"), "{index}");
 }
+
+#[test]
+fn a_site_dir_that_is_a_symlink_is_published_where_it_points_and_stays_a_symlink() {
+    let world = World::new();
+    world.run_expecting("2026-03-01", 0);
+    let served = world.root.path().join("www/backups");
+    fs::create_dir_all(&served).unwrap();
+    let link = world.root.path().join("site");
+    std::os::unix::fs::symlink(&served, &link).unwrap();
+    for _ in 0..2 {
+        let (out, _) = render(&world);
+        assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    }
+    assert_eq!(
+        fs::read_link(&link).unwrap(),
+        served,
+        "the admin's symlink is still there, pointing where it did"
+    );
+    assert!(
+        read(&served, "index.html").contains("data"),
+        "the pages are in the directory nginx serves"
+    );
+    let beside: Vec<_> = support::entries(world.root.path().join("www").as_path());
+    assert_eq!(beside, ["backups"], "nothing left beside it");
+}

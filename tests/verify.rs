@@ -287,3 +287,35 @@ fn a_nightly_run_waits_for_a_verify_instead_of_skipping_the_night() {
         "the night's backup happened"
     );
 }
+
+#[test]
+fn a_sample_still_compares_every_entry_with_the_source_for_what_reads_no_contents() {
+    let (world, _sshd) = two_nights();
+    for i in 0..200 {
+        write(
+            &world.source.join(format!("many/{i:03}.txt")),
+            &format!("file {i}\n"),
+        );
+    }
+    world.run_expecting("2026-03-03", 0);
+    // A snapshot file cut short, its time kept: its size says it rotted, without
+    // reading it. A 1% sample of 200 files would almost never read this one.
+    let rotted = world.local_task().join("2026-03-03/many/117.txt");
+    let time = fs::metadata(&rotted).unwrap().modified().unwrap();
+    fs::write(&rotted, "fi").unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&rotted)
+        .unwrap()
+        .set_modified(time)
+        .unwrap();
+    let out = world.cli_expecting("2026-03-03", &["verify", "--sample", "1"], 4);
+    let out = out.replace(&world.root.path().display().to_string(), "<root>");
+    assert!(
+        out.ends_with(
+            "  against the source (<root>/source): 1 difference in 207 entries compared, the contents of a 1% sample read\n\
+             \x20   different size from the source, which has the same time: many/117.txt\n"
+        ),
+        "every entry of the source was compared, the rotted one found: {out}"
+    );
+}

@@ -313,7 +313,17 @@ impl Checker {
                 );
             }
             for earlier in &config.targets[..i] {
-                let same_host = target.location.host() == earlier.location.host();
+                // One path on one host is one place, whoever logs in, and host names
+                // are not case-sensitive. What else makes two spellings one place (a
+                // symlink, an ssh_config alias) needs the disks and the network: the
+                // run checks that, before a sync prunes (engine::places).
+                let machine = |l: &Location| {
+                    let host = l.host();
+                    host.rsplit_once('@')
+                        .map_or(host, |(_, h)| h)
+                        .to_ascii_lowercase()
+                };
+                let same_host = machine(&target.location) == machine(&earlier.location);
                 if same_host && nested(target.location.path(), earlier.location.path()) {
                     self.problem(
                         scope,

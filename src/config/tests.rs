@@ -143,6 +143,21 @@ fn a_target_must_be_a_place_of_its_own() {
 }
 
 #[test]
+fn one_path_on_one_host_is_one_place_whoever_logs_in_and_however_the_host_is_cased() {
+    let text = "dir_backup_local: /mnt/backup\ndir_backup_remote: backup@NAS.lan:/srv/backup\n\
+                email_sender: a@b.c\nemail_report: a@b.c\n\
+                targets:\n  - {name: again, location: 'root@nas.LAN:/srv/backup'}\n\
+                tasks: [{name: t, dir_source: /data}]\n";
+    assert_eq!(
+        problems(text),
+        [
+            "targets[0] \"again\": location: root@nas.LAN:/srv/backup is (or holds, or lies inside) \
+          target \"remote\" at backup@NAS.lan:/srv/backup: each target must be a place of its own"
+        ]
+    );
+}
+
+#[test]
 fn targets_hooks_and_their_mistakes() {
     let text = format!(
         "{GOOD}sync: {{bwlimit_kib: 500}}\n\

@@ -5,7 +5,6 @@
 //! older than the newest is never replaced, so a clock that went back fails the step
 //! instead of rewriting history.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -91,7 +90,7 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
     });
 
     let exclude_file = engine.state.excludes(&task.name);
-    write_lines(&exclude_file, &excludes).map_err(|e| {
+    super::excludes::write(&exclude_file, &excludes).map_err(|e| {
         StepError::new(
             ErrorKind::Io,
             format!("cannot write {}: {e}", exclude_file.display()),
@@ -100,7 +99,7 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
     let mut command = Command::new(&engine.scripts.backup);
     command
         .arg(&task.local_dir)
-        .arg(task.source.to_string())
+        .arg(task.source.for_rsync())
         .arg(&exclude_file)
         .arg(link_dest.map(snapshot::name).unwrap_or_default())
         .arg(ssh_config.unwrap_or(Path::new("")))
@@ -156,6 +155,9 @@ pub fn protected_inside(
         fs_err::canonicalize(source).map_err(|e| StepError::new(ErrorKind::Io, e.to_string()))?;
     let mut protected: Vec<PathBuf> = plan.protected.clone();
     protected.push(state.root().to_path_buf());
+    if state.is_fallback() {
+        protected.push(state.own().to_path_buf());
+    }
     let mut excludes = Vec::new();
     for dir in protected {
         // One that does not exist yet holds nothing to exclude.
@@ -179,12 +181,4 @@ pub fn protected_inside(
         }
     }
     Ok(excludes)
-}
-
-fn write_lines(path: &Path, lines: &[String]) -> std::io::Result<()> {
-    let mut file = fs_err::File::create(path)?;
-    for line in lines {
-        writeln!(file, "{line}")?;
-    }
-    Ok(())
 }

@@ -9,7 +9,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use super::{Done, Engine, StepLog, StepReturn};
+use super::{Done, Engine, StepLog, StepReturn, hook_group};
 use crate::outcome::{ErrorKind, StepError, StepOutcome, StepResult};
 use crate::plan::{Hook, TaskPlan};
 
@@ -56,6 +56,21 @@ fn run(
     env: &[(&str, String)],
     log: &mut StepLog,
 ) -> StepReturn {
+    let record = hook_group::record_path(engine.state, &task.name, which);
+    if let Ok(held) = fs_err::read_to_string(&record) {
+        return Err(StepError::new(
+            ErrorKind::Refused,
+            format!(
+                "refusing to start the {which} command: the one a killed run started is still \
+                 running and could not be stopped ({}; {}): end it, then run again",
+                held.lines()
+                    .find(|l| l.starts_with("group "))
+                    .unwrap_or("group unknown"),
+                record.display()
+            ),
+        ));
+    }
+    let token = hook_group::new_token();
     let mut command = Command::new("/bin/sh");
     command
         .arg("-c")
@@ -64,14 +79,57 @@ fn run(
         .env("BACKUP_SERVER_SOURCE", task.source.to_string())
         .env("BACKUP_SERVER_SNAPSHOT", task.snapshot(engine.plan.today))
         .envs(env.iter().map(|(k, v)| (k, v)))
+        .env(hook_group::TOKEN_VAR, &token)
         .stdin(Stdio::null());
-    let (code, timed_out, last_line) = log
-        .run_limited(
-            &mut command,
-            Duration::from_secs(u64::from(hook.timeout_secs)),
-            engine.lock_fd,
-        )
-        .map_err(|e| StepError::new(ErrorKind::Io, e.to_string()))?;
+    let mut unrecorded = None;
+    let mut started = None;
+    let ran = log.run_limited(
+        &mut command,
+        Duration::from_secs(u64::from(hook.timeout_secs)),
+        engine.lock_fd,
+        |group| {
+            started = Some(group);
+            let running = hook_group::Running {
+                task: task.name.clone(),
+                hook: which.to_string(),
+                group,
+                token: token.clone(),
+            };
+            if let Err(e) = running.write(&record) {
+                unrecorded = Some(e);
+            }
+        },
+    );
+    if let Some(e) = unrecorded {
+        log.line(&format!(
+            "note: the hook's process group could not be recorded ({e}): a run killed while it \
+             ran could not end it"
+        ));
+    }
+    let (code, timed_out, last_line) = match ran {
+        Ok(ran) => ran,
+        Err(e) => {
+            let _ = fs_err::remove_file(&record);
+            return Err(StepError::new(ErrorKind::Io, e.to_string()));
+        }
+    };
+    let stuck = started.filter(|group| timed_out && super::script::group_alive(*group));
+    if let Some(group) = stuck {
+        // Still writing, perhaps: the record stays, and the next run refuses to start
+        // another writer beside it.
+        return Err(StepError::new(
+            ErrorKind::Hook,
+            format!(
+                "the {which} command ran longer than {} s (hook_timeout_secs), and its process \
+                 group {group} is still there after SIGKILL (stuck on a disk?); the next run \
+                 will not start the {which} command until it is gone",
+                hook.timeout_secs
+            ),
+        ));
+    }
+    // Ended, or stopped whole: nothing of it is left for the next run to end (a
+    // program it left running on its own when it ended is left alone, as documented).
+    let _ = fs_err::remove_file(&record);
     let failed = |why: String| {
         let detail = last_line
             .as_ref()

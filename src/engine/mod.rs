@@ -11,7 +11,10 @@
 
 mod backup;
 pub use backup::protected_inside;
+pub mod excludes;
 mod hook;
+pub mod hook_group;
+mod places;
 mod retention;
 mod rsync;
 mod script;
@@ -28,7 +31,7 @@ use crate::plan::{Plan, StepKind, StepPlan, TargetPlan, TaskPlan};
 use crate::scripts::Scripts;
 use crate::state::StateDir;
 pub use rsync::{Scan, Transfer};
-pub use script::{StepLog, Stream};
+pub use script::{GRACE, StepLog, Stream};
 pub use side::{Kind, Listing, Side};
 
 /// What every step of a run shares.
@@ -149,7 +152,12 @@ impl Engine<'_> {
             Ok(done) if done.warnings.is_empty() => (StepOutcome::Ok, done),
             Ok(mut done) => (
                 StepOutcome::Warned {
-                    warnings: std::mem::take(&mut done.warnings),
+                    // Text from outside (file names, rsync's words), made visible
+                    // where it enters the record, as an error's message is.
+                    warnings: std::mem::take(&mut done.warnings)
+                        .iter()
+                        .map(|w| crate::outcome::visible(w))
+                        .collect(),
                 },
                 done,
             ),

@@ -75,12 +75,14 @@ impl StepLog {
     /// if it takes longer than `limit`. Its output is not read through pipes: a
     /// process it leaves running in the background (a daemon it starts) must not keep
     /// the step waiting. `closed`: a descriptor it must not inherit (the run lock).
-    /// Returns its exit code, whether it was stopped, and the last line it wrote.
+    /// `started` is told its process group as soon as it runs. Returns its exit
+    /// code, whether it was stopped, and the last line it wrote.
     pub fn run_limited(
         &mut self,
         command: &mut Command,
         limit: Duration,
         closed: Option<RawFd>,
+        started: impl FnOnce(u32),
     ) -> io::Result<(Option<i32>, bool, Option<String>)> {
         self.line(&format!("$ {}", shown(command)));
         let start = self.file.stream_position()?;
@@ -102,6 +104,7 @@ impl StepLog {
         let mut child = command
             .spawn()
             .map_err(|e| io::Error::new(e.kind(), format!("cannot start {program}: {e}")))?;
+        started(child.id());
         let watchdog = Watchdog::start(child.id(), limit);
         let status = child.wait()?;
         let timed_out = watchdog.stop();
@@ -225,7 +228,13 @@ fn last_byte(path: &Path, end: u64) -> io::Result<Option<u8>> {
     Ok((file.read(&mut byte)? == 1).then_some(byte[0]))
 }
 
-/// Stops a process group that runs past its time: SIGTERM, and SIGKILL 10 s later.
+/// How long a hook's process group has between SIGTERM and SIGKILL.
+pub const GRACE: Duration = Duration::from_secs(10);
+
+/// Stops a process group that runs past its time: SIGTERM to the whole group, then
+/// SIGKILL to whatever of it is left `GRACE` later. The group is watched, not its
+/// leader: a `sh` that dies on SIGTERM leaves behind the children that ignore it,
+/// and they are what writes on into the source.
 struct Watchdog {
     done: mpsc::Sender<()>,
     thread: std::thread::JoinHandle<bool>,
@@ -238,26 +247,51 @@ impl Watchdog {
             if finished.recv_timeout(limit) != Err(mpsc::RecvTimeoutError::Timeout) {
                 return false;
             }
-            let group = -(group as i32);
-            // SAFETY: kill() only sends a signal to the process group we started.
-            unsafe { libc::kill(group, libc::SIGTERM) };
-            if finished.recv_timeout(Duration::from_secs(10))
-                == Err(mpsc::RecvTimeoutError::Timeout)
-            {
-                // SAFETY: as above.
-                unsafe { libc::kill(group, libc::SIGKILL) };
-            }
+            stop_group(group, GRACE);
             true
         });
         Watchdog { done, thread }
     }
 
-    /// Called once the program has ended; whether the watchdog had to stop it.
+    /// Called once the program's leader has ended; whether the watchdog had to stop
+    /// it. When it did, this returns only once the whole group is gone.
     fn stop(self) -> bool {
         let _ = self.done.send(());
         self.thread.join().unwrap_or(false)
     }
 }
+
+/// Whether any process of group `group` is alive.
+pub fn group_alive(group: u32) -> bool {
+    // SAFETY: signal 0 only asks whether the group exists; nothing is sent.
+    unsafe { libc::kill(-(group as i32), 0) == 0 }
+}
+
+/// SIGTERM to process group `group`, then SIGKILL to what is left of it after
+/// `grace` (sooner returned if the group is gone by then). A process that SIGKILL
+/// does not end (stuck in the kernel on a hung disk) is waited for `STUCK` at most:
+/// the caller tells that the group is still there.
+pub fn stop_group(group: u32, grace: Duration) {
+    let target = -(group as i32);
+    // SAFETY: kill() only sends a signal to the process group we started.
+    unsafe { libc::kill(target, libc::SIGTERM) };
+    let deadline = std::time::Instant::now() + grace;
+    while std::time::Instant::now() < deadline {
+        if !group_alive(group) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SAFETY: as above.
+    unsafe { libc::kill(target, libc::SIGKILL) };
+    let deadline = std::time::Instant::now() + STUCK;
+    while group_alive(group) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// How long a process group is waited for after SIGKILL.
+const STUCK: Duration = Duration::from_secs(30);
 
 /// Sends each line read from `from` (lossily decoded) down `to`.
 /// Sends each line of `from`: ended by `\n`, or by a lone `\r` (rsync's progress

@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use jiff::civil::Date;
@@ -251,6 +251,19 @@ impl<'a> Side<'a> {
                 ),
             )),
         }
+    }
+
+    /// Where the task directory really is: the real path of its nearest existing
+    /// directory, and the names below it still to be made.
+    pub fn identify(&self, log: &mut StepLog) -> Result<PathBuf, StepError> {
+        use std::os::unix::ffi::OsStringExt;
+        let (stdout, _) = self.output(log, "identify", &[])?;
+        let path = stdout
+            .split(|b| *b == 0)
+            .next()
+            .unwrap_or_default()
+            .to_vec();
+        Ok(PathBuf::from(std::ffi::OsString::from_vec(path)))
     }
 
     /// The task directory's snapshots and free space (none yet when it does not exist).

@@ -44,6 +44,7 @@ pub(super) fn run(
         apart_from_the_backup_disk(dir, &engine.plan.backup_root)?;
         super::target_disk_mounted(to)?;
     }
+    super::places::apart_from_the_other_targets(engine, task, to, log)?;
     let ssh_config = engine.ssh_config(to.dir.is_remote())?;
     let target = Side::target(&to.dir, &scripts.snapshots, ssh_config)?;
     let found = target.list(log)?;

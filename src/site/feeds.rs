@@ -380,9 +380,11 @@ fn verification_metrics(tasks: &[TaskSummary]) -> String {
     out
 }
 
-/// XML text, escaped.
+/// XML text, escaped; a control character XML cannot hold (one recorded before the
+/// record made them visible) is shown as its escape too, so the feed stays well-formed.
 fn xml(text: &str) -> String {
-    text.replace('&', "&amp;")
+    crate::outcome::visible(text)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")

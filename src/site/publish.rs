@@ -45,6 +45,7 @@ pub fn publish(
     target: &Path,
     render: impl FnOnce(&SiteWriter) -> io::Result<()>,
 ) -> Result<(), String> {
+    let target = &resolved(target)?;
     let name = target
         .file_name()
         .ok_or_else(|| format!("{} cannot be a site directory", target.display()))?;
@@ -97,6 +98,38 @@ pub fn publish(
     swapped
 }
 
+/// The directory `target` names, its symlinks resolved: an admin's `--site-dir`
+/// that is a symlink to the directory nginx serves is published into, there; the
+/// symlink itself is never replaced. A site that does not exist yet is made where
+/// the path leads (a dangling symlink is refused: where it points is not ours to
+/// create).
+fn resolved(target: &Path) -> Result<PathBuf, String> {
+    match fs_err::canonicalize(target) {
+        Ok(real) => Ok(real),
+        Err(_) if target.symlink_metadata().is_ok() => Err(format!(
+            "{} is a symlink to {}, which does not exist: create that directory, or point \
+             --site-dir elsewhere",
+            target.display(),
+            fs_err::read_link(target)
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|_| "nothing readable".into())
+        )),
+        Err(_) => {
+            let (Some(parent), Some(name)) = (target.parent(), target.file_name()) else {
+                return Ok(target.to_path_buf());
+            };
+            let parent = if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            };
+            Ok(fs_err::canonicalize(parent)
+                .map(|p| p.join(name))
+                .unwrap_or_else(|_| target.to_path_buf()))
+        }
+    }
+}
+
 /// Removes the staging directories (`<prefix><pid>`) of renders that were killed:
 /// those whose process is gone. One of a render still going is left alone.
 fn remove_abandoned(parent: &Path, prefix: &str) {
@@ -120,6 +153,7 @@ fn remove_abandoned(parent: &Path, prefix: &str) {
 /// Replaces the file `name` of the published site `site` in one rename (world-readable,
 /// as every file of the site): what a reader gets is the old file or the new one.
 pub fn replace(site: &Path, name: &str, contents: &[u8]) -> io::Result<()> {
+    let site = &fs_err::canonicalize(site)?;
     if !is_ours(site) {
         return Err(io::Error::other(format!(
             "{} is not a site rendered by backup-server",
@@ -254,6 +288,31 @@ mod tests {
         assert!(
             going.exists(),
             "a live render's staging directory is left alone"
+        );
+    }
+
+    #[test]
+    fn a_site_dir_that_is_a_symlink_is_published_into_and_stays_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let served = dir.path().join("www/backups");
+        std::fs::create_dir_all(&served).unwrap();
+        let link = dir.path().join("site");
+        std::os::unix::fs::symlink(&served, &link).unwrap();
+        publish(&link, files("one")).unwrap();
+        publish(&link, files("two")).unwrap();
+        replace(&link, "index.html", b"three").unwrap();
+        assert_eq!(
+            std::fs::read_link(&link).unwrap(),
+            served,
+            "still the symlink"
+        );
+        assert_eq!(
+            std::fs::read_to_string(served.join("tasks/a/index.html")).unwrap(),
+            "two"
+        );
+        assert_eq!(
+            std::fs::read_to_string(served.join("index.html")).unwrap(),
+            "three"
         );
     }
 
