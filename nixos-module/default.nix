@@ -703,6 +703,14 @@ in
           # log.db, step logs, the outbox: root's alone. The site lives elsewhere (below).
           StateDirectory = "backup-server";
           StateDirectoryMode = "0700";
+          # Where the run's lock and logs go when the state directory cannot be written
+          # (read-only, full): the backups are still taken, and the run says so. Under
+          # ProtectSystem=strict nothing else under /run is writable.
+          RuntimeDirectory = "backup-server";
+          RuntimeDirectoryMode = "0700";
+          # Every process of the unit, a hook's left-behind children included, is ended
+          # with it (systemd's default, written out because a hook relies on it).
+          KillMode = "control-group";
           LoadCredential =
             optional (cfg.email.enable && cfg.email.passwordFile != null) "gmail-password:${cfg.email.passwordFile}"
             ++ optional (cfg.ssh.keyFile != null) "ssh-key:${cfg.ssh.keyFile}";
