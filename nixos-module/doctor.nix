@@ -20,18 +20,25 @@
 let
   cfg = config.services.backupServer;
   credentials = "/run/credentials/backup-server.service";
-  # As NixOS merges it: a list when any definition is one, else a single string.
-  entries = lib.toList (config.systemd.services.backup-server.serviceConfig.LoadCredential or [ ]);
+  # As NixOS merges it: a list when any definition is one, else a single value (null
+  # when a user forced it away, rendered `LoadCredential=`).
+  entries = lib.filter (e: e != null && e != "") (
+    lib.toList (config.systemd.services.backup-server.serviceConfig.LoadCredential or [ ])
+  );
+  # ID:PATH; an ID alone (systemd then reads it from its credstore) has no file here.
   parse =
     entry:
     let
       m = builtins.match "([^:]+):(.*)" entry;
     in
-    {
-      name = builtins.elemAt m 0;
-      source = builtins.elemAt m 1;
-    };
-  loaded = map parse entries;
+    if m == null then
+      null
+    else
+      {
+        name = builtins.elemAt m 0;
+        source = builtins.elemAt m 1;
+      };
+  loaded = lib.filter (c: c != null) (map parse entries);
   # Each value that is a credential's path becomes its source's, wherever it is.
   sources = builtins.listToAttrs (
     map (c: {

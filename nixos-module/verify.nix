@@ -108,8 +108,9 @@ in
       ] nightly.unitConfig;
       restartIfChanged = false;
       serviceConfig =
-        # The nightly unit's hardening and priorities, kept in step with it.
-        shared [
+        # The nightly unit's hardening and priorities, kept in step with it; at default
+        # priority, so a user may set one of this unit's own without mkForce.
+        lib.mapAttrs (_: lib.mkDefault) (shared [
           "Nice"
           "CPUSchedulingPolicy"
           "IOSchedulingClass"
@@ -138,7 +139,7 @@ in
           "SystemCallArchitectures"
           "SystemCallFilter"
           "UMask"
-        ] nightly.serviceConfig
+        ] nightly.serviceConfig)
         // {
           Type = "oneshot";
           ExecStart = lib.escapeShellArgs verifyCommand;
@@ -155,6 +156,15 @@ in
           RestrictSUIDSGID = true;
         };
     };
+
+    # A nightly serviceConfig replaced whole (mkForce) would leave this unit unhardened,
+    # silently: say so instead.
+    assertions = [
+      {
+        assertion = nightly.serviceConfig ? ProtectSystem && nightly.serviceConfig ? SystemCallFilter;
+        message = "services.backupServer.verify: backup-server-verify.service takes its hardening from systemd.services.backup-server.serviceConfig, which no longer has ProtectSystem and SystemCallFilter (was it replaced whole with mkForce?); set them again there, or set services.backupServer.verify.enable = false.";
+      }
+    ];
 
     systemd.timers.backup-server-verify = {
       description = "Weekly backup-server verify";

@@ -126,7 +126,12 @@ let
         after = [ "postgresql.service" ];
         # A directive forced stricter: the verify unit, which shares the hardening, follows.
         serviceConfig.ProtectHome = lib.mkForce true;
+        # A credential of the user's own, as a single string: merged into the module's
+        # list, and the doctor's copy of the config still renders.
+        serviceConfig.LoadCredential = "app-token:/run/keys/app-token";
       };
+      # One of the verify unit's own directives, without mkForce.
+      systemd.services.backup-server-verify.serviceConfig.Nice = 5;
     };
   emailOff = {
     services.backupServer.email = {
@@ -175,6 +180,20 @@ let
         userAdditions
       ];
       expect = [ ];
+    };
+    # The nightly unit's serviceConfig replaced whole: the verify unit would lose its
+    # hardening, so the evaluation says so.
+    nightly-replaced = {
+      modules = [
+        base
+        (
+          { lib, ... }:
+          {
+            systemd.services.backup-server.serviceConfig = lib.mkForce { Type = "oneshot"; };
+          }
+        )
+      ];
+      expect = [ "backup-server-verify.service takes its hardening from" ];
     };
     verify-off = {
       modules = [
@@ -642,6 +661,10 @@ let
             protectHome = has "backup-server.service" "ProtectHome=true";
             verifyFollows = has "backup-server-verify.service" "ProtectHome=true";
             verifyAfter = has "backup-server-verify.service" "After=network-online.target backup-server.service";
+            verifyNice = has "backup-server-verify.service" "Nice=5";
+            credentials = values "backup-server.service" "LoadCredential";
+            # The doctor's copy of the config still renders with the user's credential.
+            doctorRenders = builtins.deepSeq added.services.backupServer.doctor.renderedConfig true;
           }
           {
             successExit = [
@@ -655,6 +678,12 @@ let
             protectHome = true;
             verifyFollows = true;
             verifyAfter = true;
+            verifyNice = true;
+            credentials = [
+              "app-token:/run/keys/app-token"
+              "gmail-password:/run/keys/gmail"
+            ];
+            doctorRenders = true;
           };
       siteOffUnits =
         expect "no unit names the site when it is off"

@@ -1,5 +1,6 @@
 # Stubs: the options that NixOS's systemd.nix and systemd/tmpfiles.nix (the real ones,
-# from the subset) set or read, declared in NixOS modules that are not brought here.
+# from the subset) set or read, declared in NixOS modules that are not brought here, and
+# systemd.sysusers.enable, which sops-nix reads.
 # Each is declared with the type NixOS gives it where this project could depend on it,
 # and loosely (`anything`) where only those two files set it and nothing here reads it.
 # A stub is never a place to declare an option of the systemd modules themselves: those
