@@ -48,7 +48,8 @@ fn shown(level: Level) -> bool {
     level <= most
 }
 
-fn under_journald() -> bool {
+/// Whether stderr goes to journald (the unit), not to a person.
+pub fn under_journald() -> bool {
     static ONCE: OnceLock<bool> = OnceLock::new();
     *ONCE.get_or_init(|| std::env::var_os("JOURNAL_STREAM").is_some())
 }

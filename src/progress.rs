@@ -23,9 +23,7 @@ struct Line {
 
 /// Whether a progress line is shown at all.
 pub fn enabled() -> bool {
-    std::io::stderr().is_terminal()
-        && std::env::var_os("JOURNAL_STREAM").is_none()
-        && !crate::journal::quiet()
+    std::io::stderr().is_terminal() && !crate::journal::under_journald() && !crate::journal::quiet()
 }
 
 /// What rsync is given so that it reports its progress: nothing when no line is shown.

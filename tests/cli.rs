@@ -7,18 +7,7 @@ mod support;
 
 use std::process::{Command, Output};
 
-use support::{World, show};
-
-const COMMANDS: [&str; 8] = [
-    "run",
-    "check-config",
-    "render-site",
-    "doctor",
-    "demo",
-    "list",
-    "restore",
-    "verify",
-];
+use support::{COMMANDS, World, show};
 
 fn backup_server(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_backup-server"))
@@ -26,6 +15,13 @@ fn backup_server(args: &[&str]) -> Output {
         .env_remove("COLUMNS")
         .output()
         .unwrap()
+}
+
+/// backup-server with the config `config`, then `args` (a command and its options).
+fn with_config(config: &std::path::Path, args: &[&str]) -> Output {
+    let mut all = vec!["--config", config.to_str().unwrap()];
+    all.extend_from_slice(args);
+    backup_server(&all)
 }
 
 fn stdout(out: &Output) -> String {
@@ -81,12 +77,7 @@ fn every_help_fits_80_columns_and_describes_every_argument() {
 fn check_config_json_is_the_plan_and_every_problem() {
     let world = World::new();
     let config = world.config_path();
-    let out = backup_server(&[
-        "--config",
-        config.to_str().unwrap(),
-        "check-config",
-        "--json",
-    ]);
+    let out = with_config(&config, &["check-config", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(plan["version"], 1);
@@ -116,12 +107,7 @@ fn check_config_json_is_the_plan_and_every_problem() {
          \x20 - name: home\n    dir_source: /home\n",
     )
     .unwrap();
-    let out = backup_server(&[
-        "--config",
-        config.to_str().unwrap(),
-        "check-config",
-        "--json",
-    ]);
+    let out = with_config(&config, &["check-config", "--json"]);
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     let refused: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
@@ -143,7 +129,7 @@ fn a_yaml_error_names_the_file_and_where_the_tab_is() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("backup_config.yml");
     std::fs::write(&file, "dir_backup_local: /b\n\tdir_backup_remote: /r\n").unwrap();
-    let out = backup_server(&["--config", file.to_str().unwrap(), "check-config"]);
+    let out = with_config(&file, &["check-config"]);
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
@@ -189,16 +175,11 @@ fn quiet_keeps_only_warnings_and_errors_and_verbose_adds_details() {
 fn doctor_json_lists_each_check() {
     let world = World::new();
     let config = world.config_path();
-    let state = world.state.clone();
-    let out = backup_server(&[
-        "--config",
-        config.to_str().unwrap(),
-        "--state-dir",
-        state.to_str().unwrap(),
-        "--no-email",
-        "doctor",
-        "--json",
-    ]);
+    let state = world.state.to_str().unwrap();
+    let out = with_config(
+        &config,
+        &["--state-dir", state, "--no-email", "doctor", "--json"],
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["version"], 1, "{}", show(&out));
     let checks = report["checks"].as_array().unwrap();
@@ -208,14 +189,7 @@ fn doctor_json_lists_each_check() {
     assert_eq!(report["failed"], failed);
     assert_eq!(out.status.code(), Some(if failed == 0 { 0 } else { 1 }));
     // Off a terminal, nothing is coloured.
-    let plain = backup_server(&[
-        "--config",
-        config.to_str().unwrap(),
-        "--state-dir",
-        state.to_str().unwrap(),
-        "--no-email",
-        "doctor",
-    ]);
+    let plain = with_config(&config, &["--state-dir", state, "--no-email", "doctor"]);
     assert!(!stdout(&plain).contains('\x1b'), "{}", show(&plain));
     assert!(stdout(&plain).starts_with("✓ config: "), "{}", show(&plain));
 }

@@ -4,25 +4,17 @@
 //! drifts from the command line fails here, naming the page, the line and what is wrong;
 //! nothing is skipped.
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use support::COMMANDS;
+
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const BIN: &str = env!("CARGO_BIN_EXE_backup-server");
-
-/// The commands a person types (the hidden `generate` is the package's, not theirs).
-const COMMANDS: [&str; 8] = [
-    "run",
-    "check-config",
-    "render-site",
-    "doctor",
-    "demo",
-    "list",
-    "restore",
-    "verify",
-];
 
 /// Options the pages show for the other programs they name (rsync, nix, systemd-inhibit,
 /// sqlite3 and nginx), so that a bare `--option` in inline code is either one of these or

@@ -197,17 +197,7 @@ fn scenario() -> Vec<TaskResult> {
 }
 
 fn record(world: &World, runs: &[TaskResult]) {
-    fs::create_dir_all(&world.state).unwrap();
-    let mut db = Record::open(&world.state.join("log.db")).unwrap();
-    for task in runs {
-        let id = db.begin_run("nas", task.started, "2026-01-01").unwrap();
-        db.begin_task(id, &task.name, task.started).unwrap();
-        for step in &task.steps {
-            db.step(id, &task.name, step).unwrap();
-        }
-        db.end_task(id, task).unwrap();
-        db.end_run(id, task.ended, task.word()).unwrap();
-    }
+    let mut db = support::record_runs(&world.state, runs);
     // What the sides of `data` held at the end of its last run.
     let clock = Clock::system();
     let today = clock.today();

@@ -9,7 +9,6 @@ use std::process::{Command, Output};
 
 use backup_server::outcome::{ErrorKind, StepError, StepOutcome, StepResult, TaskResult};
 use backup_server::plan::StepKind;
-use backup_server::record::Record;
 use support::{World, show};
 
 const DAY: f64 = 86_400.0;
@@ -67,17 +66,7 @@ fn task_run(
 
 /// Records each task run as a run of its own, as `backup-server run` would.
 fn record(world: &World, runs: &[TaskResult]) {
-    fs::create_dir_all(&world.state).unwrap();
-    let mut db = Record::open(&world.state.join("log.db")).unwrap();
-    for task in runs {
-        let run = db.begin_run("nas", task.started, "2026-01-01").unwrap();
-        db.begin_task(run, &task.name, task.started).unwrap();
-        for step in &task.steps {
-            db.step(run, &task.name, step).unwrap();
-        }
-        db.end_task(run, task).unwrap();
-        db.end_run(run, task.ended, task.word()).unwrap();
-    }
+    support::record_runs(&world.state, runs);
 }
 
 fn render(world: &World) -> (Output, PathBuf) {

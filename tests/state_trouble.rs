@@ -91,14 +91,7 @@ fn a_state_directory_that_cannot_be_created_still_backs_up() {
     fs::create_dir_all(&parent).unwrap();
     let _ro = ReadOnly::mount(&parent);
     world.state = parent.join("state");
-    let out = world.run_expecting("2026-03-01", 1);
-    assert_eq!(
-        snapshots(&world.local_task()),
-        ["2026-03-01".to_string()].into(),
-        "{}",
-        show(&out)
-    );
-    assert!(stderr(&out).contains("cannot be written"), "{}", show(&out));
+    backs_up_then_fails(&world, "cannot be written");
 }
 
 #[test]
@@ -117,18 +110,7 @@ fn a_full_state_directory_still_backs_up() {
     fs::create_dir_all(world.state.join("run")).unwrap();
     // Filled to the last block.
     let _ = fs::write(small.join("filler"), vec![0u8; 1024 * 1024]);
-    let out = world.run_expecting("2026-03-01", 1);
-    assert_eq!(
-        snapshots(&world.local_task()),
-        ["2026-03-01".to_string()].into(),
-        "{}",
-        show(&out)
-    );
-    assert!(
-        stderr(&out).contains("No space left on device"),
-        "{}",
-        show(&out)
-    );
+    backs_up_then_fails(&world, "No space left on device");
 }
 
 #[test]
@@ -140,6 +122,11 @@ fn a_corrupt_log_db_still_backs_up_then_fails_the_run() {
         "this is not a database, it is text\n".repeat(200),
     )
     .unwrap();
+    backs_up_then_fails(&world, "the backups run, but this run is not recorded");
+}
+
+/// The run takes today's snapshot, then exits 1 saying `why`.
+fn backs_up_then_fails(world: &World, why: &str) {
     let out = world.run_expecting("2026-03-01", 1);
     assert_eq!(
         snapshots(&world.local_task()),
@@ -147,11 +134,7 @@ fn a_corrupt_log_db_still_backs_up_then_fails_the_run() {
         "{}",
         show(&out)
     );
-    assert!(
-        stderr(&out).contains("the backups run, but this run is not recorded"),
-        "{}",
-        show(&out)
-    );
+    assert!(stderr(&out).contains(why), "{}", show(&out));
 }
 
 /// A mount undone when dropped.

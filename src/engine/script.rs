@@ -304,8 +304,9 @@ fn forward(from: impl Read, stream: Stream, to: &mpsc::Sender<(Stream, String)>)
     loop {
         let chunk = reader.fill_buf()?;
         if chunk.is_empty() {
-            if !line.is_empty() && to.send((stream, lossy(&line))).is_err() {
-                return Ok(());
+            // The last line, if it has no end of its own.
+            if !line.is_empty() {
+                let _ = to.send((stream, lossy(&line)));
             }
             return Ok(());
         }

@@ -268,3 +268,35 @@ pub fn path_with(dir: &Path) -> String {
         std::env::var("PATH").unwrap_or_default()
     )
 }
+
+/// The commands a person types (the hidden `generate` is the package's, not theirs).
+pub const COMMANDS: [&str; 8] = [
+    "run",
+    "check-config",
+    "render-site",
+    "doctor",
+    "demo",
+    "list",
+    "restore",
+    "verify",
+];
+
+/// Records each task run as a run of its own in `state`'s log.db, as `backup-server run`
+/// would; returns the record, for what a test adds to it.
+pub fn record_runs(
+    state: &Path,
+    runs: &[backup_server::outcome::TaskResult],
+) -> backup_server::record::Record {
+    fs::create_dir_all(state).unwrap();
+    let mut db = backup_server::record::Record::open(&state.join("log.db")).unwrap();
+    for task in runs {
+        let run = db.begin_run("nas", task.started, "2026-01-01").unwrap();
+        db.begin_task(run, &task.name, task.started).unwrap();
+        for step in &task.steps {
+            db.step(run, &task.name, step).unwrap();
+        }
+        db.end_task(run, task).unwrap();
+        db.end_run(run, task.ended, task.word()).unwrap();
+    }
+    db
+}
