@@ -161,7 +161,7 @@ fn build(dir: Option<PathBuf>, scripts_dir: Option<PathBuf>) -> std::io::Result<
     }
     let record = crate::record::Record::open(&root.join("state/log.db"))
         .map_err(|e| std::io::Error::other(e.to_string()))?;
-    let disks = crate::capacity::disks(&record, Clock::system().now(), Default::default())
+    let disks = crate::health::disks::disks(&record, Clock::system().now(), Default::default())
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     println!(
         "\nThe disks, and when they fill up at the rate of the last 30 days (in the report, on the pages):"

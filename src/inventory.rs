@@ -27,6 +27,7 @@ use crate::record::{Record, SideRecord, SnapshotRecord};
 use crate::retention::{self, Kept, Policy};
 use crate::scripts::Scripts;
 use crate::state::StateDir;
+use crate::words::{self, verdict};
 
 /// The name of the backup disk among the sides (a target may not take it).
 pub const LOCAL: &str = "local";
@@ -313,7 +314,7 @@ impl TaskInventory {
             .unwrap_or(0);
         for side in &self.sides {
             let state = match &side.listing {
-                Ok(snapshots) => plural(snapshots.len(), "snapshot"),
+                Ok(snapshots) => words::plural(snapshots.len(), "snapshot"),
                 Err(why) => format!("cannot be listed: {why}"),
             };
             let _ = writeln!(
@@ -331,7 +332,7 @@ impl TaskInventory {
                 .collect(),
         ];
         for (date, cells) in self.rows(today) {
-            let mut row = vec![date.to_string(), added_words(&self.added, date)];
+            let mut row = vec![date.to_string(), words::added(&self.added, date)];
             for (side, c) in self.sides.iter().zip(&cells) {
                 row.push(cell(side.name == LOCAL, side.listing.is_ok(), c, &cells[0]));
             }
@@ -408,44 +409,9 @@ impl TaskInventory {
     }
 }
 
-/// `1.2 kB in 3 files`, `nothing`, or `—` when the record does not say.
-pub fn added_words(added: &BTreeMap<Date, TransferStats>, date: Date) -> String {
-    match added.get(&date) {
-        None => "—".to_string(),
-        Some(stats) if stats.files_transferred == 0 => "nothing".to_string(),
-        Some(stats) => format!(
-            "{} in {}",
-            crate::capacity::bytes(stats.bytes_transferred),
-            plural(stats.files_transferred as usize, "file")
-        ),
-    }
-}
-
 /// The column heading of the side named `name`.
 pub fn heading(name: &str) -> &str {
     if name == LOCAL { "backup disk" } else { name }
-}
-
-/// `newest, daily until 2026-11-24`, or that the next run deletes it.
-pub fn verdict(kept: &Option<Kept>) -> String {
-    match kept {
-        Some(kept) => kept.to_string(),
-        None => "to be deleted by the next run".to_string(),
-    }
-}
-
-/// `1 file`, `3 files`.
-pub fn plural(n: usize, what: &str) -> String {
-    count(n, what, &format!("{what}s"))
-}
-
-/// `1 entry`, `3 entries`, `1,200 entries`.
-pub fn count(n: usize, one: &str, many: &str) -> String {
-    format!(
-        "{} {}",
-        crate::capacity::count(n as u64),
-        if n == 1 { one } else { many }
-    )
 }
 
 #[derive(Serialize)]

@@ -17,15 +17,15 @@ pub mod engine;
 pub mod lock;
 pub mod mountpoint;
 pub mod outcome;
-pub mod progress;
 pub mod scripts;
+pub mod shell;
 pub mod ssh;
 
 pub mod record;
 
-pub mod capacity;
 pub mod health;
 pub mod schedule;
+pub mod words;
 
 pub mod copies;
 pub mod inventory;
@@ -43,6 +43,7 @@ pub mod demo;
 pub mod doctor;
 pub mod error;
 pub mod exit;
+pub mod host;
 pub mod journal;
 pub mod json;
 pub mod run;

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::config::Event;
 use crate::plan::StepKind;
 
 /// Why a step failed, as a kind a program can match on.
@@ -251,6 +252,69 @@ pub fn run_word(results: &[TaskResult]) -> &'static str {
         results.iter().any(|r| !r.succeeded()),
         results.iter().any(TaskResult::warned),
     )
+}
+
+/// The service a ping goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Healthchecks,
+    Ntfy,
+    Webhook,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 3] = [Channel::Healthchecks, Channel::Ntfy, Channel::Webhook];
+
+    /// Its name in the config, the record and messages.
+    pub fn word(self) -> &'static str {
+        match self {
+            Channel::Healthchecks => "healthchecks",
+            Channel::Ntfy => "ntfy",
+            Channel::Webhook => "webhook",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.word() == word)
+    }
+}
+
+/// One ping and how it went: what the record keeps (the `pings` table).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ping {
+    pub channel: Channel,
+    pub event: Event,
+    /// Unix seconds, when it was sent (or given up).
+    pub at: f64,
+    pub delivered: bool,
+    /// The service's answer (`HTTP 200`), or why it was not delivered. Names the
+    /// service by scheme and host only.
+    pub message: String,
+    /// How many times it was tried (0: it could not be sent at all).
+    pub attempts: u32,
+}
+
+impl Ping {
+    /// The ping in one line for people: "ntfy failure ping not delivered: https://ntfy.sh
+    /// answered HTTP 500 (3 attempts)".
+    pub fn describe(&self) -> String {
+        let attempts = match self.attempts {
+            0 => String::new(),
+            1 => " (1 attempt)".to_string(),
+            n => format!(" ({n} attempts)"),
+        };
+        let how = if self.delivered {
+            "delivered"
+        } else {
+            "not delivered"
+        };
+        format!(
+            "{} {} ping {how}: {}{attempts}",
+            self.channel.word(),
+            self.event.word(),
+            self.message
+        )
+    }
 }
 
 #[cfg(test)]

@@ -21,10 +21,11 @@ use crate::copies::{self, Copies, ITEM};
 use crate::engine::{Kind, StepLog};
 use crate::error::Error;
 use crate::exit::Exit;
-use crate::inventory::{self, LOCAL, count, plural};
+use crate::inventory::{self, LOCAL};
 use crate::plan::{Plan, TaskPlan};
 use crate::scripts::Scripts;
 use crate::state::StateDir;
+use crate::words::{count, plural};
 
 /// What `restore` was asked.
 #[derive(Debug, Clone)]
@@ -122,7 +123,7 @@ pub fn restore(
         said,
         "It holds {}, {} in all.",
         count(stats.files_total as usize, "entry", "entries"),
-        crate::capacity::bytes(stats.total_size)
+        crate::words::bytes(stats.total_size)
     );
     if items.is_empty() {
         said.push_str("All of it is there already, as in the snapshot: nothing to do.\n");
@@ -164,11 +165,11 @@ pub fn restore(
 
     let mut real = side.rsync(&listing);
     real.args(["--stats", ITEM])
-        .args(crate::progress::rsync_options())
+        .args(crate::journal::progress::rsync_options())
         .arg("--")
         .arg(&source_arg)
         .arg(&destination);
-    let shown = crate::progress::begin(&format!("restoring {}", lands.display()));
+    let shown = crate::journal::progress::begin(&format!("restoring {}", lands.display()));
     let copied = copies::run(&mut real, &mut log, &destination);
     drop(shown);
     let (_, warnings, stats) = copied
@@ -179,7 +180,7 @@ pub fn restore(
     inventory::print_out(&format!(
         "Restored {} ({}) into {}.\n",
         plural(stats.files_transferred as usize, "file"),
-        crate::capacity::bytes(stats.bytes_transferred),
+        crate::words::bytes(stats.bytes_transferred),
         lands.display()
     ));
     Ok(Exit::Success)

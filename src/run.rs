@@ -102,7 +102,7 @@ pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
     // Dated once the lock is held: a run that waited past midnight takes the new day's.
     let plan = Plan::new(&config, clock.today());
 
-    let host = report::hostname();
+    let host = crate::host::name();
     let started = clock.now();
     let mut book = Book::open(state, &host, &plan, clock);
     if let Some(why) = state_trouble {
@@ -385,12 +385,12 @@ impl Book {
     fn disks(
         &self,
         clock: &Clock,
-        thresholds: crate::capacity::Thresholds,
-    ) -> Vec<crate::capacity::Disk> {
+        thresholds: crate::config::Thresholds,
+    ) -> Vec<crate::health::disks::Disk> {
         let Some((record, _)) = &self.record else {
             return Vec::new();
         };
-        crate::capacity::disks(record, clock.now(), thresholds).unwrap_or_else(|e| {
+        crate::health::disks::disks(record, clock.now(), thresholds).unwrap_or_else(|e| {
             journal::warn(&e.to_string());
             Vec::new()
         })

@@ -33,13 +33,14 @@ use crate::copies::{self, Copies, ITEM, Item};
 use crate::engine::{FAITHFUL, StepLog};
 use crate::error::Error;
 use crate::exit::Exit;
-use crate::inventory::{self, count, plural};
+use crate::inventory;
 use crate::location::Location;
 use crate::lock::{RunLock, Work};
 use crate::plan::{Plan, TaskPlan};
 use crate::record::{Against, CheckOutcome, CheckRecord, Record};
 use crate::scripts::Scripts;
 use crate::state::StateDir;
+use crate::words::{count, plural};
 use crate::{journal, snapshot};
 
 /// What `verify` was asked.
@@ -97,7 +98,7 @@ pub fn verify(
     let mut verified = Vec::new();
     for task in tasks {
         journal::info(&format!("task {}: verifying", task.name));
-        let shown = crate::progress::begin(&format!("task {}: verifying", task.name));
+        let shown = crate::journal::progress::begin(&format!("task {}: verifying", task.name));
         let checks = Checker {
             plan,
             task,
@@ -167,31 +168,6 @@ fn render_site(
         site_dir.display()
     ));
     Ok(())
-}
-
-/// The last verification in one line, for the report and the pages:
-/// `verified 2026-11-15 04:00:12 CET: target remote 3 differences; the source the same`.
-pub fn summary(checks: &[CheckRecord], clock: &Clock) -> Option<String> {
-    let first = checks.first()?;
-    let parts: Vec<String> = checks
-        .iter()
-        .map(|c| {
-            let verdict = match c.outcome {
-                CheckOutcome::Ok => "the same".to_string(),
-                CheckOutcome::Differs => plural(c.differences as usize, "difference"),
-                CheckOutcome::Failed => format!(
-                    "could not be checked ({})",
-                    c.message.as_deref().unwrap_or("no reason given")
-                ),
-            };
-            format!("{} {verdict}", c.against.words())
-        })
-        .collect();
-    Some(format!(
-        "verified {}: {}",
-        clock.local_time(first.ended),
-        parts.join("; ")
-    ))
 }
 
 /// The checks of one task, in words.

@@ -13,9 +13,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use backup_server::capacity;
 use backup_server::clock::Clock;
 use backup_server::config::Config;
+use backup_server::health::disks;
 use backup_server::health::{State, Verdict};
 use backup_server::outcome::{
     ErrorKind, Space, StepError, StepOutcome, StepResult, TaskResult, TransferStats,
@@ -250,7 +250,7 @@ fn mail(world: &World, runs: &[TaskResult], path: &Path) {
         .map(|(r, h)| Verdict::of(r, State::Ok, h.as_ref(), clock.now(), 2))
         .collect();
     let reports = enrich(&last, &verdicts, &histories, &clock);
-    let disks = capacity::disks(&db, clock.now(), capacity::Thresholds::default()).unwrap();
+    let disks = disks::disks(&db, clock.now(), Default::default()).unwrap();
     let pings = [
         "healthchecks https://hc-ping.com/… (finish): the server answered 503 Service Unavailable three times".to_string(),
     ];

@@ -103,7 +103,7 @@ fn healthchecks_hears_start_and_success_then_start_and_fail_with_the_log_tail() 
         ]
     );
     let received = service.received();
-    let host = backup_server::report::hostname();
+    let host = backup_server::host::name();
     assert_eq!(
         received[0].body,
         format!("backup-server run 1 started on {host}: data\n")
@@ -204,7 +204,7 @@ fn ntfy_says_failure_then_recovery_with_its_token_and_then_stays_quiet() {
     expect(&world.run("2026-03-02"), 0);
     expect(&world.run("2026-03-03"), 0);
 
-    let host = backup_server::report::hostname();
+    let host = backup_server::host::name();
     let received = service.received();
     // Each message as "METHOD path | title | priority | tags".
     let seen: Vec<String> = received
@@ -264,7 +264,7 @@ fn ntfy_can_also_say_start_and_success_at_its_own_priority() {
         .iter()
         .map(|r| (r.header("title"), r.header("priority")))
         .collect();
-    let host = backup_server::report::hostname();
+    let host = backup_server::host::name();
     assert_eq!(
         titles,
         [
@@ -320,7 +320,7 @@ fn the_webhook_gets_the_run_as_json_with_its_headers() {
     assert_eq!(good["event"], "success");
     assert_eq!(good["outcome"], "ok");
     assert_eq!(good["run_id"], 1);
-    assert_eq!(good["host"], backup_server::report::hostname());
+    assert_eq!(good["host"], backup_server::host::name());
     let task = &good["tasks"][0];
     assert_eq!(task["name"], "data");
     let steps: Vec<&str> = task["steps"]

@@ -437,7 +437,7 @@ fn with_email_when_attention_silence_means_all_is_well_and_a_weekly_summary_prov
     }
     // Monday: all fine, and the weekly summary says so.
     run("2026-03-09", 0);
-    let host = backup_server::report::hostname();
+    let host = backup_server::host::name();
     assert_eq!(
         subjects(&reports),
         [

@@ -5,14 +5,16 @@ mod support;
 use std::io::Write;
 use std::path::Path;
 
-use backup_server::capacity::{self, Disk, Measure};
 use backup_server::clock::Clock;
 use backup_server::config::Config;
+use backup_server::config::Thresholds;
+use backup_server::health::disks::{self, Disk};
 use backup_server::health::{State, Verdict};
 use backup_server::outcome::{
     ErrorKind, StepError, StepOutcome, StepResult, TaskResult, TransferStats,
 };
 use backup_server::plan::StepKind;
+use backup_server::record::Measure;
 use backup_server::report::{About, compose, enrich};
 use mail_parser::{MessageParser, MimeHeaders};
 
@@ -103,7 +105,7 @@ fn good_backup(log: &Path) -> TaskResult {
 fn the_report_has_the_headers_a_careful_sender_sets_and_says_what_moved_and_how_full_the_disks_are()
 {
     let dir = tempfile::tempdir().unwrap();
-    let disks = [capacity::judge(
+    let disks = [disks::judge(
         "backup disk",
         &[
             Measure {
@@ -122,7 +124,7 @@ fn the_report_has_the_headers_a_careful_sender_sets_and_says_what_moved_and_how_
             },
         ],
         1_795_000_000.0,
-        capacity::Thresholds::default(),
+        Thresholds::default(),
     )
     .unwrap()];
     let composed = compose_about(
@@ -312,7 +314,7 @@ fn the_mail_says_what_failed_first_then_the_last_good_backup_then_the_disks_then
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("data_backup.log");
     std::fs::write(&log, "line\n").unwrap();
-    let disks = [capacity::judge(
+    let disks = [disks::judge(
         "backup disk",
         &[Measure {
             at: 1_795_000_000.0,
@@ -322,7 +324,7 @@ fn the_mail_says_what_failed_first_then_the_last_good_backup_then_the_disks_then
             total_inodes: Some(1_000_000),
         }],
         1_795_000_000.0,
-        capacity::Thresholds::default(),
+        Thresholds::default(),
     )
     .unwrap()];
     let pings = ["ntfy failure ping not delivered: http://ntfy.lan answered HTTP 500".to_string()];

@@ -10,7 +10,7 @@ use super::{
     DEFAULT_SUMMARY_WEEKDAY, EmailWhen, Problem, RetentionOverride, SEED_TARGET, Smtp, Target,
     Task,
 };
-use crate::capacity::Thresholds;
+use crate::config::Thresholds;
 use crate::location::{Location, checked_path};
 use crate::retention::Policy;
 

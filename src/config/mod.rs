@@ -59,7 +59,7 @@ pub struct Config {
     /// module renders it), for "next run expected"; `None`: not said.
     pub schedule: Option<String>,
     /// When a disk needs attention.
-    pub disk: crate::capacity::Thresholds,
+    pub disk: Thresholds,
     /// Pings when a run starts and ends (healthchecks, ntfy, a webhook).
     pub notify: Notify,
 }
@@ -302,5 +302,21 @@ impl Config {
                 .as_ref()
                 .is_none_or(|names| names.contains(&t.name))
         })
+    }
+}
+
+/// When a disk needs attention (the config's `disk`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Thresholds {
+    pub min_free_percent: u32,
+    pub full_within_days: u32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            min_free_percent: 10,
+            full_within_days: 30,
+        }
     }
 }

@@ -107,7 +107,7 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
         .args(task.source.is_remote().then_some("--compress"))
         .args(task.one_file_system.then_some("--one-file-system"))
         .args(fake_super(listing.uid, task.source.is_remote()))
-        .args(crate::progress::rsync_options())
+        .args(crate::journal::progress::rsync_options())
         .stdin(Stdio::null());
     let mut scan = Scan::new(Transfer::Backup, side.to_string());
     let code = log

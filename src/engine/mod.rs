@@ -112,7 +112,7 @@ impl Engine<'_> {
             step.to,
             log_path.display()
         ));
-        let _shown = crate::progress::begin(&format!("task {}: {}", task.name, step.id));
+        let _shown = crate::journal::progress::begin(&format!("task {}: {}", task.name, step.id));
         let done = match StepLog::create(log_path.clone()) {
             Ok(mut log) => {
                 log.line(&format!(

@@ -194,7 +194,7 @@ impl StepLog {
         for (stream, line) in lines {
             // rsync's --info=progress2 lines (asked for only when a terminal shows
             // them) update the progress line; the log and the scans never see them.
-            if stream == Stream::Stdout && crate::progress::rsync_line(&line) {
+            if stream == Stream::Stdout && crate::journal::progress::rsync_line(&line) {
                 continue;
             }
             self.line(&line);
@@ -343,20 +343,11 @@ fn shown(command: &Command) -> String {
         .to_string_lossy()
         .into_owned();
     std::iter::once(program)
-        .chain(command.get_args().map(|a| shell_word(&a.to_string_lossy())))
+        .chain(
+            command
+                .get_args()
+                .map(|a| crate::shell::for_log(&a.to_string_lossy())),
+        )
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// `word`, quoted for a human reading the log only when it needs it.
-fn shell_word(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-=:@+,".contains(c));
-    if plain {
-        word.to_string()
-    } else {
-        super::side::posix_quote(word)
-    }
 }

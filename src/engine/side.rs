@@ -158,7 +158,7 @@ impl<'a> Side<'a> {
                     StepError::new(ErrorKind::Io, format!("cannot read the step script: {e}"))
                 })?;
                 let remote = std::iter::once("sh -s --".to_string())
-                    .chain(words.iter().map(|w| posix_quote(w)))
+                    .chain(words.iter().map(|w| crate::shell::quote(w)))
                     .collect::<Vec<_>>()
                     .join(" ");
                 let mut command = Command::new("ssh");
@@ -366,11 +366,6 @@ impl fmt::Display for Side<'_> {
     }
 }
 
-/// `word` quoted for any POSIX shell: in single quotes, each `'` written as `'\''`.
-pub fn posix_quote(word: &str) -> String {
-    format!("'{}'", word.replace('\'', r"'\''"))
-}
-
 /// Reads `snapshots.sh list`: records of "TYPE NAME", each ended by a NUL, and a last
 /// one "s KIB INODES" with the free space.
 fn parse_listing(bytes: &[u8]) -> Listing {
@@ -447,24 +442,5 @@ mod tests {
         assert_eq!(listing.leftover(), Leftover::Remove);
         assert_eq!(parse_listing(b"s - -\0").leftover(), Leftover::Resume);
         assert_eq!(parse_listing(b"s - - - -\0").free_bytes, None);
-    }
-
-    #[test]
-    fn words_are_quoted_for_any_posix_shell() {
-        assert_eq!(posix_quote("/srv/backup"), "'/srv/backup'");
-        assert_eq!(posix_quote("it's"), r"'it'\''s'");
-        let dash = Command::new("dash")
-            .arg("-c")
-            .arg(format!(
-                "printf '%s|' {} {}",
-                posix_quote("a b$HOME`x`"),
-                posix_quote("q'\n\\")
-            ))
-            .output()
-            .unwrap();
-        assert_eq!(
-            String::from_utf8(dash.stdout).unwrap(),
-            "a b$HOME`x`|q'\n\\|"
-        );
     }
 }

@@ -92,7 +92,7 @@ pub(super) fn run(
             .args(FAITHFUL)
             .args(to.compress.then_some("--compress"))
             .args(to.bwlimit_kib.map(|kib| format!("--bwlimit={kib}")))
-            .args(crate::progress::rsync_options())
+            .args(crate::journal::progress::rsync_options())
             .args(fake_super)
             .stdin(Stdio::null());
         let mut scan = Scan::new(Transfer::Sync, target.to_string());

@@ -30,71 +30,9 @@ pub use crate::health::Verdict;
 use crate::health::{self, Health, State};
 use crate::journal;
 use crate::outcome::TaskResult;
+pub use crate::outcome::{Channel, Ping};
 use crate::record::TaskHistory;
 use http::{Http, Request};
-
-/// The service a ping goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channel {
-    Healthchecks,
-    Ntfy,
-    Webhook,
-}
-
-impl Channel {
-    pub const ALL: [Channel; 3] = [Channel::Healthchecks, Channel::Ntfy, Channel::Webhook];
-
-    /// Its name in the config, the record and messages.
-    pub fn word(self) -> &'static str {
-        match self {
-            Channel::Healthchecks => "healthchecks",
-            Channel::Ntfy => "ntfy",
-            Channel::Webhook => "webhook",
-        }
-    }
-
-    pub fn parse(word: &str) -> Option<Channel> {
-        Channel::ALL.into_iter().find(|c| c.word() == word)
-    }
-}
-
-/// One ping and how it went: what the record keeps (the `pings` table).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Ping {
-    pub channel: Channel,
-    pub event: Event,
-    /// Unix seconds, when it was sent (or given up).
-    pub at: f64,
-    pub delivered: bool,
-    /// The service's answer (`HTTP 200`), or why it was not delivered. Names the
-    /// service by scheme and host only.
-    pub message: String,
-    /// How many times it was tried (0: it could not be sent at all).
-    pub attempts: u32,
-}
-
-impl Ping {
-    /// The ping in one line for people: "ntfy failure ping not delivered: https://ntfy.sh
-    /// answered HTTP 500 (3 attempts)".
-    pub fn describe(&self) -> String {
-        let attempts = match self.attempts {
-            0 => String::new(),
-            1 => " (1 attempt)".to_string(),
-            n => format!(" ({n} attempts)"),
-        };
-        let how = if self.delivered {
-            "delivered"
-        } else {
-            "not delivered"
-        };
-        format!(
-            "{} {} ping {how}: {}{attempts}",
-            self.channel.word(),
-            self.event.word(),
-            self.message
-        )
-    }
-}
 
 /// A secret read from a file: a ping URL or a token. Its `Debug` is redacted, so no log
 /// line can print it by accident.

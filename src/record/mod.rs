@@ -300,8 +300,7 @@ impl Record {
     pub fn disk_measures(
         &self,
         since: f64,
-    ) -> Result<std::collections::BTreeMap<String, Vec<crate::capacity::Measure>>, RecordError>
-    {
+    ) -> Result<std::collections::BTreeMap<String, Vec<Measure>>, RecordError> {
         let read = || -> rusqlite::Result<_> {
             let mut query = self.conn.prepare_cached(
                 "SELECT 'backup disk', ended, local_free_bytes, local_total_bytes, local_free_inodes,
@@ -313,23 +312,20 @@ impl Record {
                         target_free_bytes, target_total_bytes, target_free_inodes, target_total_inodes
                  FROM steps WHERE target_free_bytes IS NOT NULL AND step LIKE 'sync%' AND ended >= ?1",
             )?;
-            let mut disks: std::collections::BTreeMap<String, Vec<crate::capacity::Measure>> =
+            let mut disks: std::collections::BTreeMap<String, Vec<Measure>> =
                 std::collections::BTreeMap::new();
             let mut rows = query.query([since])?;
             while let Some(row) = rows.next()? {
                 let figure = |i: usize| -> rusqlite::Result<Option<u64>> {
                     Ok(row.get::<_, Option<i64>>(i)?.map(|v| v.max(0) as u64))
                 };
-                disks
-                    .entry(row.get(0)?)
-                    .or_default()
-                    .push(crate::capacity::Measure {
-                        at: row.get(1)?,
-                        free_bytes: figure(2)?,
-                        total_bytes: figure(3)?,
-                        free_inodes: figure(4)?,
-                        total_inodes: figure(5)?,
-                    });
+                disks.entry(row.get(0)?).or_default().push(Measure {
+                    at: row.get(1)?,
+                    free_bytes: figure(2)?,
+                    total_bytes: figure(3)?,
+                    free_inodes: figure(4)?,
+                    total_inodes: figure(5)?,
+                });
             }
             Ok(disks)
         };
@@ -380,6 +376,17 @@ impl Record {
             .optional();
         self.named("read the runs", result)
     }
+}
+
+/// One recorded measure of a disk.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Measure {
+    /// Unix seconds.
+    pub at: f64,
+    pub free_bytes: Option<u64>,
+    pub total_bytes: Option<u64>,
+    pub free_inodes: Option<u64>,
+    pub total_inodes: Option<u64>,
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use rusqlite::params;
 
 use super::{Record, RecordError, RunId};
 use crate::config::Event;
-use crate::notify::{Channel, Ping};
+use crate::outcome::{Channel, Ping};
 
 impl Record {
     /// Records one ping of `run`.

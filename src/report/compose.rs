@@ -14,8 +14,8 @@ use lettre::message::{Attachment, Body, Mailbox, MultiPart};
 use maud::{Markup, PreEscaped, html};
 
 use super::enrich::{StepState, TaskReport};
-use crate::capacity::Disk;
 use crate::config::Config;
+use crate::health::disks::Disk;
 
 /// Raw log bytes attached per message, all logs together. Base64 makes 4/3 of it:
 /// 16 MB for 12 MiB of incompressible log, well under the 20 MB we allow ourselves.

@@ -86,15 +86,15 @@ pub fn enrich(
                 .map(|s| {
                     format!(
                         "{} file{}, {} of {}",
-                        crate::capacity::count(s.files_transferred),
+                        crate::words::number(s.files_transferred),
                         if s.files_transferred == 1 { "" } else { "s" },
-                        crate::capacity::bytes(s.bytes_transferred),
-                        crate::capacity::bytes(s.total_size)
+                        crate::words::bytes(s.bytes_transferred),
+                        crate::words::bytes(s.total_size)
                     )
                 });
             let verification = history
                 .as_ref()
-                .and_then(|h| crate::verify::summary(&h.inventory.verification, clock));
+                .and_then(|h| crate::words::verification(&h.inventory.verification, clock));
             let steps: Vec<StepReport> = task
                 .planned
                 .iter()

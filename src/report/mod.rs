@@ -189,15 +189,3 @@ fn delete_logs(reports: &[TaskReport], keep: &[PathBuf]) {
         }
     }
 }
-
-/// This machine's name, for the subject line.
-pub fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: gethostname writes at most buf.len() bytes into buf.
-    let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
-    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
-    match std::str::from_utf8(&buf[..end]) {
-        Ok(name) if ok && !name.is_empty() => name.to_string(),
-        _ => "this server".to_string(),
-    }
-}

@@ -11,9 +11,10 @@ use std::collections::BTreeMap;
 use jiff::civil::Date;
 use maud::{Markup, html};
 
-use crate::capacity::{Disk, bytes};
 use crate::clock::{Clock, DAY, took};
+use crate::health::disks::Disk;
 use crate::record::{RunState, TaskRun as Run};
+use crate::words::bytes;
 
 /// The CSS class of a run's outcome.
 pub fn outcome_class(state: RunState) -> &'static str {

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use super::TaskSummary;
-use super::pages::{Context, slug};
+use super::context::{Context, slug};
 use crate::record::Progress;
 use crate::record::{Against, CheckOutcome, TaskRun};
 
@@ -207,7 +207,7 @@ pub fn metrics(ctx: &Context, tasks: &[TaskSummary]) -> String {
         "1 while a backup-server run is going, else 0.",
         vec![(String::new(), f64::from(u8::from(ctx.running.is_some())))],
     );
-    let per_disk = |f: &dyn Fn(&crate::capacity::Disk) -> Option<f64>| -> Vec<(String, f64)> {
+    let per_disk = |f: &dyn Fn(&crate::health::disks::Disk) -> Option<f64>| -> Vec<(String, f64)> {
         ctx.disks
             .iter()
             .filter_map(|d| Some((format!("disk=\"{}\"", label(&d.name)), f(d)?)))

@@ -9,10 +9,11 @@ use std::collections::BTreeMap;
 use jiff::civil::Date;
 use maud::{Markup, html};
 
-use super::pages::Context;
-use crate::inventory::{added_words, cell, heading, rows};
+use super::context::Context;
+use crate::inventory::{cell, heading, rows};
 use crate::record::{CheckOutcome, Inventory};
 use crate::retention::Kept;
+use crate::words::added as added_words;
 
 /// The snapshots section, then the verification section.
 pub fn sections(ctx: &Context, inventory: &Inventory) -> Markup {
@@ -49,7 +50,7 @@ fn snapshots(ctx: &Context, inventory: &Inventory) -> Markup {
                         strong { (heading(&side.side)) } " " code { (side.location) } ": "
                         @match &side.error {
                             Some(error) => span.failed { "could not be listed: " (error) },
-                            None => (crate::inventory::plural(side.snapshots.len(), "snapshot")),
+                            None => (crate::words::plural(side.snapshots.len(), "snapshot")),
                         }
                     }
                 }
@@ -98,7 +99,7 @@ fn verification(ctx: &Context, inventory: &Inventory) -> Markup {
         } @else {
             @let verified = inventory.verified() == Some(true);
             p class={ "state " (if verified { "ok" } else { "failing" }) } {
-                (crate::verify::summary(checks, ctx.clock).unwrap_or_default())
+                (crate::words::verification(checks, ctx.clock).unwrap_or_default())
             }
             table.checks.cards {
                     thead { tr { th { "against" } th { "snapshot" } th { "result" } th { "compared" } th { "copy" } } }
@@ -113,7 +114,7 @@ fn verification(ctx: &Context, inventory: &Inventory) -> Markup {
                                     }
                                 }
                                 td data-label="compared" {
-                                    @if let Some(n) = check.files_checked { (crate::capacity::count(n)) " entries" }
+                                    @if let Some(n) = check.files_checked { (crate::words::number(n)) " entries" }
                                     @if let Some(p) = check.sample_percent { ", contents of a " (p) "% sample" }
                                 }
                                 td.path data-label="copy" { code { (check.location.as_deref().unwrap_or("")) } }

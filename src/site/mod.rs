@@ -5,6 +5,7 @@
 //! nothing to log into, nothing to crash.
 
 pub mod charts;
+pub mod context;
 pub mod feeds;
 pub mod inventory;
 pub mod nginx;
@@ -13,11 +14,11 @@ pub mod publish;
 
 use std::path::Path;
 
-use crate::capacity::Disk;
 use crate::clock::Clock;
+use crate::health::disks::Disk;
 use crate::health::{self, Health};
 use crate::record::{Progress, Record, RunId, TaskHistory, TaskRun};
-use pages::{Context, PAGE_SIZE, page_file, slug};
+use context::{Context, PAGE_SIZE, page_file, slug};
 
 const STYLE: &str = include_str!("../../site/style.css");
 
@@ -76,7 +77,7 @@ impl TaskSummary {
 #[derive(Debug, Clone, Copy)]
 pub struct Settings<'a> {
     pub stale_after_days: u32,
-    pub thresholds: crate::capacity::Thresholds,
+    pub thresholds: crate::config::Thresholds,
     /// Where the pages are served: the feed's links are made absolute with it.
     pub site_url: Option<&'a str>,
     /// The timer's OnCalendar expression, for "next run expected".
@@ -119,7 +120,7 @@ pub fn render(
     undelivered_pings: Vec<String>,
     site_dir: &Path,
 ) -> Result<Rendered, String> {
-    let host = crate::report::hostname();
+    let host = crate::host::name();
     let stale_after_days = settings.stale_after_days;
     let next_run = settings
         .schedule
@@ -189,7 +190,7 @@ pub fn render_recorded(
         }),
     };
     let disks = match record {
-        Some(record) => crate::capacity::disks(record, clock.now(), settings.thresholds)
+        Some(record) => crate::health::disks::disks(record, clock.now(), settings.thresholds)
             .map_err(|e| e.to_string())?,
         None => Vec::new(),
     };
@@ -239,7 +240,7 @@ pub fn republish(
     clock: &Clock,
     running: Option<&Progress>,
 ) -> std::io::Result<()> {
-    let host = crate::report::hostname();
+    let host = crate::host::name();
     let ctx = Context::new(&host, clock, running, &rendered.disks)
         .with_undelivered_pings(&rendered.undelivered_pings)
         .with_site(rendered.site_url.as_deref(), rendered.next_run);

@@ -6,6 +6,8 @@
 //! terminal) and its other lines follow as they are. `-q` keeps only warnings and
 //! errors, `-v` adds the details (`Level::Detail`); the choice is made once, at start.
 
+pub mod progress;
+
 use std::io::IsTerminal;
 use std::sync::OnceLock;
 
@@ -125,7 +127,7 @@ pub fn log(level: Level, message: &str) {
         Level::Info | Level::Detail => String::new(),
     };
     // Above the progress line, when one is shown.
-    crate::progress::above(|| {
+    progress::above(|| {
         eprintln!("{prefix}{first}");
         for line in lines {
             eprintln!("{line}");

@@ -1,5 +1,5 @@
 //! How full each disk is, and when it will be full at the recent rate of growth: the
-//! one rule the report, the pages and the metrics read, as `health` is for tasks.
+//! one rule the report, the pages and the metrics read, as the task rule beside it is for tasks.
 //!
 //! Every step records the free and total space of the side it wrote (the backup disk
 //! after a backup or retention, a target after its sync). A disk is the backup disk or
@@ -11,37 +11,12 @@
 use serde::Serialize;
 
 use crate::clock::DAY;
-use crate::record::{Record, RecordError};
+use crate::config::Thresholds;
+use crate::record::{Measure, Record, RecordError};
+use crate::words::{bytes, number};
 
 /// How far back the forecast looks.
 pub const WINDOW_DAYS: f64 = 30.0;
-
-/// When a disk needs attention (the config's `disk`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Thresholds {
-    pub min_free_percent: u32,
-    pub full_within_days: u32,
-}
-
-impl Default for Thresholds {
-    fn default() -> Self {
-        Thresholds {
-            min_free_percent: 10,
-            full_within_days: 30,
-        }
-    }
-}
-
-/// One recorded measure of a disk.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Measure {
-    /// Unix seconds.
-    pub at: f64,
-    pub free_bytes: Option<u64>,
-    pub total_bytes: Option<u64>,
-    pub free_inodes: Option<u64>,
-    pub total_inodes: Option<u64>,
-}
 
 /// A disk as the report and the pages show it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -135,35 +110,6 @@ fn forecast(series: &[(f64, u64)]) -> Option<f64> {
 /// The furthest a forecast is given.
 const HORIZON_DAYS: f64 = 3650.0;
 
-/// A count for people, its thousands separated: `1,234,567`.
-pub fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut words = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            words.push(',');
-        }
-        words.push(c);
-    }
-    words
-}
-
-/// Bytes for people: `1.5 GB` (powers of 1000, as disks are sold).
-pub fn bytes(n: u64) -> String {
-    let units = ["bytes", "kB", "MB", "GB", "TB", "PB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit + 1 < units.len() {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} bytes")
-    } else {
-        format!("{value:.1} {}", units[unit])
-    }
-}
-
 impl Disk {
     /// "412.3 GB of 2.0 TB free (20.6%), 1,200,000 of 122,000,000 inodes free".
     pub fn describe(&self) -> String {
@@ -180,8 +126,8 @@ impl Disk {
         if let (Some(free), Some(total)) = (self.free_inodes, self.total_inodes) {
             words.push_str(&format!(
                 ", {} of {} inodes free",
-                count(free),
-                count(total)
+                number(free),
+                number(total)
             ));
         }
         match self.full_in_days {
@@ -197,6 +143,7 @@ impl Disk {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::Measure;
 
     fn measure(day: f64, free_gb: u64) -> Measure {
         Measure {
@@ -206,14 +153,6 @@ mod tests {
             free_inodes: Some(900),
             total_inodes: Some(1000),
         }
-    }
-
-    #[test]
-    fn counts_have_their_thousands_separated() {
-        assert_eq!(count(0), "0");
-        assert_eq!(count(999), "999");
-        assert_eq!(count(1000), "1,000");
-        assert_eq!(count(122_000_000), "122,000,000");
     }
 
     #[test]
@@ -251,12 +190,5 @@ mod tests {
             "one day says nothing of a rate"
         );
         assert!(judge("none", &[], 0.0, Thresholds::default()).is_none());
-    }
-
-    #[test]
-    fn bytes_read_like_a_disk_label() {
-        assert_eq!(bytes(999), "999 bytes");
-        assert_eq!(bytes(1_500_000_000), "1.5 GB");
-        assert_eq!(bytes(2_000_000_000_000), "2.0 TB");
     }
 }

@@ -16,7 +16,10 @@
 
 use serde::Serialize;
 
-use crate::capacity::Disk;
+pub mod disks;
+
+use disks::Disk;
+
 use crate::clock::{Clock, DAY, days_between};
 use crate::outcome::TaskResult;
 use crate::record::{RunState, TaskHistory, TaskRun};

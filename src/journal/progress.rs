@@ -23,7 +23,7 @@ struct Line {
 
 /// Whether a progress line is shown at all.
 pub fn enabled() -> bool {
-    std::io::stderr().is_terminal() && !crate::journal::under_journald() && !crate::journal::quiet()
+    std::io::stderr().is_terminal() && !super::under_journald() && !super::quiet()
 }
 
 /// What rsync is given so that it reports its progress: nothing when no line is shown.
@@ -124,7 +124,7 @@ impl Update {
         };
         format!(
             "{files}{} ({}%), {}",
-            crate::capacity::bytes(self.bytes),
+            crate::words::bytes(self.bytes),
             self.percent,
             self.rate
         )
