@@ -9,13 +9,13 @@ use clap::{Parser, Subcommand};
 use jiff::civil::Date;
 
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::commands::{
+    self,
+    run::{Email, RunOptions},
+};
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::journal;
-use crate::plan::Plan;
-use crate::record::Record;
-use crate::run::{self, Email, RunOptions};
 use crate::state::StateDir;
 
 const DEFAULT_CONFIG: &str = "/etc/backup-server/backup_config.yml";
@@ -241,23 +241,6 @@ struct SshKey {
     ssh_key: Option<PathBuf>,
 }
 
-/// The config (with `--ssh-key` applied), its plan for `clock`'s day, and the
-/// scripts.
-fn prepare(
-    file: &std::path::Path,
-    clock: &Clock,
-    scripts_dir: Option<&std::path::Path>,
-    key: SshKey,
-) -> Result<(Config, Plan, crate::scripts::Scripts), Error> {
-    let mut config = Config::load(file)?;
-    if let Some(key) = key.ssh_key {
-        config.ssh_key = key;
-    }
-    let plan = Plan::new(&config, clock.today());
-    let scripts = crate::scripts::Scripts::locate(scripts_dir).map_err(Error::Scripts)?;
-    Ok((config, plan, scripts))
-}
-
 pub fn main() -> Exit {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -292,29 +275,13 @@ fn dispatch(cli: Cli) -> Result<Exit, Error> {
     };
     let state = StateDir::locate(cli.state_dir);
     match cli.command {
-        Command::CheckConfig { json: false } => {
-            let config = Config::load(&cli.config)?;
-            let plan = Plan::new(&config, clock.today());
-            print!("{}", crate::check::summary(&config, &plan));
-            Ok(Exit::Success)
-        }
-        Command::CheckConfig { json: true } => match Config::load(&cli.config) {
-            Ok(config) => {
-                let plan = Plan::new(&config, clock.today());
-                crate::json::print(&crate::json::plan(&config, &plan));
-                Ok(Exit::Success)
-            }
-            Err(e) => {
-                crate::json::print(&crate::json::refused(&cli.config, &e));
-                Err(e.into())
-            }
-        },
+        Command::CheckConfig { json } => commands::check::check_config(&cli.config, &clock, json),
         Command::Generate { what } => generate(what),
-        Command::Demo { dir } => crate::demo::demo(dir, cli.scripts_dir),
+        Command::Demo { dir } => commands::demo::demo(dir, cli.scripts_dir),
         Command::List { task, json, key } => {
             let (config, plan, scripts) =
-                prepare(&cli.config, &clock, cli.scripts_dir.as_deref(), key)?;
-            crate::inventory::list(
+                commands::load(&cli.config, &clock, cli.scripts_dir.as_deref(), key.ssh_key)?;
+            commands::list::list(
                 &config,
                 &plan,
                 &state,
@@ -335,8 +302,8 @@ fn dispatch(cli: Cli) -> Result<Exit, Error> {
             key,
         } => {
             let (config, plan, scripts) =
-                prepare(&cli.config, &clock, cli.scripts_dir.as_deref(), key)?;
-            let request = crate::restore::Request {
+                commands::load(&cli.config, &clock, cli.scripts_dir.as_deref(), key.ssh_key)?;
+            let request = commands::restore::Request {
                 task,
                 path,
                 date: Some(date),
@@ -345,7 +312,7 @@ fn dispatch(cli: Cli) -> Result<Exit, Error> {
                 dry_run,
                 overwrite,
             };
-            crate::restore::restore(&config, &plan, &state, &scripts, &request)
+            commands::restore::restore(&config, &plan, &state, &scripts, &request)
         }
         Command::Verify {
             task,
@@ -354,16 +321,16 @@ fn dispatch(cli: Cli) -> Result<Exit, Error> {
             key,
         } => {
             let (config, plan, scripts) =
-                prepare(&cli.config, &clock, cli.scripts_dir.as_deref(), key)?;
-            let request = crate::verify::Request {
+                commands::load(&cli.config, &clock, cli.scripts_dir.as_deref(), key.ssh_key)?;
+            let request = commands::verify::Request {
                 task,
                 sample,
                 site_dir: cli.site_dir,
                 json,
             };
-            crate::verify::verify(&config, &plan, &state, &scripts, &clock, &request)
+            commands::verify::verify(&config, &plan, &state, &scripts, &clock, &request)
         }
-        Command::Doctor { json } => crate::doctor::doctor(&crate::doctor::DoctorOptions {
+        Command::Doctor { json } => commands::doctor::doctor(&commands::doctor::DoctorOptions {
             json,
             config: cli.config,
             state,
@@ -375,41 +342,9 @@ fn dispatch(cli: Cli) -> Result<Exit, Error> {
             let site_dir = cli.site_dir.ok_or_else(|| {
                 Error::Usage("render-site needs --site-dir DIR: where to publish the site".into())
             })?;
-            let config = Config::load(&cli.config)?;
-            let configured: Vec<String> = config.tasks.iter().map(|t| t.name.clone()).collect();
-            let db = state.log_db();
-            let record = if db.exists() {
-                Some(Record::open(&db)?)
-            } else {
-                None
-            };
-            // A run going now (it holds the lock) shows as running, not interrupted.
-            let active = match &record {
-                Some(record) if crate::lock::is_held(&state.lock()) => record.running()?,
-                _ => None,
-            };
-            let progress = match (&record, active) {
-                (Some(record), Some(run)) => Some(record.progress(run)?),
-                _ => None,
-            };
-            let rendered = crate::site::render_recorded(
-                record.as_ref(),
-                &configured,
-                active,
-                progress.as_ref(),
-                &clock,
-                &crate::site::Settings::of(&config),
-                &site_dir,
-            )
-            .map_err(Error::Site)?;
-            journal::info(&format!(
-                "site rendered: {} pages in {}",
-                rendered.pages,
-                site_dir.display()
-            ));
-            Ok(Exit::Success)
+            commands::render_site::render_site(&cli.config, &state, &clock, &site_dir)
         }
-        Command::Run => run::run(&RunOptions {
+        Command::Run => commands::run::run(&RunOptions {
             state,
             site_dir: cli.site_dir,
             config: cli.config,
@@ -435,10 +370,10 @@ fn generate(what: Generate) -> Result<Exit, Error> {
         Generate::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut command, "backup-server", &mut script);
-            crate::inventory::print_out(&String::from_utf8_lossy(&script));
+            journal::print_out(&String::from_utf8_lossy(&script));
         }
         Generate::Keys => {
-            crate::inventory::print_out(&(crate::config::schema().join("\n") + "\n"));
+            journal::print_out(&(crate::config::schema().join("\n") + "\n"));
         }
         Generate::Man { dir } => {
             let write = |name: &str, page: clap::Command| -> std::io::Result<()> {

@@ -29,22 +29,17 @@ pub mod words;
 
 pub mod copies;
 pub mod inventory;
-pub mod restore;
-pub mod verify;
 
 pub mod notify;
 pub mod password;
 pub mod report;
 pub mod site;
 
-pub mod check;
 pub mod cli;
-pub mod demo;
-pub mod doctor;
+pub mod commands;
 pub mod error;
 pub mod exit;
 pub mod host;
 pub mod journal;
 pub mod json;
-pub mod run;
 pub mod state;

@@ -151,3 +151,10 @@ pub fn error(message: &str) {
 pub fn detail(message: &str) {
     log(Level::Detail, message);
 }
+
+/// Writes `text` to stdout; a reader that went away (`| head`) is no error.
+pub fn print_out(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}

@@ -121,10 +121,10 @@ pub fn doctor(opts: &DoctorOptions) -> Result<Exit, Error> {
 /// The checklist on stdout (coloured on a terminal), or its JSON.
 fn show(checks: &[Check], json: bool) {
     if json {
-        crate::json::print(&crate::json::doctor(checks));
+        crate::json::print(&as_json(checks));
     } else {
         let paint = crate::journal::Paint::stdout();
-        crate::inventory::print_out(&checklist(checks, paint));
+        crate::journal::print_out(&checklist(checks, paint));
     }
 }
 
@@ -739,6 +739,20 @@ fn ntfy_poll(http: &Http, url: &Secret, token: Option<&Secret>) -> Check {
             "check the topic URL, that this machine may connect out to it, and for a self-hosted server with its own CA, notify.ca_file",
         ),
     }
+}
+
+/// `doctor --json`: each check, and the totals.
+fn as_json(checks: &[Check]) -> serde_json::Value {
+    let failed = checks.iter().filter(|c| c.result.is_err()).count();
+    serde_json::json!({
+        "version": crate::json::VERSION,
+        "checks": checks.iter().map(|c| match &c.result {
+            Ok(what) => serde_json::json!({ "item": c.item, "ok": true, "detail": what }),
+            Err(f) => serde_json::json!({ "item": c.item, "ok": false, "problem": f.problem, "fix": f.fix }),
+        }).collect::<Vec<_>>(),
+        "passed": checks.len() - failed,
+        "failed": failed,
+    })
 }
 
 #[cfg(test)]

@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 use jiff::ToSpan;
 
 use crate::clock::Clock;
+use crate::commands::run::{self, Email, RunOptions};
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::notify::recorder::Recorder;
-use crate::run::{self, Email, RunOptions};
 use crate::state::StateDir;
 
 pub fn demo(dir: Option<PathBuf>, scripts_dir: Option<PathBuf>) -> Result<Exit, Error> {

@@ -72,7 +72,7 @@ pub fn verify(
         Some(p) if p < 100.0 => Some(p),
         _ => None,
     };
-    let tasks = inventory::select(plan, config, request.task.as_deref())?;
+    let tasks = super::select(plan, config, request.task.as_deref())?;
     state.prepare().map_err(|error| Error::State {
         path: state.root().to_path_buf(),
         error,
@@ -112,7 +112,7 @@ pub fn verify(
         .run();
         drop(shown);
         if !request.json {
-            inventory::print_out(&words(task, &checks));
+            crate::journal::print_out(&words(task, &checks));
         }
         for check in &checks {
             outcomes.push(check.outcome);
@@ -126,7 +126,7 @@ pub fn verify(
         verified.push((task.name.clone(), checks));
     }
     if request.json {
-        crate::json::print(&crate::json::verify(&verified));
+        crate::json::print(&as_json(&verified));
     }
     let mut trouble = unrecorded;
     if let (Some(site_dir), Some(record)) = (&request.site_dir, &record)
@@ -627,6 +627,37 @@ fn copy_difference(item: &Item) -> Option<String> {
     .map(|(_, word)| word)
     .collect();
     (!what.is_empty()).then(|| format!("different metadata ({}): {name}", what.join(", ")))
+}
+
+/// `verify --json`: each task's checks, as recorded.
+fn as_json(tasks: &[(String, Vec<CheckRecord>)]) -> serde_json::Value {
+    serde_json::json!({
+        "version": crate::json::VERSION,
+        "tasks": tasks.iter().map(|(name, checks)| serde_json::json!({
+            "name": name,
+            "checks": checks.iter().map(json_check).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn json_check(c: &CheckRecord) -> serde_json::Value {
+    use crate::record::Against;
+    let (against, target) = match &c.against {
+        Against::Source => ("source", None),
+        Against::Target(name) => ("target", Some(name)),
+    };
+    serde_json::json!({
+        "against": against,
+        "target": target,
+        "snapshot": c.snapshot.map(|d| d.to_string()),
+        "location": c.location,
+        "outcome": c.outcome.word(),
+        "sample_percent": c.sample_percent,
+        "files_checked": c.files_checked,
+        "differences": c.differences,
+        "listed": c.listed,
+        "message": c.message,
+    })
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use crate::copies::{self, Copies, ITEM};
 use crate::engine::{Kind, StepLog};
 use crate::error::Error;
 use crate::exit::Exit;
-use crate::inventory::{self, LOCAL};
+use crate::inventory::LOCAL;
 use crate::plan::{Plan, TaskPlan};
 use crate::scripts::Scripts;
 use crate::state::StateDir;
@@ -53,7 +53,7 @@ pub fn restore(
     scripts: &Scripts,
     request: &Request,
 ) -> Result<Exit, Error> {
-    let task = inventory::select(plan, config, Some(&request.task))?[0];
+    let task = super::select(plan, config, Some(&request.task))?[0];
     let target = from(task, request.from.as_deref())?;
     let ssh_config = match target {
         Some(t) if t.dir.is_remote() => crate::ssh::prepare(plan, state).map_err(Error::Restore)?,
@@ -127,7 +127,7 @@ pub fn restore(
     );
     if items.is_empty() {
         said.push_str("All of it is there already, as in the snapshot: nothing to do.\n");
-        inventory::print_out(&said);
+        crate::journal::print_out(&said);
         return Ok(Exit::Success);
     }
     if !merged.is_empty() {
@@ -139,7 +139,7 @@ pub fn restore(
         );
     }
     if !existing.is_empty() && !request.overwrite {
-        inventory::print_out(&said);
+        crate::journal::print_out(&said);
         return Err(Error::Usage(format!(
             "refusing to overwrite: {} already in {} would be replaced or changed \
              (nothing was written; add --overwrite to replace them, or choose another --to):{}",
@@ -158,10 +158,10 @@ pub fn restore(
     }
     if request.dry_run {
         said.push_str("Dry run: nothing was written.\n");
-        inventory::print_out(&said);
+        crate::journal::print_out(&said);
         return Ok(Exit::Success);
     }
-    inventory::print_out(&said);
+    crate::journal::print_out(&said);
 
     let mut real = side.rsync(&listing);
     real.args(["--stats", ITEM])
@@ -177,7 +177,7 @@ pub fn restore(
     for warning in &warnings {
         crate::journal::warn(warning);
     }
-    inventory::print_out(&format!(
+    crate::journal::print_out(&format!(
         "Restored {} ({}) into {}.\n",
         plural(stats.files_transferred as usize, "file"),
         crate::words::bytes(stats.bytes_transferred),
