@@ -16,6 +16,9 @@ tools/playwright-venv.sh >/dev/null
 
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
+# Imports point down the data flow only (DESIGN.md): no module of src/ imports one that
+# imports it back.
+tools/module-cycles.py src
 shellcheck -x -P SCRIPTDIR scripts/*.sh tools/*.sh bench/*.sh .ci/run \
 	tests/nix/run tests/nix/evaluate tests/nix/in-trixie tests/nix/trixie-root tests/nix/scratch.sh \
 	tests/twin/run tests/twin/prepare tests/twin/setup tests/twin/make-sources tests/twin/sops-binary
