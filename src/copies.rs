@@ -13,13 +13,14 @@ use std::process::{Command, Stdio};
 
 use jiff::civil::Date;
 
-use crate::engine::{FAITHFUL, Listing, Scan, Side, StepLog, Stream, Transfer, fake_super};
+use crate::engine::{FAITHFUL, Listing, Scan, Side, Transfer, fake_super};
 use crate::inventory::LOCAL;
 use crate::location::Location;
 use crate::outcome::{StepError, TransferStats};
 use crate::plan::{TargetPlan, TaskPlan};
 use crate::scripts::Scripts;
 use crate::snapshot;
+use crate::step_log::{StepLog, Stream};
 
 /// One side of a task that holds copies of its snapshots.
 #[derive(Debug, Clone, Copy)]

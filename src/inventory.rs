@@ -9,12 +9,13 @@ use std::path::{Path, PathBuf};
 
 use jiff::civil::Date;
 
-use crate::engine::{Side, StepLog};
+use crate::engine::Side;
 use crate::outcome::{ErrorKind, TaskResult};
 use crate::plan::{Plan, TaskPlan};
 use crate::record::{SideRecord, SnapshotRecord};
 use crate::retention::{self, Kept, Policy};
 use crate::scripts::Scripts;
+use crate::step_log::StepLog;
 use crate::words::verdict;
 
 /// The name of the backup disk among the sides (a target may not take it).

@@ -20,6 +20,7 @@ pub mod outcome;
 pub mod scripts;
 pub mod shell;
 pub mod ssh;
+pub mod step_log;
 
 pub mod record;
 

@@ -1,4 +1,5 @@
-//! The ssh_config a run hands to every ssh and rsync it starts.
+//! The ssh_config a run hands to every ssh and rsync it starts, and what ssh means
+//! when it says it could not connect or log in.
 //!
 //! One generated file carries the key, the host-key policy and the timeouts, so the
 //! scripts need a single `-F FILE` argument and nothing secret ever reaches an argv:
@@ -75,6 +76,36 @@ fn render(ssh: &SshPlan, state: &StateDir) -> String {
         text.push_str(&format!("Include {}\n", extra.display()));
     }
     text
+}
+
+/// The reason in words when `line` is ssh saying it could not connect or log in.
+pub fn failure(line: &str) -> Option<String> {
+    if line.starts_with("Host key verification failed") {
+        return Some(
+            "host key verification failed: the host's SSH key is not the one in the known_hosts file \
+             (ssh_known_hosts, or <state>/known_hosts when trusted on first use); \
+             if it changed on purpose, update that file"
+                .to_string(),
+        );
+    }
+    if line.contains("Permission denied (publickey") {
+        return Some(format!(
+            "the SSH login was refused ({}): is the key in the user's authorized_keys?",
+            line.trim()
+        ));
+    }
+    let unreachable = [
+        "ssh: connect to host",
+        "ssh: Could not resolve hostname",
+        "kex_exchange_identification:",
+        "Connection closed by",
+        "Connection timed out during banner exchange",
+        "Connection to ",
+    ];
+    unreachable
+        .iter()
+        .any(|p| line.starts_with(p))
+        .then(|| format!("cannot reach the host over SSH: {}", line.trim()))
 }
 
 #[cfg(test)]

@@ -484,7 +484,7 @@ fn ssh_host(
         return pass(item, format!("logged in; {key}; {version}"));
     }
     let said: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-    if let Some(reason) = said.iter().find_map(|l| crate::engine::ssh_failure(l)) {
+    if let Some(reason) = said.iter().find_map(|l| crate::ssh::failure(l)) {
         let fix = if reason.starts_with("host key verification failed") {
             format!(
                 "compare the host's key (ssh-keyscan {}) with its line in {keys_file}; if the host was reinstalled, replace that line",

@@ -18,13 +18,14 @@ use jiff::civil::Date;
 
 use crate::config::Config;
 use crate::copies::{self, Copies, ITEM};
-use crate::engine::{Kind, StepLog};
+use crate::engine::Kind;
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::inventory::LOCAL;
 use crate::plan::{Plan, TaskPlan};
 use crate::scripts::Scripts;
 use crate::state::StateDir;
+use crate::step_log::StepLog;
 use crate::words::{count, plural};
 
 /// What `restore` was asked.

@@ -85,7 +85,7 @@ pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
     })?;
     // A killed run's hooks may still be writing into a source: end them before any
     // task starts another writer there.
-    for leftover in crate::engine::hook_group::end_leftovers(state, crate::engine::GRACE) {
+    for leftover in crate::engine::hook_group::end_leftovers(state, crate::step_log::GRACE) {
         match leftover {
             crate::engine::hook_group::Leftover::Stopped(r) => journal::warn(&format!(
                 "task {}: the {} command of a run that was killed was still running \

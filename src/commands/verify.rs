@@ -30,7 +30,7 @@ use jiff::civil::Date;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::copies::{self, Copies, ITEM, Item};
-use crate::engine::{FAITHFUL, StepLog};
+use crate::engine::FAITHFUL;
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::inventory;
@@ -40,6 +40,7 @@ use crate::plan::{Plan, TaskPlan};
 use crate::record::{Against, CheckOutcome, CheckRecord, Record};
 use crate::scripts::Scripts;
 use crate::state::StateDir;
+use crate::step_log::StepLog;
 use crate::words::{count, plural};
 use crate::{journal, snapshot};
 

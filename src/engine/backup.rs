@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::rsync::{Scan, Transfer};
-use super::script::Stream;
 use super::side::{Commit, Side};
 use super::{Done, Engine, FAITHFUL, StepLog, StepReturn, fake_super};
 use crate::location::Location;
@@ -17,6 +16,7 @@ use crate::outcome::{ErrorKind, StepError};
 use crate::plan::{Plan, TaskPlan};
 use crate::snapshot;
 use crate::state::StateDir;
+use crate::step_log::Stream;
 
 pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepReturn {
     let plan = engine.plan;

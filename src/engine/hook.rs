@@ -113,7 +113,7 @@ fn run(
             return Err(StepError::new(ErrorKind::Io, e.to_string()));
         }
     };
-    let stuck = started.filter(|group| timed_out && super::script::group_alive(*group));
+    let stuck = started.filter(|group| timed_out && crate::step_log::group_alive(*group));
     if let Some(group) = stuck {
         // Still writing, perhaps: the record stays, and the next run refuses to start
         // another writer beside it.

@@ -17,7 +17,6 @@ pub mod hook_group;
 mod places;
 mod retention;
 mod rsync;
-mod script;
 mod side;
 mod sync;
 
@@ -30,8 +29,8 @@ use crate::outcome::{
 use crate::plan::{Plan, StepKind, StepPlan, TargetPlan, TaskPlan};
 use crate::scripts::Scripts;
 use crate::state::StateDir;
+use crate::step_log::StepLog;
 pub use rsync::{Scan, Transfer};
-pub use script::{GRACE, StepLog, Stream};
 pub use side::{Kind, Listing, Side};
 
 /// What every step of a run shares.
@@ -199,36 +198,6 @@ impl Engine<'_> {
             .map(Some)
             .ok_or_else(|| StepError::new(ErrorKind::Io, "no ssh_config was written for this run"))
     }
-}
-
-/// The reason in words when `line` is ssh saying it could not connect or log in.
-pub fn ssh_failure(line: &str) -> Option<String> {
-    if line.starts_with("Host key verification failed") {
-        return Some(
-            "host key verification failed: the host's SSH key is not the one in the known_hosts file \
-             (ssh_known_hosts, or <state>/known_hosts when trusted on first use); \
-             if it changed on purpose, update that file"
-                .to_string(),
-        );
-    }
-    if line.contains("Permission denied (publickey") {
-        return Some(format!(
-            "the SSH login was refused ({}): is the key in the user's authorized_keys?",
-            line.trim()
-        ));
-    }
-    let unreachable = [
-        "ssh: connect to host",
-        "ssh: Could not resolve hostname",
-        "kex_exchange_identification:",
-        "Connection closed by",
-        "Connection timed out during banner exchange",
-        "Connection to ",
-    ];
-    unreachable
-        .iter()
-        .any(|p| line.starts_with(p))
-        .then(|| format!("cannot reach the host over SSH: {}", line.trim()))
 }
 
 /// The option that keeps, on a receiving side whose user (`uid`) is not root, what

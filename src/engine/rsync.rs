@@ -89,7 +89,7 @@ impl Scan {
         if line.is_empty() || SUMMARIES.iter().any(|s| line.starts_with(s)) {
             return;
         }
-        if let Some(reason) = crate::engine::ssh_failure(line) {
+        if let Some(reason) = crate::ssh::failure(line) {
             self.ssh.get_or_insert(reason);
             return;
         }

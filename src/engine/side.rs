@@ -14,10 +14,10 @@ use std::process::{Command, Stdio};
 
 use jiff::civil::Date;
 
-use super::script::StepLog;
 use crate::location::Location;
 use crate::outcome::{ErrorKind, Space, StepError};
 use crate::snapshot;
+use crate::step_log::StepLog;
 
 /// Where a side's directory is.
 #[derive(Debug, Clone, Copy)]
@@ -219,7 +219,7 @@ impl<'a> Side<'a> {
                     // What it did: in the log already.
                 } else if let Some(reason) = line.strip_prefix("snapshots.sh: ") {
                     refusal.get_or_insert_with(|| reason.to_string());
-                } else if let Some(reason) = super::ssh_failure(line) {
+                } else if let Some(reason) = crate::ssh::failure(line) {
                     ssh.get_or_insert(reason);
                 } else if !line.trim().is_empty() {
                     first.get_or_insert_with(|| line.to_string());

@@ -16,11 +16,11 @@ use jiff::civil::Date;
 
 use super::backup::blocked;
 use super::rsync::{Scan, Transfer};
-use super::script::Stream;
 use super::side::{Commit, Side};
 use super::{Done, Engine, FAITHFUL, StepLog, StepReturn, fake_super};
 use crate::outcome::{ErrorKind, StepError, TransferStats};
 use crate::plan::{TargetPlan, TaskPlan};
+use crate::step_log::Stream;
 use crate::{retention, snapshot};
 
 pub(super) fn run(
