@@ -6,12 +6,13 @@
 //! → record → health → report and site. `main` only calls [`cli::main`].
 
 pub mod config;
-pub mod location;
 pub mod retention;
 
 pub mod clock;
 pub mod plan;
 pub mod snapshot;
+
+pub mod sides;
 
 pub mod engine;
 pub mod lock;
@@ -27,9 +28,6 @@ pub mod record;
 pub mod health;
 pub mod schedule;
 pub mod words;
-
-pub mod copies;
-pub mod inventory;
 
 pub mod notify;
 pub mod password;

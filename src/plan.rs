@@ -11,8 +11,8 @@ use std::path::PathBuf;
 
 use jiff::civil::Date;
 
+use crate::config::Location;
 use crate::config::{Config, Task};
-use crate::location::Location;
 use crate::retention::Policy;
 use crate::snapshot;
 

@@ -16,10 +16,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::config::Location;
 use crate::config::{Config, Notify};
 use crate::error::Error;
 use crate::exit::Exit;
-use crate::location::Location;
 use crate::notify::Secret;
 use crate::notify::http::Http;
 use crate::plan::Plan;

@@ -18,13 +18,14 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::Error;
 use crate::exit::Exit;
-use crate::inventory::{LOCAL, Row, SideNow, cell, heading, rows, take};
 use crate::journal::print_out;
 use crate::outcome::TransferStats;
 use crate::plan::Plan;
 use crate::record::Record;
 use crate::retention::Kept;
 use crate::scripts::Scripts;
+use crate::sides::LOCAL;
+use crate::sides::inventory::{Row, SideNow, cell, heading, rows, take};
 use crate::state::StateDir;
 use crate::words;
 

@@ -17,13 +17,13 @@ use std::path::{Path, PathBuf};
 use jiff::civil::Date;
 
 use crate::config::Config;
-use crate::copies::{self, Copies, ITEM};
-use crate::engine::Kind;
+use crate::engine::itemize::{self, ITEM};
 use crate::error::Error;
 use crate::exit::Exit;
-use crate::inventory::LOCAL;
 use crate::plan::{Plan, TaskPlan};
 use crate::scripts::Scripts;
+use crate::sides::LOCAL;
+use crate::sides::{Kind, Side};
 use crate::state::StateDir;
 use crate::step_log::StepLog;
 use crate::words::{count, plural};
@@ -60,17 +60,17 @@ pub fn restore(
         Some(t) if t.dir.is_remote() => crate::ssh::prepare(plan, state).map_err(Error::Restore)?,
         _ => None,
     };
-    let local_dir = copies::local_dir(task);
     let side = match target {
-        Some(target) => Copies::target(target, ssh_config.as_deref()),
-        None => Copies::local(&local_dir),
+        Some(target) => Side::target(target, scripts, ssh_config.as_deref())
+            .map_err(|e| Error::Restore(e.to_string()))?,
+        None => Side::backup_disk(task, scripts),
     };
     let listing = side
-        .listing(scripts)
-        .map_err(|e| Error::Restore(format!("cannot list {side}: {e}")))?;
+        .list_quietly()
+        .map_err(|e| Error::Restore(format!("cannot list {}: {e}", side.described())))?;
     let date = pick_date(task, &side, &listing.snapshots, request.date.as_deref())?;
     let parts = parts_of(task, &request.path)?;
-    check_path(scripts, &side, date, &parts)?;
+    check_path(&side, date, &parts)?;
 
     let relative = parts.join("/");
     let into = destination(plan, task, date, request.to.as_deref())?;
@@ -103,11 +103,11 @@ pub fn restore(
     // The dry run: what rsync would write, and which of it is already there.
     let mut log = StepLog::discard().map_err(|e| Error::Restore(e.to_string()))?;
     let destination = format!("{}/", into.display());
-    let mut dry = side.rsync(&listing);
+    let mut dry = itemize::rsync_with(&side, &listing);
     dry.args(["--dry-run", "--stats", ITEM, "--"])
         .arg(&source_arg)
         .arg(&destination);
-    let (items, _, stats) = copies::run(&mut dry, &mut log, &destination)
+    let (items, _, stats) = itemize::run(&mut dry, &mut log, &destination)
         .map_err(|e| Error::Restore(format!("{e} (in the dry run, before writing anything)")))?;
     // What is there already: files, links and the like are replaced only when asked;
     // directories are merged into, taking the snapshot's owner, mode and times.
@@ -164,14 +164,14 @@ pub fn restore(
     }
     crate::journal::print_out(&said);
 
-    let mut real = side.rsync(&listing);
+    let mut real = itemize::rsync_with(&side, &listing);
     real.args(["--stats", ITEM])
         .args(crate::journal::progress::rsync_options())
         .arg("--")
         .arg(&source_arg)
         .arg(&destination);
     let shown = crate::journal::progress::begin(&format!("restoring {}", lands.display()));
-    let copied = copies::run(&mut real, &mut log, &destination);
+    let copied = itemize::run(&mut real, &mut log, &destination);
     drop(shown);
     let (_, warnings, stats) = copied
         .map_err(|e| Error::Restore(format!("{e}; {} may hold part of it", lands.display())))?;
@@ -219,7 +219,7 @@ fn from<'a>(
 /// The snapshot `--date` names, if `side` holds it.
 fn pick_date(
     task: &TaskPlan,
-    side: &Copies,
+    side: &Side,
     snapshots: &std::collections::BTreeSet<Date>,
     date: Option<&str>,
 ) -> Result<Date, Error> {
@@ -233,7 +233,11 @@ fn pick_date(
     let wanted = match date {
         None | Some("latest") => {
             return snapshots.last().copied().ok_or_else(|| {
-                Error::Usage(format!("task {} has no snapshot on {side}", task.name))
+                Error::Usage(format!(
+                    "task {} has no snapshot on {}",
+                    task.name,
+                    side.described()
+                ))
             });
         }
         Some(text) => crate::snapshot::parse_name(text).ok_or_else(|| {
@@ -246,8 +250,9 @@ fn pick_date(
         return Ok(wanted);
     }
     Err(Error::Usage(format!(
-        "there is no snapshot {wanted} of task {} on {side}: {} (see backup-server list {})",
+        "there is no snapshot {wanted} of task {} on {}: {} (see backup-server list {})",
         task.name,
+        side.described(),
         held(),
         task.name
     )))
@@ -292,11 +297,10 @@ fn parts_of(task: &TaskPlan, path: &str) -> Result<Vec<String>, Error> {
 }
 
 /// That `parts` leads to an entry of the snapshot through real directories only.
-fn check_path(scripts: &Scripts, side: &Copies, date: Date, parts: &[String]) -> Result<(), Error> {
+fn check_path(side: &Side, date: Date, parts: &[String]) -> Result<(), Error> {
     let mut log = StepLog::discard().map_err(|e| Error::Restore(e.to_string()))?;
     let kinds = side
-        .side(scripts)
-        .and_then(|s| s.lookup(&mut log, date, parts))
+        .lookup(&mut log, date, parts)
         .map_err(|e| Error::Restore(format!("cannot look inside {}: {e}", side.spec(date, ""))))?;
     for (i, kind) in kinds.iter().enumerate() {
         let so_far = parts[..=i].join("/");
@@ -399,10 +403,4 @@ fn named(paths: &[PathBuf]) -> String {
         let _ = write!(out, "\n  and {} more", paths.len() - NAMED);
     }
     out
-}
-
-impl std::fmt::Display for Copies<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ({})", self.words(), self.dir)
-    }
 }

@@ -139,7 +139,7 @@ pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
             let result = engine.run_task(task, &mut book);
             // What each side holds now, with the policy's verdicts, for the pages.
             let ssh_config = engine.ssh_config.as_deref();
-            let sides = crate::inventory::after_run(
+            let sides = crate::sides::inventory::after_run(
                 &plan,
                 task,
                 &result,

@@ -29,16 +29,16 @@ use jiff::civil::Date;
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::copies::{self, Copies, ITEM, Item};
+use crate::config::Location;
 use crate::engine::FAITHFUL;
+use crate::engine::itemize::{self, ITEM, Item};
 use crate::error::Error;
 use crate::exit::Exit;
-use crate::inventory;
-use crate::location::Location;
 use crate::lock::{RunLock, Work};
 use crate::plan::{Plan, TaskPlan};
 use crate::record::{Against, CheckOutcome, CheckRecord, Record};
 use crate::scripts::Scripts;
+use crate::sides::Side;
 use crate::state::StateDir;
 use crate::step_log::StepLog;
 use crate::words::{count, plural};
@@ -264,16 +264,14 @@ impl Checker<'_> {
             }
         };
         let log = &mut log;
-        let local_dir = copies::local_dir(self.task);
-        let local = Copies::local(&local_dir)
-            .listing(self.scripts)
-            .map(|l| l.snapshots);
+        let local_side = Side::backup_disk(self.task, self.scripts);
+        let local = local_side.list_quietly().map(|l| l.snapshots);
         let mut checks = Vec::new();
         for target in &self.task.targets {
             let against = Against::Target(target.name.clone());
             let check = match &local {
                 Ok(snapshots) if !snapshots.is_empty() => {
-                    self.target_check(log, &local_dir, snapshots, target)
+                    self.target_check(log, &local_side, snapshots, target)
                 }
                 Ok(_) => Err(self.nothing_local()),
                 Err(e) => Err(format!("cannot list the backup disk: {e}")),
@@ -340,17 +338,17 @@ impl Checker<'_> {
     fn target_check(
         &self,
         log: &mut StepLog,
-        local_dir: &Location,
+        local_side: &Side,
         local: &BTreeSet<Date>,
         target: &crate::plan::TargetPlan,
     ) -> Result<(Date, String, Found), String> {
         let ssh_config = match (target.dir.is_remote(), self.ssh_config) {
             (true, Err(why)) => return Err(why.clone()),
-            (_, config) => inventory::config_of(config),
+            (_, config) => config.as_ref().ok().and_then(|c| c.as_deref()),
         };
-        let side = Copies::target(target, ssh_config);
+        let side = Side::target(target, self.scripts, ssh_config).map_err(|e| e.message)?;
         let listing = side
-            .listing(self.scripts)
+            .list_quietly()
             .map_err(|e| format!("cannot list it: {e}"))?;
         let theirs = &listing.snapshots;
         let Some(date) = theirs.iter().rev().find(|d| local.contains(d)).copied() else {
@@ -361,11 +359,11 @@ impl Checker<'_> {
                 ),
             });
         };
-        let ours = Copies::local(local_dir).rsync_spec(date, "");
+        let ours = local_side.rsync_spec(date, "");
         let theirs_arg = side.rsync_spec(date, "");
         let theirs = side.spec(date, "");
         let mut compare = |extra: &[&str], files_from: Option<&Path>| {
-            let mut command = side.rsync(&listing);
+            let mut command = itemize::rsync_with(&side, &listing);
             command.args(["--dry-run", "--stats", ITEM]).args(extra);
             if let Some(list) = files_from {
                 command
@@ -479,7 +477,7 @@ impl Checker<'_> {
         destination: &str,
     ) -> Result<(Vec<Item>, u64), String> {
         let (items, warnings, stats) =
-            copies::run(command, log, destination).map_err(|e| e.message)?;
+            itemize::run(command, log, destination).map_err(|e| e.message)?;
         for warning in warnings {
             journal::warn(&format!("task {}: {warning}", self.task.name));
         }

@@ -11,7 +11,7 @@ use super::{
     Task,
 };
 use crate::config::Thresholds;
-use crate::location::{Location, checked_path};
+use crate::config::location::{Location, checked_path};
 use crate::retention::Policy;
 
 /// The `notify` part (pings), checked by the same walker.

@@ -11,10 +11,11 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::location::Location;
 use crate::retention::Policy;
+pub use location::Location;
 
 mod checker;
+pub mod location;
 #[cfg(test)]
 mod tests;
 

@@ -9,13 +9,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::rsync::{Scan, Transfer};
-use super::side::{Commit, Side};
-use super::{Done, Engine, FAITHFUL, StepLog, StepReturn, fake_super};
-use crate::location::Location;
+use super::{Done, Engine, FAITHFUL, StepReturn, fake_super};
+use crate::config::Location;
 use crate::outcome::{ErrorKind, StepError};
 use crate::plan::{Plan, TaskPlan};
+use crate::sides::{Commit, Side, backup_disk_mounted};
 use crate::snapshot;
 use crate::state::StateDir;
+use crate::step_log::StepLog;
 use crate::step_log::Stream;
 
 pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepReturn {
@@ -30,7 +31,7 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
             ),
         ));
     }
-    super::backup_disk_mounted(plan)?;
+    backup_disk_mounted(plan)?;
     let mut warnings = Vec::new();
     let mut excludes = task.excludes.clone();
     if let Location::Local(source) = &task.source {
@@ -58,7 +59,7 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
     }
     let ssh_config = engine.ssh_config(task.source.is_remote())?;
 
-    let side = Side::here(&task.local_dir, &engine.scripts.snapshots);
+    let side = Side::backup_disk(task, engine.scripts);
     let found = side.list(log)?;
     let (listing, cleaned) = side.prepare(log, &found)?;
     warnings.extend(cleaned);

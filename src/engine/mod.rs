@@ -14,10 +14,9 @@ pub use backup::protected_inside;
 pub mod excludes;
 mod hook;
 pub mod hook_group;
-mod places;
+pub mod itemize;
 mod retention;
 mod rsync;
-mod side;
 mod sync;
 
 use std::path::{Path, PathBuf};
@@ -26,12 +25,11 @@ use crate::clock::Clock;
 use crate::outcome::{
     ErrorKind, Space, StepError, StepOutcome, StepResult, TaskResult, TransferStats,
 };
-use crate::plan::{Plan, StepKind, StepPlan, TargetPlan, TaskPlan};
+use crate::plan::{Plan, StepKind, StepPlan, TaskPlan};
 use crate::scripts::Scripts;
 use crate::state::StateDir;
 use crate::step_log::StepLog;
 pub use rsync::{Scan, Transfer};
-pub use side::{Kind, Listing, Side};
 
 /// What every step of a run shares.
 pub struct Engine<'a> {
@@ -213,53 +211,6 @@ pub fn fake_super(uid: Option<u32>, pulled: bool) -> Option<&'static str> {
         (false, true) => Some("--fake-super"),
         (false, false) => Some("--remote-option=--fake-super"),
     }
-}
-
-/// The backup disk is mounted, if `require_mountpoint` asks for it.
-pub fn backup_disk_mounted(plan: &Plan) -> Result<(), StepError> {
-    if !plan.require_mountpoint {
-        return Ok(());
-    }
-    require_mounted(&plan.backup_root, "require_mountpoint", "the backup disk")
-}
-
-/// A target on a local path is on a mounted disk, if its `require_mountpoint` asks.
-pub fn target_disk_mounted(target: &TargetPlan) -> Result<(), StepError> {
-    match (&target.dir, target.require_mountpoint) {
-        (crate::location::Location::Local(dir), true) => match dir.parent() {
-            Some(disk) => require_mounted(disk, "its require_mountpoint", "the target's disk"),
-            None => Ok(()),
-        },
-        _ => Ok(()),
-    }
-}
-
-/// Fails the step unless `dir` is a mount point (`setting` asks for it): an unmounted
-/// disk must not be filled through its empty mount directory on the root file system.
-fn require_mounted(dir: &Path, setting: &str, what: &str) -> Result<(), StepError> {
-    let mounted = crate::mountpoint::is_mountpoint(dir).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => StepError::new(
-            ErrorKind::Unavailable,
-            format!("{} does not exist: is {what} mounted?", dir.display()),
-        ),
-        _ => StepError::new(
-            ErrorKind::Io,
-            format!(
-                "cannot tell whether {} is a mount point: {e}",
-                dir.display()
-            ),
-        ),
-    })?;
-    if mounted {
-        return Ok(());
-    }
-    Err(StepError::new(
-        ErrorKind::Unavailable,
-        format!(
-            "{} is not a mount point and {setting} is set: is {what} mounted?",
-            dir.display()
-        ),
-    ))
 }
 
 /// The options every transfer passes: metadata kept as faithfully as the file

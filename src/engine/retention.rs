@@ -7,13 +7,14 @@ use std::collections::BTreeSet;
 
 use jiff::civil::Date;
 
-use super::side::Side;
-use super::{Done, Engine, StepLog, StepReturn};
+use super::{Done, Engine, StepReturn};
 use crate::plan::{TaskPlan, policy_words};
 use crate::retention::{self, Policy};
+use crate::sides::Side;
+use crate::step_log::StepLog;
 
 pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepReturn {
-    let side = Side::here(&task.local_dir, &engine.scripts.snapshots);
+    let side = Side::backup_disk(task, engine.scripts);
     let listing = side.list(log)?;
     let delete = judge(log, &listing.snapshots, engine.plan.today, &task.policy);
     log.line(&format!(

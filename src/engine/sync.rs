@@ -16,10 +16,11 @@ use jiff::civil::Date;
 
 use super::backup::blocked;
 use super::rsync::{Scan, Transfer};
-use super::side::{Commit, Side};
-use super::{Done, Engine, FAITHFUL, StepLog, StepReturn, fake_super};
+use super::{Done, Engine, FAITHFUL, StepReturn, fake_super};
 use crate::outcome::{ErrorKind, StepError, TransferStats};
 use crate::plan::{TargetPlan, TaskPlan};
+use crate::sides::{Commit, Side, identity, target_disk_mounted};
+use crate::step_log::StepLog;
 use crate::step_log::Stream;
 use crate::{retention, snapshot};
 
@@ -30,7 +31,7 @@ pub(super) fn run(
     log: &mut StepLog,
 ) -> StepReturn {
     let scripts = engine.scripts;
-    let local = Side::here(&task.local_dir, &scripts.snapshots).list(log)?;
+    let local = Side::backup_disk(task, scripts).list(log)?;
     if local.snapshots.is_empty() {
         return Err(StepError::new(
             ErrorKind::Refused,
@@ -40,13 +41,14 @@ pub(super) fn run(
             ),
         ));
     }
-    if let crate::location::Location::Local(dir) = &to.dir {
-        apart_from_the_backup_disk(dir, &engine.plan.backup_root)?;
-        super::target_disk_mounted(to)?;
-    }
-    super::places::apart_from_the_other_targets(engine, task, to, log)?;
     let ssh_config = engine.ssh_config(to.dir.is_remote())?;
-    let target = Side::target(&to.dir, &scripts.snapshots, ssh_config)?;
+    let target = Side::target(to, scripts, ssh_config)?;
+    if let Some(dir) = target.local_dir() {
+        apart_from_the_backup_disk(dir, &engine.plan.backup_root)?;
+        target_disk_mounted(to)?;
+    }
+    let any_config = engine.ssh_config(true).ok().flatten();
+    identity::apart_from_the_other_targets(task, to, scripts, any_config, log)?;
     let found = target.list(log)?;
     let (mut listing, mut warnings) = target.prepare(log, &found)?;
     listing = listing.with_free_from(&found);

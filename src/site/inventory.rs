@@ -10,9 +10,9 @@ use jiff::civil::Date;
 use maud::{Markup, html};
 
 use super::context::Context;
-use crate::inventory::{cell, heading, rows};
 use crate::record::{CheckOutcome, Inventory};
 use crate::retention::Kept;
+use crate::sides::inventory::{cell, heading, rows};
 use crate::words::added as added_words;
 
 /// The snapshots section, then the verification section.
@@ -70,7 +70,7 @@ fn snapshots(ctx: &Context, inventory: &Inventory) -> Markup {
                                     td data-label="added" { (added_words(&inventory.added, *date)) }
                                     @for (side, c) in inventory.sides.iter().zip(cells) {
                                         td class=(cell_class(c)) data-label=(heading(&side.side)) {
-                                            (cell(side.side == crate::inventory::LOCAL, side.error.is_none(), c, &cells[0]))
+                                            (cell(side.side == crate::sides::LOCAL, side.error.is_none(), c, &cells[0]))
                                         }
                                     }
                                 }

@@ -1,23 +1,29 @@
-//! One side of a task: its directory of snapshots on the backup disk or on the target.
+//! One side of a task: its directory of snapshots on the backup disk or on a target,
+//! on this machine or over SSH. The one type the engine, `list`, `restore`, `verify`
+//! and `doctor` act on a side through; how a side is reached is matched here alone,
+//! so a new kind of side is one new variant of `At` and what it does in this file.
 //!
-//! Both sides are changed by the same POSIX sh script (`scripts/snapshots.sh`): run
+//! Every side is changed by the same POSIX sh script (`scripts/snapshots.sh`): run
 //! here with an argv, or on an SSH target as `ssh HOST sh -s -- OP DIR ...` with the
 //! script on stdin, its words quoted for any POSIX shell (dash, busybox ash, bash),
-//! whatever the target user's login shell is. Its listing is NUL-separated and typed,
-//! so no file name can be misread, and only real directories named `YYYY-MM-DD` are
-//! taken for snapshots.
+//! whatever the target user's login shell is.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use jiff::civil::Date;
 
-use crate::location::Location;
-use crate::outcome::{ErrorKind, Space, StepError};
+use super::listing::{self, Commit, Leftover, Listing};
+use crate::config::Location;
+use crate::outcome::{ErrorKind, StepError};
+use crate::plan::{Plan, TargetPlan, TaskPlan};
+use crate::scripts::Scripts;
 use crate::snapshot;
 use crate::step_log::StepLog;
+
+/// The name of the backup disk among the sides (a target may not take it).
+pub const LOCAL: &str = "local";
 
 /// Where a side's directory is.
 #[derive(Debug, Clone, Copy)]
@@ -26,114 +32,128 @@ enum At<'a> {
     Ssh { host: &'a str, config: &'a Path },
 }
 
-/// A task directory and the way to act on it.
+/// A task directory that holds snapshots, and the way to act on it.
 #[derive(Debug, Clone, Copy)]
 pub struct Side<'a> {
+    /// `local`, or the target's name.
+    pub name: &'a str,
     dir: &'a Path,
     at: At<'a>,
+    /// The target, when the side is one.
+    pub target: Option<&'a TargetPlan>,
     script: &'a Path,
 }
 
-/// What a leftover `.in-progress` may become: kept for a full copy, else removed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Leftover {
-    Remove,
-    /// Only a full copy may reuse it: in an incremental one it could hold files
-    /// hard-linked to older snapshots, whose attributes rsync would change in place.
-    Resume,
-}
-
-/// How a snapshot is committed: under a new name, or in place of the same day's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Commit {
-    New,
-    Replace,
-}
-
-/// A task directory's entries, as backup-server sees them.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Listing {
-    /// Real directories named exactly `YYYY-MM-DD`.
-    pub snapshots: BTreeSet<Date>,
-    /// `.replaced-YYYY-MM-DD`: an old snapshot parked by a same-day replacement.
-    pub replaced: BTreeSet<Date>,
-    /// Entries named like a snapshot that are not a real directory, and what they are.
-    pub blocked: BTreeMap<Date, &'static str>,
-    pub free_bytes: Option<u64>,
-    pub free_inodes: Option<u64>,
-    pub total_bytes: Option<u64>,
-    pub total_inodes: Option<u64>,
-    /// The user the side's files are written as.
-    pub uid: Option<u32>,
-}
-
-impl Listing {
-    pub fn newest(&self) -> Option<Date> {
-        self.snapshots.last().copied()
-    }
-
-    /// The free space of `other` where this listing has none (a `prepare` listing).
-    pub fn with_free_from(mut self, other: &Listing) -> Listing {
-        self.free_bytes = self.free_bytes.or(other.free_bytes);
-        self.free_inodes = self.free_inodes.or(other.free_inodes);
-        self.total_bytes = self.total_bytes.or(other.total_bytes);
-        self.total_inodes = self.total_inodes.or(other.total_inodes);
-        self
-    }
-
-    /// The figures recorded after a step.
-    pub fn space(&self) -> Space {
-        Space {
-            snapshots: self.snapshots.len() as u64,
-            free_bytes: self.free_bytes,
-            free_inodes: self.free_inodes,
-            total_bytes: self.total_bytes,
-            total_inodes: self.total_inodes,
-        }
-    }
-
-    /// What a leftover `.in-progress` may become before the next transfer.
-    pub fn leftover(&self) -> Leftover {
-        if self.snapshots.is_empty() && self.replaced.is_empty() {
-            Leftover::Resume
-        } else {
-            Leftover::Remove
-        }
-    }
-}
-
 impl<'a> Side<'a> {
-    /// A task directory on this machine (the backup disk, or a target on a local path).
-    pub fn here(dir: &'a Path, script: &'a Path) -> Side<'a> {
+    /// The task's directory on the backup disk.
+    pub fn backup_disk(task: &'a TaskPlan, scripts: &'a Scripts) -> Side<'a> {
         Side {
-            dir,
+            name: LOCAL,
+            dir: &task.local_dir,
             at: At::Here,
-            script,
+            target: None,
+            script: &scripts.snapshots,
         }
     }
 
     /// The target's task directory; `ssh_config` is needed when it is over SSH.
     pub fn target(
-        target: &'a Location,
-        script: &'a Path,
+        target: &'a TargetPlan,
+        scripts: &'a Scripts,
         ssh_config: Option<&'a Path>,
     ) -> Result<Side<'a>, StepError> {
-        match target {
-            Location::Local(dir) => Ok(Side::here(dir, script)),
+        let (dir, at) = match &target.dir {
+            Location::Local(dir) => (dir.as_path(), At::Here),
             Location::Remote { host, path } => {
                 let config = ssh_config.ok_or_else(|| {
                     StepError::new(ErrorKind::Io, "no ssh_config was written for this run")
                 })?;
-                Ok(Side {
-                    dir: path,
-                    at: At::Ssh { host, config },
-                    script,
-                })
+                (path.as_path(), At::Ssh { host, config })
             }
+        };
+        Ok(Side {
+            name: &target.name,
+            dir,
+            at,
+            target: Some(target),
+            script: &scripts.snapshots,
+        })
+    }
+
+    /// Whether the side is reached over SSH.
+    pub fn is_remote(&self) -> bool {
+        matches!(self.at, At::Ssh { .. })
+    }
+
+    /// The ssh_config that reaches it, when it is over SSH.
+    pub fn ssh_config(&self) -> Option<&'a Path> {
+        match self.at {
+            At::Here => None,
+            At::Ssh { config, .. } => Some(config),
         }
     }
 
-    fn host(&self) -> Option<&str> {
+    /// `the backup disk` or `target remote`.
+    pub fn words(&self) -> String {
+        match self.target {
+            None => "the backup disk".to_string(),
+            Some(target) => format!("target {}", target.name),
+        }
+    }
+
+    /// `the backup disk (/srv/backup/data)`, `target remote (nas:/backup/data)`.
+    pub fn described(&self) -> String {
+        format!("{} ({self})", self.words())
+    }
+
+    /// `path` (relative, `/`-separated; empty: the snapshot itself) inside the
+    /// snapshot `date`, as a person reads it: `/dir/DATE/path` or `host:/dir/DATE/path`.
+    pub fn spec(&self, date: Date, path: &str) -> String {
+        let at = self.inside(date, path);
+        match self.at {
+            At::Here => at.display().to_string(),
+            At::Ssh { host, .. } => format!("{host}:{}", at.display()),
+        }
+    }
+
+    /// `spec`, as an argument to rsync: on a remote side its wildcard characters
+    /// escaped (`Location::for_rsync`), so `a b*` brings `a b*` alone, not `a bX`.
+    pub fn rsync_spec(&self, date: Date, path: &str) -> String {
+        let at = self.inside(date, path);
+        match self.at {
+            At::Here => at.display().to_string(),
+            At::Ssh { host, .. } => Location::Remote {
+                host: host.to_string(),
+                path: at,
+            }
+            .for_rsync(),
+        }
+    }
+
+    fn inside(&self, date: Date, path: &str) -> PathBuf {
+        let mut at = self.dir.join(snapshot::name(date));
+        if !path.is_empty() {
+            at.push(path);
+        }
+        at
+    }
+
+    /// Its snapshots and free space, with no step log to write to (`list`, `verify`).
+    pub fn list_quietly(&self) -> Result<Listing, String> {
+        let mut log = StepLog::discard().map_err(|e| format!("cannot open /dev/null: {e}"))?;
+        self.list(&mut log).map_err(|e| e.message)
+    }
+
+    /// The task directory, when it is on this machine.
+    pub fn local_dir(&self) -> Option<&'a Path> {
+        match self.at {
+            At::Here => Some(self.dir),
+            At::Ssh { .. } => None,
+        }
+    }
+
+    /// The host, as the config names it, when the side is over SSH.
+    pub fn host(&self) -> Option<&'a str> {
         match self.at {
             At::Here => None,
             At::Ssh { host, .. } => Some(host),
@@ -181,7 +201,7 @@ impl<'a> Side<'a> {
         args: &[String],
     ) -> Result<(Listing, Vec<String>), StepError> {
         let (stdout, warnings) = self.output(log, op, args)?;
-        let listing = parse_listing(&stdout);
+        let listing = listing::parse(&stdout);
         log.line(&format!(
             "{self} holds {} snapshot{}{}",
             listing.snapshots.len(),
@@ -366,81 +386,49 @@ impl fmt::Display for Side<'_> {
     }
 }
 
-/// Reads `snapshots.sh list`: records of "TYPE NAME", each ended by a NUL, and a last
-/// one "s KIB INODES" with the free space.
-fn parse_listing(bytes: &[u8]) -> Listing {
-    let mut listing = Listing::default();
-    for record in bytes.split(|b| *b == 0) {
-        let (Some(&kind), Some(name)) = (record.first(), record.get(2..)) else {
-            continue;
-        };
-        let name = String::from_utf8_lossy(name);
-        if kind == b'u' {
-            listing.uid = name.parse().ok();
-            continue;
-        }
-        if kind == b's' {
-            let mut figures = name.split(' ').map(|f| f.parse::<u64>().ok());
-            let mut next = || figures.next().flatten();
-            listing.free_bytes = next().map(|kib| kib * 1024);
-            listing.total_bytes = next().map(|kib| kib * 1024);
-            listing.free_inodes = next();
-            listing.total_inodes = next();
-            continue;
-        }
-        if let Some(date) = snapshot::parse_name(&name) {
-            match kind {
-                b'd' => {
-                    listing.snapshots.insert(date);
-                }
-                b'l' => {
-                    listing.blocked.insert(date, "a symlink");
-                }
-                b'f' => {
-                    listing.blocked.insert(date, "a file");
-                }
-                _ => {
-                    listing.blocked.insert(date, "not a directory");
-                }
-            }
-        } else if let Some(date) = name
-            .strip_prefix(".replaced-")
-            .and_then(snapshot::parse_name)
-            .filter(|_| kind == b'd')
-        {
-            listing.replaced.insert(date);
-        }
+/// The backup disk is mounted, if `require_mountpoint` asks for it.
+pub fn backup_disk_mounted(plan: &Plan) -> Result<(), StepError> {
+    if !plan.require_mountpoint {
+        return Ok(());
     }
-    listing
+    require_mounted(&plan.backup_root, "require_mountpoint", "the backup disk")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn d(s: &str) -> Date {
-        s.parse().unwrap()
+/// A target on a local path is on a mounted disk, if its `require_mountpoint` asks.
+pub fn target_disk_mounted(target: &TargetPlan) -> Result<(), StepError> {
+    match (&target.dir, target.require_mountpoint) {
+        (Location::Local(dir), true) => match dir.parent() {
+            Some(disk) => require_mounted(disk, "its require_mountpoint", "the target's disk"),
+            None => Ok(()),
+        },
+        _ => Ok(()),
     }
+}
 
-    #[test]
-    fn only_real_directories_named_like_a_date_are_snapshots() {
-        let listing = parse_listing(
-            b"d 2026-03-01\0l 2026-03-02\0f 2026-03-03\0d junk\n2026-03-04\0d .in-progress\0\
-              d .replaced-2026-03-05\0d 2026-13-45\0d notes\0u 1000\0s 2048 4096 77 100\0",
-        );
-        assert_eq!(listing.snapshots, BTreeSet::from([d("2026-03-01")]));
-        assert_eq!(
-            listing.blocked,
-            BTreeMap::from([(d("2026-03-02"), "a symlink"), (d("2026-03-03"), "a file")])
-        );
-        assert_eq!(listing.replaced, BTreeSet::from([d("2026-03-05")]));
-        assert_eq!(listing.free_bytes, Some(2 * 1024 * 1024));
-        assert_eq!(listing.free_inodes, Some(77));
-        assert_eq!(listing.total_bytes, Some(4 * 1024 * 1024));
-        assert_eq!(listing.total_inodes, Some(100));
-        assert_eq!(listing.uid, Some(1000));
-        assert_eq!(listing.leftover(), Leftover::Remove);
-        assert_eq!(parse_listing(b"s - -\0").leftover(), Leftover::Resume);
-        assert_eq!(parse_listing(b"s - - - -\0").free_bytes, None);
+/// Fails the step unless `dir` is a mount point (`setting` asks for it): an unmounted
+/// disk must not be filled through its empty mount directory on the root file system.
+fn require_mounted(dir: &Path, setting: &str, what: &str) -> Result<(), StepError> {
+    let mounted = crate::mountpoint::is_mountpoint(dir).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => StepError::new(
+            ErrorKind::Unavailable,
+            format!("{} does not exist: is {what} mounted?", dir.display()),
+        ),
+        _ => StepError::new(
+            ErrorKind::Io,
+            format!(
+                "cannot tell whether {} is a mount point: {e}",
+                dir.display()
+            ),
+        ),
+    })?;
+    if mounted {
+        return Ok(());
     }
+    Err(StepError::new(
+        ErrorKind::Unavailable,
+        format!(
+            "{} is not a mount point and {setting} is set: is {what} mounted?",
+            dir.display()
+        ),
+    ))
 }

@@ -15,10 +15,11 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::{Engine, Side, StepLog};
-use crate::location::Location;
+use super::Side;
 use crate::outcome::{ErrorKind, StepError};
 use crate::plan::{TargetPlan, TaskPlan};
+use crate::scripts::Scripts;
+use crate::step_log::StepLog;
 
 /// Where a task directory really is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,20 +32,26 @@ pub enum Place {
 }
 
 /// Refuses the sync to `to` when another target of `task` is the same place.
-pub(super) fn apart_from_the_other_targets(
-    engine: &Engine,
+/// `ssh_config` is the run's, when one was written and its key is there.
+pub fn apart_from_the_other_targets(
     task: &TaskPlan,
     to: &TargetPlan,
+    scripts: &Scripts,
+    ssh_config: Option<&Path>,
     log: &mut StepLog,
 ) -> Result<(), StepError> {
     if task.targets.len() < 2 {
         return Ok(());
     }
-    let Some(ours) = place_of(engine, &to.dir, log) else {
+    let mut place_of = |target: &TargetPlan| {
+        let side = Side::target(target, scripts, ssh_config).ok()?;
+        place(&side, log)
+    };
+    let Some(ours) = place_of(to) else {
         return Ok(());
     };
     for other in task.targets.iter().filter(|t| t.name != to.name) {
-        if place_of(engine, &other.dir, log).as_ref() == Some(&ours) {
+        if place_of(other).as_ref() == Some(&ours) {
             return Err(StepError::new(
                 ErrorKind::Refused,
                 format!(
@@ -58,21 +65,17 @@ pub(super) fn apart_from_the_other_targets(
     Ok(())
 }
 
-/// Where `dir` really is, or `None` when that cannot be told now.
-fn place_of(engine: &Engine, dir: &Location, log: &mut StepLog) -> Option<Place> {
-    match dir {
-        Location::Local(path) => here(path),
-        Location::Remote { host, .. } => {
-            let config = engine.ssh_config(true).ok()??;
-            let host = canonical_host(config, host)?;
-            let side = Side::target(dir, &engine.scripts.snapshots, Some(config)).ok()?;
-            match side.identify(log) {
-                Ok(path) => Some(Place::Ssh { host, path }),
-                Err(e) => {
-                    log.line(&format!("cannot tell where {dir} really is: {e}"));
-                    None
-                }
-            }
+/// Where `side` really is, or `None` when that cannot be told now.
+fn place(side: &Side, log: &mut StepLog) -> Option<Place> {
+    if let Some(path) = side.local_dir() {
+        return here(path);
+    }
+    let host = canonical_host(side.ssh_config()?, side.host()?)?;
+    match side.identify(log) {
+        Ok(path) => Some(Place::Ssh { host, path }),
+        Err(e) => {
+            log.line(&format!("cannot tell where {side} really is: {e}"));
+            None
         }
     }
 }

@@ -1,142 +1,45 @@
-//! Where each copy of a snapshot is, and rsync reading it: what `restore` and
-//! `verify` share.
+//! rsync reading a side, and what it says it would change item by item: what
+//! `restore` and `verify` share.
 //!
-//! A snapshot has a copy on the backup disk and one on each target that holds it.
-//! Reading the target's copy must use what the sync used to write it (the run's
+//! Reading a target's copy must use what the sync used to write it (the run's
 //! ssh_config, compression, the bandwidth limit), or a restore from a target would
 //! not give back what the sync stored. rsync names each entry it would change with
 //! `--out-format`; those lines are read here into items.
 
 use std::os::unix::ffi::OsStringExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use jiff::civil::Date;
-
-use crate::engine::{FAITHFUL, Listing, Scan, Side, Transfer, fake_super};
-use crate::inventory::LOCAL;
-use crate::location::Location;
+use super::{FAITHFUL, Scan, Transfer, fake_super};
 use crate::outcome::{StepError, TransferStats};
-use crate::plan::{TargetPlan, TaskPlan};
-use crate::scripts::Scripts;
-use crate::snapshot;
+use crate::sides::{Listing, Side};
 use crate::step_log::{StepLog, Stream};
 
-/// One side of a task that holds copies of its snapshots.
-#[derive(Debug, Clone, Copy)]
-pub struct Copies<'a> {
-    /// `local`, or the target's name.
-    pub name: &'a str,
-    /// The task directory there.
-    pub dir: &'a Location,
-    /// The target, when it is one.
-    pub target: Option<&'a TargetPlan>,
-    /// The ssh_config, when the side is over SSH.
-    pub ssh_config: Option<&'a Path>,
-}
-
-impl<'a> Copies<'a> {
-    /// The backup disk of `task`. `local_dir` is the task's directory as a location.
-    pub fn local(local_dir: &'a Location) -> Copies<'a> {
-        Copies {
-            name: LOCAL,
-            dir: local_dir,
-            target: None,
-            ssh_config: None,
-        }
-    }
-
-    pub fn target(target: &'a TargetPlan, ssh_config: Option<&'a Path>) -> Copies<'a> {
-        Copies {
-            name: &target.name,
-            dir: &target.dir,
-            target: Some(target),
-            ssh_config,
-        }
-    }
-
-    /// `the backup disk` or `target remote`.
-    pub fn words(&self) -> String {
-        match self.target {
-            None => "the backup disk".to_string(),
-            Some(target) => format!("target {}", target.name),
-        }
-    }
-
-    /// The side, to list it or look inside a snapshot the way the engine does.
-    pub fn side(&self, scripts: &'a Scripts) -> Result<Side<'a>, StepError> {
-        Side::target(self.dir, &scripts.snapshots, self.ssh_config)
-    }
-
-    /// Its snapshots, and the user its files are written as.
-    pub fn listing(&self, scripts: &Scripts) -> Result<Listing, String> {
-        let mut log = StepLog::discard().map_err(|e| format!("cannot open /dev/null: {e}"))?;
-        self.side(scripts)
-            .and_then(|side| side.list(&mut log))
-            .map_err(|e| e.message)
-    }
-
-    /// `path` (relative, `/`-separated; empty: the snapshot itself) inside the
-    /// snapshot `date`, as rsync names it: `/dir/DATE/path` or `host:/dir/DATE/path`.
-    pub fn spec(&self, date: Date, path: &str) -> String {
-        let mut at: PathBuf = self.dir.path().join(snapshot::name(date));
-        if !path.is_empty() {
-            at.push(path);
-        }
-        match self.dir {
-            Location::Local(_) => at.display().to_string(),
-            Location::Remote { host, .. } => format!("{host}:{}", at.display()),
-        }
-    }
-
-    /// `spec`, as an argument to rsync: on a remote side its wildcard characters
-    /// escaped (`Location::for_rsync`), so `a b*` brings `a b*` alone, not `a bX`.
-    pub fn rsync_spec(&self, date: Date, path: &str) -> String {
-        let mut at: PathBuf = self.dir.path().join(snapshot::name(date));
-        if !path.is_empty() {
-            at.push(path);
-        }
-        match self.dir {
-            Location::Local(_) => at.display().to_string(),
-            Location::Remote { host, .. } => Location::Remote {
-                host: host.clone(),
-                path: at,
-            }
-            .for_rsync(),
-        }
-    }
-
-    /// An rsync that reads from this side (or writes, for a dry run against it) with
-    /// the sync's settings: `-a -H --numeric-ids` and the faithful options, and for
-    /// a target its SSH settings, compression and bandwidth limit. Arguments on
-    /// the remote side are passed by rsync itself (`--protect-args`), never through
-    /// the target's shell. `listing` is this side's: a target whose user is not root
-    /// holds owners, groups and device files in rsync's fake-super xattrs, which its
-    /// rsync reads back only with `--fake-super`, as the sync wrote them.
-    pub fn rsync(&self, listing: &Listing) -> Command {
-        let mut command = Command::new("rsync");
+/// An rsync that reads from `side` (or writes, for a dry run against it) with
+/// the sync's settings: `-a -H --numeric-ids` and the faithful options, and for
+/// a target its SSH settings, compression and bandwidth limit. Arguments on
+/// the remote side are passed by rsync itself (`--protect-args`), never through
+/// the target's shell. `listing` is this side's: a target whose user is not root
+/// holds owners, groups and device files in rsync's fake-super xattrs, which its
+/// rsync reads back only with `--fake-super`, as the sync wrote them.
+pub fn rsync_with(side: &Side, listing: &Listing) -> Command {
+    let mut command = Command::new("rsync");
+    command
+        .args(["-a", "--hard-links", "--numeric-ids"])
+        .args(FAITHFUL)
+        .stdin(Stdio::null());
+    if let Some(target) = side.target {
         command
-            .args(["-a", "--hard-links", "--numeric-ids"])
-            .args(FAITHFUL)
-            .stdin(Stdio::null());
-        if let Some(target) = self.target {
-            command
-                .args(target.compress.then_some("--compress"))
-                .args(target.bwlimit_kib.map(|kib| format!("--bwlimit={kib}")))
-                .args(fake_super(listing.uid, false));
-        }
-        if let Some(config) = self.ssh_config.filter(|_| self.dir.is_remote()) {
-            command
-                .arg("--protect-args")
-                .arg(format!("--rsh=ssh -F '{}'", config.display()));
-        }
-        command
+            .args(target.compress.then_some("--compress"))
+            .args(target.bwlimit_kib.map(|kib| format!("--bwlimit={kib}")))
+            .args(fake_super(listing.uid, false));
     }
-}
-
-/// The backup disk's task directory as a location.
-pub fn local_dir(task: &TaskPlan) -> Location {
-    Location::Local(task.local_dir.clone())
+    if let Some(config) = side.ssh_config() {
+        command
+            .arg("--protect-args")
+            .arg(format!("--rsh=ssh -F '{}'", config.display()));
+    }
+    command
 }
 
 /// One line of `--out-format=ITEM`: what rsync would do to one entry.
@@ -279,6 +182,8 @@ pub fn run(
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     #[test]

@@ -9,17 +9,13 @@ use std::path::{Path, PathBuf};
 
 use jiff::civil::Date;
 
-use crate::engine::Side;
+use super::{LOCAL, Side, backup_disk_mounted, target_disk_mounted};
 use crate::outcome::{ErrorKind, TaskResult};
 use crate::plan::{Plan, TaskPlan};
 use crate::record::{SideRecord, SnapshotRecord};
 use crate::retention::{self, Kept, Policy};
 use crate::scripts::Scripts;
-use crate::step_log::StepLog;
 use crate::words::verdict;
-
-/// The name of the backup disk among the sides (a target may not take it).
-pub const LOCAL: &str = "local";
 
 /// One side of a task, as listed now.
 #[derive(Debug, Clone)]
@@ -71,18 +67,15 @@ pub fn take(
     ssh_config: &Result<Option<PathBuf>, String>,
     unreachable: &dyn Fn(usize) -> Option<String>,
 ) -> Vec<SideNow> {
-    let local = crate::engine::backup_disk_mounted(plan).map_err(|e| e.message);
+    let local = backup_disk_mounted(plan).map_err(|e| e.message);
     let mut sides = vec![SideNow {
         name: LOCAL.to_string(),
         location: task.local_dir.display().to_string(),
         policy: task.policy,
-        listing: local
-            .and_then(|()| snapshots_of(Ok(Side::here(&task.local_dir, &scripts.snapshots)))),
+        listing: local.and_then(|()| snapshots_of(Ok(Side::backup_disk(task, scripts)))),
     }];
     for (i, target) in task.targets.iter().enumerate() {
-        let unmounted = crate::engine::target_disk_mounted(target)
-            .err()
-            .map(|e| e.message);
+        let unmounted = target_disk_mounted(target).err().map(|e| e.message);
         let listing = match (
             unreachable(i).or(unmounted),
             target.dir.is_remote(),
@@ -92,9 +85,7 @@ pub fn take(
             (None, true, Err(why)) => Err(why.clone()),
             (None, _, config) => {
                 let config = config.as_ref().ok().and_then(|c| c.as_deref());
-                snapshots_of(
-                    Side::target(&target.dir, &scripts.snapshots, config).map_err(|e| e.message),
-                )
+                snapshots_of(Side::target(target, scripts, config).map_err(|e| e.message))
             }
         };
         sides.push(SideNow {
@@ -141,11 +132,7 @@ pub fn after_run(
 
 /// The snapshots `side` holds, listed as the engine lists them.
 fn snapshots_of(side: Result<Side, String>) -> Result<BTreeSet<Date>, String> {
-    let side = side?;
-    let mut log = StepLog::discard().map_err(|e| format!("cannot open /dev/null: {e}"))?;
-    side.list(&mut log)
-        .map(|listing| listing.snapshots)
-        .map_err(|e| e.message)
+    Ok(side?.list_quietly()?.snapshots)
 }
 
 /// One snapshot date across the sides: on each side, absent (`None`), or there with
@@ -188,10 +175,4 @@ pub fn cell(
 /// The column heading of the side named `name`.
 pub fn heading(name: &str) -> &str {
     if name == LOCAL { "backup disk" } else { name }
-}
-
-/// The ssh_config a side over SSH needs, for callers that hold a result of
-/// `ssh::prepare`.
-pub fn config_of(ssh_config: &Result<Option<PathBuf>, String>) -> Option<&Path> {
-    ssh_config.as_ref().ok().and_then(|c| c.as_deref())
 }
