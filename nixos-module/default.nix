@@ -28,6 +28,7 @@ let
     types
     ;
   cfg = config.services.backupServer;
+  timer = import ./timer.nix { inherit lib; };
 
   unit = "backup-server.service";
   credentials = "/run/credentials/${unit}";
@@ -496,27 +497,6 @@ in
       };
     };
 
-    schedule = mkOption {
-      type = types.str;
-      default = "*-*-* 02:00:00";
-      example = "daily";
-      description = "When to run, as a systemd OnCalendar expression.";
-    };
-
-    randomizedDelaySec = mkOption {
-      type = types.str;
-      default = "30m";
-      example = "0";
-      description = "A random delay added to each start (systemd RandomizedDelaySec).";
-    };
-
-    persistent = mkOption {
-      type = types.bool;
-      default = true;
-      example = false;
-      description = "Run at boot when the machine was off at the scheduled time.";
-    };
-
     staleAfterDays = mkOption {
       type = types.ints.positive;
       default = 2;
@@ -604,6 +584,13 @@ in
       internal = true;
       description = "The backup_config.yml the options render to (for tests).";
     };
+  }
+  # When the nightly run starts: schedule, randomizedDelaySec and persistent.
+  // timer.options {
+    default = "*-*-* 02:00:00";
+    example = "daily";
+    description = "When to run, as a systemd OnCalendar expression.";
+    what = "Run";
   };
 
   config = mkMerge (
@@ -788,15 +775,7 @@ in
       # atomic swap of the site directory inside it.
       systemd.tmpfiles.rules = optional cfg.site.enable "d ${siteParent} 0755 root root -";
 
-      systemd.timers.backup-server = {
-        description = "Nightly backup-server run";
-        wantedBy = [ "timers.target" ];
-        timerConfig = {
-          OnCalendar = cfg.schedule;
-          RandomizedDelaySec = cfg.randomizedDelaySec;
-          Persistent = cfg.persistent;
-        };
-      };
+      systemd.timers.backup-server = timer.unit "Nightly backup-server run" cfg;
 
       services.nginx = mkIf (cfg.site.enable && cfg.site.nginx.enable) {
         enable = true;

@@ -19,6 +19,7 @@ let
     types
     ;
   cfg = config.services.backupServer;
+  timer = import ./timer.nix { inherit lib; };
   # The nightly unit as NixOS merged it, with the user's definitions on top of ours.
   nightly = config.systemd.services.backup-server;
   # The directives NAMES of a merged section, those it has: a user may have removed one.
@@ -56,27 +57,6 @@ in
         recorded, shown on the pages and in the next report, and fails the unit.
       '';
     };
-    schedule = mkOption {
-      type = types.str;
-      default = "Sun *-*-* 05:00:00";
-      example = "monthly";
-      description = ''
-        When to verify, as a systemd OnCalendar expression. Pick a time the nightly run is
-        over: a verify that finds a run going skips its turn.
-      '';
-    };
-    randomizedDelaySec = mkOption {
-      type = types.str;
-      default = "30m";
-      example = "0";
-      description = "A random delay added to each start (systemd RandomizedDelaySec).";
-    };
-    persistent = mkOption {
-      type = types.bool;
-      default = true;
-      example = false;
-      description = "Verify at boot when the machine was off at the scheduled time.";
-    };
     samplePercent = mkOption {
       type = types.nullOr (types.ints.between 1 100);
       default = null;
@@ -87,6 +67,15 @@ in
         are still compared. null reads every file.
       '';
     };
+  }
+  // timer.options {
+    default = "Sun *-*-* 05:00:00";
+    example = "monthly";
+    description = ''
+      When to verify, as a systemd OnCalendar expression. Pick a time the nightly run is
+      over: a verify that finds a run going skips its turn.
+    '';
+    what = "Verify";
   };
 
   config = mkIf (cfg.enable && cfg.verify.enable) {
@@ -166,14 +155,6 @@ in
       }
     ];
 
-    systemd.timers.backup-server-verify = {
-      description = "Weekly backup-server verify";
-      wantedBy = [ "timers.target" ];
-      timerConfig = {
-        OnCalendar = cfg.verify.schedule;
-        RandomizedDelaySec = cfg.verify.randomizedDelaySec;
-        Persistent = cfg.verify.persistent;
-      };
-    };
+    systemd.timers.backup-server-verify = timer.unit "Weekly backup-server verify" cfg.verify;
   };
 }
