@@ -682,14 +682,13 @@ in
         };
         # A rebuild never starts (or kills) a backup: the timer does.
         restartIfChanged = false;
-        serviceConfig = {
+        # Priorities, the state directory and the hardening it shares with the verify
+        # unit (./hardening.nix), then what rsync running as root needs of its own.
+        serviceConfig = import ./hardening.nix // {
           Type = "oneshot";
           ExecStart = lib.escapeShellArgs (optionals cfg.inhibitsSleep inhibitCommand ++ backupCommand);
           # Exit 75: another run holds the lock; not a failure of this one.
           SuccessExitStatus = [ 75 ];
-          # log.db, step logs, the outbox: root's alone. The site lives elsewhere (below).
-          StateDirectory = "backup-server";
-          StateDirectoryMode = "0700";
           # Where the run's lock and logs go when the state directory cannot be written
           # (read-only, full): the backups are still taken, and the run says so. Under
           # ProtectSystem=strict nothing else under /run is writable.
@@ -702,53 +701,21 @@ in
             optional (cfg.email.enable && cfg.email.passwordFile != null) "gmail-password:${cfg.email.passwordFile}"
             ++ optional (cfg.ssh.keyFile != null) "ssh-key:${cfg.ssh.keyFile}";
 
-          # Idle priority: a backup must not make the server sluggish.
-          Nice = 19;
-          CPUSchedulingPolicy = "idle";
-          IOSchedulingClass = "idle";
-
-          # Hardening, as far as rsync running as root allows.
-          ProtectSystem = "strict";
           # "-": a backup disk that is missing must fail (and be recorded by) the run itself,
-          # not the unit's namespace set-up.
+          # not the unit's namespace set-up. The site's parent is below.
           ReadWritePaths = map (p: "-${p}") (
             [ cfg.localDir ]
             ++ localTargets
             ++ optional cfg.site.enable siteParent
             ++ lib.concatMap (t: t.writablePaths) (lib.attrValues cfg.tasks)
           );
-          ProtectHome = "read-only";
-          PrivateTmp = true;
           # Not PrivateDevices: it takes CAP_MKNOD away, and a snapshot must hold the device
           # nodes a source has (a chroot's /dev). The device policy below still lets the run
           # read or write no device but the pseudo ones.
           PrivateDevices = false;
-          ProtectKernelTunables = true;
-          ProtectKernelModules = true;
-          ProtectKernelLogs = true;
-          ProtectControlGroups = true;
-          ProtectClock = true;
-          ProtectHostname = true;
-          ProtectProc = "invisible";
-          ProcSubset = "pid";
-          RestrictNamespaces = true;
-          RestrictRealtime = true;
           # Not RestrictSUIDSGID: rsync must give back the setuid and setgid bits of what it
           # copies (the unit twin found every snapshot holding one failing without this).
           RestrictSUIDSGID = false;
-          LockPersonality = true;
-          MemoryDenyWriteExecute = true;
-          NoNewPrivileges = true;
-          RemoveIPC = true;
-          PrivateIPC = true;
-          KeyringMode = "private";
-          RestrictAddressFamilies = [
-            "AF_UNIX"
-            "AF_INET"
-            "AF_INET6"
-          ];
-          SystemCallArchitectures = "native";
-          SystemCallFilter = [ "@system-service" ];
           # What rsync as root needs to read everything and write it back with its owners,
           # modes (setuid and setgid included), times, device nodes, ACLs and xattrs (file
           # capabilities such as ping's need CAP_SETFCAP): nothing else.
@@ -767,7 +734,6 @@ in
             "char-* m"
             "block-* m"
           ];
-          UMask = "0077";
         };
       };
 

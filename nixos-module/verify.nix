@@ -99,36 +99,9 @@ in
       serviceConfig =
         # The nightly unit's hardening and priorities, kept in step with it; at default
         # priority, so a user may set one of this unit's own without mkForce.
-        lib.mapAttrs (_: lib.mkDefault) (shared [
-          "Nice"
-          "CPUSchedulingPolicy"
-          "IOSchedulingClass"
-          "StateDirectory"
-          "StateDirectoryMode"
-          "ProtectSystem"
-          "ProtectHome"
-          "PrivateTmp"
-          "ProtectKernelTunables"
-          "ProtectKernelModules"
-          "ProtectKernelLogs"
-          "ProtectControlGroups"
-          "ProtectClock"
-          "ProtectHostname"
-          "ProtectProc"
-          "ProcSubset"
-          "RestrictNamespaces"
-          "RestrictRealtime"
-          "LockPersonality"
-          "MemoryDenyWriteExecute"
-          "NoNewPrivileges"
-          "RemoveIPC"
-          "PrivateIPC"
-          "KeyringMode"
-          "RestrictAddressFamilies"
-          "SystemCallArchitectures"
-          "SystemCallFilter"
-          "UMask"
-        ] nightly.serviceConfig)
+        lib.mapAttrs (_: lib.mkDefault) (
+          shared (lib.attrNames (import ./hardening.nix)) nightly.serviceConfig
+        )
         // {
           Type = "oneshot";
           ExecStart = lib.escapeShellArgs verifyCommand;
