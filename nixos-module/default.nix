@@ -27,6 +27,7 @@ let
     optionals
     types
     ;
+  inherit (import ./options.nix { inherit lib; }) mkBoolOption mkNullOrOption mkSecretFileOption;
   cfg = config.services.backupServer;
   timer = import ./timer.nix { inherit lib; };
 
@@ -50,9 +51,7 @@ let
   locationPattern = "(/.+|[A-Za-z0-9._-]+@?[A-Za-z0-9._-]*:/.+)";
 
   # Per-key changes to a policy (a target's): null keeps the task's value.
-  retentionChanges = lib.genAttrs [ "daily" "weekly" "monthly" "yearly" ] (period: mkOption {
-    type = types.nullOr types.ints.unsigned;
-    default = null;
+  retentionChanges = lib.genAttrs [ "daily" "weekly" "monthly" "yearly" ] (period: mkNullOrOption types.ints.unsigned {
     example = 36;
     description = "Replaces the task's ${period} count on this target; null keeps it.";
   });
@@ -65,24 +64,15 @@ let
         description = "Where: `user@host:/path` over SSH (with {option}`services.backupServer.ssh.keyFile`), or an absolute local path (a second disk).";
       };
       retention = retentionChanges;
-      bwlimitKiB = mkOption {
-        type = types.nullOr types.ints.positive;
-        default = null;
+      bwlimitKiB = mkNullOrOption types.ints.positive {
         example = 2000;
         description = "Limit transfers to this target to so many KiB/s (rsync --bwlimit); default {option}`services.backupServer.sync.bwlimitKiB`.";
       };
-      compress = mkOption {
-        type = types.nullOr types.bool;
-        default = null;
+      compress = mkNullOrOption types.bool {
         example = false;
         description = "Compress what is sent (rsync --compress); default {option}`services.backupServer.sync.compress`, else on over SSH and off for a local path.";
       };
-      requireMountpoint = mkOption {
-        type = types.bool;
-        default = false;
-        example = true;
-        description = "For a target on a local path (a second disk): fail its sync unless {option}`location` is a mount point, so that an unplugged disk is never filled through its empty mount directory.";
-      };
+      requireMountpoint = mkBoolOption false "For a target on a local path (a second disk): fail its sync unless {option}`location` is a mount point, so that an unplugged disk is never filled through its empty mount directory.";
     };
   };
 
@@ -131,18 +121,14 @@ let
           ];
           description = "rsync exclude patterns.";
         };
-        retention = mkOption {
-          type = types.nullOr (types.submodule { options = retentionOptions cfg.retention; });
-          default = null;
+        retention = mkNullOrOption (types.submodule { options = retentionOptions cfg.retention; }) {
           example = {
             daily = 3;
             monthly = 24;
           };
           description = "This task's own retention policy; keys left out take the values of {option}`services.backupServer.retention`.";
         };
-        before = mkOption {
-          type = types.nullOr types.lines;
-          default = null;
+        before = mkNullOrOption types.lines {
           example = literalExpression ''"''${pkgs.sqlite}/bin/sqlite3 /var/lib/app/app.db \".backup /var/backup/app/app.db\""'';
           description = ''
             A shell command run first (by `/bin/sh -c`, as root, in the hardened unit): a database
@@ -151,9 +137,7 @@ let
             `BACKUP_SERVER_SNAPSHOT`; where it writes must be in `writablePaths`.
           '';
         };
-        after = mkOption {
-          type = types.nullOr types.lines;
-          default = null;
+        after = mkNullOrOption types.lines {
           example = "rm -f /var/backup/app/app.db";
           description = ''
             A shell command run last, whatever happened, told how the task went in
@@ -172,15 +156,8 @@ let
           example = [ "/var/backup/app" ];
           description = "Paths the hooks write to (the unit's file system is read-only but for these and the backup directories).";
         };
-        oneFileSystem = mkOption {
-          type = types.bool;
-          default = false;
-          example = true;
-          description = "Do not cross file systems inside the source (rsync --one-file-system): a mount under it is left out, its mount point kept.";
-        };
-        targets = mkOption {
-          type = types.nullOr (types.listOf types.str);
-          default = null;
+        oneFileSystem = mkBoolOption false "Do not cross file systems inside the source (rsync --one-file-system): a mount under it is left out, its mount point kept.";
+        targets = mkNullOrOption (types.listOf types.str) {
           example = [ "remote" "usb" ];
           description = "The targets this task goes to (`remote` is {option}`services.backupServer.remoteDir`); all of them when null.";
         };
@@ -270,28 +247,18 @@ in
       defaultText = literalExpression "pkgs.backup-server or (pkgs.callPackage ./nix/package.nix { })";
     };
 
-    enableConfigCheck = mkOption {
-      type = types.bool;
-      default = true;
-      example = false;
-      description = ''
-        Run `backup-server check-config` on the rendered backup_config.yml when the system is
-        built, so a bad configuration fails the build rather than the nightly run. Turn it off
-        only where the package cannot run on the build machine (cross-compilation).
-      '';
-    };
+    enableConfigCheck = mkBoolOption true ''
+      Run `backup-server check-config` on the rendered backup_config.yml when the system is
+      built, so a bad configuration fails the build rather than the nightly run. Turn it off
+      only where the package cannot run on the build machine (cross-compilation).
+    '';
 
-    inhibitsSleep = mkOption {
-      type = types.bool;
-      default = true;
-      example = false;
-      description = ''
-        Hold a systemd sleep inhibitor (`systemd-inhibit --mode=block --what=sleep`) while a
-        run is going, so suspend waits for the backup instead of cutting an rsync short. On by
-        default: the run is root's, so no polkit rule is needed, and a machine that never
-        sleeps loses nothing.
-      '';
-    };
+    inhibitsSleep = mkBoolOption true ''
+      Hold a systemd sleep inhibitor (`systemd-inhibit --mode=block --what=sleep`) while a
+      run is going, so suspend waits for the backup instead of cutting an rsync short. On by
+      default: the run is root's, so no polkit rule is needed, and a machine that never
+      sleeps loses nothing.
+    '';
 
     localDir = mkOption {
       type = types.str;
@@ -304,16 +271,9 @@ in
       '';
     };
 
-    requireMountpoint = mkOption {
-      type = types.bool;
-      default = false;
-      example = true;
-      description = "Fail the run unless {option}`services.backupServer.localDir` is a mount point.";
-    };
+    requireMountpoint = mkBoolOption false "Fail the run unless {option}`services.backupServer.localDir` is a mount point.";
 
-    remoteDir = mkOption {
-      type = types.nullOr types.str;
-      default = null;
+    remoteDir = mkNullOrOption types.str {
       example = "backup@nas.lan:/srv/backup";
       description = ''
         Where snapshots are mirrored: `user@host:/path` over SSH, or an absolute local path (the
@@ -339,15 +299,11 @@ in
     };
 
     sync = {
-      bwlimitKiB = mkOption {
-        type = types.nullOr types.ints.positive;
-        default = null;
+      bwlimitKiB = mkNullOrOption types.ints.positive {
         example = 5000;
         description = "Limit every transfer to a target to so many KiB/s (rsync --bwlimit), unless the target sets its own.";
       };
-      compress = mkOption {
-        type = types.nullOr types.bool;
-        default = null;
+      compress = mkNullOrOption types.bool {
         example = false;
         description = "Compress transfers to targets (rsync --compress); null: on over SSH, off for a local path.";
       };
@@ -373,16 +329,11 @@ in
     };
 
     email = {
-      enable = mkOption {
-        type = types.bool;
-        default = true;
-        example = false;
-        description = ''
-          Email reports (through Gmail's SMTPS, or {option}`services.backupServer.smtp`). When
-          off, no report is sent (`email_when: never`) and no password, sender or recipient is
-          needed.
-        '';
-      };
+      enable = mkBoolOption true ''
+        Email reports (through Gmail's SMTPS, or {option}`services.backupServer.smtp`). When
+        off, no report is sent (`email_when: never`) and no password, sender or recipient is
+        needed.
+      '';
       when = mkOption {
         type = types.enum [
           "always"
@@ -411,27 +362,19 @@ in
         example = "friday";
         description = "The day of the weekly summary when {option}`services.backupServer.email.when` is `attention`.";
       };
-      sender = mkOption {
-        type = types.nullOr types.str;
-        default = null;
+      sender = mkNullOrOption types.str {
         example = "me@gmail.com";
         description = "The Gmail address reports come from; also the SMTP user. Required when email is on.";
       };
-      to = mkOption {
-        type = types.nullOr types.str;
-        default = null;
+      to = mkNullOrOption types.str {
         example = "me@gmail.com";
         description = "Receives every report. Required when email is on.";
       };
-      admin = mkOption {
-        type = types.nullOr types.str;
-        default = null;
+      admin = mkNullOrOption types.str {
         example = "admin@example.org";
         description = "Copied on reports of failed runs.";
       };
-      passwordFile = mkOption {
-        type = types.nullOr types.externalPath;
-        default = null;
+      passwordFile = mkSecretFileOption {
         example = "/run/secrets/backup-server/gmail-password";
         description = ''
           The file holding the Gmail app password (sops-nix, agenix or a plain root-only file),
@@ -456,9 +399,7 @@ in
         example = 4650;
         description = "SMTP port (implicit TLS).";
       };
-      caFile = mkOption {
-        type = types.nullOr types.path;
-        default = null;
+      caFile = mkNullOrOption types.path {
         example = "/etc/ssl/certs/relay-ca.pem";
         description = "An extra trusted root for a self-hosted relay; certificates are always verified.";
       };
@@ -471,18 +412,14 @@ in
     };
 
     ssh = {
-      keyFile = mkOption {
-        type = types.nullOr types.externalPath;
-        default = null;
+      keyFile = mkSecretFileOption {
         example = "/run/secrets/backup-server/ssh-key";
         description = ''
           The private key for every SSH connection, as a string; handed over through
           LoadCredential. A Nix path literal is refused: it would put the key into the store.
         '';
       };
-      knownHosts = mkOption {
-        type = types.nullOr types.lines;
-        default = null;
+      knownHosts = mkNullOrOption types.lines {
         example = "nas.lan ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI...";
         description = "known_hosts lines; when set, host keys are checked strictly. When not, a host is trusted on first use.";
       };
@@ -520,15 +457,8 @@ in
     };
 
     site = {
-      enable = mkOption {
-        type = types.bool;
-        default = true;
-        example = false;
-        description = "Render the static history pages after every run.";
-      };
-      url = mkOption {
-        type = types.nullOr types.str;
-        default = null;
+      enable = mkBoolOption true "Render the static history pages after every run.";
+      url = mkNullOrOption types.str {
         example = "https://backup.nas.lan/";
         description = "Where the pages are served, for a link in every report; with {option}`services.backupServer.site.nginx.enable`, `http://<hostName>/` when unset.";
       };
@@ -546,9 +476,7 @@ in
           example = "backup.home.lan";
           description = "The nginx virtual host name.";
         };
-        basicAuthFile = mkOption {
-          type = types.nullOr types.externalPath;
-          default = null;
+        basicAuthFile = mkSecretFileOption {
           example = "/run/secrets/backup-server/htpasswd";
           description = "An htpasswd file protecting the pages, as a string (a Nix path literal is refused: it would put the hashes into the store).";
         };
@@ -557,9 +485,7 @@ in
 
     sops = {
       enable = mkEnableOption "declaring the Gmail password and SSH key as sops-nix secrets";
-      sopsFile = mkOption {
-        type = types.nullOr types.path;
-        default = null;
+      sopsFile = mkNullOrOption types.path {
         example = literalExpression "./secrets/backup-server.yaml";
         description = ''
           The sops file holding the keys `gmail-password` (when email is on) and `ssh-key` (when

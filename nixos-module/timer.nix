@@ -4,6 +4,7 @@
 { lib }:
 let
   inherit (lib) mkOption types;
+  inherit (import ./options.nix { inherit lib; }) mkBoolOption;
 in
 {
   # The options `schedule`, `randomizedDelaySec` and `persistent`: `default` and `example`
@@ -26,12 +27,7 @@ in
         example = "0";
         description = "A random delay added to each start (systemd RandomizedDelaySec).";
       };
-      persistent = mkOption {
-        type = types.bool;
-        default = true;
-        example = false;
-        description = "${what} at boot when the machine was off at the scheduled time.";
-      };
+      persistent = mkBoolOption true "${what} at boot when the machine was off at the scheduled time.";
     };
 
   # systemd.timers.<name> for a schedule's options (cfg: where they are set).

@@ -13,11 +13,11 @@
 let
   inherit (lib)
     mkIf
-    mkOption
     optional
     optionals
     types
     ;
+  inherit (import ./options.nix { inherit lib; }) mkBoolOption mkNullOrOption;
   cfg = config.services.backupServer;
   timer = import ./timer.nix { inherit lib; };
   # The nightly unit as NixOS merged it, with the user's definitions on top of ours.
@@ -46,20 +46,13 @@ let
 in
 {
   options.services.backupServer.verify = {
-    enable = mkOption {
-      type = types.bool;
-      default = true;
-      example = false;
-      description = ''
-        Run `backup-server verify` on {option}`services.backupServer.verify.schedule`: each
-        target's newest snapshot is compared with the backup disk's by content, and the newest
-        local snapshot with the source for the files unchanged since; every difference is
-        recorded, shown on the pages and in the next report, and fails the unit.
-      '';
-    };
-    samplePercent = mkOption {
-      type = types.nullOr (types.ints.between 1 100);
-      default = null;
+    enable = mkBoolOption true ''
+      Run `backup-server verify` on {option}`services.backupServer.verify.schedule`: each
+      target's newest snapshot is compared with the backup disk's by content, and the newest
+      local snapshot with the source for the files unchanged since; every difference is
+      recorded, shown on the pages and in the next report, and fails the unit.
+    '';
+    samplePercent = mkNullOrOption (types.ints.between 1 100) {
       example = 10;
       description = ''
         Read the contents of a random share of the files only (in percent), for targets too
