@@ -207,17 +207,10 @@ let
       exit 1
     fi
   '';
-  backupCommand = [
-    "${cfg.package}/bin/backup-server"
-    "--config"
-    "/etc/backup-server/backup_config.yml"
-  ]
-  ++ optionals cfg.site.enable [
-    "--site-dir"
-    cfg.site.dir
-  ]
-  ++ optional (!cfg.email.enable) "--no-email"
-  ++ [ "run" ];
+  backupCommand =
+    import ./command.nix { inherit lib; } cfg
+    ++ optional (!cfg.email.enable) "--no-email"
+    ++ [ "run" ];
   # As services.restic does: systemd-inhibit holds the lock for as long as the run goes.
   inhibitCommand = [
     "${pkgs.systemd}/bin/systemd-inhibit"

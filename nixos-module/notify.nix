@@ -13,14 +13,7 @@
   ...
 }:
 let
-  inherit (lib)
-    mkIf
-    mkMerge
-    mkOption
-    optional
-    optionalAttrs
-    types
-    ;
+  inherit (lib) mkIf mkMerge mkOption optional optionalAttrs types;
   inherit (import ./options.nix { inherit lib; }) mkNullOrOption mkSecretFileOption;
   cfg = config.services.backupServer;
   ncfg = cfg.notify;

@@ -11,12 +11,7 @@
 # `systemctl --failed` shows it; the next nightly report says it too.
 { config, lib, ... }:
 let
-  inherit (lib)
-    mkIf
-    optional
-    optionals
-    types
-    ;
+  inherit (lib) mkIf optional optionals types;
   inherit (import ./options.nix { inherit lib; }) mkBoolOption mkNullOrOption;
   cfg = config.services.backupServer;
   timer = import ./timer.nix { inherit lib; };
@@ -24,25 +19,18 @@ let
   nightly = config.systemd.services.backup-server;
   # The directives NAMES of a merged section, those it has: a user may have removed one.
   shared = names: section: builtins.intersectAttrs (lib.genAttrs names (_: null)) section;
-  verifyCommand = [
-    "${cfg.package}/bin/backup-server"
-    "--config"
-    "/etc/backup-server/backup_config.yml"
-  ]
-  ++ optionals cfg.site.enable [
-    "--site-dir"
-    cfg.site.dir
-  ]
-  ++ [ "verify" ]
-  ++ optionals (cfg.verify.samplePercent != null) [
-    "--sample"
-    (toString cfg.verify.samplePercent)
-  ]
-  # The config names backup-server.service's credential; this unit has its own (%d).
-  ++ optionals (cfg.ssh.keyFile != null) [
-    "--ssh-key"
-    "%d/ssh-key"
-  ];
+  verifyCommand =
+    import ./command.nix { inherit lib; } cfg
+    ++ [ "verify" ]
+    ++ optionals (cfg.verify.samplePercent != null) [
+      "--sample"
+      (toString cfg.verify.samplePercent)
+    ]
+    # The config names backup-server.service's credential; this unit has its own (%d).
+    ++ optionals (cfg.ssh.keyFile != null) [
+      "--ssh-key"
+      "%d/ssh-key"
+    ];
 in
 {
   options.services.backupServer.verify = {
