@@ -51,10 +51,13 @@ let
   locationPattern = "(/.+|[A-Za-z0-9._-]+@?[A-Za-z0-9._-]*:/.+)";
 
   # Per-key changes to a policy (a target's): null keeps the task's value.
-  retentionChanges = lib.genAttrs [ "daily" "weekly" "monthly" "yearly" ] (period: mkNullOrOption types.ints.unsigned {
-    example = 36;
-    description = "Replaces the task's ${period} count on this target; null keeps it.";
-  });
+  retentionChanges = lib.genAttrs [ "daily" "weekly" "monthly" "yearly" ] (
+    period:
+    mkNullOrOption types.ints.unsigned {
+      example = 36;
+      description = "Replaces the task's ${period} count on this target; null keeps it.";
+    }
+  );
 
   targetModule = {
     options = {
@@ -76,32 +79,24 @@ let
     };
   };
 
-  retentionOptions = defaults: {
-    daily = mkOption {
-      type = types.ints.unsigned;
-      default = defaults.daily;
-      example = 14;
-      description = "How many of the newest snapshots to keep.";
+  # A policy's four counts, each defaulting to its value in `defaults`.
+  retentionOptions =
+    defaults:
+    let
+      count =
+        period: example: description:
+        mkOption {
+          type = types.ints.unsigned;
+          default = defaults.${period};
+          inherit example description;
+        };
+    in
+    {
+      daily = count "daily" 14 "How many of the newest snapshots to keep.";
+      weekly = count "weekly" 8 "For how many of the newest ISO weeks holding a snapshot to keep the week's oldest one.";
+      monthly = count "monthly" 24 "For how many of the newest months holding a snapshot to keep the month's oldest one.";
+      yearly = count "yearly" 10 "For how many of the newest years holding a snapshot to keep the year's oldest one.";
     };
-    weekly = mkOption {
-      type = types.ints.unsigned;
-      default = defaults.weekly;
-      example = 8;
-      description = "For how many of the newest ISO weeks holding a snapshot to keep the week's oldest one.";
-    };
-    monthly = mkOption {
-      type = types.ints.unsigned;
-      default = defaults.monthly;
-      example = 24;
-      description = "For how many of the newest months holding a snapshot to keep the month's oldest one.";
-    };
-    yearly = mkOption {
-      type = types.ints.unsigned;
-      default = defaults.yearly;
-      example = 10;
-      description = "For how many of the newest years holding a snapshot to keep the year's oldest one.";
-    };
-  };
 
   taskModule =
     { name, ... }:
