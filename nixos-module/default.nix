@@ -27,7 +27,9 @@ let
     optionals
     types
     ;
+  inherit (import ./options.nix { inherit lib; }) mkBoolOption mkNullOrOption mkSecretFileOption;
   cfg = config.services.backupServer;
+  timer = import ./timer.nix { inherit lib; };
 
   unit = "backup-server.service";
   credentials = "/run/credentials/${unit}";
@@ -49,12 +51,13 @@ let
   locationPattern = "(/.+|[A-Za-z0-9._-]+@?[A-Za-z0-9._-]*:/.+)";
 
   # Per-key changes to a policy (a target's): null keeps the task's value.
-  retentionChanges = lib.genAttrs [ "daily" "weekly" "monthly" "yearly" ] (period: mkOption {
-    type = types.nullOr types.ints.unsigned;
-    default = null;
-    example = 36;
-    description = "Replaces the task's ${period} count on this target; null keeps it.";
-  });
+  retentionChanges = lib.genAttrs [ "daily" "weekly" "monthly" "yearly" ] (
+    period:
+    mkNullOrOption types.ints.unsigned {
+      example = 36;
+      description = "Replaces the task's ${period} count on this target; null keeps it.";
+    }
+  );
 
   targetModule = {
     options = {
@@ -64,53 +67,36 @@ let
         description = "Where: `user@host:/path` over SSH (with {option}`services.backupServer.ssh.keyFile`), or an absolute local path (a second disk).";
       };
       retention = retentionChanges;
-      bwlimitKiB = mkOption {
-        type = types.nullOr types.ints.positive;
-        default = null;
+      bwlimitKiB = mkNullOrOption types.ints.positive {
         example = 2000;
         description = "Limit transfers to this target to so many KiB/s (rsync --bwlimit); default {option}`services.backupServer.sync.bwlimitKiB`.";
       };
-      compress = mkOption {
-        type = types.nullOr types.bool;
-        default = null;
+      compress = mkNullOrOption types.bool {
         example = false;
         description = "Compress what is sent (rsync --compress); default {option}`services.backupServer.sync.compress`, else on over SSH and off for a local path.";
       };
-      requireMountpoint = mkOption {
-        type = types.bool;
-        default = false;
-        example = true;
-        description = "For a target on a local path (a second disk): fail its sync unless {option}`location` is a mount point, so that an unplugged disk is never filled through its empty mount directory.";
-      };
+      requireMountpoint = mkBoolOption false "For a target on a local path (a second disk): fail its sync unless {option}`location` is a mount point, so that an unplugged disk is never filled through its empty mount directory.";
     };
   };
 
-  retentionOptions = defaults: {
-    daily = mkOption {
-      type = types.ints.unsigned;
-      default = defaults.daily;
-      example = 14;
-      description = "How many of the newest snapshots to keep.";
+  # A policy's four counts, each defaulting to its value in `defaults`.
+  retentionOptions =
+    defaults:
+    let
+      count =
+        period: example: description:
+        mkOption {
+          type = types.ints.unsigned;
+          default = defaults.${period};
+          inherit example description;
+        };
+    in
+    {
+      daily = count "daily" 14 "How many of the newest snapshots to keep.";
+      weekly = count "weekly" 8 "For how many of the newest ISO weeks holding a snapshot to keep the week's oldest one.";
+      monthly = count "monthly" 24 "For how many of the newest months holding a snapshot to keep the month's oldest one.";
+      yearly = count "yearly" 10 "For how many of the newest years holding a snapshot to keep the year's oldest one.";
     };
-    weekly = mkOption {
-      type = types.ints.unsigned;
-      default = defaults.weekly;
-      example = 8;
-      description = "For how many of the newest ISO weeks holding a snapshot to keep the week's oldest one.";
-    };
-    monthly = mkOption {
-      type = types.ints.unsigned;
-      default = defaults.monthly;
-      example = 24;
-      description = "For how many of the newest months holding a snapshot to keep the month's oldest one.";
-    };
-    yearly = mkOption {
-      type = types.ints.unsigned;
-      default = defaults.yearly;
-      example = 10;
-      description = "For how many of the newest years holding a snapshot to keep the year's oldest one.";
-    };
-  };
 
   taskModule =
     { name, ... }:
@@ -130,18 +116,14 @@ let
           ];
           description = "rsync exclude patterns.";
         };
-        retention = mkOption {
-          type = types.nullOr (types.submodule { options = retentionOptions cfg.retention; });
-          default = null;
+        retention = mkNullOrOption (types.submodule { options = retentionOptions cfg.retention; }) {
           example = {
             daily = 3;
             monthly = 24;
           };
           description = "This task's own retention policy; keys left out take the values of {option}`services.backupServer.retention`.";
         };
-        before = mkOption {
-          type = types.nullOr types.lines;
-          default = null;
+        before = mkNullOrOption types.lines {
           example = literalExpression ''"''${pkgs.sqlite}/bin/sqlite3 /var/lib/app/app.db \".backup /var/backup/app/app.db\""'';
           description = ''
             A shell command run first (by `/bin/sh -c`, as root, in the hardened unit): a database
@@ -150,9 +132,7 @@ let
             `BACKUP_SERVER_SNAPSHOT`; where it writes must be in `writablePaths`.
           '';
         };
-        after = mkOption {
-          type = types.nullOr types.lines;
-          default = null;
+        after = mkNullOrOption types.lines {
           example = "rm -f /var/backup/app/app.db";
           description = ''
             A shell command run last, whatever happened, told how the task went in
@@ -171,15 +151,8 @@ let
           example = [ "/var/backup/app" ];
           description = "Paths the hooks write to (the unit's file system is read-only but for these and the backup directories).";
         };
-        oneFileSystem = mkOption {
-          type = types.bool;
-          default = false;
-          example = true;
-          description = "Do not cross file systems inside the source (rsync --one-file-system): a mount under it is left out, its mount point kept.";
-        };
-        targets = mkOption {
-          type = types.nullOr (types.listOf types.str);
-          default = null;
+        oneFileSystem = mkBoolOption false "Do not cross file systems inside the source (rsync --one-file-system): a mount under it is left out, its mount point kept.";
+        targets = mkNullOrOption (types.listOf types.str) {
           example = [ "remote" "usb" ];
           description = "The targets this task goes to (`remote` is {option}`services.backupServer.remoteDir`); all of them when null.";
         };
@@ -229,17 +202,10 @@ let
       exit 1
     fi
   '';
-  backupCommand = [
-    "${cfg.package}/bin/backup-server"
-    "--config"
-    "/etc/backup-server/backup_config.yml"
-  ]
-  ++ optionals cfg.site.enable [
-    "--site-dir"
-    cfg.site.dir
-  ]
-  ++ optional (!cfg.email.enable) "--no-email"
-  ++ [ "run" ];
+  backupCommand =
+    import ./command.nix { inherit lib; } cfg
+    ++ optional (!cfg.email.enable) "--no-email"
+    ++ [ "run" ];
   # As services.restic does: systemd-inhibit holds the lock for as long as the run goes.
   inhibitCommand = [
     "${pkgs.systemd}/bin/systemd-inhibit"
@@ -269,28 +235,18 @@ in
       defaultText = literalExpression "pkgs.backup-server or (pkgs.callPackage ./nix/package.nix { })";
     };
 
-    enableConfigCheck = mkOption {
-      type = types.bool;
-      default = true;
-      example = false;
-      description = ''
-        Run `backup-server check-config` on the rendered backup_config.yml when the system is
-        built, so a bad configuration fails the build rather than the nightly run. Turn it off
-        only where the package cannot run on the build machine (cross-compilation).
-      '';
-    };
+    enableConfigCheck = mkBoolOption true ''
+      Run `backup-server check-config` on the rendered backup_config.yml when the system is
+      built, so a bad configuration fails the build rather than the nightly run. Turn it off
+      only where the package cannot run on the build machine (cross-compilation).
+    '';
 
-    inhibitsSleep = mkOption {
-      type = types.bool;
-      default = true;
-      example = false;
-      description = ''
-        Hold a systemd sleep inhibitor (`systemd-inhibit --mode=block --what=sleep`) while a
-        run is going, so suspend waits for the backup instead of cutting an rsync short. On by
-        default: the run is root's, so no polkit rule is needed, and a machine that never
-        sleeps loses nothing.
-      '';
-    };
+    inhibitsSleep = mkBoolOption true ''
+      Hold a systemd sleep inhibitor (`systemd-inhibit --mode=block --what=sleep`) while a
+      run is going, so suspend waits for the backup instead of cutting an rsync short. On by
+      default: the run is root's, so no polkit rule is needed, and a machine that never
+      sleeps loses nothing.
+    '';
 
     localDir = mkOption {
       type = types.str;
@@ -303,16 +259,9 @@ in
       '';
     };
 
-    requireMountpoint = mkOption {
-      type = types.bool;
-      default = false;
-      example = true;
-      description = "Fail the run unless {option}`services.backupServer.localDir` is a mount point.";
-    };
+    requireMountpoint = mkBoolOption false "Fail the run unless {option}`services.backupServer.localDir` is a mount point.";
 
-    remoteDir = mkOption {
-      type = types.nullOr types.str;
-      default = null;
+    remoteDir = mkNullOrOption types.str {
       example = "backup@nas.lan:/srv/backup";
       description = ''
         Where snapshots are mirrored: `user@host:/path` over SSH, or an absolute local path (the
@@ -338,15 +287,11 @@ in
     };
 
     sync = {
-      bwlimitKiB = mkOption {
-        type = types.nullOr types.ints.positive;
-        default = null;
+      bwlimitKiB = mkNullOrOption types.ints.positive {
         example = 5000;
         description = "Limit every transfer to a target to so many KiB/s (rsync --bwlimit), unless the target sets its own.";
       };
-      compress = mkOption {
-        type = types.nullOr types.bool;
-        default = null;
+      compress = mkNullOrOption types.bool {
         example = false;
         description = "Compress transfers to targets (rsync --compress); null: on over SSH, off for a local path.";
       };
@@ -372,16 +317,11 @@ in
     };
 
     email = {
-      enable = mkOption {
-        type = types.bool;
-        default = true;
-        example = false;
-        description = ''
-          Email reports (through Gmail's SMTPS, or {option}`services.backupServer.smtp`). When
-          off, no report is sent (`email_when: never`) and no password, sender or recipient is
-          needed.
-        '';
-      };
+      enable = mkBoolOption true ''
+        Email reports (through Gmail's SMTPS, or {option}`services.backupServer.smtp`). When
+        off, no report is sent (`email_when: never`) and no password, sender or recipient is
+        needed.
+      '';
       when = mkOption {
         type = types.enum [
           "always"
@@ -410,27 +350,19 @@ in
         example = "friday";
         description = "The day of the weekly summary when {option}`services.backupServer.email.when` is `attention`.";
       };
-      sender = mkOption {
-        type = types.nullOr types.str;
-        default = null;
+      sender = mkNullOrOption types.str {
         example = "me@gmail.com";
         description = "The Gmail address reports come from; also the SMTP user. Required when email is on.";
       };
-      to = mkOption {
-        type = types.nullOr types.str;
-        default = null;
+      to = mkNullOrOption types.str {
         example = "me@gmail.com";
         description = "Receives every report. Required when email is on.";
       };
-      admin = mkOption {
-        type = types.nullOr types.str;
-        default = null;
+      admin = mkNullOrOption types.str {
         example = "admin@example.org";
         description = "Copied on reports of failed runs.";
       };
-      passwordFile = mkOption {
-        type = types.nullOr types.externalPath;
-        default = null;
+      passwordFile = mkSecretFileOption {
         example = "/run/secrets/backup-server/gmail-password";
         description = ''
           The file holding the Gmail app password (sops-nix, agenix or a plain root-only file),
@@ -455,9 +387,7 @@ in
         example = 4650;
         description = "SMTP port (implicit TLS).";
       };
-      caFile = mkOption {
-        type = types.nullOr types.path;
-        default = null;
+      caFile = mkNullOrOption types.path {
         example = "/etc/ssl/certs/relay-ca.pem";
         description = "An extra trusted root for a self-hosted relay; certificates are always verified.";
       };
@@ -470,18 +400,14 @@ in
     };
 
     ssh = {
-      keyFile = mkOption {
-        type = types.nullOr types.externalPath;
-        default = null;
+      keyFile = mkSecretFileOption {
         example = "/run/secrets/backup-server/ssh-key";
         description = ''
           The private key for every SSH connection, as a string; handed over through
           LoadCredential. A Nix path literal is refused: it would put the key into the store.
         '';
       };
-      knownHosts = mkOption {
-        type = types.nullOr types.lines;
-        default = null;
+      knownHosts = mkNullOrOption types.lines {
         example = "nas.lan ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI...";
         description = "known_hosts lines; when set, host keys are checked strictly. When not, a host is trusted on first use.";
       };
@@ -494,27 +420,6 @@ in
         '';
         description = "ssh_config lines (ports, users, jump hosts).";
       };
-    };
-
-    schedule = mkOption {
-      type = types.str;
-      default = "*-*-* 02:00:00";
-      example = "daily";
-      description = "When to run, as a systemd OnCalendar expression.";
-    };
-
-    randomizedDelaySec = mkOption {
-      type = types.str;
-      default = "30m";
-      example = "0";
-      description = "A random delay added to each start (systemd RandomizedDelaySec).";
-    };
-
-    persistent = mkOption {
-      type = types.bool;
-      default = true;
-      example = false;
-      description = "Run at boot when the machine was off at the scheduled time.";
     };
 
     staleAfterDays = mkOption {
@@ -540,15 +445,8 @@ in
     };
 
     site = {
-      enable = mkOption {
-        type = types.bool;
-        default = true;
-        example = false;
-        description = "Render the static history pages after every run.";
-      };
-      url = mkOption {
-        type = types.nullOr types.str;
-        default = null;
+      enable = mkBoolOption true "Render the static history pages after every run.";
+      url = mkNullOrOption types.str {
         example = "https://backup.nas.lan/";
         description = "Where the pages are served, for a link in every report; with {option}`services.backupServer.site.nginx.enable`, `http://<hostName>/` when unset.";
       };
@@ -566,9 +464,7 @@ in
           example = "backup.home.lan";
           description = "The nginx virtual host name.";
         };
-        basicAuthFile = mkOption {
-          type = types.nullOr types.externalPath;
-          default = null;
+        basicAuthFile = mkSecretFileOption {
           example = "/run/secrets/backup-server/htpasswd";
           description = "An htpasswd file protecting the pages, as a string (a Nix path literal is refused: it would put the hashes into the store).";
         };
@@ -577,9 +473,7 @@ in
 
     sops = {
       enable = mkEnableOption "declaring the Gmail password and SSH key as sops-nix secrets";
-      sopsFile = mkOption {
-        type = types.nullOr types.path;
-        default = null;
+      sopsFile = mkNullOrOption types.path {
         example = literalExpression "./secrets/backup-server.yaml";
         description = ''
           The sops file holding the keys `gmail-password` (when email is on) and `ssh-key` (when
@@ -604,6 +498,13 @@ in
       internal = true;
       description = "The backup_config.yml the options render to (for tests).";
     };
+  }
+  # When the nightly run starts: schedule, randomizedDelaySec and persistent.
+  // timer.options {
+    default = "*-*-* 02:00:00";
+    example = "daily";
+    description = "When to run, as a systemd OnCalendar expression.";
+    what = "Run";
   };
 
   config = mkMerge (
@@ -695,14 +596,13 @@ in
         };
         # A rebuild never starts (or kills) a backup: the timer does.
         restartIfChanged = false;
-        serviceConfig = {
+        # Priorities, the state directory and the hardening it shares with the verify
+        # unit (./hardening.nix), then what rsync running as root needs of its own.
+        serviceConfig = import ./hardening.nix // {
           Type = "oneshot";
           ExecStart = lib.escapeShellArgs (optionals cfg.inhibitsSleep inhibitCommand ++ backupCommand);
           # Exit 75: another run holds the lock; not a failure of this one.
           SuccessExitStatus = [ 75 ];
-          # log.db, step logs, the outbox: root's alone. The site lives elsewhere (below).
-          StateDirectory = "backup-server";
-          StateDirectoryMode = "0700";
           # Where the run's lock and logs go when the state directory cannot be written
           # (read-only, full): the backups are still taken, and the run says so. Under
           # ProtectSystem=strict nothing else under /run is writable.
@@ -715,53 +615,21 @@ in
             optional (cfg.email.enable && cfg.email.passwordFile != null) "gmail-password:${cfg.email.passwordFile}"
             ++ optional (cfg.ssh.keyFile != null) "ssh-key:${cfg.ssh.keyFile}";
 
-          # Idle priority: a backup must not make the server sluggish.
-          Nice = 19;
-          CPUSchedulingPolicy = "idle";
-          IOSchedulingClass = "idle";
-
-          # Hardening, as far as rsync running as root allows.
-          ProtectSystem = "strict";
           # "-": a backup disk that is missing must fail (and be recorded by) the run itself,
-          # not the unit's namespace set-up.
+          # not the unit's namespace set-up. The site's parent is below.
           ReadWritePaths = map (p: "-${p}") (
             [ cfg.localDir ]
             ++ localTargets
             ++ optional cfg.site.enable siteParent
             ++ lib.concatMap (t: t.writablePaths) (lib.attrValues cfg.tasks)
           );
-          ProtectHome = "read-only";
-          PrivateTmp = true;
           # Not PrivateDevices: it takes CAP_MKNOD away, and a snapshot must hold the device
           # nodes a source has (a chroot's /dev). The device policy below still lets the run
           # read or write no device but the pseudo ones.
           PrivateDevices = false;
-          ProtectKernelTunables = true;
-          ProtectKernelModules = true;
-          ProtectKernelLogs = true;
-          ProtectControlGroups = true;
-          ProtectClock = true;
-          ProtectHostname = true;
-          ProtectProc = "invisible";
-          ProcSubset = "pid";
-          RestrictNamespaces = true;
-          RestrictRealtime = true;
           # Not RestrictSUIDSGID: rsync must give back the setuid and setgid bits of what it
           # copies (the unit twin found every snapshot holding one failing without this).
           RestrictSUIDSGID = false;
-          LockPersonality = true;
-          MemoryDenyWriteExecute = true;
-          NoNewPrivileges = true;
-          RemoveIPC = true;
-          PrivateIPC = true;
-          KeyringMode = "private";
-          RestrictAddressFamilies = [
-            "AF_UNIX"
-            "AF_INET"
-            "AF_INET6"
-          ];
-          SystemCallArchitectures = "native";
-          SystemCallFilter = [ "@system-service" ];
           # What rsync as root needs to read everything and write it back with its owners,
           # modes (setuid and setgid included), times, device nodes, ACLs and xattrs (file
           # capabilities such as ping's need CAP_SETFCAP): nothing else.
@@ -780,7 +648,6 @@ in
             "char-* m"
             "block-* m"
           ];
-          UMask = "0077";
         };
       };
 
@@ -788,15 +655,7 @@ in
       # atomic swap of the site directory inside it.
       systemd.tmpfiles.rules = optional cfg.site.enable "d ${siteParent} 0755 root root -";
 
-      systemd.timers.backup-server = {
-        description = "Nightly backup-server run";
-        wantedBy = [ "timers.target" ];
-        timerConfig = {
-          OnCalendar = cfg.schedule;
-          RandomizedDelaySec = cfg.randomizedDelaySec;
-          Persistent = cfg.persistent;
-        };
-      };
+      systemd.timers.backup-server = timer.unit "Nightly backup-server run" cfg;
 
       services.nginx = mkIf (cfg.site.enable && cfg.site.nginx.enable) {
         enable = true;

@@ -13,23 +13,15 @@
   ...
 }:
 let
-  inherit (lib)
-    mkIf
-    mkMerge
-    mkOption
-    optional
-    optionalAttrs
-    types
-    ;
+  inherit (lib) mkIf mkMerge mkOption optional optionalAttrs types;
+  inherit (import ./options.nix { inherit lib; }) mkNullOrOption mkSecretFileOption;
   cfg = config.services.backupServer;
   ncfg = cfg.notify;
   credential = name: "/run/credentials/backup-server.service/${name}";
 
   secretFile =
     example: what:
-    mkOption {
-      type = types.nullOr types.externalPath;
-      default = null;
+    mkSecretFileOption {
       inherit example;
       description = ''
         The file holding ${what}, as a string (sops-nix, agenix or a root-only file). It
@@ -39,9 +31,7 @@ let
     };
   publicUrl =
     example: what:
-    mkOption {
-      type = types.nullOr (types.strMatching "https?://[^/?#@ ]+([/?#][^ ]*)?");
-      default = null;
+    mkNullOrOption (types.strMatching "https?://[^/?#@ ]+([/?#][^ ]*)?") {
       inherit example;
       description = ''
         ${what}, written into backup_config.yml and the store: only for a URL that is no
@@ -94,9 +84,7 @@ in
       example = 30;
       description = "Seconds a ping may take, connecting included; a ping is tried three times at most (1 s and 3 s apart).";
     };
-    caFile = mkOption {
-      type = types.nullOr types.path;
-      default = null;
+    caFile = mkNullOrOption types.path {
       example = "/etc/ssl/certs/home-ca.pem";
       description = "An extra trusted root for a self-hosted ping service (certificates are always verified).";
     };

@@ -11,75 +11,36 @@
 # `systemctl --failed` shows it; the next nightly report says it too.
 { config, lib, ... }:
 let
-  inherit (lib)
-    mkIf
-    mkOption
-    optional
-    optionals
-    types
-    ;
+  inherit (lib) mkIf optional optionals types;
+  inherit (import ./options.nix { inherit lib; }) mkBoolOption mkNullOrOption;
   cfg = config.services.backupServer;
+  timer = import ./timer.nix { inherit lib; };
   # The nightly unit as NixOS merged it, with the user's definitions on top of ours.
   nightly = config.systemd.services.backup-server;
   # The directives NAMES of a merged section, those it has: a user may have removed one.
   shared = names: section: builtins.intersectAttrs (lib.genAttrs names (_: null)) section;
-  verifyCommand = [
-    "${cfg.package}/bin/backup-server"
-    "--config"
-    "/etc/backup-server/backup_config.yml"
-  ]
-  ++ optionals cfg.site.enable [
-    "--site-dir"
-    cfg.site.dir
-  ]
-  ++ [ "verify" ]
-  ++ optionals (cfg.verify.samplePercent != null) [
-    "--sample"
-    (toString cfg.verify.samplePercent)
-  ]
-  # The config names backup-server.service's credential; this unit has its own (%d).
-  ++ optionals (cfg.ssh.keyFile != null) [
-    "--ssh-key"
-    "%d/ssh-key"
-  ];
+  verifyCommand =
+    import ./command.nix { inherit lib; } cfg
+    ++ [ "verify" ]
+    ++ optionals (cfg.verify.samplePercent != null) [
+      "--sample"
+      (toString cfg.verify.samplePercent)
+    ]
+    # The config names backup-server.service's credential; this unit has its own (%d).
+    ++ optionals (cfg.ssh.keyFile != null) [
+      "--ssh-key"
+      "%d/ssh-key"
+    ];
 in
 {
   options.services.backupServer.verify = {
-    enable = mkOption {
-      type = types.bool;
-      default = true;
-      example = false;
-      description = ''
-        Run `backup-server verify` on {option}`services.backupServer.verify.schedule`: each
-        target's newest snapshot is compared with the backup disk's by content, and the newest
-        local snapshot with the source for the files unchanged since; every difference is
-        recorded, shown on the pages and in the next report, and fails the unit.
-      '';
-    };
-    schedule = mkOption {
-      type = types.str;
-      default = "Sun *-*-* 05:00:00";
-      example = "monthly";
-      description = ''
-        When to verify, as a systemd OnCalendar expression. Pick a time the nightly run is
-        over: a verify that finds a run going skips its turn.
-      '';
-    };
-    randomizedDelaySec = mkOption {
-      type = types.str;
-      default = "30m";
-      example = "0";
-      description = "A random delay added to each start (systemd RandomizedDelaySec).";
-    };
-    persistent = mkOption {
-      type = types.bool;
-      default = true;
-      example = false;
-      description = "Verify at boot when the machine was off at the scheduled time.";
-    };
-    samplePercent = mkOption {
-      type = types.nullOr (types.ints.between 1 100);
-      default = null;
+    enable = mkBoolOption true ''
+      Run `backup-server verify` on {option}`services.backupServer.verify.schedule`: each
+      target's newest snapshot is compared with the backup disk's by content, and the newest
+      local snapshot with the source for the files unchanged since; every difference is
+      recorded, shown on the pages and in the next report, and fails the unit.
+    '';
+    samplePercent = mkNullOrOption (types.ints.between 1 100) {
       example = 10;
       description = ''
         Read the contents of a random share of the files only (in percent), for targets too
@@ -87,6 +48,15 @@ in
         are still compared. null reads every file.
       '';
     };
+  }
+  // timer.options {
+    default = "Sun *-*-* 05:00:00";
+    example = "monthly";
+    description = ''
+      When to verify, as a systemd OnCalendar expression. Pick a time the nightly run is
+      over: a verify that finds a run going skips its turn.
+    '';
+    what = "Verify";
   };
 
   config = mkIf (cfg.enable && cfg.verify.enable) {
@@ -110,36 +80,9 @@ in
       serviceConfig =
         # The nightly unit's hardening and priorities, kept in step with it; at default
         # priority, so a user may set one of this unit's own without mkForce.
-        lib.mapAttrs (_: lib.mkDefault) (shared [
-          "Nice"
-          "CPUSchedulingPolicy"
-          "IOSchedulingClass"
-          "StateDirectory"
-          "StateDirectoryMode"
-          "ProtectSystem"
-          "ProtectHome"
-          "PrivateTmp"
-          "ProtectKernelTunables"
-          "ProtectKernelModules"
-          "ProtectKernelLogs"
-          "ProtectControlGroups"
-          "ProtectClock"
-          "ProtectHostname"
-          "ProtectProc"
-          "ProcSubset"
-          "RestrictNamespaces"
-          "RestrictRealtime"
-          "LockPersonality"
-          "MemoryDenyWriteExecute"
-          "NoNewPrivileges"
-          "RemoveIPC"
-          "PrivateIPC"
-          "KeyringMode"
-          "RestrictAddressFamilies"
-          "SystemCallArchitectures"
-          "SystemCallFilter"
-          "UMask"
-        ] nightly.serviceConfig)
+        lib.mapAttrs (_: lib.mkDefault) (
+          shared (lib.attrNames (import ./hardening.nix)) nightly.serviceConfig
+        )
         // {
           Type = "oneshot";
           ExecStart = lib.escapeShellArgs verifyCommand;
@@ -166,14 +109,6 @@ in
       }
     ];
 
-    systemd.timers.backup-server-verify = {
-      description = "Weekly backup-server verify";
-      wantedBy = [ "timers.target" ];
-      timerConfig = {
-        OnCalendar = cfg.verify.schedule;
-        RandomizedDelaySec = cfg.verify.randomizedDelaySec;
-        Persistent = cfg.verify.persistent;
-      };
-    };
+    systemd.timers.backup-server-verify = timer.unit "Weekly backup-server verify" cfg.verify;
   };
 }

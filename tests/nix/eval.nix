@@ -10,7 +10,9 @@
   system,
 }:
 let
-  base = {
+  # What every configuration starts from; the Gmail password's file is base's, sops'
+  # comes from the secrets the module declares.
+  common = {
     services.backupServer = {
       enable = true;
       localDir = "/mnt/backup";
@@ -19,9 +21,12 @@ let
       email = {
         sender = "me@gmail.com";
         to = "me@gmail.com";
-        passwordFile = "/run/keys/gmail";
       };
     };
+  };
+  base = {
+    imports = [ common ];
+    services.backupServer.email.passwordFile = "/run/keys/gmail";
   };
   ssh = {
     services.backupServer = {
@@ -32,17 +37,13 @@ let
     };
   };
   sops = {
-    imports = [ sopsModule ];
+    imports = [
+      sopsModule
+      common
+    ];
     sops.age.keyFile = "/var/lib/sops-nix/key.txt";
     services.backupServer = {
-      enable = true;
-      localDir = "/mnt/backup";
-      remoteDir = "backup@nas.lan:/srv/backup";
-      tasks.home.source = "/home";
-      email = {
-        sender = "me@gmail.com";
-        to = "me@gmail.com";
-      };
+      remoteDir = lib.mkForce "backup@nas.lan:/srv/backup";
       sops = {
         enable = true;
         sopsFile = ../nixos/keys/secrets.yaml;
@@ -163,6 +164,11 @@ let
   failing = config: map (a: a.message) (lib.filter (a: !a.assertion) config.assertions);
 
   # name = { modules; expect = substrings of the assertions that must fail ([] = none) }.
+  # Most are the base configuration with a module (or a list of them) on top.
+  onBase = modules: expect: {
+    modules = [ base ] ++ lib.toList modules;
+    inherit expect;
+  };
   scenarios = {
     readme-minimal = {
       config = readmeMinimal;
@@ -174,41 +180,14 @@ let
     };
     # What a user's configuration plausibly adds on top of the module's units, merged as
     # NixOS merges it (facts.merged* check the units).
-    user-additions = {
-      modules = [
-        base
-        userAdditions
-      ];
-      expect = [ ];
-    };
+    user-additions = onBase userAdditions [ ];
     # The nightly unit's serviceConfig replaced whole: the verify unit would lose its
     # hardening, so the evaluation says so.
-    nightly-replaced = {
-      modules = [
-        base
-        (
-          { lib, ... }:
-          {
-            systemd.services.backup-server.serviceConfig = lib.mkForce { Type = "oneshot"; };
-          }
-        )
-      ];
-      expect = [ "backup-server-verify.service takes its hardening from" ];
-    };
-    verify-off = {
-      modules = [
-        base
-        { services.backupServer.verify.enable = false; }
-      ];
-      expect = [ ];
-    };
-    ssh = {
-      modules = [
-        base
-        ssh
-      ];
-      expect = [ ];
-    };
+    nightly-replaced =
+      onBase { systemd.services.backup-server.serviceConfig = lib.mkForce { Type = "oneshot"; }; }
+        [ "backup-server-verify.service takes its hardening from" ];
+    verify-off = onBase { services.backupServer.verify.enable = false; } [ ];
+    ssh = onBase ssh [ ];
     sops = {
       # No passwordFile, no keyFile: the module points them at the secrets it declares.
       modules = [ sops ];
@@ -221,173 +200,88 @@ let
       ];
       expect = [ ];
     };
-    sops-without-sops-nix = {
-      modules = [
-        base
-        { services.backupServer.sops.enable = true; }
-      ];
-      expect = [
-        "needs sops-nix's NixOS module"
-        "needs services.backupServer.sops.sopsFile"
-      ];
-    };
-    notify = {
-      modules = [
-        base
-        ssh
-        notify
-      ];
-      expect = [ ];
-    };
-    notify-files = {
-      modules = [
-        base
-        notifyFiles
-      ];
-      expect = [ ];
-    };
-    notify-mistakes = {
-      modules = [
-        base
-        {
-          services.backupServer.notify = {
-            ntfy.url = "https://ntfy.sh/nas";
-            ntfy.urlFile = "/run/keys/ntfy-url";
-            webhook.headersFile = "/run/keys/hook-headers";
-          };
-        }
-      ];
-      expect = [
+    sops-without-sops-nix = onBase { services.backupServer.sops.enable = true; } [
+      "needs sops-nix's NixOS module"
+      "needs services.backupServer.sops.sopsFile"
+    ];
+    notify = onBase [ ssh notify ] [ ];
+    notify-files = onBase notifyFiles [ ];
+    notify-mistakes = onBase
+      {
+        services.backupServer.notify = {
+          ntfy.url = "https://ntfy.sh/nas";
+          ntfy.urlFile = "/run/keys/ntfy-url";
+          webhook.headersFile = "/run/keys/hook-headers";
+        };
+      }
+      [
         "services.backupServer.notify.ntfy: set url or urlFile, not both."
         "services.backupServer.notify.webhook.headersFile needs notify.webhook.url or notify.webhook.urlFile."
       ];
-    };
-    email-without-password = {
-      modules = [
-        base
-        { services.backupServer.email.passwordFile = lib.mkForce null; }
-      ];
-      expect = [ "email.enable needs services.backupServer.email.passwordFile" ];
-    };
-    email-off = {
-      modules = [
-        base
-        emailOff
-      ];
-      expect = [ ];
-    };
-    targets = {
-      modules = [
-        base
-        targets
-      ];
-      expect = [ ];
-    };
-    only-targets = {
-      modules = [
-        base
-        targets
-        { services.backupServer.remoteDir = lib.mkForce null; }
-      ];
-      expect = [ ];
-    };
-    nowhere-to-mirror = {
-      modules = [
-        base
-        { services.backupServer.remoteDir = lib.mkForce null; }
-      ];
-      expect = [ "needs somewhere to mirror snapshots to" ];
-    };
-    bad-targets = {
-      modules = [
-        base
-        {
-          services.backupServer.targets.remote.location = "/mnt/usb";
-          services.backupServer.targets.Big.location = "nope";
-          services.backupServer.tasks.home.targets = [ "nowhere" ];
-          services.backupServer.ssh.keyFile = "/run/keys/ssh";
-          services.backupServer.targets.far = {
-            location = "me@far.lan:/srv";
-            requireMountpoint = true;
-          };
-        }
-      ];
-      expect = [
+    email-without-password =
+      onBase { services.backupServer.email.passwordFile = lib.mkForce null; }
+        [ "email.enable needs services.backupServer.email.passwordFile" ];
+    email-off = onBase emailOff [ ];
+    targets = onBase targets [ ];
+    only-targets = onBase [
+      targets
+      { services.backupServer.remoteDir = lib.mkForce null; }
+    ] [ ];
+    nowhere-to-mirror =
+      onBase { services.backupServer.remoteDir = lib.mkForce null; }
+        [ "needs somewhere to mirror snapshots to" ];
+    bad-targets = onBase
+      {
+        services.backupServer.targets.remote.location = "/mnt/usb";
+        services.backupServer.targets.Big.location = "nope";
+        services.backupServer.tasks.home.targets = [ "nowhere" ];
+        services.backupServer.ssh.keyFile = "/run/keys/ssh";
+        services.backupServer.targets.far = {
+          location = "me@far.lan:/srv";
+          requireMountpoint = true;
+        };
+      }
+      [
         "targets.\"remote\": a target name is up to 32"
         "targets.\"Big\": a target name is up to 32"
         "targets.\"Big\".location must be an absolute path"
         "targets.\"far\".requireMountpoint is for a target on a local path"
         "tasks.\"home\".targets names a target that is not defined: nowhere"
       ];
-    };
-    email-off-without-addresses = {
-      modules = [
-        base
-        emailOff
-        {
-          services.backupServer.email.sender = lib.mkForce null;
-          services.backupServer.email.to = lib.mkForce null;
-        }
-      ];
-      expect = [ ];
-    };
-    email-without-addresses = {
-      modules = [
-        base
-        { services.backupServer.email.to = lib.mkForce null; }
-      ];
-      expect = [ "email.enable needs services.backupServer.email.sender and email.to" ];
-    };
-    site-off = {
-      modules = [
-        base
-        { services.backupServer.site.enable = false; }
-      ];
-      expect = [ ];
-    };
+    email-off-without-addresses = onBase [
+      emailOff
+      {
+        services.backupServer.email.sender = lib.mkForce null;
+        services.backupServer.email.to = lib.mkForce null;
+      }
+    ] [ ];
+    email-without-addresses =
+      onBase { services.backupServer.email.to = lib.mkForce null; }
+        [ "email.enable needs services.backupServer.email.sender and email.to" ];
+    site-off = onBase { services.backupServer.site.enable = false; } [ ];
     disabled = {
       modules = [ { services.backupServer.enable = false; } ];
       expect = [ ];
     };
-    no-tasks = {
-      modules = [
-        base
-        { services.backupServer.tasks = lib.mkForce { }; }
-      ];
-      expect = [ "must hold at least one task" ];
-    };
-    relative-paths = {
-      modules = [
-        base
-        {
-          services.backupServer.localDir = lib.mkForce "mnt/backup";
-          services.backupServer.remoteDir = lib.mkForce "offsite";
-          services.backupServer.site.dir = "site";
-        }
-      ];
-      expect = [
+    no-tasks = onBase { services.backupServer.tasks = lib.mkForce { }; } [ "must hold at least one task" ];
+    relative-paths = onBase
+      {
+        services.backupServer.localDir = lib.mkForce "mnt/backup";
+        services.backupServer.remoteDir = lib.mkForce "offsite";
+        services.backupServer.site.dir = "site";
+      }
+      [
         "localDir must be an absolute path"
         "remoteDir must be an absolute path or user@host:/path"
         "site.dir must be an absolute path"
       ];
-    };
-    ssh-without-key = {
-      modules = [
-        base
-        { services.backupServer.tasks.camera.source = "pi@camera.lan:/photos"; }
-      ];
-      expect = [ "so services.backupServer.ssh.keyFile must be set" ];
-    };
-    bad-task = {
-      modules = [
-        base
-        { services.backupServer.tasks."../etc".source = "relative"; }
-      ];
-      expect = [
-        "tasks.\"../etc\": a task name may hold only"
-        "tasks.\"../etc\".source must be an absolute path"
-      ];
-    };
+    ssh-without-key =
+      onBase { services.backupServer.tasks.camera.source = "pi@camera.lan:/photos"; }
+        [ "so services.backupServer.ssh.keyFile must be set" ];
+    bad-task = onBase { services.backupServer.tasks."../etc".source = "relative"; } [
+      "tasks.\"../etc\": a task name may hold only"
+      "tasks.\"../etc\".source must be an absolute path"
+    ];
   };
 
   check =

@@ -9,6 +9,7 @@
 }:
 let
   inherit (lib) mkOption types;
+  inherit (import ./declare.nix lib) option required;
   failed = map (a: a.message) (lib.filter (a: !a.assertion) config.assertions);
   # As NixOS does when building the system: failed assertions stop it, warnings are shown.
   checked =
@@ -31,35 +32,16 @@ in
         default = { };
         description = "Derivations of the system (toplevel and its parts).";
       };
-      checks = mkOption {
-        type = types.listOf types.package;
-        default = [ ];
-        description = "Derivations that must build for the system to build (checks of its configuration).";
-      };
-      stateVersion = mkOption {
-        type = types.str;
-        default = "26.05";
-        description = "The NixOS release whose stateful defaults the system keeps.";
-      };
+      checks = option (types.listOf types.package) [ ] "Derivations that must build for the system to build (checks of its configuration).";
+      stateVersion = option types.str "26.05" "The NixOS release whose stateful defaults the system keeps.";
       activationScripts = mkOption {
         type = types.attrsOf (
           types.either types.str (
             types.submodule {
               options = {
-                deps = mkOption {
-                  type = types.listOf types.str;
-                  default = [ ];
-                  description = "Activation scripts that run before this one.";
-                };
-                text = mkOption {
-                  type = types.lines;
-                  description = "The script.";
-                };
-                supportsDryActivation = mkOption {
-                  type = types.bool;
-                  default = false;
-                  description = "Whether the script may run on a dry activation.";
-                };
+                deps = option (types.listOf types.str) [ ] "Activation scripts that run before this one.";
+                text = required types.lines "The script.";
+                supportsDryActivation = option types.bool false "Whether the script may run on a dry activation.";
               };
             }
           )
@@ -68,11 +50,7 @@ in
         description = "Shell snippets run on every activation.";
       };
     };
-    boot.initrd.postDeviceCommands = mkOption {
-      type = types.lines;
-      default = "";
-      description = "Shell commands run in the initrd once devices are up.";
-    };
+    boot.initrd.postDeviceCommands = option types.lines "" "Shell commands run in the initrd once devices are up.";
     time.timeZone = mkOption {
       type = types.nullOr (types.strMatching "[^ ]+");
       default = null;
@@ -80,16 +58,8 @@ in
       description = "The time zone.";
     };
     networking = {
-      hostName = mkOption {
-        type = types.strMatching "^$|^[[:alnum:]]([[:alnum:]_-]{0,61}[[:alnum:]])?$";
-        default = "nixos";
-        description = "The host name.";
-      };
-      firewall.allowedTCPPorts = mkOption {
-        type = types.listOf types.port;
-        default = [ ];
-        description = "TCP ports open in the firewall.";
-      };
+      hostName = option (types.strMatching "^$|^[[:alnum:]]([[:alnum:]_-]{0,61}[[:alnum:]])?$") "nixos" "The host name.";
+      firewall.allowedTCPPorts = option (types.listOf types.port) [ ] "TCP ports open in the firewall.";
     };
   };
 

@@ -6,7 +6,8 @@
   ...
 }:
 let
-  inherit (lib) mkOption types;
+  inherit (lib) types;
+  inherit (import ./declare.nix lib) option required;
   entry =
     {
       name,
@@ -16,51 +17,15 @@ let
     }:
     {
       options = {
-        enable = mkOption {
-          type = types.bool;
-          default = true;
-          description = "Whether this file is generated.";
-        };
-        target = mkOption {
-          type = types.str;
-          default = name;
-          description = "Its name, relative to /etc.";
-        };
-        text = mkOption {
-          type = types.nullOr types.lines;
-          default = null;
-          description = "Its text.";
-        };
-        source = mkOption {
-          type = types.path;
-          description = "The file it links to or copies.";
-        };
-        mode = mkOption {
-          type = types.str;
-          default = "symlink";
-          example = "0600";
-          description = "`symlink`, `direct-symlink`, or the mode of a copy.";
-        };
-        uid = mkOption {
-          type = types.int;
-          default = 0;
-          description = "The owner of a copy.";
-        };
-        gid = mkOption {
-          type = types.int;
-          default = 0;
-          description = "The group of a copy.";
-        };
-        user = mkOption {
-          type = types.str;
-          default = "+${toString config.uid}";
-          description = "The owner of a copy, by name.";
-        };
-        group = mkOption {
-          type = types.str;
-          default = "+${toString config.gid}";
-          description = "The group of a copy, by name.";
-        };
+        enable = option types.bool true "Whether this file is generated.";
+        target = option types.str name "Its name, relative to /etc.";
+        text = option (types.nullOr types.lines) null "Its text.";
+        source = required types.path "The file it links to or copies.";
+        mode = option types.str "symlink" "`symlink`, `direct-symlink`, or the mode of a copy.";
+        uid = option types.int 0 "The owner of a copy.";
+        gid = option types.int 0 "The group of a copy.";
+        user = option types.str "+${toString config.uid}" "The owner of a copy, by name.";
+        group = option types.str "+${toString config.gid}" "The group of a copy, by name.";
       };
       config.source = lib.mkIf (config.text != null) (
         lib.mkDerivedConfig options.text (pkgs.writeText "etc-${baseNameOf name}")
@@ -70,16 +35,8 @@ let
 in
 {
   options.environment = {
-    etc = mkOption {
-      type = types.attrsOf (types.submodule entry);
-      default = { };
-      description = "Files in /etc.";
-    };
-    systemPackages = mkOption {
-      type = types.listOf types.package;
-      default = [ ];
-      description = "Packages in the system profile.";
-    };
+    etc = option (types.attrsOf (types.submodule entry)) { } "Files in /etc.";
+    systemPackages = option (types.listOf types.package) [ ] "Packages in the system profile.";
   };
   # passthru.targets: the names, as NixOS's etc.nix gives them (tmpfiles.nix reads them).
   config.system.build.etc = pkgs.runCommand "etc" {

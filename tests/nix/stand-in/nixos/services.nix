@@ -9,26 +9,15 @@
 }:
 let
   inherit (lib) mkOption types;
+  inherit (import ./declare.nix lib) option;
   nginx = config.services.nginx;
   openssh = config.services.openssh;
 
   location = {
     options = {
-      root = mkOption {
-        type = types.nullOr types.path;
-        default = null;
-        description = "root of this location.";
-      };
-      alias = mkOption {
-        type = types.nullOr types.path;
-        default = null;
-        description = "alias of this location.";
-      };
-      index = mkOption {
-        type = types.nullOr types.str;
-        default = null;
-        description = "index of this location.";
-      };
+      root = option (types.nullOr types.path) null "root of this location.";
+      alias = option (types.nullOr types.path) null "alias of this location.";
+      index = option (types.nullOr types.str) null "index of this location.";
       tryFiles = mkOption {
         type = types.nullOr types.str;
         default = null;
@@ -43,62 +32,22 @@ let
         default = null;
         description = "return of this location.";
       };
-      proxyPass = mkOption {
-        type = types.nullOr types.str;
-        default = null;
-        description = "proxy_pass of this location.";
-      };
-      extraConfig = mkOption {
-        type = types.lines;
-        default = "";
-        description = "Directives of this location.";
-      };
-      priority = mkOption {
-        type = types.int;
-        default = 1000;
-        description = "Locations are written in this order, then by name.";
-      };
+      proxyPass = option (types.nullOr types.str) null "proxy_pass of this location.";
+      extraConfig = option types.lines "" "Directives of this location.";
+      priority = option types.int 1000 "Locations are written in this order, then by name.";
     };
   };
   virtualHost =
     { name, ... }:
     {
       options = {
-        serverName = mkOption {
-          type = types.str;
-          default = name;
-          description = "server_name.";
-        };
-        serverAliases = mkOption {
-          type = types.listOf types.str;
-          default = [ ];
-          description = "More server names.";
-        };
-        root = mkOption {
-          type = types.nullOr types.path;
-          default = null;
-          description = "The document root.";
-        };
-        basicAuthFile = mkOption {
-          type = types.nullOr types.path;
-          default = null;
-          description = "An htpasswd file protecting the host.";
-        };
-        default = mkOption {
-          type = types.bool;
-          default = false;
-          description = "Whether this is the default server.";
-        };
-        locations = mkOption {
-          type = types.attrsOf (types.submodule location);
-          default = { };
-          description = "Locations.";
-        };
-        extraConfig = mkOption {
-          type = types.lines;
-          default = "";
-          description = "Directives of the server block.";
-        };
+        serverName = option types.str name "server_name.";
+        serverAliases = option (types.listOf types.str) [ ] "More server names.";
+        root = option (types.nullOr types.path) null "The document root.";
+        basicAuthFile = option (types.nullOr types.path) null "An htpasswd file protecting the host.";
+        default = option types.bool false "Whether this is the default server.";
+        locations = option (types.attrsOf (types.submodule location)) { } "Locations.";
+        extraConfig = option types.lines "" "Directives of the server block.";
       };
     };
 
@@ -141,16 +90,8 @@ in
   options.services = {
     openssh = {
       enable = lib.mkEnableOption "the OpenSSH daemon";
-      package = mkOption {
-        type = types.package;
-        default = pkgs.openssh;
-        description = "The OpenSSH package.";
-      };
-      ports = mkOption {
-        type = types.listOf types.port;
-        default = [ 22 ];
-        description = "Ports sshd listens on.";
-      };
+      package = option types.package pkgs.openssh "The OpenSSH package.";
+      ports = option (types.listOf types.port) [ 22 ] "Ports sshd listens on.";
       hostKeys = mkOption {
         type = types.listOf types.attrs;
         default = [
@@ -169,27 +110,11 @@ in
     };
     nginx = {
       enable = lib.mkEnableOption "nginx";
-      package = mkOption {
-        type = types.package;
-        default = pkgs.nginx;
-        description = "The nginx package.";
-      };
-      virtualHosts = mkOption {
-        type = types.attrsOf (types.submodule virtualHost);
-        default = { };
-        description = "Virtual hosts.";
-      };
+      package = option types.package pkgs.nginx "The nginx package.";
+      virtualHosts = option (types.attrsOf (types.submodule virtualHost)) { } "Virtual hosts.";
     };
-    timesyncd.enable = mkOption {
-      type = types.bool;
-      default = true;
-      description = "Whether systemd-timesyncd keeps the clock.";
-    };
-    userborn.enable = mkOption {
-      type = types.bool;
-      default = false;
-      description = "Create users with userborn instead of the activation script.";
-    };
+    timesyncd.enable = option types.bool true "Whether systemd-timesyncd keeps the clock.";
+    userborn.enable = option types.bool false "Create users with userborn instead of the activation script.";
   };
 
   config = lib.mkMerge [

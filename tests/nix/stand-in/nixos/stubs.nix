@@ -7,10 +7,9 @@
 # come from the subset, and declaring one here again is an error ("already declared").
 { lib, ... }:
 let
-  inherit (lib) mkOption types;
-  stub =
-    type: default: description:
-    mkOption { inherit type default description; };
+  inherit (lib) types;
+  # An option as the stand-in declares them all (./declare.nix): a type, a default, a line.
+  stub = (import ./declare.nix lib).option;
   loose = description: stub (types.attrsOf types.anything) { } description;
 in
 {

@@ -11,59 +11,22 @@
   test,
 }:
 let
-  inherit (lib) mkOption types;
+  inherit (lib) types;
+  inherit (import ./declare.nix lib) option required;
   evaluated = lib.evalModules {
     modules = [
       {
         options = {
-          name = mkOption {
-            type = types.str;
-            description = "The test's name.";
-          };
-          nodes = mkOption {
-            type = types.lazyAttrsOf types.deferredModule;
-            default = { };
-            description = "The machines, as NixOS modules.";
-          };
-          defaults = mkOption {
-            type = types.deferredModule;
-            default = { };
-            description = "A module every machine imports.";
-          };
-          node.specialArgs = mkOption {
-            type = types.lazyAttrsOf types.raw;
-            default = { };
-            description = "specialArgs of every machine.";
-          };
-          testScript = mkOption {
-            type = types.either types.str (types.functionTo types.str);
-            description = "The Python test script, or a function of { nodes } returning it.";
-          };
-          skipLint = mkOption {
-            type = types.bool;
-            default = false;
-            description = "Do not lint the test script.";
-          };
-          skipTypeCheck = mkOption {
-            type = types.bool;
-            default = false;
-            description = "Do not type-check the test script.";
-          };
-          enableOCR = mkOption {
-            type = types.bool;
-            default = false;
-            description = "Make OCR of the screen available.";
-          };
-          globalTimeout = mkOption {
-            type = types.ints.positive;
-            default = 3600;
-            description = "Seconds after which the test fails.";
-          };
-          extraPythonPackages = mkOption {
-            type = types.functionTo (types.listOf types.package);
-            default = _: [ ];
-            description = "Python packages the test script may import.";
-          };
+          name = required types.str "The test's name.";
+          nodes = option (types.lazyAttrsOf types.deferredModule) { } "The machines, as NixOS modules.";
+          defaults = option types.deferredModule { } "A module every machine imports.";
+          node.specialArgs = option (types.lazyAttrsOf types.raw) { } "specialArgs of every machine.";
+          testScript = required (types.either types.str (types.functionTo types.str)) "The Python test script, or a function of { nodes } returning it.";
+          skipLint = option types.bool false "Do not lint the test script.";
+          skipTypeCheck = option types.bool false "Do not type-check the test script.";
+          enableOCR = option types.bool false "Make OCR of the screen available.";
+          globalTimeout = option types.ints.positive 3600 "Seconds after which the test fails.";
+          extraPythonPackages = option (types.functionTo (types.listOf types.package)) (_: [ ]) "Python packages the test script may import.";
         };
       }
       test

@@ -2,72 +2,25 @@
 # system user (or has a uid below 1000) and has a group.
 { config, lib, ... }:
 let
-  inherit (lib) mkOption types;
+  inherit (lib) types;
+  inherit (import ./declare.nix lib) option;
   user =
     { name, config, ... }:
     {
       options = {
-        name = mkOption {
-          type = types.passwdEntry types.str;
-          default = name;
-          description = "The user's name.";
-        };
-        uid = mkOption {
-          type = types.nullOr types.int;
-          default = null;
-          description = "The user's id.";
-        };
-        isNormalUser = mkOption {
-          type = types.bool;
-          default = false;
-          description = "A user with a home and a shell, in the group users.";
-        };
-        isSystemUser = mkOption {
-          type = types.bool;
-          default = false;
-          description = "A user of a service.";
-        };
-        group = mkOption {
-          type = types.str;
-          default = "";
-          description = "The user's primary group.";
-        };
-        extraGroups = mkOption {
-          type = types.listOf types.str;
-          default = [ ];
-          description = "The user's other groups.";
-        };
-        description = mkOption {
-          type = types.passwdEntry types.str;
-          default = "";
-          description = "The GECOS field.";
-        };
-        home = mkOption {
-          type = types.passwdEntry types.path;
-          default = "/var/empty";
-          description = "The home directory.";
-        };
-        createHome = mkOption {
-          type = types.bool;
-          default = false;
-          description = "Whether the home directory is created.";
-        };
-        hashedPasswordFile = mkOption {
-          type = types.nullOr types.str;
-          default = null;
-          description = "A file holding the hashed password.";
-        };
+        name = option (types.passwdEntry types.str) name "The user's name.";
+        uid = option (types.nullOr types.int) null "The user's id.";
+        isNormalUser = option types.bool false "A user with a home and a shell, in the group users.";
+        isSystemUser = option types.bool false "A user of a service.";
+        group = option types.str "" "The user's primary group.";
+        extraGroups = option (types.listOf types.str) [ ] "The user's other groups.";
+        description = option (types.passwdEntry types.str) "" "The GECOS field.";
+        home = option (types.passwdEntry types.path) "/var/empty" "The home directory.";
+        createHome = option types.bool false "Whether the home directory is created.";
+        hashedPasswordFile = option (types.nullOr types.str) null "A file holding the hashed password.";
         openssh.authorizedKeys = {
-          keys = mkOption {
-            type = types.listOf types.singleLineStr;
-            default = [ ];
-            description = "Public keys that may log in as this user.";
-          };
-          keyFiles = mkOption {
-            type = types.listOf types.path;
-            default = [ ];
-            description = "Files of public keys that may log in as this user.";
-          };
+          keys = option (types.listOf types.singleLineStr) [ ] "Public keys that may log in as this user.";
+          keyFiles = option (types.listOf types.path) [ ] "Files of public keys that may log in as this user.";
         };
       };
       config = lib.mkIf config.isNormalUser {
@@ -80,41 +33,17 @@ let
     { name, ... }:
     {
       options = {
-        name = mkOption {
-          type = types.passwdEntry types.str;
-          default = name;
-          description = "The group's name.";
-        };
-        gid = mkOption {
-          type = types.nullOr types.int;
-          default = null;
-          description = "The group's id.";
-        };
-        members = mkOption {
-          type = types.listOf (types.passwdEntry types.str);
-          default = [ ];
-          description = "The group's members.";
-        };
+        name = option (types.passwdEntry types.str) name "The group's name.";
+        gid = option (types.nullOr types.int) null "The group's id.";
+        members = option (types.listOf (types.passwdEntry types.str)) [ ] "The group's members.";
       };
     };
 in
 {
   options.users = {
-    users = mkOption {
-      type = types.attrsOf (types.submodule user);
-      default = { };
-      description = "User accounts.";
-    };
-    groups = mkOption {
-      type = types.attrsOf (types.submodule group);
-      default = { };
-      description = "Groups.";
-    };
-    mutableUsers = mkOption {
-      type = types.bool;
-      default = true;
-      description = "Whether users may be changed outside the configuration.";
-    };
+    users = option (types.attrsOf (types.submodule user)) { } "User accounts.";
+    groups = option (types.attrsOf (types.submodule group)) { } "Groups.";
+    mutableUsers = option types.bool true "Whether users may be changed outside the configuration.";
   };
   config = {
     users.users.root = {
