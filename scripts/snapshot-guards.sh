@@ -23,11 +23,13 @@ require_task_dir() {
 	[[ /$1/ != */../* && /$1/ != */./* ]] || die "refusing '$1': task directory must not contain '.' or '..'"
 }
 
-# The rsync options backup-server may add to a transfer, and nothing else.
+# The rsync options backup-server builds for a transfer (engine/rsync.rs), and
+# nothing else: no option that names another path, runs another program or deletes
+# outside the destination gets through.
 require_options() {
 	local option
 	for option in "$@"; do
-		[[ $option =~ ^(--acls|--xattrs|--sparse|--modify-window=-1|--fake-super|--remote-option=--fake-super|--one-file-system|--compress|--bwlimit=[0-9]+|--info=progress2)$ ]] ||
+		[[ $option =~ ^(-a|--hard-links|--numeric-ids|--delete|--stats|--acls|--xattrs|--sparse|--modify-window=-1|--fake-super|--remote-option=--fake-super|--one-file-system|--compress|--bwlimit=[0-9]+|--info=progress2|--rsh=ssh\ -F\ \'[^\']+\')$ ]] ||
 			die "refusing rsync option '$option'"
 	done
 }

@@ -7,7 +7,7 @@
 //! engine executes it; no step derives a path or a decision of its own.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use jiff::civil::Date;
 
@@ -152,10 +152,12 @@ pub struct Plan {
 impl Plan {
     pub fn new(config: &Config, today: Date) -> Plan {
         let mut protected = vec![config.dir_backup_local.clone()];
-        protected.extend(config.targets.iter().filter_map(|t| match &t.location {
-            Location::Local(path) => Some(path.clone()),
-            Location::Remote { .. } => None,
-        }));
+        protected.extend(
+            config
+                .targets
+                .iter()
+                .filter_map(|t| t.location.local_path().map(Path::to_path_buf)),
+        );
         let tasks = config
             .tasks
             .iter()

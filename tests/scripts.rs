@@ -284,36 +284,44 @@ fn the_transfer_scripts_refuse_bad_names_options_and_symlinks() {
     let (root, task, dir) = task_dir();
     let excludes = root.path().join("excludes").display().to_string();
     fs::write(&excludes, "").unwrap();
-    // backup.sh TASK_DIR SOURCE EXCLUDES_FILE LINK_DEST SSH_CONFIG [OPTION...]
+    // backup.sh TASK_DIR SOURCE EXCLUDES_FILE LINK_DEST [OPTION...]
     refused(
-        &script("backup.sh", &[&dir, "/src", &excludes, "../x", ""]),
+        &script("backup.sh", &[&dir, "/src", &excludes, "../x"]),
         "not a YYYY-MM-DD",
     );
     refused(
         &script(
             "backup.sh",
-            &[&dir, "/src", &excludes, "", "", "--delete-before"],
+            &[&dir, "/src", &excludes, "", "--delete-before"],
         ),
         "refusing rsync option '--delete-before'",
     );
+    // An --rsh of any other shape could run any program.
+    refused(
+        &script(
+            "backup.sh",
+            &[&dir, "host:/src", &excludes, "", "--rsh=sh -c 'rm -rf /'"],
+        ),
+        "refusing rsync option '--rsh=sh -c 'rm -rf /''",
+    );
     symlink(root.path(), task.join(".in-progress")).unwrap();
     refused(
-        &script("backup.sh", &[&dir, "/src", &excludes, "", ""]),
+        &script("backup.sh", &[&dir, "/src", &excludes, ""]),
         ".in-progress is a symlink",
     );
-    // sync_backup_to_remote.sh SSH_CONFIG HOST TARGET_DIR SNAPSHOT LINK_DEST [OPTION...]
+    // sync_backup_to_remote.sh HOST TARGET_DIR SNAPSHOT LINK_DEST [OPTION...]
     let snapshot = format!("{dir}/2026-01-01");
     refused(
         &script(
             "sync_backup_to_remote.sh",
-            &["", "user@host", &dir, &snapshot, ""],
+            &["user@host", &dir, &snapshot, "", "-a"],
         ),
-        "a remote HOST needs SSH_CONFIG",
+        "a remote HOST needs --rsh=ssh -F SSH_CONFIG",
     );
     refused(
         &script(
             "sync_backup_to_remote.sh",
-            &["", "", &dir, &format!("{dir}/notes"), ""],
+            &["", &dir, &format!("{dir}/notes"), ""],
         ),
         "not a YYYY-MM-DD",
     );

@@ -16,7 +16,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::config::Location;
 use crate::config::{Config, Notify};
 use crate::error::Error;
 use crate::exit::Exit;
@@ -173,7 +172,7 @@ fn sources(config: &Config) -> Vec<Check> {
         .iter()
         .enumerate()
         .filter_map(|(i, task)| {
-            let Location::Local(path) = &task.dir_source else {
+            let Some(path) = task.dir_source.local_path() else {
                 return None;
             };
             let item = format!("source of task {}", task.name);
@@ -310,7 +309,7 @@ fn local_targets(config: &Config) -> Vec<Check> {
         .targets
         .iter()
         .filter_map(|target| {
-            let Location::Local(dir) = &target.location else {
+            let Some(dir) = target.location.local_path() else {
                 return None;
             };
             let item = format!("target {}", target.name);
@@ -419,12 +418,12 @@ fn ssh_hosts(config: &Config) -> Vec<(String, Vec<String>)> {
         None => hosts.push((host.to_string(), vec![role])),
     };
     for task in &config.tasks {
-        if let Location::Remote { host, .. } = &task.dir_source {
+        if let Some(host) = task.dir_source.ssh_host() {
             add(host, format!("source of task {}", task.name));
         }
     }
     for target in &config.targets {
-        if let Location::Remote { host, .. } = &target.location {
+        if let Some(host) = target.location.ssh_host() {
             add(host, format!("target {}", target.name));
         }
     }

@@ -23,15 +23,14 @@ use std::fmt::Write as _;
 use std::hash::BuildHasher;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use jiff::civil::Date;
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::config::Location;
-use crate::engine::FAITHFUL;
 use crate::engine::itemize::{self, ITEM, Item};
+use crate::engine::rsync::Rsync;
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::lock::{RunLock, Work};
@@ -406,7 +405,7 @@ impl Checker<'_> {
         // As the backup read it: the same patterns, passed the same way (a source
         // it refuses has no snapshots).
         let mut excludes = task.excludes.clone();
-        if let Location::Local(source) = &task.source {
+        if let Some(source) = task.source.local_path() {
             excludes.extend(
                 crate::engine::protected_inside(self.plan, self.state, source).unwrap_or_default(),
             );
@@ -414,30 +413,24 @@ impl Checker<'_> {
         let exclude_file = self.state.verify_excludes(&task.name);
         crate::engine::excludes::write(&exclude_file, &excludes)
             .map_err(|e| format!("cannot write {}: {e}", exclude_file.display()))?;
-        let rsh = match (&task.source, self.ssh_config) {
-            (Location::Local(_), _) => None,
-            (Location::Remote { .. }, Ok(Some(config))) => {
-                Some(format!("--rsh=ssh -F '{}'", config.display()))
-            }
-            (Location::Remote { .. }, Ok(None)) => {
-                return Err("no ssh_config for the source".into());
-            }
-            (Location::Remote { .. }, Err(why)) => return Err(why.clone()),
+        let ssh_config = match (task.source.is_remote(), self.ssh_config) {
+            (false, _) => None,
+            (true, Ok(Some(config))) => Some(config.as_path()),
+            (true, Ok(None)) => return Err("no ssh_config for the source".into()),
+            (true, Err(why)) => return Err(why.clone()),
         };
         let destination = snapshot_dir.display().to_string();
         let mut compare = |checksum: bool, files_from: Option<&Path>| {
-            let mut command = Command::new("rsync");
-            command
-                .args(["-a", "--hard-links", "--numeric-ids"])
-                .args(FAITHFUL)
-                .args(["--dry-run", "--stats", ITEM])
-                .args(checksum.then_some("--checksum"))
-                .args(task.one_file_system.then_some("--one-file-system"))
-                .args(crate::engine::excludes::options(&exclude_file))
-                .stdin(Stdio::null());
-            if let Some(rsh) = &rsh {
-                command.arg("--protect-args").arg(rsh);
-            }
+            let rsync = Rsync::snapshot()
+                .with("--dry-run")
+                .with("--stats")
+                .with(ITEM)
+                .when(checksum, "--checksum")
+                .when(task.one_file_system, "--one-file-system")
+                .when(ssh_config.is_some(), "--protect-args")
+                .ssh(ssh_config);
+            let mut command = rsync.command();
+            command.args(crate::engine::excludes::options(&exclude_file));
             if let Some(list) = files_from {
                 command
                     .arg(format!("--files-from={}", list.display()))

@@ -247,9 +247,12 @@ impl Checker {
     /// snapshot holding all earlier ones). The other way round, a backup directory
     /// inside a source, is fine: the backup step excludes it.
     fn no_backups_of_backups(&mut self, config: &Config) {
-        let mut targets = vec![("dir_backup_local".to_string(), &config.dir_backup_local)];
+        let mut targets = vec![(
+            "dir_backup_local".to_string(),
+            config.dir_backup_local.as_path(),
+        )];
         for target in &config.targets {
-            if let Location::Local(path) = &target.location {
+            if let Some(path) = target.location.local_path() {
                 let key = if target.seed {
                     "dir_backup_remote".to_string()
                 } else {
@@ -259,7 +262,7 @@ impl Checker {
             }
         }
         for (i, task) in config.tasks.iter().enumerate() {
-            let Location::Local(source) = &task.dir_source else {
+            let Some(source) = task.dir_source.local_path() else {
                 continue;
             };
             for (key, target) in &targets {
@@ -299,7 +302,7 @@ impl Checker {
                 let offset = usize::from(config.targets.first().is_some_and(|t| t.seed));
                 Scope::Target(i - offset, Some(&target.name))
             };
-            if let Location::Local(path) = &target.location
+            if let Some(path) = target.location.local_path()
                 && nested(path, &config.dir_backup_local)
             {
                 self.problem(

@@ -65,6 +65,22 @@ impl Location {
         matches!(self, Location::Remote { .. })
     }
 
+    /// The path, when the location is on this machine.
+    pub fn local_path(&self) -> Option<&Path> {
+        match self {
+            Location::Local(p) => Some(p),
+            Location::Remote { .. } => None,
+        }
+    }
+
+    /// `user@host`, when the location is over SSH.
+    pub fn ssh_host(&self) -> Option<&str> {
+        match self {
+            Location::Local(_) => None,
+            Location::Remote { host, .. } => Some(host),
+        }
+    }
+
     pub fn path(&self) -> &Path {
         match self {
             Location::Local(p) | Location::Remote { path: p, .. } => p,

@@ -8,16 +8,15 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::rsync::{Scan, Transfer};
-use super::{Done, Engine, FAITHFUL, StepReturn, fake_super};
-use crate::config::Location;
+use super::rsync::Rsync;
+use super::scan::{Scan, Transfer};
+use super::{Done, Engine, StepReturn};
 use crate::outcome::{ErrorKind, StepError};
 use crate::plan::{Plan, TaskPlan};
 use crate::sides::{Commit, Side, backup_disk_mounted};
 use crate::snapshot;
 use crate::state::StateDir;
 use crate::step_log::StepLog;
-use crate::step_log::Stream;
 
 pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepReturn {
     let plan = engine.plan;
@@ -34,7 +33,7 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
     backup_disk_mounted(plan)?;
     let mut warnings = Vec::new();
     let mut excludes = task.excludes.clone();
-    if let Location::Local(source) = &task.source {
+    if let Some(source) = task.source.local_path() {
         if !source.is_dir() {
             return Err(StepError::new(
                 ErrorKind::Unavailable,
@@ -97,27 +96,23 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
             format!("cannot write {}: {e}", exclude_file.display()),
         )
     })?;
+    let rsync = Rsync::snapshot()
+        .mirror()
+        .when(task.source.is_remote(), "--compress")
+        .when(task.one_file_system, "--one-file-system")
+        .fake_super(listing.uid, task.source.is_remote())
+        .ssh(ssh_config)
+        .progress();
     let mut command = Command::new(&engine.scripts.backup);
     command
         .arg(&task.local_dir)
         .arg(task.source.for_rsync())
         .arg(&exclude_file)
         .arg(link_dest.map(snapshot::name).unwrap_or_default())
-        .arg(ssh_config.unwrap_or(Path::new("")))
-        .args(FAITHFUL)
-        .args(task.source.is_remote().then_some("--compress"))
-        .args(task.one_file_system.then_some("--one-file-system"))
-        .args(fake_super(listing.uid, task.source.is_remote()))
-        .args(crate::journal::progress::rsync_options())
+        .args(rsync.options())
         .stdin(Stdio::null());
-    let mut scan = Scan::new(Transfer::Backup, side.to_string());
-    let code = log
-        .run(&mut command, |stream, line| match stream {
-            Stream::Stdout => scan.stdout(line),
-            Stream::Stderr => scan.stderr(line),
-        })
-        .map_err(|e| StepError::new(ErrorKind::Io, e.to_string()))?;
-    let (kept_warnings, stats) = scan.finish("rsync", code)?;
+    let (kept_warnings, stats) =
+        Scan::new(Transfer::Backup, side.to_string()).run(&mut command, log, |_| false)?;
     warnings.extend(kept_warnings);
 
     let (after, committed) = side.commit(log, today, commit)?;

@@ -8,38 +8,31 @@
 
 use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use super::{FAITHFUL, Scan, Transfer, fake_super};
+use super::rsync::Rsync;
+use super::scan::{Scan, Transfer};
 use crate::outcome::{StepError, TransferStats};
 use crate::sides::{Listing, Side};
-use crate::step_log::{StepLog, Stream};
+use crate::step_log::StepLog;
 
-/// An rsync that reads from `side` (or writes, for a dry run against it) with
-/// the sync's settings: `-a -H --numeric-ids` and the faithful options, and for
-/// a target its SSH settings, compression and bandwidth limit. Arguments on
-/// the remote side are passed by rsync itself (`--protect-args`), never through
-/// the target's shell. `listing` is this side's: a target whose user is not root
-/// holds owners, groups and device files in rsync's fake-super xattrs, which its
-/// rsync reads back only with `--fake-super`, as the sync wrote them.
+/// An rsync that reads from `side` (or writes, for a dry run against it) with the
+/// sync's settings: for a target its compression, bandwidth limit and SSH settings.
+/// Arguments on the remote side are passed by rsync itself (`--protect-args`), never
+/// through the target's shell. `listing` is this side's: a target whose user is not
+/// root holds owners, groups and device files in rsync's fake-super xattrs, which
+/// its rsync reads back only with `--fake-super`, as the sync wrote them.
 pub fn rsync_with(side: &Side, listing: &Listing) -> Command {
-    let mut command = Command::new("rsync");
-    command
-        .args(["-a", "--hard-links", "--numeric-ids"])
-        .args(FAITHFUL)
-        .stdin(Stdio::null());
+    let mut rsync = Rsync::snapshot();
     if let Some(target) = side.target {
-        command
-            .args(target.compress.then_some("--compress"))
-            .args(target.bwlimit_kib.map(|kib| format!("--bwlimit={kib}")))
-            .args(fake_super(listing.uid, false));
+        rsync = rsync
+            .paced(target.compress, target.bwlimit_kib)
+            .fake_super(listing.uid, false);
     }
-    if let Some(config) = side.ssh_config() {
-        command
-            .arg("--protect-args")
-            .arg(format!("--rsh=ssh -F '{}'", config.display()));
+    if side.is_remote() {
+        rsync = rsync.with("--protect-args").ssh(side.ssh_config());
     }
-    command
+    rsync.command()
 }
 
 /// One line of `--out-format=ITEM`: what rsync would do to one entry.
@@ -165,18 +158,10 @@ pub fn run(
     log: &mut StepLog,
     destination: &str,
 ) -> Result<(Vec<Item>, Vec<String>, TransferStats), StepError> {
-    let mut scan = Scan::new(Transfer::Sync, destination);
     let mut items = Vec::new();
-    let code = log
-        .run(command, |stream, line| match stream {
-            Stream::Stdout => match Item::parse(line) {
-                Some(item) => items.push(item),
-                None => scan.stdout(line),
-            },
-            Stream::Stderr => scan.stderr(line),
-        })
-        .map_err(|e| StepError::new(crate::outcome::ErrorKind::Io, e.to_string()))?;
-    let (warnings, stats) = scan.finish("rsync", code)?;
+    let (warnings, stats) = Scan::new(Transfer::Sync, destination).run(command, log, |line| {
+        Item::parse(line).map(|item| items.push(item)).is_some()
+    })?;
     Ok((items, warnings, stats))
 }
 

@@ -16,7 +16,8 @@ mod hook;
 pub mod hook_group;
 pub mod itemize;
 mod retention;
-mod rsync;
+pub mod rsync;
+pub mod scan;
 mod sync;
 
 use std::path::{Path, PathBuf};
@@ -29,7 +30,7 @@ use crate::plan::{Plan, StepKind, StepPlan, TaskPlan};
 use crate::scripts::Scripts;
 use crate::state::StateDir;
 use crate::step_log::StepLog;
-pub use rsync::{Scan, Transfer};
+pub use scan::{Scan, Transfer};
 
 /// What every step of a run shares.
 pub struct Engine<'a> {
@@ -197,25 +198,3 @@ impl Engine<'_> {
             .ok_or_else(|| StepError::new(ErrorKind::Io, "no ssh_config was written for this run"))
     }
 }
-
-/// The option that keeps, on a receiving side whose user (`uid`) is not root, what
-/// only root can set (owners, groups, device files, system xattrs such as file
-/// capabilities): rsync stores them in user xattrs there and gives them back when it
-/// sends the files again (a restore). It must reach the receiver only (a sender with
-/// it would read such xattrs of the source as real attributes): `--remote-option`
-/// reaches the receiver of a local copy or of a push over SSH; when the sender is the
-/// other host (a source over SSH), the receiver is this process.
-pub fn fake_super(uid: Option<u32>, pulled: bool) -> Option<&'static str> {
-    match (uid.is_none_or(|uid| uid == 0), pulled) {
-        (true, _) => None,
-        (false, true) => Some("--fake-super"),
-        (false, false) => Some("--remote-option=--fake-super"),
-    }
-}
-
-/// The options every transfer passes: metadata kept as faithfully as the file
-/// systems allow (what they cannot hold is a warning, see `rsync::Scan`), and
-/// modification times compared to the nanosecond: by default rsync takes a file
-/// rewritten within the same second at the same size for unchanged, and a snapshot
-/// would hard-link the old content.
-pub const FAITHFUL: [&str; 4] = ["--acls", "--xattrs", "--sparse", "--modify-window=-1"];

@@ -15,13 +15,13 @@ use std::process::{Command, Stdio};
 use jiff::civil::Date;
 
 use super::backup::blocked;
-use super::rsync::{Scan, Transfer};
-use super::{Done, Engine, FAITHFUL, StepReturn, fake_super};
+use super::rsync::Rsync;
+use super::scan::{Scan, Transfer};
+use super::{Done, Engine, StepReturn};
 use crate::outcome::{ErrorKind, StepError, TransferStats};
 use crate::plan::{TargetPlan, TaskPlan};
 use crate::sides::{Commit, Side, identity, target_disk_mounted};
 use crate::step_log::StepLog;
-use crate::step_log::Stream;
 use crate::{retention, snapshot};
 
 pub(super) fn run(
@@ -66,8 +66,13 @@ pub(super) fn run(
                 .join(", ")
         }
     ));
-    let fake_super = fake_super(found.uid, false);
-    if fake_super.is_some() {
+    let rsync = Rsync::snapshot()
+        .mirror()
+        .paced(to.compress, to.bwlimit_kib)
+        .fake_super(found.uid, false)
+        .ssh(ssh_config)
+        .progress();
+    if rsync.fakes_super() {
         log.line(&format!(
             "{target} is written by a user that is not root: owners, groups, device files and system \
              xattrs are kept in rsync's fake-super xattrs there, and given back by a restore"
@@ -86,25 +91,14 @@ pub(super) fn run(
         let link_dest = listing.newest();
         let mut command = Command::new(&scripts.sync);
         command
-            .arg(ssh_config.unwrap_or(Path::new("")))
             .arg(to.dir.host())
             .arg(to.dir.path())
             .arg(task.local_dir.join(snapshot::name(date)))
             .arg(link_dest.map(snapshot::name).unwrap_or_default())
-            .args(FAITHFUL)
-            .args(to.compress.then_some("--compress"))
-            .args(to.bwlimit_kib.map(|kib| format!("--bwlimit={kib}")))
-            .args(crate::journal::progress::rsync_options())
-            .args(fake_super)
+            .args(rsync.options())
             .stdin(Stdio::null());
-        let mut scan = Scan::new(Transfer::Sync, target.to_string());
-        let code = log
-            .run(&mut command, |stream, line| match stream {
-                Stream::Stdout => scan.stdout(line),
-                Stream::Stderr => scan.stderr(line),
-            })
-            .map_err(|e| StepError::new(ErrorKind::Io, e.to_string()))?;
-        let (kept_warnings, sent) = scan.finish("rsync", code)?;
+        let (kept_warnings, sent) =
+            Scan::new(Transfer::Sync, target.to_string()).run(&mut command, log, |_| false)?;
         warnings.extend(kept_warnings);
         stats.add(&sent);
         let (committed, more) = target.commit(log, date, commit)?;
