@@ -8,7 +8,7 @@ use jiff::civil::Date;
 
 use crate::clock::Clock;
 use crate::outcome::TransferStats;
-use crate::record::{CheckOutcome, CheckRecord};
+use crate::record::{Comparison, ComparisonOutcome};
 use crate::retention::Kept;
 
 /// A count for people, its thousands separated: `1,234,567`.
@@ -73,15 +73,15 @@ pub fn verdict(kept: &Option<Kept>) -> String {
 
 /// The last verification in one line, for the report and the pages:
 /// `verified 2026-11-15 04:00:12 CET: target remote 3 differences; the source the same`.
-pub fn verification(checks: &[CheckRecord], clock: &Clock) -> Option<String> {
+pub fn verification(checks: &[Comparison], clock: &Clock) -> Option<String> {
     let first = checks.first()?;
     let parts: Vec<String> = checks
         .iter()
         .map(|c| {
             let verdict = match c.outcome {
-                CheckOutcome::Ok => "the same".to_string(),
-                CheckOutcome::Differs => plural(c.differences as usize, "difference"),
-                CheckOutcome::Failed => format!(
+                ComparisonOutcome::Ok => "the same".to_string(),
+                ComparisonOutcome::Differs => plural(c.differences as usize, "difference"),
+                ComparisonOutcome::Failed => format!(
                     "could not be checked ({})",
                     c.message.as_deref().unwrap_or("no reason given")
                 ),

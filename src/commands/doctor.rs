@@ -40,7 +40,7 @@ pub struct DoctorOptions {
 
 /// One item of the checklist.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Check {
+pub struct Finding {
     /// What was checked: "backup disk", "SSH to backup@nas.lan".
     pub item: String,
     pub result: Result<String, Failure>,
@@ -53,15 +53,15 @@ pub struct Failure {
     pub fix: String,
 }
 
-fn pass(item: impl Into<String>, what: impl Into<String>) -> Check {
-    Check {
+fn pass(item: impl Into<String>, what: impl Into<String>) -> Finding {
+    Finding {
         item: item.into(),
         result: Ok(what.into()),
     }
 }
 
-fn fail(item: impl Into<String>, problem: impl Into<String>, fix: impl Into<String>) -> Check {
-    Check {
+fn fail(item: impl Into<String>, problem: impl Into<String>, fix: impl Into<String>) -> Finding {
+    Finding {
         item: item.into(),
         result: Err(Failure {
             problem: problem.into(),
@@ -118,7 +118,7 @@ pub fn doctor(opts: &DoctorOptions) -> Result<Exit, Error> {
 }
 
 /// The checklist on stdout (coloured on a terminal), or its JSON.
-fn show(checks: &[Check], json: bool) {
+fn show(checks: &[Finding], json: bool) {
     if json {
         crate::json::print(&as_json(checks));
     } else {
@@ -128,7 +128,7 @@ fn show(checks: &[Check], json: bool) {
 }
 
 /// The checklist as printed: a ✓ or ✗ line per check, the fix under each ✗, a total.
-pub fn checklist(checks: &[Check], paint: crate::journal::Paint) -> String {
+pub fn checklist(checks: &[Finding], paint: crate::journal::Paint) -> String {
     let mut out = String::new();
     for check in checks {
         match &check.result {
@@ -154,7 +154,7 @@ pub fn checklist(checks: &[Check], paint: crate::journal::Paint) -> String {
     out
 }
 
-fn scripts(dir: Option<&Path>) -> Check {
+fn scripts(dir: Option<&Path>) -> Finding {
     match crate::scripts::Scripts::locate(dir) {
         Ok(_) => pass("step scripts", "found"),
         Err(e) => fail(
@@ -166,7 +166,7 @@ fn scripts(dir: Option<&Path>) -> Check {
 }
 
 /// Each local source: a directory root can list.
-fn sources(config: &Config) -> Vec<Check> {
+fn sources(config: &Config) -> Vec<Finding> {
     config
         .tasks
         .iter()
@@ -233,7 +233,7 @@ fn writable(path: &Path) -> std::io::Result<()> {
     }
 }
 
-fn backup_disk(config: &Config) -> Check {
+fn backup_disk(config: &Config) -> Finding {
     let dir = &config.dir_backup_local;
     let item = "backup disk";
     match std::fs::metadata(dir) {
@@ -304,7 +304,7 @@ fn backup_disk(config: &Config) -> Check {
 }
 
 /// Targets on a local path (a second disk): there and writable.
-fn local_targets(config: &Config) -> Vec<Check> {
+fn local_targets(config: &Config) -> Vec<Finding> {
     config
         .targets
         .iter()
@@ -342,7 +342,7 @@ fn local_targets(config: &Config) -> Vec<Check> {
 const SSH_LIMIT: Duration = Duration::from_secs(60);
 
 /// The SSH key, then each host: reachable with its pinned host key, holding rsync.
-fn ssh(config: &Config, plan: &Plan, state: &StateDir) -> Vec<Check> {
+fn ssh(config: &Config, plan: &Plan, state: &StateDir) -> Vec<Finding> {
     let Some(ssh) = &plan.ssh else {
         return Vec::new();
     };
@@ -437,7 +437,7 @@ fn ssh_host(
     pinned: Option<&Path>,
     scratch: &StateDir,
     state: &StateDir,
-) -> Check {
+) -> Finding {
     let item = format!("SSH to {host} ({})", roles.join(", "));
     let known_before = std::fs::metadata(scratch.known_hosts()).map_or(0, |m| m.len());
     let run = run_limited(
@@ -574,7 +574,7 @@ fn run_limited(
 }
 
 /// Connects, starts TLS, logs in and quits: no mail is sent.
-fn smtp(config: &Config, password_file: Option<&Path>) -> Check {
+fn smtp(config: &Config, password_file: Option<&Path>) -> Finding {
     let server = format!("{}:{}", config.smtp.host, config.smtp.port);
     let item = "SMTP login";
     let password = match crate::password::read(password_file) {
@@ -622,7 +622,7 @@ fn smtp(config: &Config, password_file: Option<&Path>) -> Check {
 }
 
 /// Each ping URL answering, without counting as a ping.
-fn pings(notify: &Notify) -> Vec<Check> {
+fn pings(notify: &Notify) -> Vec<Finding> {
     if notify.is_empty() {
         return Vec::new();
     }
@@ -692,7 +692,7 @@ fn pings(notify: &Notify) -> Vec<Check> {
 
 /// Reads the topic's latest message (`/json?poll=1&since=latest`) with the token:
 /// proves the server, the topic and the token without publishing anything.
-fn ntfy_poll(http: &Http, url: &Secret, token: Option<&Secret>) -> Check {
+fn ntfy_poll(http: &Http, url: &Secret, token: Option<&Secret>) -> Finding {
     let item = "ntfy";
     let base = url
         .expose()
@@ -741,7 +741,7 @@ fn ntfy_poll(http: &Http, url: &Secret, token: Option<&Secret>) -> Check {
 }
 
 /// `doctor --json`: each check, and the totals.
-fn as_json(checks: &[Check]) -> serde_json::Value {
+fn as_json(checks: &[Finding]) -> serde_json::Value {
     let failed = checks.iter().filter(|c| c.result.is_err()).count();
     serde_json::json!({
         "version": crate::json::VERSION,

@@ -35,7 +35,7 @@ use crate::error::Error;
 use crate::exit::Exit;
 use crate::lock::{RunLock, Work};
 use crate::plan::{Plan, TaskPlan};
-use crate::record::{Against, CheckOutcome, CheckRecord, Record};
+use crate::record::{Against, Comparison, ComparisonOutcome, Record};
 use crate::scripts::Scripts;
 use crate::sides::Side;
 use crate::state::StateDir;
@@ -99,7 +99,7 @@ pub fn verify(
     for task in tasks {
         journal::info(&format!("task {}: verifying", task.name));
         let shown = crate::journal::progress::begin(&format!("task {}: verifying", task.name));
-        let checks = Checker {
+        let checks = Verifier {
             plan,
             task,
             state,
@@ -135,9 +135,9 @@ pub fn verify(
         journal::error(&Error::Site(e).to_string());
         trouble = true;
     }
-    Ok(if outcomes.contains(&CheckOutcome::Differs) {
+    Ok(if outcomes.contains(&ComparisonOutcome::Differs) {
         Exit::Differs
-    } else if trouble || outcomes.contains(&CheckOutcome::Failed) {
+    } else if trouble || outcomes.contains(&ComparisonOutcome::Failed) {
         Exit::TaskFailed
     } else {
         Exit::Success
@@ -171,7 +171,7 @@ fn render_site(
 }
 
 /// The checks of one task, in words.
-fn words(task: &TaskPlan, checks: &[CheckRecord]) -> String {
+fn words(task: &TaskPlan, checks: &[Comparison]) -> String {
     let mut out = String::new();
     let snapshots: BTreeSet<Date> = checks.iter().filter_map(|c| c.snapshot).collect();
     let _ = writeln!(
@@ -205,12 +205,12 @@ fn words(task: &TaskPlan, checks: &[CheckRecord]) -> String {
             .map(|p| format!(", the contents of a {p}% sample read"))
             .unwrap_or_default();
         let verdict = match check.outcome {
-            CheckOutcome::Ok => format!("the same, {files} compared{sample}"),
-            CheckOutcome::Differs => format!(
+            ComparisonOutcome::Ok => format!("the same, {files} compared{sample}"),
+            ComparisonOutcome::Differs => format!(
                 "{} in {files} compared{sample}",
                 plural(check.differences as usize, "difference")
             ),
-            CheckOutcome::Failed => format!(
+            ComparisonOutcome::Failed => format!(
                 "could not be checked: {}",
                 check.message.as_deref().unwrap_or("no reason given")
             ),
@@ -224,7 +224,7 @@ fn words(task: &TaskPlan, checks: &[CheckRecord]) -> String {
 }
 
 /// One task's verification.
-struct Checker<'a> {
+struct Verifier<'a> {
     plan: &'a Plan,
     task: &'a TaskPlan,
     state: &'a StateDir,
@@ -242,8 +242,8 @@ struct Found {
     files: u64,
 }
 
-impl Checker<'_> {
-    fn run(&self) -> Vec<CheckRecord> {
+impl Verifier<'_> {
+    fn run(&self) -> Vec<Comparison> {
         let path = self.state.step_log(&self.task.name, "verify");
         let mut log = match StepLog::create(path.clone()) {
             Ok(log) => log,
@@ -301,15 +301,15 @@ impl Checker<'_> {
         &self,
         against: Against,
         check: Result<(Date, String, Found), String>,
-    ) -> CheckRecord {
-        let mut record = CheckRecord {
+    ) -> Comparison {
+        let mut record = Comparison {
             started: self.started,
             ended: self.clock.now(),
             against,
             snapshot: None,
             location: None,
             sample_percent: self.sample,
-            outcome: CheckOutcome::Failed,
+            outcome: ComparisonOutcome::Failed,
             files_checked: None,
             differences: 0,
             listed: Vec::new(),
@@ -322,9 +322,9 @@ impl Checker<'_> {
                 record.files_checked = Some(found.files);
                 record.differences = found.differences.len() as u64;
                 record.outcome = if found.differences.is_empty() {
-                    CheckOutcome::Ok
+                    ComparisonOutcome::Ok
                 } else {
-                    CheckOutcome::Differs
+                    ComparisonOutcome::Differs
                 };
                 record.listed = found.differences.into_iter().collect();
             }
@@ -622,7 +622,7 @@ fn copy_difference(item: &Item) -> Option<String> {
 }
 
 /// `verify --json`: each task's checks, as recorded.
-fn as_json(tasks: &[(String, Vec<CheckRecord>)]) -> serde_json::Value {
+fn as_json(tasks: &[(String, Vec<Comparison>)]) -> serde_json::Value {
     serde_json::json!({
         "version": crate::json::VERSION,
         "tasks": tasks.iter().map(|(name, checks)| serde_json::json!({
@@ -632,7 +632,7 @@ fn as_json(tasks: &[(String, Vec<CheckRecord>)]) -> serde_json::Value {
     })
 }
 
-fn json_check(c: &CheckRecord) -> serde_json::Value {
+fn json_check(c: &Comparison) -> serde_json::Value {
     use crate::record::Against;
     let (against, target) = match &c.against {
         Against::Source => ("source", None),

@@ -14,17 +14,17 @@ use serde_json::Value;
 use crate::retention::Policy;
 pub use location::Location;
 
-mod checker;
-pub mod location;
 #[cfg(test)]
-mod tests;
+mod config_tests;
+pub mod location;
+mod validate;
 
-use checker::Checker;
-pub use checker::notify::{
+use validate::Validator;
+pub use validate::channels::{
     Event, Healthchecks, NTFY_DEFAULT_ON, Notify, Ntfy, Priority, UrlSource, Webhook, redact,
     url_problem,
 };
-pub use checker::schema;
+pub use validate::schema;
 
 /// A validated configuration. Every field holds a checked value.
 #[derive(Debug, Clone, Serialize)]
@@ -288,7 +288,7 @@ impl Config {
         };
         let tree: Value = serde_saphyr::from_str_with_options(text, options)
             .map_err(|e| ConfigError::Syntax(file.to_path_buf(), syntax(text, &e)))?;
-        let mut checker = Checker::default();
+        let mut checker = Validator::default();
         let config = checker.config(file, &tree);
         match config {
             Some(config) if checker.problems.is_empty() => Ok(config),

@@ -15,7 +15,7 @@ pub mod excludes;
 mod hook;
 pub mod hook_group;
 pub mod itemize;
-mod retention;
+mod prune;
 pub mod rsync;
 pub mod scan;
 mod sync;
@@ -120,7 +120,7 @@ impl Engine<'_> {
                 let done = match (step.kind, step.target.and_then(|i| task.targets.get(i))) {
                     (StepKind::Before, _) => hook::before(self, task, &mut log),
                     (StepKind::Backup, _) => backup::run(self, task, &mut log),
-                    (StepKind::Retention, _) => retention::run(self, task, &mut log),
+                    (StepKind::Retention, _) => prune::run(self, task, &mut log),
                     (StepKind::Sync, Some(target)) => sync::run(self, task, target, &mut log),
                     (StepKind::Sync, None) => Err(StepError::new(
                         ErrorKind::Io,

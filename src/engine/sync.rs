@@ -106,7 +106,7 @@ pub(super) fn run(
         listing = committed;
     }
 
-    let delete = super::retention::judge(log, &listing.snapshots, today, &to.policy);
+    let delete = super::prune::judge(log, &listing.snapshots, today, &to.policy);
     log.line(&format!(
         "the target keeps {} snapshots and deletes {}",
         listing.snapshots.len() - delete.len(),

@@ -19,14 +19,14 @@ use crate::config::{Event, Healthchecks};
 /// ours stays within it, so the log tails it shows are whole.
 pub const BODY_LIMIT: usize = 100_000;
 
-/// A check, its ping URL read.
-pub struct Check {
+/// A monitor (a "check" on healthchecks.io), its ping URL read.
+pub struct Monitor {
     url: Result<Secret, String>,
 }
 
-impl Check {
-    pub fn load(config: &Healthchecks) -> Check {
-        Check {
+impl Monitor {
+    pub fn load(config: &Healthchecks) -> Monitor {
+        Monitor {
             url: Secret::url(&config.url, "notify.healthchecks."),
         }
     }
@@ -317,7 +317,7 @@ mod tests {
             unrecorded: None,
             clock: &clock,
         };
-        let check = Check {
+        let check = Monitor {
             url: Ok(Secret("https://hc-ping.com/abc".into())),
         };
         let (event, request) = check.request(&RunState::Finished(&finished)).unwrap();
@@ -351,7 +351,7 @@ mod tests {
 
     #[test]
     fn a_check_whose_url_file_is_missing_says_so_for_every_ping() {
-        let check = Check::load(&Healthchecks {
+        let check = Monitor::load(&Healthchecks {
             url: UrlSource::File("/nonexistent/hc-url".into()),
         });
         let started = Started {

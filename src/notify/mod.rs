@@ -199,7 +199,7 @@ fn words(state: State) -> &'static str {
 
 /// A channel as loaded for a run: what its config says, its secrets read (or why not).
 enum Loaded {
-    Healthchecks(healthchecks::Check),
+    Healthchecks(healthchecks::Monitor),
     Ntfy(ntfy::Topic),
     Webhook(webhook::Hook),
 }
@@ -240,7 +240,7 @@ impl Notifier {
     pub fn load(notify: &Notify, stale_after_days: u32) -> Notifier {
         let mut channels = Vec::new();
         if let Some(c) = &notify.healthchecks {
-            channels.push(Loaded::Healthchecks(healthchecks::Check::load(c)));
+            channels.push(Loaded::Healthchecks(healthchecks::Monitor::load(c)));
         }
         if let Some(c) = &notify.ntfy {
             channels.push(Loaded::Ntfy(ntfy::Topic::load(c)));

@@ -10,9 +10,9 @@
 //! WAL and a busy timeout let the site renderer read while a run writes.
 
 mod history;
-mod inventory;
+mod listings;
 mod pings;
-mod schema;
+mod tables;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -21,8 +21,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::outcome::{StepResult, TaskResult};
 pub use history::{RunState, StepRow, TaskHistory, TaskRun};
-pub use inventory::{
-    Against, CheckOutcome, CheckRecord, Inventory, LISTED, SideRecord, SnapshotRecord,
+pub use listings::{
+    Against, Comparison, ComparisonOutcome, Inventory, LISTED, SideRecord, SnapshotRecord,
 };
 
 /// The log DB, open for writing.
@@ -63,7 +63,7 @@ impl std::fmt::Display for RecordError {
                 f,
                 "its schema version is {version}, newer than this backup-server knows ({}); \
                  refusing to write to it (was backup-server downgraded?)",
-                schema::VERSION
+                tables::VERSION
             ),
         }
     }
@@ -106,7 +106,7 @@ impl Record {
             Ok(conn)
         };
         let mut conn = open().map_err(|e| fail("open the log database", e.into()))?;
-        schema::migrate(&mut conn).map_err(|e| fail("bring the log database up to date", e))?;
+        tables::migrate(&mut conn).map_err(|e| fail("bring the log database up to date", e))?;
         Ok(Record {
             conn,
             path: path.to_path_buf(),
@@ -256,23 +256,23 @@ impl Record {
     /// snapshots.
     pub fn history(&self, task: &str, active: Option<RunId>) -> Result<TaskHistory, RecordError> {
         let load = history::load(&self.conn, task, active).and_then(|mut history| {
-            history.inventory = inventory::load(&self.conn, task)?;
+            history.inventory = listings::load(&self.conn, task)?;
             Ok(history)
         });
         self.named(&format!("read the history of task {task}"), load)
     }
 
-    /// What the record knows of `task`'s snapshots (see `inventory::load`).
+    /// What the record knows of `task`'s snapshots (see `listings::load`).
     pub fn inventory(&self, task: &str) -> Result<Inventory, RecordError> {
         self.named(
             &format!("read the snapshots of task {task}"),
-            inventory::load(&self.conn, task),
+            listings::load(&self.conn, task),
         )
     }
 
     /// Replaces what the record says one side of `task` holds.
     pub fn record_side(&mut self, task: &str, side: &SideRecord) -> Result<(), RecordError> {
-        let result = inventory::write_side(&mut self.conn, task, side);
+        let result = listings::write_side(&mut self.conn, task, side);
         self.named(
             &format!("record the snapshots of task {task} on {}", side.side),
             result,
@@ -280,8 +280,8 @@ impl Record {
     }
 
     /// Records one check of a verification of `task`.
-    pub fn record_check(&mut self, task: &str, check: &CheckRecord) -> Result<(), RecordError> {
-        let result = inventory::write_check(&self.conn, task, check);
+    pub fn record_check(&mut self, task: &str, check: &Comparison) -> Result<(), RecordError> {
+        let result = listings::write_check(&self.conn, task, check);
         self.named(&format!("record the verification of task {task}"), result)
     }
 
@@ -390,4 +390,4 @@ pub struct Measure {
 }
 
 #[cfg(test)]
-mod tests;
+mod record_tests;

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::TaskSummary;
 use super::context::{Context, slug};
 use crate::record::Progress;
-use crate::record::{Against, CheckOutcome, TaskRun};
+use crate::record::{Against, ComparisonOutcome, TaskRun};
 
 /// The version of `status.json`'s schema (README, "status.json"; docs/status.schema.json):
 /// raised when a field changes meaning or goes, not when one is added.
@@ -126,7 +126,10 @@ pub fn status_json(ctx: &Context, tasks: &[TaskSummary]) -> String {
                 Verification {
                     end: ctx.clock.rfc3339(end),
                     end_unix: end,
-                    success: t.verification.iter().all(|c| c.outcome == CheckOutcome::Ok),
+                    success: t
+                        .verification
+                        .iter()
+                        .all(|c| c.outcome == ComparisonOutcome::Ok),
                     differences: t.verification.iter().map(|c| c.differences).sum(),
                 }
             }),
@@ -351,7 +354,10 @@ fn verification_metrics(tasks: &[TaskSummary]) -> String {
         "1 if the task's last verification found every copy equal to its snapshot, else 0.",
         verified()
             .map(|t| {
-                let ok = t.verification.iter().all(|c| c.outcome == CheckOutcome::Ok);
+                let ok = t
+                    .verification
+                    .iter()
+                    .all(|c| c.outcome == ComparisonOutcome::Ok);
                 (task(t), f64::from(u8::from(ok)))
             })
             .collect(),
@@ -363,7 +369,7 @@ fn verification_metrics(tasks: &[TaskSummary]) -> String {
             .flat_map(|t| {
                 t.verification
                     .iter()
-                    .filter(|c| c.outcome != CheckOutcome::Failed)
+                    .filter(|c| c.outcome != ComparisonOutcome::Failed)
                     .map(move |c| {
                         let against = match &c.against {
                             Against::Source => "source".to_string(),

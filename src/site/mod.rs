@@ -7,10 +7,10 @@
 pub mod charts;
 pub mod context;
 pub mod feeds;
-pub mod inventory;
 pub mod nginx;
 pub mod pages;
 pub mod publish;
+pub mod snapshot_table;
 
 use std::path::Path;
 
@@ -43,7 +43,7 @@ pub struct TaskSummary {
     /// The newest failed or interrupted runs, newest first.
     pub failures: Vec<TaskRun>,
     /// The checks of its last verification.
-    pub verification: Vec<crate::record::CheckRecord>,
+    pub verification: Vec<crate::record::Comparison>,
     /// What its newest backup that recorded it moved, however long ago: the metrics'
     /// last-known figures, which a failed night does not blank.
     pub last_backup: Option<crate::outcome::TransferStats>,

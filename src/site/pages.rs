@@ -221,7 +221,7 @@ pub fn task_page(
     let body = html! {
         h1 { (task.name) }
         p class={ "state " (health.state.word()) } { (health.describe(ctx.clock)) }
-        @if page == 1 { (super::inventory::sections(ctx, &task.inventory)) }
+        @if page == 1 { (super::snapshot_table::sections(ctx, &task.inventory)) }
         @if page == 1 && !task.runs.is_empty() {
             h2 { "Durations" }
             (charts::durations(&task.runs, ctx.clock))

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{Checker, Scope, kind};
+use super::{Scope, Validator, kind};
 
 /// The `notify` part, checked. Every channel is optional; none is the default.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -230,7 +230,7 @@ pub(in crate::config) fn schema() -> Vec<String> {
 /// The messages ntfy sends when `on` is not given.
 pub const NTFY_DEFAULT_ON: [Event; 2] = [Event::Failure, Event::Recovery];
 
-impl Checker {
+impl Validator {
     /// The `notify` mapping; `None` when it has a problem (recorded).
     pub(super) fn notify(&mut self, value: Option<&Value>) -> Option<Notify> {
         let map = match value {
@@ -300,7 +300,7 @@ impl Checker {
         map: &Map<String, Value>,
         name: &str,
         keys: &[&str],
-        read: impl FnOnce(&mut Checker, &Map<String, Value>) -> Option<T>,
+        read: impl FnOnce(&mut Validator, &Map<String, Value>) -> Option<T>,
     ) -> Option<Option<T>> {
         match map.get(name) {
             None | Some(Value::Null) => Some(None),

@@ -10,7 +10,7 @@ use jiff::civil::Date;
 use maud::{Markup, html};
 
 use super::context::Context;
-use crate::record::{CheckOutcome, Inventory};
+use crate::record::{ComparisonOutcome, Inventory};
 use crate::retention::Kept;
 use crate::sides::inventory::{cell, heading, rows};
 use crate::words::added as added_words;
@@ -109,7 +109,7 @@ fn verification(ctx: &Context, inventory: &Inventory) -> Markup {
                                 td.name data-label="against" { (check.against.words()) }
                                 td data-label="snapshot" { (check.snapshot.map(|d| d.to_string()).unwrap_or_default()) }
                                 td.outcome {
-                                    span class={ "badge " (if check.outcome == CheckOutcome::Ok { "ok" } else { "failed" }) } {
+                                    span class={ "badge " (if check.outcome == ComparisonOutcome::Ok { "ok" } else { "failed" }) } {
                                         (check.outcome.word())
                                     }
                                 }

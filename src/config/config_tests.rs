@@ -1,4 +1,4 @@
-use super::checker::close;
+use super::validate::close;
 use super::*;
 
 const GOOD: &str = r#"

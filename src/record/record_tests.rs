@@ -57,7 +57,7 @@ fn the_seeds_table_is_kept_exactly() {
             "time_elapsed TEXT",
         ]
     );
-    assert_eq!(count(&record, "PRAGMA user_version"), schema::VERSION);
+    assert_eq!(count(&record, "PRAGMA user_version"), tables::VERSION);
 }
 
 #[test]

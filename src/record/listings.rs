@@ -39,7 +39,7 @@ pub struct SnapshotRecord {
 
 /// How one check of a verification ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CheckOutcome {
+pub enum ComparisonOutcome {
     /// Every file compared matches.
     Ok,
     /// The copies differ.
@@ -48,20 +48,20 @@ pub enum CheckOutcome {
     Failed,
 }
 
-impl CheckOutcome {
+impl ComparisonOutcome {
     pub fn word(self) -> &'static str {
         match self {
-            CheckOutcome::Ok => "ok",
-            CheckOutcome::Differs => "differs",
-            CheckOutcome::Failed => "failed",
+            ComparisonOutcome::Ok => "ok",
+            ComparisonOutcome::Differs => "differs",
+            ComparisonOutcome::Failed => "failed",
         }
     }
 
-    fn from_word(word: &str) -> CheckOutcome {
+    fn from_word(word: &str) -> ComparisonOutcome {
         match word {
-            "ok" => CheckOutcome::Ok,
-            "differs" => CheckOutcome::Differs,
-            _ => CheckOutcome::Failed,
+            "ok" => ComparisonOutcome::Ok,
+            "differs" => ComparisonOutcome::Differs,
+            _ => ComparisonOutcome::Failed,
         }
     }
 }
@@ -101,7 +101,7 @@ impl Against {
 
 /// One check of a verification.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CheckRecord {
+pub struct Comparison {
     /// When the task's verification started (shared by its checks), Unix seconds.
     pub started: f64,
     pub ended: f64,
@@ -112,7 +112,7 @@ pub struct CheckRecord {
     pub location: Option<String>,
     /// The share of files whose contents were read; `None`: all of them.
     pub sample_percent: Option<f64>,
-    pub outcome: CheckOutcome,
+    pub outcome: ComparisonOutcome,
     pub files_checked: Option<u64>,
     pub differences: u64,
     /// The differences in words (the first `LISTED` of them are recorded).
@@ -133,7 +133,7 @@ pub struct Inventory {
     /// What each snapshot's backup transferred, by the snapshot's date.
     pub added: BTreeMap<Date, TransferStats>,
     /// The checks of the newest verification; empty if it was never verified.
-    pub verification: Vec<CheckRecord>,
+    pub verification: Vec<Comparison>,
 }
 
 impl Inventory {
@@ -142,7 +142,7 @@ impl Inventory {
         (!self.verification.is_empty()).then(|| {
             self.verification
                 .iter()
-                .all(|c| c.outcome == CheckOutcome::Ok)
+                .all(|c| c.outcome == ComparisonOutcome::Ok)
         })
     }
 }
@@ -181,7 +181,7 @@ pub fn write_side(conn: &mut Connection, task: &str, side: &SideRecord) -> rusql
 }
 
 /// Records one check of a verification.
-pub fn write_check(conn: &Connection, task: &str, check: &CheckRecord) -> rusqlite::Result<()> {
+pub fn write_check(conn: &Connection, task: &str, check: &Comparison) -> rusqlite::Result<()> {
     let listed: Vec<&String> = check.listed.iter().take(LISTED).collect();
     conn.execute(
         "INSERT INTO verifications (task, started, ended, against, snapshot, location, sample_percent,
@@ -289,14 +289,14 @@ pub fn load(conn: &Connection, task: &str) -> rusqlite::Result<Inventory> {
     )?;
     let mut rows = query.query([task])?;
     while let Some(row) = rows.next()? {
-        verification.push(CheckRecord {
+        verification.push(Comparison {
             started: row.get(0)?,
             ended: row.get(1)?,
             against: Against::from_key(&row.get::<_, String>(2)?),
             snapshot: parse_date(row.get(3)?),
             location: row.get(4)?,
             sample_percent: row.get(5)?,
-            outcome: CheckOutcome::from_word(&row.get::<_, String>(6)?),
+            outcome: ComparisonOutcome::from_word(&row.get::<_, String>(6)?),
             files_checked: row.get::<_, Option<i64>>(7)?.map(|n| n.max(0) as u64),
             differences: row.get::<_, i64>(8)?.max(0) as u64,
             listed: serde_json::from_str(&row.get::<_, String>(9)?).unwrap_or_default(),
@@ -432,7 +432,7 @@ mod tests {
     fn the_last_verification_is_read_back_check_by_check() {
         let dir = tempfile::tempdir().unwrap();
         let mut record = Record::open(&dir.path().join("log.db")).unwrap();
-        let check = |started: f64, against: Against, outcome: CheckOutcome| CheckRecord {
+        let check = |started: f64, against: Against, outcome: ComparisonOutcome| Comparison {
             started,
             ended: started + 5.0,
             against,
@@ -441,12 +441,12 @@ mod tests {
             sample_percent: Some(10.0),
             outcome,
             files_checked: Some(3),
-            differences: if outcome == CheckOutcome::Differs {
+            differences: if outcome == ComparisonOutcome::Differs {
                 150
             } else {
                 0
             },
-            listed: if outcome == CheckOutcome::Differs {
+            listed: if outcome == ComparisonOutcome::Differs {
                 (0..150)
                     .map(|i| format!("missing on the target: f{i}"))
                     .collect()
@@ -456,15 +456,18 @@ mod tests {
             message: None,
         };
         record
-            .record_check("data", &check(100.0, Against::Source, CheckOutcome::Ok))
+            .record_check(
+                "data",
+                &check(100.0, Against::Source, ComparisonOutcome::Ok),
+            )
             .unwrap();
         let newer = [
             check(
                 200.0,
                 Against::Target("remote".into()),
-                CheckOutcome::Differs,
+                ComparisonOutcome::Differs,
             ),
-            check(200.0, Against::Source, CheckOutcome::Ok),
+            check(200.0, Against::Source, ComparisonOutcome::Ok),
         ];
         for c in &newer {
             record.record_check("data", c).unwrap();

@@ -15,12 +15,12 @@ use crate::config::location::{Location, checked_path};
 use crate::retention::Policy;
 
 /// The `notify` part (pings), checked by the same walker.
-#[path = "notify.rs"]
-pub(super) mod notify;
+#[path = "channels.rs"]
+pub(super) mod channels;
 
 /// Walks the tree, collecting problems; returns `None` when a value could not be built.
 #[derive(Default)]
-pub(super) struct Checker {
+pub(super) struct Validator {
     pub(super) problems: Vec<Problem>,
 }
 
@@ -115,7 +115,7 @@ pub fn schema() -> Vec<String> {
             "smtp" => under("smtp.", SMTP_KEYS),
             "sync" => under("sync.", SYNC_KEYS),
             "disk" => under("disk.", DISK_KEYS),
-            "notify" => notify::schema(),
+            "notify" => channels::schema(),
             _ => Vec::new(),
         };
         paths.push(key.to_string());
@@ -125,7 +125,7 @@ pub fn schema() -> Vec<String> {
     paths
 }
 
-impl Checker {
+impl Validator {
     fn problem(&mut self, scope: Scope, key: &str, message: impl Into<String>) {
         self.problems.push(Problem {
             key: scope.key(key),
