@@ -484,7 +484,7 @@ impl Validator {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
+    
 
     use super::*;
     use crate::config::{Config, ConfigError};
@@ -493,17 +493,11 @@ mod tests {
                         email_report: a@b.cd\ntasks: [{name: t, dir_source: /s}]\n";
 
     fn parse(notify: &str) -> Result<Config, ConfigError> {
-        Config::parse(Path::new("/etc/c.yml"), &format!("{BASE}{notify}"))
+        crate::config::config_tests::parse(&format!("{BASE}{notify}"))
     }
 
     fn problems(notify: &str) -> Vec<String> {
-        match parse(notify) {
-            Err(ConfigError::Invalid(_, problems)) => problems
-                .into_iter()
-                .map(|p| format!("{}: {}", p.key, p.message))
-                .collect(),
-            other => panic!("expected problems, got {other:?}"),
-        }
+        crate::config::config_tests::problems(&format!("{BASE}{notify}"))
     }
 
     #[test]

@@ -17,11 +17,13 @@ tasks:
     retention: {monthly: 24}
 "#;
 
-fn parse(text: &str) -> Result<Config, ConfigError> {
+/// The config `text`, read as if from the usual place.
+pub(super) fn parse(text: &str) -> Result<Config, ConfigError> {
     Config::parse(Path::new("/etc/backup-server/backup_config.yml"), text)
 }
 
-fn problems(text: &str) -> Vec<String> {
+/// Every problem found in `text`, as `key: message`.
+pub(super) fn problems(text: &str) -> Vec<String> {
     match parse(text) {
         Err(ConfigError::Invalid(_, problems)) => problems
             .into_iter()
