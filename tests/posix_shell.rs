@@ -4,9 +4,8 @@
 
 mod support;
 
-
-use support::sshd::{LoginShell, Sshd, login_shell_program, target_user, use_ssh_target};
 use support::World;
+use support::sshd::{LoginShell, Sshd, login_shell_program, target_user, use_ssh_target};
 
 /// Two nights synced to `user@backuphost` whose login shell is `shell`: both exit 0,
 /// and the target shares unchanged files between the two snapshots.
