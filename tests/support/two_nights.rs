@@ -20,16 +20,17 @@ impl World {
     /// `task_dir` holds the two snapshots of [`World::run_two_nights`], hard-linked
     /// where nothing changed, and the record holds two good nights.
     pub fn assert_two_nights_in(&self, task_dir: &Path) {
-        assert_eq!(entries(task_dir), ["2026-03-01", "2026-03-02"]);
+        let side = task_dir.display();
+        assert_eq!(entries(task_dir), ["2026-03-01", "2026-03-02"], "{side}");
         assert_eq!(
             inode(&task_dir.join("2026-03-01/photos/cat.jpg")),
             inode(&task_dir.join("2026-03-02/photos/cat.jpg")),
-            "an unchanged file is one inode in {}",
-            task_dir.display()
+            "an unchanged file is one inode in {side}"
         );
         assert_ne!(
             inode(&task_dir.join("2026-03-01/docs/report.txt")),
-            inode(&task_dir.join("2026-03-02/docs/report.txt"))
+            inode(&task_dir.join("2026-03-02/docs/report.txt")),
+            "a changed file is a new inode in {side}"
         );
         assert_eq!(
             fs::read_to_string(task_dir.join("2026-03-01/docs/report.txt")).unwrap(),
