@@ -63,11 +63,8 @@ fn whole_setup() -> (World, Parts) {
 }
 
 fn doctor(world: &World) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_backup-server"))
-        .arg("--config")
-        .arg(world.config_path())
-        .arg("--state-dir")
-        .arg(&world.state)
+    world
+        .binary()
         .arg("--password-file")
         .arg(world.root.path().join("password"))
         .arg("doctor")
@@ -236,23 +233,9 @@ fn an_unreadable_source_is_named_with_its_fix() {
     world.source_spec = secret_source.display().to_string();
     // Run as nobody: root reads everything; nobody may not read the private source.
     fs::set_permissions(world.root.path(), fs::Permissions::from_mode(0o755)).unwrap();
-    for dir in [&world.local, &world.remote] {
-        Command::new("chown")
-            .args(["65534:65534"])
-            .arg(dir)
-            .status()
-            .unwrap();
-    }
-    let config = world.config_path();
-    fs::set_permissions(&config, fs::Permissions::from_mode(0o644)).unwrap();
 
-    let out = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-        .arg(env!("CARGO_BIN_EXE_backup-server"))
-        .arg("--config")
-        .arg(&config)
-        .arg("--state-dir")
-        .arg(&world.state)
+    let out = world
+        .binary_as_nobody()
         .args(["--no-email", "doctor"])
         .output()
         .unwrap();
@@ -267,7 +250,7 @@ fn an_unreadable_source_is_named_with_its_fix() {
              ✓ backup disk: {} is writable\n\
              ✓ target remote: {} is writable\n\
              \n1 of 5 checks failed.\n",
-            config.display(),
+            world.config_path().display(),
             secret_source.display(),
             world.local.display(),
             world.remote.display()
@@ -303,11 +286,8 @@ fn a_host_key_not_pinned_is_trusted_on_first_use_by_the_run_not_by_the_doctor() 
         sshd.client_key.display(),
         sshd.client_config.display()
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_backup-server"))
-        .arg("--config")
-        .arg(world.config_path())
-        .arg("--state-dir")
-        .arg(&world.state)
+    let out = world
+        .binary()
         .args(["--no-email", "doctor"])
         .output()
         .unwrap();
@@ -326,11 +306,8 @@ fn a_host_key_not_pinned_is_trusted_on_first_use_by_the_run_not_by_the_doctor() 
 
     // Once a run has trusted it, the doctor checks against what the run remembered.
     assert_eq!(world.run("2026-03-01").status.code(), Some(0));
-    let out = Command::new(env!("CARGO_BIN_EXE_backup-server"))
-        .arg("--config")
-        .arg(world.config_path())
-        .arg("--state-dir")
-        .arg(&world.state)
+    let out = world
+        .binary()
         .args(["--no-email", "doctor"])
         .output()
         .unwrap();
@@ -347,13 +324,7 @@ fn a_host_key_not_pinned_is_trusted_on_first_use_by_the_run_not_by_the_doctor() 
 #[test]
 fn a_healthchecks_url_is_checked_by_a_verified_tls_handshake_alone() {
     let dir = tempfile::tempdir().unwrap();
-    let service = HttpRecorder::start(
-        dir.path(),
-        Answer {
-            https: true,
-            ..Answer::default()
-        },
-    );
+    let service = HttpRecorder::start(dir.path(), Answer::https());
     let mut world = World::new();
     let url_file = world.root.path().join("hc-url");
     fs::write(&url_file, service.url("/ping/tls-check")).unwrap();
@@ -364,11 +335,8 @@ fn a_healthchecks_url_is_checked_by_a_verified_tls_handshake_alone() {
         )
     };
     let run = |world: &World| {
-        Command::new(env!("CARGO_BIN_EXE_backup-server"))
-            .arg("--config")
-            .arg(world.config_path())
-            .arg("--state-dir")
-            .arg(&world.state)
+        world
+            .binary()
             .args(["--no-email", "doctor"])
             .output()
             .unwrap()

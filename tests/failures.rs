@@ -8,6 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use support::nobody::give_to_nobody;
 use support::{World, entries, path_with, show, slow_rsync, stderr, write};
 
 #[test]
@@ -249,29 +250,11 @@ fn an_unreadable_file_is_a_warning_not_a_failure() {
     ] {
         fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).unwrap();
     }
-    for dir in [&world.local, &world.remote] {
-        Command::new("chown")
-            .args(["65534:65534"])
-            .arg(dir)
-            .status()
-            .unwrap();
-    }
-    let config = world.config_path();
-    fs::set_permissions(&config, fs::Permissions::from_mode(0o644)).unwrap();
     fs::create_dir_all(&world.state).unwrap();
-    Command::new("chown")
-        .args(["65534:65534"])
-        .arg(&world.state)
-        .status()
-        .unwrap();
+    give_to_nobody(&world.state);
 
-    let out = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-        .arg(env!("CARGO_BIN_EXE_backup-server"))
-        .arg("--config")
-        .arg(&config)
-        .arg("--state-dir")
-        .arg(&world.state)
+    let out = world
+        .binary_as_nobody()
         .args(["--no-email", "--today", "2026-03-01", "run"])
         .output()
         .unwrap();

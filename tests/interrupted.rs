@@ -8,32 +8,11 @@ use std::path::Path;
 use std::process::Command;
 
 use support::faults::dead_pid;
-use support::sshd::Sshd;
+use support::targets::{Target, world_syncing_to};
 use support::tree::{
-    Manifest, all_names, differences, fingerprint, manifest, snapshot_fingerprints,
+    Manifest, assert_snapshots_kept, differences, manifest, snapshot_fingerprints,
 };
-use support::{World, show, write};
-
-/// How the target is reached.
-#[derive(Clone, Copy, Debug)]
-enum Target {
-    LocalPath,
-    Ssh,
-}
-
-fn world_syncing_to(target: Target) -> (World, Option<Sshd>) {
-    let mut world = World::new();
-    let sshd = match target {
-        Target::LocalPath => None,
-        Target::Ssh => {
-            let sshd = Sshd::start(&world.root.path().join("sshd"));
-            world.remote_spec = format!("root@backuphost:{}", world.remote.display());
-            world.extra = sshd.config_lines();
-            Some(sshd)
-        }
-    };
-    (world, sshd)
-}
+use support::{World, entries, show, write};
 
 /// `cp -a from to`: a complete copy, as rsync would have left it.
 fn copy_tree(from: &Path, to: &Path) {
@@ -53,7 +32,7 @@ fn rename(task_dir: &Path, from: &str, to: &str) {
 /// Neither side holds any of the engine's hidden entries after a complete run.
 fn assert_no_leftovers(world: &World) {
     for task in [world.local_task(), world.remote_task()] {
-        let hidden: Vec<String> = all_names(&task)
+        let hidden: Vec<String> = entries(&task)
             .into_iter()
             .filter(|n| {
                 n == ".in-progress" || n.starts_with(".replaced-") || n.starts_with(".deleting-")
@@ -104,7 +83,7 @@ fn a_same_day_swap_killed_between_its_renames(target: Target) {
     let lost: Vec<String> = tasks
         .iter()
         .filter(|task| !task.join("2026-03-02").is_dir())
-        .map(|task| format!("{} holds {:?}", task.display(), all_names(task)))
+        .map(|task| format!("{} holds {:?}", task.display(), entries(task)))
         .collect();
     assert!(
         lost.is_empty(),
@@ -114,15 +93,7 @@ fn a_same_day_swap_killed_between_its_renames(target: Target) {
     );
     for (task, before) in tasks.iter().zip(&before) {
         assert_is(&second_day, &task.join("2026-03-02"));
-        for (name, print) in before {
-            let diff = differences(print, &fingerprint(&task.join(name)), 10);
-            assert!(
-                diff.is_empty(),
-                "{}: {name} is not the snapshot it was:\n{}",
-                task.display(),
-                diff.join("\n")
-            );
-        }
+        assert_snapshots_kept(before, task, &task.display().to_string());
         assert_is(&manifest(&world.source), &task.join("2026-03-03"));
     }
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
@@ -162,15 +133,7 @@ fn a_same_day_swap_killed_before_the_old_snapshot_was_deleted(target: Target) {
     let out = world.run("2026-03-03");
     for (task, before) in tasks.iter().zip(&before) {
         assert_is(&afternoon, &task.join("2026-03-02"));
-        for (name, print) in before {
-            let diff = differences(print, &fingerprint(&task.join(name)), 10);
-            assert!(
-                diff.is_empty(),
-                "{}: {name} is not the snapshot it was:\n{}",
-                task.display(),
-                diff.join("\n")
-            );
-        }
+        assert_snapshots_kept(before, task, &task.display().to_string());
     }
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert_no_leftovers(&world);
@@ -196,19 +159,9 @@ fn a_render_killed_mid_way_leaves_no_staging_directory_after_the_next_render() {
     write(&stale.join("index.html"), "half a site\n");
     write(&stale.join("tasks/0-data/index.html"), "half a page\n");
 
-    let out = Command::new(env!("CARGO_BIN_EXE_backup-server"))
-        .arg("--config")
-        .arg(world.config_path())
-        .arg("--state-dir")
-        .arg(&world.state)
-        .arg("--site-dir")
-        .arg(&site)
-        .arg("render-site")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    world.render_site_expecting(&site, 0);
     assert!(site.join("index.html").is_file());
-    let beside: Vec<String> = all_names(world.root.path())
+    let beside: Vec<String> = entries(world.root.path())
         .into_iter()
         .filter(|n| n.starts_with(".site."))
         .collect();

@@ -32,10 +32,8 @@ use support::faults::{
     Rng, kill_group, kill_process, processes, spawn_in_own_group, wait_until_none,
 };
 use support::sshd::{LoginShell, Sshd, TargetUser, target_user, use_ssh_target};
-use support::tree::{
-    Fingerprint, Manifest, all_names, differences, fingerprint, manifest, manifest_of,
-};
-use support::{World, write};
+use support::tree::{Fingerprint, Manifest, differences, fingerprint, manifest, manifest_of};
+use support::{World, entries, write};
 
 /// Small, so that every new day prunes on both sides.
 const DAILY: usize = 2;
@@ -74,7 +72,7 @@ impl Observed {
         let mut snapshots = BTreeMap::new();
         let mut replaced = BTreeMap::new();
         let mut hidden = Vec::new();
-        for name in all_names(task_dir) {
+        for name in entries(task_dir) {
             let path = task_dir.join(&name);
             let is_dir = fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
             if support::tree::is_snapshot_name(&name) && is_dir {
@@ -550,7 +548,7 @@ impl Soak {
                         if complete || !set_aside {
                             problem(format!(
                                 "{name} is lost (the policy keeps it); the directory holds {:?}",
-                                all_names(&self.task_dir(side))
+                                entries(&self.task_dir(side))
                             ));
                         }
                     }

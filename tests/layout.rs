@@ -17,32 +17,20 @@ use backup_server::clock::Clock;
 use backup_server::config::Config;
 use backup_server::health::disks;
 use backup_server::health::{State, Verdict};
-use backup_server::outcome::{
-    ErrorKind, Space, StepError, StepOutcome, StepResult, TaskResult, TransferStats,
-};
+use backup_server::outcome::{Space, TaskResult, TransferStats};
 use backup_server::plan::StepKind;
 use backup_server::record::{Record, SideRecord, SnapshotRecord};
 use backup_server::report::{About, compose, enrich};
 use backup_server::retention::{Policy, explain};
 use mail_parser::MessageParser;
+use support::results::{DAY, End, MadeRun, now};
+use support::site::checked_metrics;
 use support::{World, show};
 
-const DAY: f64 = 86_400.0;
 /// A name as long as a configured name may sensibly be, without a place to break it.
 const LONG: &str = "photos-of-the-whole-family-from-every-phone-we-ever-owned_2009-2026";
 const LONG_SOURCE: &str = "/srv/family/photos/an-extremely-long-directory-name-without-any-space-to-break-it-at/DCIM/Camera";
 const TB: u64 = 1_000_000_000_000;
-
-fn now() -> f64 {
-    jiff::Timestamp::now().as_millisecond() as f64 / 1000.0
-}
-
-/// How one step of a made-up run ends.
-#[derive(Clone, Copy)]
-enum End {
-    Ok,
-    Fails(&'static str),
-}
 
 /// A nightly run of `task` `days_ago`, its steps `(id, end, seconds)` one after the
 /// other, with what the backup moved and how much room each disk had left.
@@ -54,69 +42,41 @@ fn run(
     local_free: u64,
     target_free: u64,
 ) -> TaskResult {
-    let started = now() - days_ago * DAY;
-    let mut at = started;
-    let mut results = Vec::new();
-    let mut skipped = Vec::new();
+    let space = |free: u64| Space {
+        snapshots: 30,
+        free_bytes: Some(free),
+        free_inodes: Some(free / 20_000),
+        total_bytes: Some(2 * TB),
+        total_inodes: Some(122_000_000),
+    };
+    let mut run = MadeRun::of(task, now() - days_ago * DAY);
     for (id, end, seconds) in steps {
-        if results.iter().any(|s: &StepResult| s.outcome.failed()) {
-            skipped.push(id.to_string());
-            continue;
-        }
-        let kind = match *id {
-            "backup" => StepKind::Backup,
-            "retention" => StepKind::Retention,
-            _ => StepKind::Sync,
-        };
-        let outcome = match end {
-            End::Ok => StepOutcome::Ok,
-            End::Fails(why) => StepOutcome::Failed {
-                error: StepError::new(ErrorKind::Transfer, why.to_string()),
-            },
-        };
-        let space = |free: u64| Space {
-            snapshots: 30,
-            free_bytes: Some(free),
-            free_inodes: Some(free / 20_000),
-            total_bytes: Some(2 * TB),
-            total_inodes: Some(122_000_000),
-        };
         let ok = matches!(end, End::Ok);
-        results.push(StepResult {
-            kind,
-            id: id.to_string(),
-            started: at,
-            ended: at + seconds,
-            from: if kind == StepKind::Sync {
-                format!("/mnt/backup/{task}")
-            } else {
-                source.to_string()
-            },
-            to: match kind {
-                StepKind::Sync => format!("backup@{}.example.org:/srv/backups/{task}", &id[4..]),
-                _ => format!("/mnt/backup/{task}/2026-12-03"),
-            },
-            log: PathBuf::from(format!("/var/lib/backup-server/logs/{task}_{id}.log")),
-            outcome,
-            stats: (kind == StepKind::Backup && ok).then_some(TransferStats {
-                files_total: 1_234_567,
-                files_transferred: 1_200 + (days_ago as u64 % 7) * 300,
-                bytes_transferred: 2_500_000_000 + (days_ago as u64 % 5) * 900_000_000,
-                total_size: 870_000_000_000,
-            }),
-            local: (kind != StepKind::Sync && ok).then(|| space(local_free)),
-            target: (kind == StepKind::Sync && ok).then(|| space(target_free)),
-        });
-        at += seconds;
+        run = if !matches!(*id, "backup" | "retention") {
+            run.reading(format!("/mnt/backup/{task}")).writing(format!(
+                "backup@{}.example.org:/srv/backups/{task}",
+                &id[4..]
+            ))
+        } else {
+            run.reading(source)
+                .writing(format!("/mnt/backup/{task}/2026-12-03"))
+        };
+        run = run
+            .logging(format!("/var/lib/backup-server/logs/{task}_{id}.log"))
+            .step(id, end.clone(), *seconds)
+            .with(|step| {
+                let sync = step.kind == StepKind::Sync;
+                step.stats = (step.kind == StepKind::Backup && ok).then_some(TransferStats {
+                    files_total: 1_234_567,
+                    files_transferred: 1_200 + (days_ago as u64 % 7) * 300,
+                    bytes_transferred: 2_500_000_000 + (days_ago as u64 % 5) * 900_000_000,
+                    total_size: 870_000_000_000,
+                });
+                step.local = (!sync && ok).then(|| space(local_free));
+                step.target = (sync && ok).then(|| space(target_free));
+            });
     }
-    TaskResult {
-        name: task.into(),
-        started,
-        ended: at,
-        steps: results,
-        skipped,
-        planned: steps.iter().map(|(id, _, _)| id.to_string()).collect(),
-    }
+    run.build()
 }
 
 /// The world: `data` healthy for 130 nights (two history pages) while the backup disk
@@ -144,7 +104,7 @@ fn scenario() -> Vec<TaskResult> {
         ));
         if night < 20 {
             let backup = if night < 1 {
-                End::Fails(
+                End::fails(
                     "rsync exited with status 23 (partial transfer due to error): cannot read /srv/family/photos/an-extremely-long-directory-name-without-any-space-to-break-it-at/DCIM/Camera/IMG_20261201_101010.jpg",
                 )
             } else {
@@ -163,7 +123,7 @@ fn scenario() -> Vec<TaskResult> {
                 remote_free,
             ));
             let offsite = if night < 6 {
-                End::Fails("ssh: connect to host offsite.example.org port 22: No route to host")
+                End::fails("ssh: connect to host offsite.example.org port 22: No route to host")
             } else {
                 End::Ok
             };
@@ -293,17 +253,7 @@ fn rendered() -> (World, Vec<TaskResult>, PathBuf) {
     let runs = scenario();
     record(&world, &runs);
     let site = world.root.path().join("site");
-    let out = Command::new(env!("CARGO_BIN_EXE_backup-server"))
-        .arg("--config")
-        .arg(world.config_path())
-        .arg("--state-dir")
-        .arg(&world.state)
-        .arg("--site-dir")
-        .arg(&site)
-        .arg("render-site")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    world.render_site_expecting(&site, 0);
     (world, runs, site)
 }
 
@@ -421,13 +371,7 @@ fn status_json_follows_its_schema_and_says_what_the_banner_says() {
 #[test]
 fn metrics_keep_the_last_known_figures_and_one_hot_states_and_the_feed_links_absolutely() {
     let (_world, _, site) = rendered();
-    let promtool = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(fs::File::open(site.join("metrics.prom")).unwrap())
-        .output()
-        .expect("promtool runs (apt-get install prometheus)");
-    assert!(promtool.status.success(), "{}", show(&promtool));
-    let metrics = fs::read_to_string(site.join("metrics.prom")).unwrap();
+    let metrics = checked_metrics(&site);
     let version = env!("CARGO_PKG_VERSION");
     for expected in [
         format!("backup_server_build_info{{version=\"{version}\"}} 1\n"),

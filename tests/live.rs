@@ -6,10 +6,11 @@ mod support;
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use support::faults::{kill_group, spawn_in_own_group};
+use support::site::checked_metrics;
 use support::{World, path_with, show, slow_rsync, write};
 
 fn status(site: &Path) -> serde_json::Value {
@@ -112,13 +113,8 @@ fn a_killed_run_leaves_no_running_state_once_the_pages_are_rendered_again() {
         "the pages still show it going"
     );
 
-    let out = Command::new(env!("CARGO_BIN_EXE_backup-server"))
-        .arg("--config")
-        .arg(world.config_path())
-        .arg("--state-dir")
-        .arg(&world.state)
-        .arg("--site-dir")
-        .arg(&site)
+    let out = world
+        .site_command(&site)
         .args(["--today", "2026-03-01", "render-site"])
         .output()
         .unwrap();
@@ -143,21 +139,10 @@ fn what_moved_and_how_full_each_disk_is_reach_the_metrics() {
             &world.source.join("docs/report.txt"),
             &format!("as of {day}\n"),
         );
-        let out = world
-            .command(day)
-            .arg("--site-dir")
-            .arg(&site)
-            .output()
-            .unwrap();
+        let out = world.run_rendering(day, &site);
         assert!(out.status.success(), "{}", show(&out));
     }
-    let metrics = fs::read_to_string(site.join("metrics.prom")).unwrap();
-    let promtool = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(fs::File::open(site.join("metrics.prom")).unwrap())
-        .output()
-        .expect("promtool runs (apt-get install prometheus)");
-    assert!(promtool.status.success(), "{}\n{metrics}", show(&promtool));
+    let metrics = checked_metrics(&site);
     for line in [
         "\nbackup_server_running 0\n",
         // Only the changed file was copied on the second night.

@@ -48,17 +48,7 @@ fn expect(out: &Output, code: i32) {
 
 /// The `pings` rows: `channel event status attempts: message`.
 fn ping_rows(world: &World) -> Vec<String> {
-    let out = Command::new("sqlite3")
-        .arg(world.state.join("log.db"))
-        .arg("SELECT channel || ' ' || event || ' ' || status || ' ' || attempts || ': ' || message FROM pings ORDER BY rowid")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", show(&out));
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect()
+    world.query("SELECT channel || ' ' || event || ' ' || status || ' ' || attempts || ': ' || message FROM pings ORDER BY rowid")
 }
 
 /// Every report written so far: (subject, plain text).
@@ -454,17 +444,7 @@ fn a_service_that_is_down_is_tried_three_times_and_the_run_exits_3_with_its_back
 
     // render-site reads the same from the record.
     let site = world.root.path().join("site");
-    let rendered = Command::new(env!("CARGO_BIN_EXE_backup-server"))
-        .arg("--config")
-        .arg(world.config_path())
-        .arg("--state-dir")
-        .arg(&world.state)
-        .arg("--site-dir")
-        .arg(&site)
-        .arg("render-site")
-        .output()
-        .unwrap();
-    expect(&rendered, 0);
+    world.render_site_expecting(&site, 0);
     let rendered = self::index(&world);
     assert_eq!(
         rendered.matches(" ping not delivered: ").count(),
@@ -607,13 +587,7 @@ fn a_service_that_hangs_is_given_up_within_the_timeout() {
 #[test]
 fn https_is_verified_against_notify_ca_file() {
     let dir = tempfile::tempdir().unwrap();
-    let service = HttpRecorder::start(
-        dir.path(),
-        Answer {
-            https: true,
-            ..Answer::default()
-        },
-    );
+    let service = HttpRecorder::start(dir.path(), Answer::https());
     let mut world = World::new();
     let url_file = secret(&world, "hc-url", &service.url("/ping/tls"));
     world.extra = format!("notify:\n  healthchecks: {{url_file: {url_file}}}\n");

@@ -11,32 +11,9 @@ use std::os::unix::fs::{MetadataExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use support::sshd::Sshd;
+use support::targets::{Target, world_syncing_to};
 use support::tree::{Fingerprint, differences, fingerprint, manifest, snapshots};
 use support::{World, show, stderr, write};
-
-/// How the target is reached: the two code paths a listing or a commit can take.
-#[derive(Clone, Copy, Debug)]
-enum Target {
-    LocalPath,
-    Ssh,
-}
-
-/// A world syncing to `target` (over SSH as root, with pinned host keys); the sshd,
-/// if any, lives as long as the returned value.
-fn world_syncing_to(target: Target) -> (World, Option<Sshd>) {
-    let mut world = World::new();
-    let sshd = match target {
-        Target::LocalPath => None,
-        Target::Ssh => {
-            let sshd = Sshd::start(&world.root.path().join("sshd"));
-            world.remote_spec = format!("root@backuphost:{}", world.remote.display());
-            world.extra = sshd.config_lines();
-            Some(sshd)
-        }
-    };
-    (world, sshd)
-}
 
 /// The one stderr line saying that `step` of task `data` failed.
 fn failure_of(out: &Output, step: &str) -> String {
@@ -165,19 +142,50 @@ fn place_blocker(task_dir: &Path, name: &str, blocker: Blocker) -> PathBuf {
     path
 }
 
-fn todays_name_blocked_locally(blocker: Blocker) {
-    let world = World::new();
+/// Where today's name is blocked: on the backup disk, or on a target reached one way
+/// or the other.
+#[derive(Clone, Copy, Debug)]
+enum Side {
+    Local,
+    Target(Target),
+}
+
+/// Today's name on `side` is taken by `blocker`: the step writing there fails naming
+/// it, it and the real snapshot stay as they were, and the other side goes on as the
+/// step allows (nothing new is synced after a failed backup; a failed sync leaves the
+/// local backup taken).
+fn todays_name_blocked(side: Side, blocker: Blocker) {
+    let (world, _sshd) = match side {
+        Side::Local => (World::new(), None),
+        Side::Target(target) => world_syncing_to(target),
+    };
+    let (task, step, other, other_holds, why) = match side {
+        Side::Local => (
+            world.local_task(),
+            "backup",
+            world.remote_task(),
+            &["2026-03-01"][..],
+            "nothing new is synced",
+        ),
+        Side::Target(_) => (
+            world.remote_task(),
+            "sync",
+            world.local_task(),
+            &["2026-03-01", "2026-03-02"][..],
+            "the local backup is taken",
+        ),
+    };
     world.run_expecting("2026-03-01", 0);
-    let blocked = place_blocker(&world.local_task(), "2026-03-02", blocker);
+    let blocked = place_blocker(&task, "2026-03-02", blocker);
     let before = fingerprint(&blocked);
-    let real = fingerprint(&world.local_task().join("2026-03-01"));
+    let real = fingerprint(&task.join("2026-03-01"));
 
     let out = world.run("2026-03-02");
     let context = format!("after the run:\n{}", show(&out));
     assert_same(&before, &blocked, &context);
-    assert_same(&real, &world.local_task().join("2026-03-01"), &context);
+    assert_same(&real, &task.join("2026-03-01"), &context);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
-    let failure = failure_of(&out, "backup");
+    let failure = failure_of(&out, step);
     assert!(failure.contains("is not a snapshot directory"), "{failure}");
     assert!(
         failure.contains(&blocked.display().to_string()),
@@ -185,67 +193,41 @@ fn todays_name_blocked_locally(blocker: Blocker) {
         blocked.display()
     );
     assert_eq!(
-        snapshots(&world.remote_task()),
-        ["2026-03-01".to_string()].into(),
-        "nothing new is synced"
+        snapshots(&other),
+        other_holds.iter().map(|s| s.to_string()).collect(),
+        "{why}"
     );
 }
 
 #[test]
 fn a_file_named_like_today_locally_fails_the_backup_and_is_left_alone() {
-    todays_name_blocked_locally(Blocker::File);
+    todays_name_blocked(Side::Local, Blocker::File);
 }
 
 #[test]
 fn a_symlink_to_a_snapshot_named_like_today_locally_fails_the_backup_and_is_left_alone() {
-    todays_name_blocked_locally(Blocker::SymlinkToSnapshot);
-}
-
-fn todays_name_blocked_on_the_target(target: Target, blocker: Blocker) {
-    let (world, _sshd) = world_syncing_to(target);
-    world.run_expecting("2026-03-01", 0);
-    let blocked = place_blocker(&world.remote_task(), "2026-03-02", blocker);
-    let before = fingerprint(&blocked);
-    let real = fingerprint(&world.remote_task().join("2026-03-01"));
-
-    let out = world.run("2026-03-02");
-    let context = format!("after the run:\n{}", show(&out));
-    assert_same(&before, &blocked, &context);
-    assert_same(&real, &world.remote_task().join("2026-03-01"), &context);
-    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
-    let failure = failure_of(&out, "sync");
-    assert!(failure.contains("is not a snapshot directory"), "{failure}");
-    assert!(
-        failure.contains(&blocked.display().to_string()),
-        "the message names {}: {failure}",
-        blocked.display()
-    );
-    assert_eq!(
-        snapshots(&world.local_task()),
-        ["2026-03-01".to_string(), "2026-03-02".to_string()].into(),
-        "the local backup is taken"
-    );
+    todays_name_blocked(Side::Local, Blocker::SymlinkToSnapshot);
 }
 
 #[test]
 fn a_file_named_like_today_on_a_local_path_target_fails_the_sync_and_is_left_alone() {
-    todays_name_blocked_on_the_target(Target::LocalPath, Blocker::File);
+    todays_name_blocked(Side::Target(Target::LocalPath), Blocker::File);
 }
 
 #[test]
 fn a_file_named_like_today_on_an_ssh_target_fails_the_sync_and_is_left_alone() {
-    todays_name_blocked_on_the_target(Target::Ssh, Blocker::File);
+    todays_name_blocked(Side::Target(Target::Ssh), Blocker::File);
 }
 
 #[test]
 fn a_symlink_to_a_snapshot_named_like_today_on_a_local_path_target_fails_the_sync_and_is_left_alone()
  {
-    todays_name_blocked_on_the_target(Target::LocalPath, Blocker::SymlinkToSnapshot);
+    todays_name_blocked(Side::Target(Target::LocalPath), Blocker::SymlinkToSnapshot);
 }
 
 #[test]
 fn a_symlink_to_a_snapshot_named_like_today_on_an_ssh_target_fails_the_sync_and_is_left_alone() {
-    todays_name_blocked_on_the_target(Target::Ssh, Blocker::SymlinkToSnapshot);
+    todays_name_blocked(Side::Target(Target::Ssh), Blocker::SymlinkToSnapshot);
 }
 
 // --- a symlink named like a past date --------------------------------------------

@@ -4,10 +4,8 @@
 
 mod support;
 
-use std::fs;
-
+use support::World;
 use support::sshd::{LoginShell, Sshd, login_shell_program, target_user, use_ssh_target};
-use support::{World, entries, inode, show, write};
 
 /// Two nights synced to `user@backuphost` whose login shell is `shell`: both exit 0,
 /// and the target shares unchanged files between the two snapshots.
@@ -24,35 +22,8 @@ fn two_nights_to_a_target_whose_login_shell_is(shell: LoginShell) {
     };
     assert_eq!(program, expected, "the target user's login shell");
 
-    let first = world.run("2026-03-01");
-    assert_eq!(first.status.code(), Some(0), "{}", show(&first));
-    write(&world.source.join("docs/report.txt"), "revised\n");
-    let second = world.run("2026-03-02");
-    assert_eq!(second.status.code(), Some(0), "{}", show(&second));
-
-    let remote = world.remote_task();
-    assert_eq!(entries(&remote), ["2026-03-01", "2026-03-02"]);
-    assert_eq!(
-        inode(&remote.join("2026-03-01/photos/cat.jpg")),
-        inode(&remote.join("2026-03-02/photos/cat.jpg")),
-        "an unchanged file is one inode on the target"
-    );
-    assert_ne!(
-        inode(&remote.join("2026-03-01/docs/report.txt")),
-        inode(&remote.join("2026-03-02/docs/report.txt"))
-    );
-    assert_eq!(
-        fs::read_to_string(remote.join("2026-03-01/docs/report.txt")).unwrap(),
-        "quarterly numbers\n"
-    );
-    assert_eq!(
-        fs::read_to_string(remote.join("2026-03-02/docs/report.txt")).unwrap(),
-        "revised\n"
-    );
-    assert_eq!(
-        world.db_steps(),
-        ["backup:1:1", "retention:1:1", "sync:1:1"].repeat(2)
-    );
+    world.run_two_nights();
+    world.assert_two_nights_in(&world.remote_task());
 }
 
 #[test]

@@ -5,60 +5,21 @@ mod support;
 use std::fs;
 
 use support::sshd::Sshd;
-use support::{World, entries, inode, write};
+use support::targets::world_syncing_over_ssh;
+use support::{World, entries, inode};
 
 #[test]
 fn snapshots_reach_an_ssh_target_with_hard_links_and_pinned_host_keys() {
-    let mut world = World::new();
-    let sshd = Sshd::start(&world.root.path().join("sshd"));
-    world.remote_spec = format!("root@backuphost:{}", world.remote.display());
-    world.extra = sshd.config_lines();
+    let (world, _sshd) = world_syncing_over_ssh();
 
-    world.run_expecting("2026-03-01", 0);
-    write(&world.source.join("docs/report.txt"), "revised\n");
-    world.run_expecting("2026-03-02", 0);
-
-    let remote = world.remote_task();
-    assert_eq!(entries(&remote), ["2026-03-01", "2026-03-02"]);
-    assert_eq!(
-        inode(&remote.join("2026-03-01/photos/cat.jpg")),
-        inode(&remote.join("2026-03-02/photos/cat.jpg"))
-    );
-    assert_ne!(
-        inode(&remote.join("2026-03-01/docs/report.txt")),
-        inode(&remote.join("2026-03-02/docs/report.txt"))
-    );
-    assert_eq!(
-        fs::read_to_string(remote.join("2026-03-02/docs/report.txt")).unwrap(),
-        "revised\n"
-    );
-    assert_eq!(
-        world.db_steps(),
-        ["backup:1:1", "retention:1:1", "sync:1:1"].repeat(2)
-    );
+    world.run_two_nights();
+    world.assert_two_nights_in(&world.remote_task());
 }
 
 #[test]
 fn a_wrong_host_key_fails_the_sync_and_leaves_the_remote_alone() {
-    let mut world = World::new();
-    let sshd = Sshd::start(&world.root.path().join("sshd"));
-    world.remote_spec = format!("root@backuphost:{}", world.remote.display());
-    world.extra = sshd.config_lines();
-    // Pin some other key for the server.
-    let other = world.root.path().join("other");
-    fs::create_dir_all(&other).unwrap();
-    std::process::Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(other.join("k"))
-        .status()
-        .unwrap();
-    let other_pub = fs::read_to_string(other.join("k.pub")).unwrap();
-    let key: Vec<&str> = other_pub.split_whitespace().take(2).collect();
-    fs::write(
-        &sshd.known_hosts,
-        format!("[127.0.0.1]:{} {} {}\n", sshd.port, key[0], key[1]),
-    )
-    .unwrap();
+    let (world, sshd) = world_syncing_over_ssh();
+    sshd.pin_another_host_key(&world.root.path().join("other"));
 
     world.run_expecting("2026-03-01", 1);
     assert!(entries(&world.remote).is_empty());

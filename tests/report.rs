@@ -9,6 +9,7 @@ use std::process::Output;
 use mail_parser::{MessageParser, MimeHeaders};
 use support::smtp::{self, SmtpServer};
 use support::{World, entries, show, stderr};
+use tempfile::TempDir;
 
 /// A world whose reports go to `smtp`, with the right password on file.
 fn world_mailing_to(smtp: &SmtpServer) -> World {
@@ -20,6 +21,14 @@ fn world_mailing_to(smtp: &SmtpServer) -> World {
     )
     .unwrap();
     world
+}
+
+/// A real SMTP server (its files in the returned directory) and a world mailing to it.
+fn mailing() -> (TempDir, SmtpServer, World) {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = SmtpServer::start(dir.path());
+    let world = world_mailing_to(&smtp);
+    (dir, smtp, world)
 }
 
 /// A world with the right password on file whose mail server is down (nothing
@@ -56,9 +65,7 @@ fn outbox(world: &World) -> Vec<String> {
 
 #[test]
 fn a_good_run_delivers_one_report_without_attachments() {
-    let dir = tempfile::tempdir().unwrap();
-    let smtp = SmtpServer::start(dir.path());
-    let world = world_mailing_to(&smtp);
+    let (_dir, smtp, world) = mailing();
     let out = run_mailing(&world, "2026-03-01");
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
 
@@ -83,9 +90,7 @@ fn a_good_run_delivers_one_report_without_attachments() {
 
 #[test]
 fn a_failed_task_delivers_backup_failed_with_the_cc_and_the_zipped_log() {
-    let dir = tempfile::tempdir().unwrap();
-    let smtp = SmtpServer::start(dir.path());
-    let world = world_mailing_to(&smtp);
+    let (_dir, smtp, world) = mailing();
     fs::remove_dir_all(&world.source).unwrap();
     let log = world.state.join("logs/data_backup.log");
     let out = run_mailing(&world, "2026-03-01");
@@ -122,9 +127,7 @@ fn a_failed_task_delivers_backup_failed_with_the_cc_and_the_zipped_log() {
 
 #[test]
 fn a_wrong_password_keeps_the_report_and_the_logs_and_exits_3() {
-    let dir = tempfile::tempdir().unwrap();
-    let smtp = SmtpServer::start(dir.path());
-    let world = world_mailing_to(&smtp);
+    let (_dir, smtp, world) = mailing();
     let wrong = "not-the-app-password-7f3kq9";
     fs::write(world.root.path().join("password"), format!("{wrong}\n")).unwrap();
     let out = run_mailing(&world, "2026-03-01");
@@ -329,9 +332,7 @@ fn a_server_that_never_answers_times_out_and_keeps_the_report() {
 
 #[test]
 fn a_certificate_from_an_unknown_ca_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let smtp = SmtpServer::start(dir.path());
-    let mut world = world_mailing_to(&smtp);
+    let (dir, smtp, mut world) = mailing();
     smtp::make_ca(&dir.path().join("other"), "other");
     world.extra = world.extra.replace(
         &smtp.ca_file.display().to_string(),
@@ -370,12 +371,7 @@ fn a_missing_password_file_never_stops_a_backup() {
 fn email_to_writes_the_report_as_a_file() {
     let world = World::new();
     let reports = world.root.path().join("reports");
-    let out = world
-        .emailing_command("2026-03-01")
-        .arg("--email-to")
-        .arg(&reports)
-        .output()
-        .unwrap();
+    let out = world.run_reporting_to("2026-03-01", &reports);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let files = entries(&reports);
     assert_eq!(files.len(), 1, "{files:?}");
@@ -411,12 +407,7 @@ fn with_email_when_attention_silence_means_all_is_well_and_a_weekly_summary_prov
     world.extra = "email_when: attention\nsummary_weekday: monday\n".into();
     let reports = world.root.path().join("reports");
     let run = |day: &str, code: i32| {
-        let out = world
-            .emailing_command(day)
-            .arg("--email-to")
-            .arg(&reports)
-            .output()
-            .unwrap();
+        let out = world.run_reporting_to(day, &reports);
         assert_eq!(out.status.code(), Some(code), "{day}: {}", show(&out));
         // One report at most a run; sleep past the file's mtime resolution for the order.
         std::thread::sleep(std::time::Duration::from_millis(20));
@@ -475,12 +466,7 @@ fn a_stale_task_that_succeeds_again_is_reported_recovered_as_the_pings_say() {
     world.extra = "email_when: attention\nstale_after_days: 2\n".into();
     let reports = world.root.path().join("reports");
     let run = |day: &str| {
-        let out = world
-            .emailing_command(day)
-            .arg("--email-to")
-            .arg(&reports)
-            .output()
-            .unwrap();
+        let out = world.run_reporting_to(day, &reports);
         assert_eq!(out.status.code(), Some(0), "{day}: {}", show(&out));
     };
     run("2026-03-03");

@@ -10,13 +10,11 @@ use backup_server::config::Config;
 use backup_server::config::Thresholds;
 use backup_server::health::disks::{self, Disk};
 use backup_server::health::{State, Verdict};
-use backup_server::outcome::{
-    ErrorKind, StepError, StepOutcome, StepResult, TaskResult, TransferStats,
-};
-use backup_server::plan::StepKind;
+use backup_server::outcome::{TaskResult, TransferStats};
 use backup_server::record::Measure;
 use backup_server::report::{About, compose, enrich};
 use mail_parser::{MessageParser, MimeHeaders};
+use support::results::{End, MadeRun};
 
 fn config() -> Config {
     let text = "dir_backup_local: /b\ndir_backup_remote: /r\nemail_sender: backup@example.com\n\
@@ -25,32 +23,25 @@ fn config() -> Config {
     Config::parse(Path::new("c.yml"), text).unwrap()
 }
 
+/// A run of `name` on 2026-11-26 whose backup of `source` failed after 100 s.
 fn failed_backup(name: &str, source: &str, log: &Path) -> TaskResult {
-    TaskResult {
-        name: name.into(),
-        started: 1_795_000_000.0,
-        ended: 1_795_000_100.0,
-        steps: vec![StepResult {
-            kind: StepKind::Backup,
-            id: "backup".into(),
-            started: 1_795_000_000.0,
-            ended: 1_795_000_100.0,
-            from: source.into(),
-            to: "/b/data/2026-11-26".into(),
-            log: log.to_path_buf(),
-            outcome: StepOutcome::Failed {
-                error: StepError::new(
-                    ErrorKind::Transfer,
-                    format!("rsync exited with status 23: cannot read {source}"),
-                ),
-            },
-            stats: None,
-            local: None,
-            target: None,
-        }],
-        skipped: vec!["retention".into(), "sync".into()],
-        planned: vec!["backup".into(), "retention".into(), "sync".into()],
-    }
+    backup_of(name, source, log)
+        .step(
+            "backup",
+            End::fails(format!("rsync exited with status 23: cannot read {source}")),
+            100.0,
+        )
+        .step("retention", End::Ok, 0.0)
+        .step("sync", End::Ok, 0.0)
+        .build()
+}
+
+/// A run of `name` on 2026-11-26, backing `source` up, before its steps.
+fn backup_of(name: &str, source: &str, log: &Path) -> MadeRun {
+    MadeRun::of(name, 1_795_000_000.0)
+        .reading(source)
+        .writing("/b/data/2026-11-26")
+        .logging(log)
 }
 
 fn compose_for(results: &[TaskResult]) -> compose::Composed {
@@ -87,18 +78,17 @@ fn compose_about(
 
 /// A backup that moved 120 files of 35.2 MB, of a 1.2 TB tree.
 fn good_backup(log: &Path) -> TaskResult {
-    let mut task = failed_backup("data", "/data", log);
-    let step = &mut task.steps[0];
-    step.outcome = StepOutcome::Ok;
-    step.stats = Some(TransferStats {
-        files_total: 2_000_000,
-        files_transferred: 120,
-        bytes_transferred: 35_200_000,
-        total_size: 1_200_000_000_000,
-    });
-    task.skipped.clear();
-    task.planned = vec!["backup".into()];
-    task
+    backup_of("data", "/data", log)
+        .step("backup", End::Ok, 100.0)
+        .with(|step| {
+            step.stats = Some(TransferStats {
+                files_total: 2_000_000,
+                files_transferred: 120,
+                bytes_transferred: 35_200_000,
+                total_size: 1_200_000_000_000,
+            })
+        })
+        .build()
 }
 
 #[test]

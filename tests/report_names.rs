@@ -30,12 +30,7 @@ fn shape(name: &str) -> String {
 }
 
 fn reports_written(world: &World, today: &str, dir: &Path, code: i32) {
-    let out = world
-        .emailing_command(today)
-        .arg("--email-to")
-        .arg(dir)
-        .output()
-        .unwrap();
+    let out = world.run_reporting_to(today, dir);
     assert_eq!(out.status.code(), Some(code), "{}", show(&out));
 }
 

@@ -14,6 +14,7 @@ use std::process::Command;
 
 use support::sshd::Sshd;
 use support::sshd::chown_tree;
+use support::targets::world_syncing_over_ssh;
 use support::{World, show, write};
 
 /// Everything `stat` and the contents say about each entry under `root` (and the
@@ -152,10 +153,7 @@ fn project(source: &Path) -> PathBuf {
 /// A world backed up once to an SSH target as root (which keeps owners), with the
 /// project in its source.
 fn backed_up() -> (World, Sshd, PathBuf) {
-    let mut world = World::new();
-    let sshd = Sshd::start(&world.root.path().join("sshd"));
-    world.remote_spec = format!("root@backuphost:{}", world.remote.display());
-    world.extra = sshd.config_lines();
+    let (world, sshd) = world_syncing_over_ssh();
     let project = project(&world.source);
     world.run_expecting("2026-03-01", 0);
     (world, sshd, project)

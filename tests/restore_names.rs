@@ -10,7 +10,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
-use support::sshd::Sshd;
+use support::targets::world_syncing_over_ssh;
 use support::{World, show, write};
 
 /// `café` as Latin-1 wrote it: not UTF-8.
@@ -60,10 +60,7 @@ fn a_restore_without_overwrite_replaces_no_file_whatever_its_name() {
 
 #[test]
 fn a_name_with_wildcards_restored_from_an_ssh_target_is_that_name_only() {
-    let mut world = World::new();
-    let sshd = Sshd::start(&world.root.path().join("sshd"));
-    world.remote_spec = format!("root@backuphost:{}", world.remote.display());
-    world.extra = sshd.config_lines();
+    let (world, _sshd) = world_syncing_over_ssh();
     for name in ["a b*", "a bX", "a b1", "c[1]", "c1"] {
         write(&world.source.join(name), &format!("{name}\n"));
     }

@@ -7,18 +7,16 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use backup_server::outcome::{ErrorKind, StepError, StepOutcome, StepResult, TaskResult};
+use backup_server::outcome::TaskResult;
 use backup_server::plan::StepKind;
+use support::results::{DAY, End, MadeRun, now};
+use support::site::checked_metrics;
 use support::{World, show};
 
-const DAY: f64 = 86_400.0;
 const STEPS: [StepKind; 3] = [StepKind::Backup, StepKind::Retention, StepKind::Sync];
 
-fn now() -> f64 {
-    jiff::Timestamp::now().as_millisecond() as f64 / 1000.0
-}
-
-/// A run of `task` that started `days_ago`, failing at `failed_step` if any.
+/// A run of `task` that started `days_ago`, failing at `failed_step` if any: each
+/// step 9 s, a second apart, the run 30 s however far it got.
 fn task_run(
     task: &str,
     days_ago: f64,
@@ -26,42 +24,19 @@ fn task_run(
     dir_from: &str,
 ) -> TaskResult {
     let start = now() - days_ago * DAY;
-    let mut steps = Vec::new();
-    let mut skipped = Vec::new();
-    for (i, kind) in STEPS.into_iter().enumerate() {
-        if steps.iter().any(|s: &StepResult| s.outcome.failed()) {
-            skipped.push(kind.to_string());
-            continue;
-        }
-        let outcome = if failed_step == Some(kind) {
-            StepOutcome::Failed {
-                error: StepError::new(ErrorKind::Transfer, format!("rsync failed on {dir_from}")),
-            }
+    let mut run = MadeRun::of(task, start)
+        .reading(dir_from)
+        .writing(format!("/backup/{task}"))
+        .logging("x.log");
+    for kind in STEPS {
+        let end = if failed_step == Some(kind) {
+            End::fails(format!("rsync failed on {dir_from}"))
         } else {
-            StepOutcome::Ok
+            End::Ok
         };
-        steps.push(StepResult {
-            kind,
-            id: kind.as_str().to_string(),
-            started: start + i as f64 * 10.0,
-            ended: start + i as f64 * 10.0 + 9.0,
-            from: dir_from.into(),
-            to: format!("/backup/{task}"),
-            log: PathBuf::from("x.log"),
-            outcome,
-            stats: None,
-            local: None,
-            target: None,
-        });
+        run = run.step(kind.as_str(), end, 9.0).pause(1.0);
     }
-    TaskResult {
-        name: task.into(),
-        started: start,
-        ended: start + 30.0,
-        steps,
-        skipped,
-        planned: STEPS.iter().map(|k| k.to_string()).collect(),
-    }
+    run.idle_until(start + 30.0).build()
 }
 
 /// Records each task run as a run of its own, as `backup-server run` would.
@@ -71,16 +46,7 @@ fn record(world: &World, runs: &[TaskResult]) {
 
 fn render(world: &World) -> (Output, PathBuf) {
     let site = world.root.path().join("site");
-    let out = Command::new(env!("CARGO_BIN_EXE_backup-server"))
-        .arg("--config")
-        .arg(world.config_path())
-        .arg("--state-dir")
-        .arg(&world.state)
-        .arg("--site-dir")
-        .arg(&site)
-        .arg("render-site")
-        .output()
-        .unwrap();
+    let out = world.render_site(&site);
     (out, site)
 }
 
@@ -246,13 +212,7 @@ fn metrics_pass_promtool_and_the_feed_is_valid_atom() {
     );
     let site = rendered(&world);
 
-    let promtool = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(fs::File::open(site.join("metrics.prom")).unwrap())
-        .output()
-        .expect("promtool runs (apt-get install prometheus)");
-    assert!(promtool.status.success(), "{}", show(&promtool));
-    let metrics = read(&site, "metrics.prom");
+    let metrics = checked_metrics(&site);
     assert!(
         metrics.contains("backup_server_last_run_success{task=\"data\"} 0\n"),
         "{metrics}"
@@ -296,12 +256,7 @@ fn run_renders_the_site_after_a_failed_task_too() {
     let world = World::new();
     fs::remove_dir_all(&world.source).unwrap();
     let site = world.root.path().join("site");
-    let out = world
-        .command("2026-03-01")
-        .arg("--site-dir")
-        .arg(&site)
-        .output()
-        .unwrap();
+    let out = world.run_rendering("2026-03-01", &site);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let index = read(&site, "index.html");
     assert!(index.contains("1 of 1 task needs attention"), "{index}");

@@ -119,12 +119,7 @@ fn nginx_serves_every_page_and_chromium_shows_the_tasks() {
         if !ok {
             fs::rename(&world.source, &parked).unwrap();
         }
-        let out = world
-            .command(day)
-            .arg("--site-dir")
-            .arg(&site)
-            .output()
-            .unwrap();
+        let out = world.run_rendering(day, &site);
         assert_eq!(out.status.success(), ok, "{}", show(&out));
         if !ok {
             fs::rename(&parked, &world.source).unwrap();

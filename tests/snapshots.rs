@@ -9,41 +9,10 @@ use support::{World, entries, inode, write};
 #[test]
 fn two_days_share_unchanged_files_and_not_changed_ones_locally_and_on_the_remote() {
     let world = World::new();
-    world.run_expecting("2026-03-01", 0);
-    write(&world.source.join("docs/report.txt"), "revised numbers\n");
-    world.run_expecting("2026-03-02", 0);
-
+    world.run_two_nights();
     for task in [world.local_task(), world.remote_task()] {
-        assert_eq!(
-            entries(&task),
-            ["2026-03-01", "2026-03-02"],
-            "{}",
-            task.display()
-        );
-        let (day1, day2) = (task.join("2026-03-01"), task.join("2026-03-02"));
-        assert_eq!(
-            inode(&day1.join("photos/cat.jpg")),
-            inode(&day2.join("photos/cat.jpg")),
-            "unchanged file is one inode"
-        );
-        assert_ne!(
-            inode(&day1.join("docs/report.txt")),
-            inode(&day2.join("docs/report.txt")),
-            "changed file is a new inode"
-        );
-        assert_eq!(
-            fs::read_to_string(day1.join("docs/report.txt")).unwrap(),
-            "quarterly numbers\n"
-        );
-        assert_eq!(
-            fs::read_to_string(day2.join("docs/report.txt")).unwrap(),
-            "revised numbers\n"
-        );
+        world.assert_two_nights_in(&task);
     }
-    assert_eq!(
-        world.db_steps(),
-        ["backup:1:1", "retention:1:1", "sync:1:1"].repeat(2)
-    );
 }
 
 #[test]

@@ -53,12 +53,7 @@ fn a_read_only_state_directory_still_backs_up_then_fails_the_run_and_says_where_
     world.run_expecting("2026-03-01", 0);
     let _ro = ReadOnly::mount(&world.state);
     let reports = world.root.path().join("reports");
-    let out = world
-        .emailing_command("2026-03-02")
-        .arg("--email-to")
-        .arg(&reports)
-        .output()
-        .unwrap();
+    let out = world.run_reporting_to("2026-03-02", &reports);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     assert_eq!(
         snapshots(&world.local_task()),

@@ -5,9 +5,9 @@ mod support;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::process::Command;
 
 use support::sshd::{LoginShell, Sshd, chown_tree, target_user, use_ssh_target};
+use support::targets::world_syncing_over_ssh;
 use support::tree::{assert_snapshots_unchanged, snapshot_fingerprints};
 use support::{World, show, stderr, write};
 
@@ -62,26 +62,8 @@ fn a_sync_that_could_not_write_every_file_on_the_target_fails_and_prunes_nothing
 
 #[test]
 fn a_refused_host_key_is_reported_as_host_key_verification_failed() {
-    let mut world = World::new();
-    let sshd = Sshd::start(&world.root.path().join("sshd"));
-    world.remote_spec = format!("root@backuphost:{}", world.remote.display());
-    world.extra = sshd.config_lines();
-    // Pin some other key for the server.
-    let other = world.root.path().join("other");
-    fs::create_dir_all(&other).unwrap();
-    let keygen = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(other.join("k"))
-        .status()
-        .unwrap();
-    assert!(keygen.success());
-    let other_pub = fs::read_to_string(other.join("k.pub")).unwrap();
-    let key: Vec<&str> = other_pub.split_whitespace().take(2).collect();
-    fs::write(
-        &sshd.known_hosts,
-        format!("[127.0.0.1]:{} {} {}\n", sshd.port, key[0], key[1]),
-    )
-    .unwrap();
+    let (world, sshd) = world_syncing_over_ssh();
+    sshd.pin_another_host_key(&world.root.path().join("other"));
 
     let out = world.run_expecting("2026-03-01", 1);
     let stderr = stderr(&out);

@@ -12,24 +12,9 @@ use support::{World, entries, show, stderr, write};
 /// The seed's `task_run` rows as `id_step:success_step:success_task`, and our `steps`
 /// rows as `step:outcome`, oldest first.
 fn recorded(world: &World) -> (Vec<String>, Vec<String>) {
-    let query = |sql: &str| -> Vec<String> {
-        let out = Command::new("sqlite3")
-            .arg(world.state.join("log.db"))
-            .arg(sql)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", show(&out));
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(str::to_string)
-            .collect()
-    };
     (
-        query(
-            "SELECT id_step || ':' || success_step || ':' || success_task FROM task_run ORDER BY rowid",
-        ),
-        query("SELECT step || ':' || outcome FROM steps ORDER BY rowid"),
+        world.db_steps(),
+        world.query("SELECT step || ':' || outcome FROM steps ORDER BY rowid"),
     )
 }
 

@@ -16,12 +16,7 @@ fn a_log_db_that_cannot_be_opened_fails_the_run_and_the_report_says_not_recorded
     // log.db is a directory: SQLite cannot open it.
     fs::create_dir_all(world.state.join("log.db")).unwrap();
     let reports = world.root.path().join("reports");
-    let out = world
-        .emailing_command("2026-03-01")
-        .arg("--email-to")
-        .arg(&reports)
-        .output()
-        .unwrap();
+    let out = world.run_reporting_to("2026-03-01", &reports);
 
     assert_eq!(
         snapshots(&world.local_task()),

@@ -11,15 +11,14 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
+use support::site::checked_metrics;
 use support::sshd::Sshd;
+use support::targets::world_syncing_over_ssh;
 use support::{World, show, write};
 
 /// A world backed up on two days to a root SSH target; the report changed on the 2nd.
 fn two_nights() -> (World, Sshd) {
-    let mut world = World::new();
-    let sshd = Sshd::start(&world.root.path().join("sshd"));
-    world.remote_spec = format!("root@backuphost:{}", world.remote.display());
-    world.extra = sshd.config_lines();
+    let (world, sshd) = world_syncing_over_ssh();
     world.run_expecting("2026-03-01", 0);
     write(&world.source.join("docs/report.txt"), "revised numbers\n");
     world.run_expecting("2026-03-02", 0);
@@ -50,19 +49,10 @@ fn verify(world: &World, args: &[&str], code: i32) -> String {
 }
 
 fn records(world: &World) -> Vec<String> {
-    let out = Command::new("sqlite3")
-        .arg(world.state.join("log.db"))
-        .arg(
-            "SELECT against || ' ' || snapshot || ' ' || outcome || ' ' || differences \
-             FROM verifications ORDER BY id",
-        )
-        .output()
-        .unwrap();
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect()
+    world.query(
+        "SELECT against || ' ' || snapshot || ' ' || outcome || ' ' || differences \
+         FROM verifications ORDER BY id",
+    )
 }
 
 #[test]
@@ -154,7 +144,7 @@ fn the_last_verification_is_in_the_report_on_the_pages_and_in_the_metrics() {
     );
     assert_eq!(out.status.code(), Some(4), "{}", show(&out));
 
-    let metrics = fs::read_to_string(site.join("metrics.prom")).unwrap();
+    let metrics = checked_metrics(&site);
     for line in [
         "backup_server_verify_success{task=\"data\"} 0\n",
         "backup_server_verify_differences{task=\"data\",against=\"target:remote\"} 2\n",
@@ -162,13 +152,6 @@ fn the_last_verification_is_in_the_report_on_the_pages_and_in_the_metrics() {
     ] {
         assert!(metrics.contains(line), "{line:?} not in\n{metrics}");
     }
-    let promtool = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(fs::File::open(site.join("metrics.prom")).unwrap())
-        .output()
-        .expect("promtool runs (apt-get install prometheus)");
-    assert!(promtool.status.success(), "{}", show(&promtool));
-
     let page = fs::read_to_string(site.join("tasks/data/index.html")).unwrap();
     for text in [
         "<h2>Verification</h2>",
@@ -182,12 +165,7 @@ fn the_last_verification_is_in_the_report_on_the_pages_and_in_the_metrics() {
 
     // The next run's report says how the last verification went.
     let mails = world.root.path().join("mails");
-    let out = world
-        .emailing_command("2026-03-03")
-        .arg("--email-to")
-        .arg(&mails)
-        .output()
-        .unwrap();
+    let out = world.run_reporting_to("2026-03-03", &mails);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let mail = support::entries(&mails)
         .into_iter()

@@ -4,9 +4,8 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 /// How the server answers.
 #[derive(Clone, Debug, Default)]
@@ -21,6 +20,16 @@ pub struct Answer {
     pub token: Option<String>,
     /// Speak HTTPS with a certificate signed by a CA made in the server's directory.
     pub https: bool,
+}
+
+impl Answer {
+    /// 200 to everything, over HTTPS.
+    pub fn https() -> Answer {
+        Answer {
+            https: true,
+            ..Answer::default()
+        }
+    }
 }
 
 /// One request as the server received it.
@@ -81,20 +90,11 @@ impl HttpRecorder {
                 .arg("--key")
                 .arg(dir.join("ca-server.key"));
         }
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(fs::File::create(dir.join("http.log")).unwrap())
-            .spawn()
-            .expect("/usr/bin/python3 runs");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(
-            line.trim(),
-            "ready",
-            "the HTTP server did not start: {}",
-            fs::read_to_string(dir.join("http.log")).unwrap_or_default()
+        let child = super::helper_server::start_until_ready(
+            &mut command,
+            &dir.join("http.log"),
+            "HTTP",
+            "/usr/bin/python3 runs",
         );
         HttpRecorder {
             port,

@@ -3,10 +3,16 @@
 #![allow(dead_code)] // each test file uses a different part
 
 pub mod faults;
+pub mod helper_server;
 pub mod http;
+pub mod nobody;
+pub mod results;
+pub mod site;
 pub mod smtp;
 pub mod sshd;
+pub mod targets;
 pub mod tree;
+pub mod two_nights;
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -89,13 +95,30 @@ impl World {
 
     /// `backup-server run`, report included, as if today were `today`.
     pub fn emailing_command(&self, today: &str) -> Command {
+        let mut command = self.binary();
+        command.args(["--today", today, "run"]);
+        command
+    }
+
+    /// `backup-server run`, its report written as a file into `dir` instead of sent,
+    /// as if today were `today`.
+    pub fn run_reporting_to(&self, today: &str, dir: &Path) -> Output {
+        self.emailing_command(today)
+            .arg("--email-to")
+            .arg(dir)
+            .output()
+            .unwrap()
+    }
+
+    /// The binary with this world's config and state, and nothing else yet: the
+    /// command, its options and the day are the caller's.
+    pub fn binary(&self) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_backup-server"));
         command
             .arg("--config")
             .arg(self.config_path())
             .arg("--state-dir")
-            .arg(&self.state)
-            .args(["--today", today, "run"]);
+            .arg(&self.state);
         command
     }
 
@@ -125,9 +148,17 @@ impl World {
 
     /// The `task_run` rows, as `step:success` strings, oldest first.
     pub fn db_steps(&self) -> Vec<String> {
+        self.query(
+            "SELECT id_step || ':' || success_step || ':' || success_task FROM task_run ORDER BY rowid",
+        )
+    }
+
+    /// The rows `sql` selects from this world's log.db, one line each, read by the
+    /// real sqlite3 rather than by the code under test.
+    pub fn query(&self, sql: &str) -> Vec<String> {
         let out = Command::new("sqlite3")
             .arg(self.state.join("log.db"))
-            .arg("SELECT id_step || ':' || success_step || ':' || success_task FROM task_run ORDER BY rowid")
+            .arg(sql)
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", show(&out));
@@ -141,11 +172,7 @@ impl World {
     /// `backup-server SUBCOMMAND ARGS...` (list, restore, verify, ...) with this
     /// world's config and state, as if today were `today`.
     pub fn cli(&self, today: &str, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_backup-server"))
-            .arg("--config")
-            .arg(self.config_path())
-            .arg("--state-dir")
-            .arg(&self.state)
+        self.binary()
             .args(["--today", today])
             .args(args)
             .output()
@@ -182,7 +209,8 @@ pub fn inode(path: &Path) -> u64 {
         .ino()
 }
 
-/// Entry names of a directory, sorted; empty when it does not exist.
+/// Every entry name of a directory (hidden ones included), sorted; empty when it
+/// does not exist.
 pub fn entries(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = match fs::read_dir(dir) {
         Ok(rd) => rd

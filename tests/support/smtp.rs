@@ -2,9 +2,8 @@
 //! python3-aiosmtpd): implicit TLS with a certificate from a CA made here, AUTH.
 
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 pub const USER: &str = "backup@example.com";
 pub const PASSWORD: &str = "abcd efgh ijkl mnop";
@@ -112,26 +111,17 @@ impl SmtpServer {
         let port = super::free_port();
         let maildir = dir.join("mail");
         // Debian's python, which sees python3-aiosmtpd (a pyenv python on PATH would not).
-        let mut child = Command::new("/usr/bin/python3")
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_server.py"))
-            .arg(port.to_string())
-            .arg(dir.join("ca-server.crt"))
-            .arg(dir.join("ca-server.key"))
-            .args([USER, PASSWORD])
-            .arg(&maildir)
-            .stdout(Stdio::piped())
-            .stderr(fs::File::create(dir.join("smtp.log")).unwrap())
-            .spawn()
-            .expect("/usr/bin/python3 runs (apt-get install python3-aiosmtpd)");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(
-            line.trim(),
-            "ready",
-            "the SMTP server did not start: {}",
-            fs::read_to_string(dir.join("smtp.log")).unwrap_or_default()
+        let child = super::helper_server::start_until_ready(
+            Command::new("/usr/bin/python3")
+                .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_server.py"))
+                .arg(port.to_string())
+                .arg(dir.join("ca-server.crt"))
+                .arg(dir.join("ca-server.key"))
+                .args([USER, PASSWORD])
+                .arg(&maildir),
+            &dir.join("smtp.log"),
+            "SMTP",
+            "/usr/bin/python3 runs (apt-get install python3-aiosmtpd)",
         );
         SmtpServer {
             port,

@@ -101,6 +101,20 @@ impl Sshd {
             self.client_config.display()
         )
     }
+
+    /// Pins some other key for this server in its known_hosts (a key made under
+    /// `dir`), as if the server had been replaced: every connection must refuse it.
+    pub fn pin_another_host_key(&self, dir: &Path) {
+        fs::create_dir_all(dir).unwrap();
+        keygen(&dir.join("k"));
+        let other_pub = fs::read_to_string(dir.join("k.pub")).unwrap();
+        let key: Vec<&str> = other_pub.split_whitespace().take(2).collect();
+        fs::write(
+            &self.known_hosts,
+            format!("[127.0.0.1]:{} {} {}\n", self.port, key[0], key[1]),
+        )
+        .unwrap();
+    }
 }
 
 impl Drop for Sshd {

@@ -216,18 +216,6 @@ pub fn snapshots(task_dir: &Path) -> BTreeSet<String> {
         .collect()
 }
 
-/// Every entry name of `dir` (hidden ones included), as raw strings, sorted.
-pub fn all_names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = match fs::read_dir(dir) {
-        Ok(rd) => rd
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect(),
-        Err(_) => Vec::new(),
-    };
-    names.sort();
-    names
-}
-
 /// Every snapshot of a task directory, byte for byte and inode for inode.
 pub fn snapshot_fingerprints(task_dir: &Path) -> BTreeMap<String, Fingerprint> {
     snapshots(task_dir)
@@ -252,11 +240,17 @@ pub fn assert_snapshots_unchanged(
         after.keys().collect::<Vec<_>>(),
         "{what}: the set of snapshots changed"
     );
+    assert_snapshots_kept(before, task_dir, what);
+}
+
+/// Every snapshot of `before` is still in `task_dir`, byte for byte and inode for
+/// inode (others may have come); `what` names the side in the message.
+pub fn assert_snapshots_kept(before: &BTreeMap<String, Fingerprint>, task_dir: &Path, what: &str) {
     for (name, print) in before {
-        let diff = differences(print, &after[name], 10);
+        let diff = differences(print, &fingerprint(&task_dir.join(name)), 10);
         assert!(
             diff.is_empty(),
-            "{what}: {name} changed:\n{}",
+            "{what}: {name} is not the snapshot it was:\n{}",
             diff.join("\n")
         );
     }
