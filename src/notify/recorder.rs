@@ -57,9 +57,13 @@ impl Recorder {
         let received = Arc::new(Mutex::new(Vec::new()));
         let keep = Arc::clone(&received);
         std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                if let Ok(request) = serve(stream) {
+            for mut stream in listener.incoming().flatten() {
+                // Kept before it is answered: whoever got the answer finds it here.
+                if let Ok(request) = read(&stream) {
                     keep.lock().unwrap_or_else(|e| e.into_inner()).push(request);
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nOK\n",
+                    );
                 }
             }
         });
@@ -80,8 +84,8 @@ impl Recorder {
     }
 }
 
-/// Reads one request from `stream`, answers `200 OK` and closes.
-fn serve(stream: TcpStream) -> io::Result<Received> {
+/// Reads one request from `stream`.
+fn read(stream: &TcpStream) -> io::Result<Received> {
     stream.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut line = String::new();
@@ -108,8 +112,6 @@ fn serve(stream: TcpStream) -> io::Result<Received> {
     }
     let mut body = vec![0u8; length.min(1 << 20)];
     reader.read_exact(&mut body)?;
-    let mut stream = stream;
-    stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nOK\n")?;
     Ok(Received {
         method,
         path,
