@@ -18,7 +18,7 @@ after=$(git rev-parse --verify "${2:-HEAD}^{commit}")
 rounds=${ROUNDS:-3}
 log=$(realpath -m "${LOG:-/tmp/backup-compare.log}")
 # Each benchmark's arguments here: big enough to measure, small enough for 2 x ROUNDS runs.
-declare -A args=([engine]="10000 5" [site]="3" [verify]="10000 3" [bwlimit]="8 2000")
+declare -A args=([engine]="5000 4" [site]="3" [verify]="5000 3" [bwlimit]="4 2000")
 benchmarks=(engine site verify bwlimit)
 
 scratch=$(mktemp -d /tmp/backup-compare.XXXXXX)
@@ -31,6 +31,7 @@ cleanup() {
 	rm -rf "$scratch"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM # so an interrupted comparison still removes its worktrees
 : >"$log"
 
 # build SIDE REV: REV's release binary at $scratch/SIDE/target/release/backup-server. The
@@ -77,7 +78,12 @@ for ((round = 1; round <= rounds; round++)); do
 done
 echo "$rounds rounds in $((SECONDS - start)) s; before $before, after $after; logs in $log" >&2
 
-# One row a figure, in the order the benchmarks give them: the medians, the change, the verdict.
+# Keep the figures with the logs: the scratch directory goes at the end.
+for side in before after; do sed "s/^/result $side: /" "$scratch/$side.results" >>"$log"; done
+
+# One row a figure, in the order the benchmarks give them: the medians of the rounds, and the
+# change as the median of each round's after/before, since the two runs of a round are next to
+# each other in time and share the machine's load; the exit status is 1 when one is SLOWER.
 awk -F '\t' -v limit=5 '
 	function median(list,   n, v, i, j, t) {
 		n = split(list, v, " ")
@@ -85,15 +91,22 @@ awk -F '\t' -v limit=5 '
 		return v[int((n + 1) / 2)]
 	}
 	FNR == 1 { side = (side == "" ? "before" : "after") }
-	{ if (!($1 in seen)) { seen[$1] = 1; order[++rows] = $1 }; times[side, $1] = times[side, $1] " " $2 }
+	{
+		if (!($1 in seen)) { seen[$1] = 1; order[++rows] = $1 }
+		times[side, $1] = times[side, $1] " " $2
+		round = ++count[side, $1] # the k-th figure of a label on each side is from round k
+		if (side == "before") first[$1, round] = $2
+		else if (first[$1, round] > 0) ratios[$1] = ratios[$1] " " $2 / first[$1, round]
+	}
 	END {
 		printf "%-38s %10s %10s %8s  %s\n", "benchmark", "before s", "after s", "change", "verdict"
 		for (r = 1; r <= rows; r++) {
-			name = order[r]; b = median(times["before", name]); a = median(times["after", name])
-			change = b > 0 ? (a / b - 1) * 100 : 0
+			name = order[r]
+			change = (median(ratios[name]) - 1) * 100
 			verdict = change > limit ? "SLOWER" : "ok"
 			if (verdict == "SLOWER") slower = 1
-			printf "%-38s %10.3f %10.3f %+7.1f%%  %s\n", name, b, a, change, verdict
+			printf "%-38s %10.3f %10.3f %+7.1f%%  %s\n", name, median(times["before", name]),
+				median(times["after", name]), change, verdict
 		}
 		exit slower
 	}' "$scratch/before.results" "$scratch/after.results"
