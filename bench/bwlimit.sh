@@ -4,19 +4,16 @@
 # started here), one unlimited and one with bwlimit_kib: 2000. Their sync steps' times
 # come from the record. Run as root (sshd, a throwaway key).
 # Usage: bench/bwlimit.sh [MIB] [KIB_PER_SEC]   (defaults 20 and 2000)
+# Environment: see bench/common.sh (BACKUP_SERVER, BENCH_SEED, BENCH_RESULTS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# shellcheck source=tools/debian-packages.sh
-source tools/debian-packages.sh
-install_debian_packages rsync sqlite3 openssh-server openssh-client
+# shellcheck source=bench/common.sh
+source bench/common.sh
 
 mib=${1:-20}
 limit=${2:-2000}
-cargo build --release --quiet
-target=$(realpath -m "${CARGO_TARGET_DIR:-target}")
-bin=$target/release/backup-server
-work=$(mktemp -d /tmp/backup-bwlimit.XXXXXX)
-cleanup() {
+bench_setup backup-bwlimit rsync sqlite3 openssh-server openssh-client
+cleanup() { # replaces bench_setup's trap: sshd is stopped too
 	[[ ! -f $work/sshd.pid ]] || kill "$(cat "$work/sshd.pid")" 2>/dev/null || true
 	rm -rf "$work"
 }
@@ -24,7 +21,7 @@ trap cleanup EXIT
 mkdir -p "$work"/{src,local,fast,slow,state} /run/sshd
 
 # Incompressible data, so compression cannot hide the limit.
-head -c "$((mib * 1024 * 1024))" /dev/urandom >"$work/src/data.bin"
+random_bytes "$((mib * 1024 * 1024))" data >"$work/src/data.bin"
 
 ssh-keygen -q -t ed25519 -N '' -f "$work/host_key"
 ssh-keygen -q -t ed25519 -N '' -f "$work/client_key"
@@ -66,3 +63,5 @@ fast=$(seconds sync-fast)
 slow=$(seconds sync-slow)
 printf 'sync of %d MiB over SSH: unlimited %s s, bwlimit_kib %d: %s s (%d MiB at %d KiB/s is %.1f s)\n' \
 	"$mib" "$fast" "$limit" "$slow" "$mib" "$limit" "$(echo "$mib * 1024 / $limit" | bc -l)"
+result "bwlimit: sync unlimited" "$fast"
+result "bwlimit: sync at bwlimit_kib $limit" "$slow"

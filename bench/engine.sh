@@ -5,28 +5,19 @@
 #   2. our sync on day 21 against the seed's way: rsync -aH --delete of the whole
 #      task tree, which re-walks every retained snapshot.
 # Usage: bench/engine.sh [FILES] [DAYS]   (defaults 50000 and 20; needs ~1 GB in /tmp)
+# Environment: see bench/common.sh (BACKUP_SERVER, BENCH_SEED, BENCH_RESULTS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# shellcheck source=tools/debian-packages.sh
-source tools/debian-packages.sh
-install_debian_packages rsync sqlite3 bc
+# shellcheck source=bench/common.sh
+source bench/common.sh
 
 files=${1:-50000}
 days=${2:-20}
-cargo build --release --quiet
-target=$(realpath -m "${CARGO_TARGET_DIR:-target}")
-bin=$target/release/backup-server
-
-work=$(mktemp -d /tmp/backup-bench.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+bench_setup backup-bench rsync sqlite3
 mkdir -p "$work"/{src,ours/local,ours/remote,hand/local/data,hand/remote/data,state}
 
 # The source: FILES files of 1 kB in directories of 1000.
-for ((d = 0; d * 1000 < files; d++)); do
-	mkdir "$work/src/d$d"
-	head -c "$((1000 * 1000))" /dev/urandom | (cd "$work/src/d$d" && split -b 1000 -d -a 4 - f)
-done
-echo "source: $(find "$work/src" -type f | wc -l) files, $(du -sh "$work/src" | cut -f1)"
+make_tree "$work/src" "$files"
 
 cat >"$work/config.yml" <<YAML
 dir_backup_local: $work/ours/local
@@ -37,11 +28,16 @@ retention: {daily: 100}
 tasks: [{name: data, dir_source: $work/src}]
 YAML
 
-# Changes 1% of the files, as a day of use would.
+# churn DAY: changes 1% of the files, as a day of use would; which ones and their new
+# contents follow BENCH_SEED too (one stream a day, 1000 bytes of it a file).
 churn() {
-	find "$work/src" -type f | shuf -n "$((files / 100))" | while read -r f; do
-		head -c 1000 /dev/urandom >"$f"
-	done
+	local f n=$((files / 100)) i=0
+	random_bytes "$((n * 1000))" "churn/$1" >"$work/churn"
+	random_bytes 1048576 "pick/$1" >"$work/pick" # a file: shuf stops reading it part-way
+	find "$work/src" -type f | sort | shuf -n "$n" --random-source="$work/pick" |
+		while read -r f; do
+			dd if="$work/churn" of="$f" bs=1000 skip="$((i++))" count=1 status=none
+		done
 }
 
 ours() {
@@ -60,19 +56,11 @@ hand() {
 	mv "$work/hand/remote/data/.in-progress" "$work/hand/remote/data/$day"
 }
 
-seconds() { # runs "$@", prints its wall time in seconds
-	local start end
-	start=$(date +%s.%N)
-	"$@"
-	end=$(date +%s.%N)
-	echo "$end - $start" | bc -l
-}
-
 total_ours=0 total_hand=0 prev=""
 printf '%-12s %10s %10s\n' day ours hand
 for ((i = 0; i < days; i++)); do
 	day=$(date -d "2026-01-01 + $i days" +%F)
-	((i == 0)) || churn
+	((i == 0)) || churn "$day"
 	sync
 	# Alternate who goes first, so page-cache warmth favours neither.
 	if ((i % 2)); then
@@ -91,11 +79,12 @@ for ((i = 0; i < days; i++)); do
 done
 printf 'daily runs 2..%d: ours %.2f s, by hand %.2f s, ours/hand = %.3f\n' "$days" "$total_ours" "$total_hand" \
 	"$(echo "$total_ours / $total_hand" | bc -l)"
+result "engine: nightly runs 2..$days" "$total_ours"
 
 # Day 21: the seed's full-tree mirror against our sync, both from the day-20 mirror.
 cp -a "$work/ours/remote" "$work/seed-mirror"
 day=$(date -d "2026-01-01 + $days days" +%F)
-churn
+churn "$day"
 ours "$day"
 ours_sync=$(sqlite3 "$work/state/log.db" \
 	"SELECT ended - started FROM steps WHERE step = 'sync' ORDER BY rowid DESC LIMIT 1")
@@ -104,3 +93,4 @@ seed_sync=$(seconds rsync -ahtH --numeric-ids --delete --acls --xattrs "$work/ou
 snapshots=$(find "$work/ours/local/data" -mindepth 1 -maxdepth 1 | wc -l)
 printf 'sync of day %d (%d snapshots): ours %.2f s, seed rsync -aH --delete %.2f s, seed/ours = %.1fx\n' \
 	"$((days + 1))" "$snapshots" "$ours_sync" "$seed_sync" "$(echo "$seed_sync / $ours_sync" | bc -l)"
+result "engine: sync of day $((days + 1))" "$ours_sync"

@@ -4,18 +4,14 @@
 # side by side with sqlite3 dumping the same table. Wall time and peak memory
 # (GNU time's maximum resident set size), best and median of RUNS runs.
 # Usage: bench/site.sh [RUNS]   (default 5)
+# Environment: see bench/common.sh (BACKUP_SERVER, BENCH_RESULTS; the data is fixed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# shellcheck source=tools/debian-packages.sh
-source tools/debian-packages.sh
-install_debian_packages sqlite3 time bc
+# shellcheck source=bench/common.sh
+source bench/common.sh
 
 runs=${1:-5}
-cargo build --release --quiet
-target=$(realpath -m "${CARGO_TARGET_DIR:-target}")
-bin=$target/release/backup-server
-work=$(mktemp -d /tmp/backup-site-bench.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+bench_setup backup-site-bench sqlite3 time
 mkdir -p "$work/state"
 
 # A log DB as the first release wrote it (the seed's table only, schema version 0):
@@ -51,7 +47,8 @@ rows=$(sqlite3 "$work/state/log.db" 'SELECT COUNT(*) FROM task_run')
 } >"$work/config.yml"
 echo "log DB: $rows rows, $(du -h "$work/state/log.db" | cut -f1)"
 
-# measure NAME COMMAND...: RUNS runs; prints best and median seconds and peak RSS in MB.
+# measure NAME COMMAND...: RUNS runs; prints best and median seconds and peak RSS in MB,
+# and leaves the median in $median.
 measure() {
 	local name=$1
 	shift
@@ -62,22 +59,22 @@ measure() {
 		times+=("$t")
 		rss+=("$m")
 	done
-	local sorted_t sorted_m
-	sorted_t=$(printf '%s\n' "${times[@]}" | sort -n)
-	sorted_m=$(printf '%s\n' "${rss[@]}" | sort -n)
+	median=$(printf '%s\n' "${times[@]}" | median)
 	printf '%-34s best %6.2f s  median %6.2f s  peak memory %6.1f MB\n' "$name" \
-		"$(head -1 <<<"$sorted_t")" "$(sed -n "$(((runs + 1) / 2))p" <<<"$sorted_t")" \
-		"$(echo "$(tail -1 <<<"$sorted_m") / 1024" | bc -l)"
+		"$(printf '%s\n' "${times[@]}" | sort -n | head -1)" "$median" \
+		"$(echo "$(printf '%s\n' "${rss[@]}" | sort -n | tail -1) / 1024" | bc -l)"
 }
 
 /usr/bin/time -f '%e %M' -o "$work/time" "$bin" --config "$work/config.yml" --state-dir "$work/state" \
 	--site-dir "$work/site" render-site 2>"$work/stderr"
 read -r t m <"$work/time"
 printf '%-34s %6.2f s  peak memory %6.1f MB\n' "first render, migrating the DB" "$t" "$(echo "$m / 1024" | bc -l)"
+result "site: first render, migrating the DB" "$t"
 echo "log DB after migration: $(sqlite3 "$work/state/log.db" 'SELECT COUNT(*) FROM steps') steps, $(du -h "$work/state/log.db" | cut -f1)"
 
 measure "backup-server render-site" "$bin" --config "$work/config.yml" --state-dir "$work/state" \
 	--site-dir "$work/site" render-site
+result "site: render-site (median)" "$median"
 measure "sqlite3 SELECT * FROM task_run" sqlite3 "$work/state/log.db" 'SELECT * FROM task_run'
 measure "sqlite3 SELECT * FROM steps" sqlite3 "$work/state/log.db" 'SELECT * FROM steps'
 echo "site: $(find "$work/site" -type f | wc -l) files, $(du -sh "$work/site" | cut -f1)"

@@ -10,27 +10,17 @@
 # stays in the page cache (the machine is shared; caches are not dropped): these are the
 # costs of reading and checksumming, not of a cold disk.
 # Usage: bench/verify.sh [FILES] [RUNS]   (defaults 50000 and 5)
+# Environment: see bench/common.sh (BACKUP_SERVER, BENCH_SEED, BENCH_RESULTS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# shellcheck source=tools/debian-packages.sh
-source tools/debian-packages.sh
-install_debian_packages rsync bc
+# shellcheck source=bench/common.sh
+source bench/common.sh
 
 files=${1:-50000}
 runs=${2:-5}
-cargo build --release --quiet
-target=$(realpath -m "${CARGO_TARGET_DIR:-target}")
-bin=$target/release/backup-server
-
-work=$(mktemp -d /tmp/backup-verify-bench.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+bench_setup backup-verify-bench rsync
 mkdir -p "$work"/{src,local,remote,state}
-
-for ((d = 0; d * 1000 < files; d++)); do
-	mkdir "$work/src/d$d"
-	head -c "$((1000 * 1000))" /dev/urandom | (cd "$work/src/d$d" && split -b 1000 -d -a 4 - f)
-done
-echo "source: $(find "$work/src" -type f | wc -l) files, $(du -sh "$work/src" | cut -f1)"
+make_tree "$work/src" "$files"
 
 cat >"$work/config.yml" <<YAML
 dir_backup_local: $work/local
@@ -53,14 +43,6 @@ hand() {
 	rsync "${options[@]}" "$work/src/" "$work/local/data/$day/" >/dev/null
 }
 
-seconds() { # runs "$@", prints its wall time in seconds
-	local start end
-	start=$(date +%s.%N)
-	"$@"
-	end=$(date +%s.%N)
-	echo "$end - $start" | bc -l
-}
-
 # Best and median of the numbers on stdin.
 summary() {
 	sort -n | awk '{ t[NR] = $1 } END { printf "best %.2f s, median %.2f s\n", t[1], t[int((NR + 1) / 2)] }'
@@ -81,3 +63,5 @@ done
 printf '%-44s %s\n' "backup-server verify (every file)" "$(summary <"$work/ours")"
 printf '%-44s %s\n' "the same two rsync --checksum by hand" "$(summary <"$work/hand")"
 printf '%-44s %s\n' "backup-server verify --sample 10" "$(summary <"$work/sampled")"
+result "verify: every file (median)" "$(median <"$work/ours")"
+result "verify --sample 10 (median)" "$(median <"$work/sampled")"
