@@ -12,6 +12,7 @@ use crate::config::ConfigError;
 use crate::exit::Exit;
 use crate::lock::LockError;
 use crate::record::RecordError;
+use crate::scripts::ScriptsError;
 
 #[derive(Debug)]
 pub enum Error {
@@ -19,7 +20,7 @@ pub enum Error {
     Usage(String),
     Config(ConfigError),
     /// The step scripts are not where they should be.
-    Scripts(String),
+    Scripts(ScriptsError),
     /// The state directory cannot be made ready.
     State {
         path: PathBuf,
@@ -53,7 +54,8 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Usage(message) | Error::Scripts(message) => f.write_str(message),
+            Error::Usage(message) => f.write_str(message),
+            Error::Scripts(e) => e.fmt(f),
             Error::Config(e) => e.fmt(f),
             Error::State { path, error } => write!(
                 f,
@@ -74,6 +76,12 @@ impl std::error::Error for Error {}
 impl From<ConfigError> for Error {
     fn from(e: ConfigError) -> Error {
         Error::Config(e)
+    }
+}
+
+impl From<ScriptsError> for Error {
+    fn from(e: ScriptsError) -> Error {
+        Error::Scripts(e)
     }
 }
 
