@@ -13,6 +13,7 @@ use crate::exit::Exit;
 use crate::lock::LockError;
 use crate::record::RecordError;
 use crate::scripts::ScriptsError;
+use crate::site::SiteError;
 
 #[derive(Debug)]
 pub enum Error {
@@ -29,7 +30,7 @@ pub enum Error {
     Lock(LockError),
     Record(RecordError),
     /// The history site could not be rendered or published.
-    Site(String),
+    Site(SiteError),
     /// The demo could not build its world.
     Demo(std::io::Error),
     /// A restore could not read the snapshot or write what it was asked to.
@@ -64,7 +65,7 @@ impl fmt::Display for Error {
             ),
             Error::Lock(e) => e.fmt(f),
             Error::Record(e) => e.fmt(f),
-            Error::Site(message) => write!(f, "cannot render the site: {message}"),
+            Error::Site(e) => write!(f, "cannot render the site: {e}"),
             Error::Demo(e) => write!(f, "demo: {e}"),
             Error::Restore(message) => write!(f, "restore failed: {message}"),
         }
@@ -82,6 +83,12 @@ impl From<ConfigError> for Error {
 impl From<ScriptsError> for Error {
     fn from(e: ScriptsError) -> Error {
         Error::Scripts(e)
+    }
+}
+
+impl From<SiteError> for Error {
+    fn from(e: SiteError) -> Error {
+        Error::Site(e)
     }
 }
 

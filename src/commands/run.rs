@@ -404,11 +404,10 @@ impl Book {
         clock: &Clock,
         progress: Option<&Progress>,
         site_dir: &std::path::Path,
-    ) -> Result<crate::site::Rendered, String> {
+    ) -> Result<crate::site::Rendered, crate::site::SiteError> {
         let Some((record, run)) = &self.record else {
-            return Err(format!(
-                "the log database cannot be read ({})",
-                self.unrecorded.as_deref().unwrap_or_default()
+            return Err(crate::site::SiteError::Unrecorded(
+                self.unrecorded.clone().unwrap_or_default(),
             ));
         };
         let configured: Vec<String> = plan.tasks.iter().map(|t| t.name.clone()).collect();

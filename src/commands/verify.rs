@@ -151,7 +151,7 @@ fn render_site(
     record: &Record,
     clock: &Clock,
     site_dir: &Path,
-) -> Result<(), String> {
+) -> Result<(), crate::site::SiteError> {
     let configured: Vec<String> = config.tasks.iter().map(|t| t.name.clone()).collect();
     let rendered = crate::site::render_recorded(
         Some(record),
