@@ -177,9 +177,7 @@ fn sources(config: &Config) -> Vec<Finding> {
         .iter()
         .enumerate()
         .filter_map(|(i, task)| {
-            let Some(path) = task.dir_source.local_path() else {
-                return None;
-            };
+            let path = task.dir_source.local_path()?;
             let item = format!("source of task {}", task.name);
             let key = format!("tasks[{i}].dir_source");
             Some(match readable_dir(path) {
@@ -314,9 +312,7 @@ fn local_targets(config: &Config) -> Vec<Finding> {
         .targets
         .iter()
         .filter_map(|target| {
-            let Some(dir) = target.location.local_path() else {
-                return None;
-            };
+            let dir = target.location.local_path()?;
             let item = format!("target {}", target.name);
             let key = if target.seed {
                 "dir_backup_remote".to_string()
