@@ -41,22 +41,48 @@ fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
 }
 
 /// Reads the password; the error says which file and why, never what it holds.
-pub fn read(explicit: Option<&Path>) -> Result<Password, String> {
+pub fn read(explicit: Option<&Path>) -> Result<Password, PasswordError> {
     let Some(path) = locate(explicit) else {
-        return Err("no password file: pass --password-file, or set GMAIL_PASSWORD_FILE or CREDENTIALS_DIRECTORY".into());
+        return Err(PasswordError::NoFile);
     };
-    let text = fs_err::read_to_string(&path)
-        .map_err(|e| format!("cannot read the Gmail password: {e}"))?;
+    let text = fs_err::read_to_string(&path).map_err(PasswordError::Unreadable)?;
     // A file written by echo or an editor ends in a newline that is not part of it.
     let password: String = text.trim_end_matches(['\n', '\r']).to_string();
     if password.trim().is_empty() {
-        return Err(format!("the password file {} is empty", path.display()));
+        return Err(PasswordError::Empty(path));
     }
     Ok(Password {
         secret: password,
         file: path,
     })
 }
+
+/// Why the Gmail password could not be had: which file and why, never what it holds.
+/// A report that cannot be sent for it is kept, and the run exits 3.
+#[derive(Debug)]
+pub enum PasswordError {
+    /// No option or environment variable says where it is.
+    NoFile,
+    /// The file could not be read (fs-err's error names it).
+    Unreadable(std::io::Error),
+    Empty(PathBuf),
+}
+
+impl std::fmt::Display for PasswordError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PasswordError::NoFile => f.write_str(
+                "no password file: pass --password-file, or set GMAIL_PASSWORD_FILE or CREDENTIALS_DIRECTORY",
+            ),
+            PasswordError::Unreadable(e) => write!(f, "cannot read the Gmail password: {e}"),
+            PasswordError::Empty(path) => {
+                write!(f, "the password file {} is empty", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for PasswordError {}
 
 #[cfg(test)]
 mod tests {
@@ -71,8 +97,15 @@ mod tests {
         assert_eq!(password.expose(), "abcd efgh ijkl mnop");
         assert_eq!(format!("{password:?}"), "Password(<redacted>)");
         std::fs::write(&file, "\n").unwrap();
-        assert!(read(Some(&file)).unwrap_err().contains("is empty"));
-        let missing = read(Some(&dir.path().join("nope"))).unwrap_err();
+        assert!(
+            read(Some(&file))
+                .unwrap_err()
+                .to_string()
+                .contains("is empty")
+        );
+        let missing = read(Some(&dir.path().join("nope")))
+            .unwrap_err()
+            .to_string();
         assert!(missing.contains("nope"), "{missing}");
     }
 }

@@ -22,7 +22,7 @@ pub struct Scripts {
 
 impl Scripts {
     /// Finds the scripts; the error lists where it looked.
-    pub fn locate(explicit: Option<&Path>) -> Result<Scripts, String> {
+    pub fn locate(explicit: Option<&Path>) -> Result<Scripts, ScriptsError> {
         let candidates: Vec<PathBuf> = match explicit
             .map(Path::to_path_buf)
             .or_else(|| std::env::var_os(ENV).map(PathBuf::from))
@@ -42,7 +42,7 @@ impl Scripts {
         };
         for dir in &candidates {
             if dir.join("backup.sh").is_file() {
-                let dir = fs_err::canonicalize(dir).map_err(|e| e.to_string())?;
+                let dir = fs_err::canonicalize(dir).map_err(ScriptsError::Unresolvable)?;
                 return Ok(Scripts {
                     backup: dir.join("backup.sh"),
                     sync: dir.join("sync_backup_to_remote.sh"),
@@ -50,10 +50,34 @@ impl Scripts {
                 });
             }
         }
-        let looked: Vec<String> = candidates.iter().map(|d| d.display().to_string()).collect();
-        Err(format!(
-            "cannot find the step scripts (backup.sh): looked in {}; point --scripts-dir or {ENV} at them",
-            looked.join(", ")
-        ))
+        Err(ScriptsError::NotFound { looked: candidates })
     }
 }
+
+/// Why the step scripts cannot be used; a usage error, since the fix is an option
+/// or an installation, not a retry.
+#[derive(Debug)]
+pub enum ScriptsError {
+    /// No candidate directory holds `backup.sh`; `looked` lists them, in order.
+    NotFound { looked: Vec<PathBuf> },
+    /// The directory holding them could not be made absolute.
+    Unresolvable(std::io::Error),
+}
+
+impl std::fmt::Display for ScriptsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ScriptsError::NotFound { looked } => {
+                let looked: Vec<String> = looked.iter().map(|d| d.display().to_string()).collect();
+                write!(
+                    f,
+                    "cannot find the step scripts (backup.sh): looked in {}; point --scripts-dir or {ENV} at them",
+                    looked.join(", ")
+                )
+            }
+            ScriptsError::Unresolvable(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for ScriptsError {}

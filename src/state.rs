@@ -8,6 +8,31 @@ use std::path::{Path, PathBuf};
 
 pub const DEFAULT: &str = "/var/lib/backup-server";
 
+/// Why no stand-in for an unwritable state directory could be made.
+#[derive(Debug)]
+pub enum StateError {
+    /// Every place `fallback` tried, with why it could not be written.
+    NoStandIn {
+        tried: Vec<(PathBuf, std::io::Error)>,
+    },
+}
+
+impl std::fmt::Display for StateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StateError::NoStandIn { tried } => {
+                let tried: Vec<String> = tried
+                    .iter()
+                    .map(|(path, e)| format!("{}: {e}", path.display()))
+                    .collect();
+                f.write_str(&tried.join("; "))
+            }
+        }
+    }
+}
+
+impl std::error::Error for StateError {}
+
 #[derive(Debug, Clone)]
 pub struct StateDir {
     /// Where the run's files go: the state directory, or the stand-in a run uses
@@ -56,7 +81,7 @@ impl StateDir {
     /// somewhere that can hold it (see `fallback_bases`), with the known host keys
     /// copied over so hosts met before are still checked strictly. The record
     /// stays where it is (`log_db`): a run there is not recorded, and says so.
-    pub fn fallback(&self) -> Result<StateDir, String> {
+    pub fn fallback(&self) -> Result<StateDir, StateError> {
         let absolute = std::path::absolute(&self.own).unwrap_or_else(|_| self.own.clone());
         let name: String = absolute
             .to_string_lossy()
@@ -76,10 +101,10 @@ impl StateDir {
                     }
                     return Ok(stand_in);
                 }
-                Err(e) => tried.push(format!("{}: {e}", stand_in.root.display())),
+                Err(e) => tried.push((stand_in.root, e)),
             }
         }
-        Err(tried.join("; "))
+        Err(StateError::NoStandIn { tried })
     }
 
     /// Whether this is a stand-in for the state directory.

@@ -60,11 +60,16 @@ fn pass(item: impl Into<String>, what: impl Into<String>) -> Finding {
     }
 }
 
-fn fail(item: impl Into<String>, problem: impl Into<String>, fix: impl Into<String>) -> Finding {
+/// A check that failed: `problem` is the error as a person reads it.
+fn fail(
+    item: impl Into<String>,
+    problem: impl std::fmt::Display,
+    fix: impl Into<String>,
+) -> Finding {
     Finding {
         item: item.into(),
         result: Err(Failure {
-            problem: problem.into(),
+            problem: problem.to_string(),
             fix: fix.into(),
         }),
     }

@@ -33,7 +33,7 @@ pub fn load(
         config.ssh_key = key;
     }
     let plan = Plan::new(&config, clock.today());
-    let scripts = Scripts::locate(scripts_dir).map_err(Error::Scripts)?;
+    let scripts = Scripts::locate(scripts_dir)?;
     Ok((config, plan, scripts))
 }
 

@@ -45,8 +45,7 @@ pub fn render_site(
         clock,
         &crate::site::Settings::of(&config),
         site_dir,
-    )
-    .map_err(Error::Site)?;
+    )?;
     journal::info(&format!(
         "site rendered: {} pages in {}",
         rendered.pages,

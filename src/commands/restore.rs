@@ -18,7 +18,7 @@ use jiff::civil::Date;
 
 use crate::config::Config;
 use crate::engine::itemize::{self, ITEM};
-use crate::error::Error;
+use crate::error::{Error, RestoreError};
 use crate::exit::Exit;
 use crate::plan::{Plan, TaskPlan};
 use crate::scripts::Scripts;
@@ -57,17 +57,21 @@ pub fn restore(
     let task = super::select(plan, config, Some(&request.task))?[0];
     let target = from(task, request.from.as_deref())?;
     let ssh_config = match target {
-        Some(t) if t.dir.is_remote() => crate::ssh::prepare(plan, state).map_err(Error::Restore)?,
+        Some(t) if t.dir.is_remote() => {
+            crate::ssh::prepare(plan, state).map_err(RestoreError::Ssh)?
+        }
         _ => None,
     };
     let side = match target {
-        Some(target) => Side::target(target, scripts, ssh_config.as_deref())
-            .map_err(|e| Error::Restore(e.to_string()))?,
+        Some(target) => {
+            Side::target(target, scripts, ssh_config.as_deref()).map_err(RestoreError::Side)?
+        }
         None => Side::backup_disk(task, scripts),
     };
-    let listing = side
-        .list_quietly()
-        .map_err(|e| Error::Restore(format!("cannot list {}: {e}", side.described())))?;
+    let listing = side.list_quietly().map_err(|error| RestoreError::List {
+        side: side.described(),
+        error,
+    })?;
     let date = pick_date(task, &side, &listing.snapshots, request.date.as_deref())?;
     let parts = parts_of(task, &request.path)?;
     check_path(&side, date, &parts)?;
@@ -101,14 +105,14 @@ pub fn restore(
     );
 
     // The dry run: what rsync would write, and which of it is already there.
-    let mut log = StepLog::discard().map_err(|e| Error::Restore(e.to_string()))?;
+    let mut log = StepLog::discard().map_err(RestoreError::Log)?;
     let destination = format!("{}/", into.display());
     let mut dry = itemize::rsync_with(&side, &listing);
     dry.args(["--dry-run", "--stats", ITEM, "--"])
         .arg(&source_arg)
         .arg(&destination);
-    let (items, _, stats) = itemize::run(&mut dry, &mut log, &destination)
-        .map_err(|e| Error::Restore(format!("{e} (in the dry run, before writing anything)")))?;
+    let (items, _, stats) =
+        itemize::run(&mut dry, &mut log, &destination).map_err(RestoreError::DryRun)?;
     // What is there already: files, links and the like are replaced only when asked;
     // directories are merged into, taking the snapshot's owner, mode and times.
     let (mut existing, mut merged) = (Vec::new(), Vec::new());
@@ -173,8 +177,10 @@ pub fn restore(
     let shown = crate::journal::progress::begin(&format!("restoring {}", lands.display()));
     let copied = itemize::run(&mut real, &mut log, &destination);
     drop(shown);
-    let (_, warnings, stats) = copied
-        .map_err(|e| Error::Restore(format!("{e}; {} may hold part of it", lands.display())))?;
+    let (_, warnings, stats) = copied.map_err(|error| RestoreError::Copy {
+        lands: lands.clone(),
+        error,
+    })?;
     for warning in &warnings {
         crate::journal::warn(warning);
     }
@@ -298,10 +304,13 @@ fn parts_of(task: &TaskPlan, path: &str) -> Result<Vec<String>, Error> {
 
 /// That `parts` leads to an entry of the snapshot through real directories only.
 fn check_path(side: &Side, date: Date, parts: &[String]) -> Result<(), Error> {
-    let mut log = StepLog::discard().map_err(|e| Error::Restore(e.to_string()))?;
+    let mut log = StepLog::discard().map_err(RestoreError::Log)?;
     let kinds = side
         .lookup(&mut log, date, parts)
-        .map_err(|e| Error::Restore(format!("cannot look inside {}: {e}", side.spec(date, ""))))?;
+        .map_err(|error| RestoreError::LookInside {
+            snapshot: side.spec(date, ""),
+            error,
+        })?;
     for (i, kind) in kinds.iter().enumerate() {
         let so_far = parts[..=i].join("/");
         let last = i + 1 == parts.len();
@@ -329,10 +338,11 @@ fn check_path(side: &Side, date: Date, parts: &[String]) -> Result<(), Error> {
         }
     }
     if kinds.len() < parts.len() {
-        return Err(Error::Restore(format!(
-            "cannot look inside the snapshot {date} on {}",
-            side.words()
-        )));
+        return Err(RestoreError::Unlookable {
+            date,
+            side: side.words(),
+        }
+        .into());
     }
     Ok(())
 }
@@ -345,8 +355,7 @@ fn destination(
     date: Date,
     to: Option<&Path>,
 ) -> Result<PathBuf, Error> {
-    let cwd = std::env::current_dir()
-        .map_err(|e| Error::Restore(format!("cannot tell the current directory: {e}")))?;
+    let cwd = std::env::current_dir().map_err(RestoreError::CurrentDir)?;
     let to = match to {
         Some(to) => cwd.join(to),
         None => cwd.join(format!("restored-{}-{date}", task.name)),
@@ -379,17 +388,44 @@ fn destination(
 
 /// `path` with symlinks resolved: the nearest existing ancestor's real path, and
 /// what does not exist yet after it; the directory above a new one must exist.
-fn resolved(path: &Path) -> Result<PathBuf, String> {
+fn resolved(path: &Path) -> Result<PathBuf, Unresolved> {
     if let Ok(real) = std::fs::canonicalize(path) {
         return Ok(real);
     }
     let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
-        return Err("not a directory path".into());
+        return Err(Unresolved::NotADirectoryPath);
     };
     match std::fs::canonicalize(parent) {
         Ok(parent) if parent.is_dir() => Ok(parent.join(name)),
-        Ok(parent) => Err(format!("{} is not a directory", parent.display())),
-        Err(e) => Err(format!("{}: {e}", parent.display())),
+        Ok(parent) => Err(Unresolved::ParentNotADirectory(parent)),
+        Err(error) => Err(Unresolved::Parent {
+            parent: parent.to_path_buf(),
+            error,
+        }),
+    }
+}
+
+/// Why `--to` cannot be resolved to a place: the words that follow "--to PATH: " in
+/// the usage error.
+#[derive(Debug)]
+enum Unresolved {
+    NotADirectoryPath,
+    ParentNotADirectory(PathBuf),
+    Parent {
+        parent: PathBuf,
+        error: std::io::Error,
+    },
+}
+
+impl std::fmt::Display for Unresolved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unresolved::NotADirectoryPath => f.write_str("not a directory path"),
+            Unresolved::ParentNotADirectory(parent) => {
+                write!(f, "{} is not a directory", parent.display())
+            }
+            Unresolved::Parent { parent, error } => write!(f, "{}: {error}", parent.display()),
+        }
     }
 }
 

@@ -49,7 +49,7 @@ pub struct RunOptions {
 pub fn run(opts: &RunOptions) -> Result<Exit, Error> {
     let config = Config::load(&opts.config)?;
     let clock = &opts.clock;
-    let scripts = Scripts::locate(opts.scripts_dir.as_deref()).map_err(Error::Scripts)?;
+    let scripts = Scripts::locate(opts.scripts_dir.as_deref())?;
     // Backups come first: a state directory that cannot be written (read-only,
     // full, missing and not to be made) does not stop them. The run keeps its lock,
     // logs and work files somewhere that can hold them, says where, and fails at
@@ -404,11 +404,10 @@ impl Book {
         clock: &Clock,
         progress: Option<&Progress>,
         site_dir: &std::path::Path,
-    ) -> Result<crate::site::Rendered, String> {
+    ) -> Result<crate::site::Rendered, crate::site::SiteError> {
         let Some((record, run)) = &self.record else {
-            return Err(format!(
-                "the log database cannot be read ({})",
-                self.unrecorded.as_deref().unwrap_or_default()
+            return Err(crate::site::SiteError::Unrecorded(
+                self.unrecorded.clone().unwrap_or_default(),
             ));
         };
         let configured: Vec<String> = plan.tasks.iter().map(|t| t.name.clone()).collect();

@@ -24,6 +24,7 @@ use std::hash::BuildHasher;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 
 use jiff::civil::Date;
 
@@ -34,6 +35,7 @@ use crate::engine::rsync::Rsync;
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::lock::{RunLock, Work};
+use crate::outcome::StepError;
 use crate::plan::{Plan, TaskPlan};
 use crate::record::{Against, Comparison, ComparisonOutcome, Record};
 use crate::scripts::Scripts;
@@ -151,7 +153,7 @@ fn render_site(
     record: &Record,
     clock: &Clock,
     site_dir: &Path,
-) -> Result<(), String> {
+) -> Result<(), crate::site::SiteError> {
     let configured: Vec<String> = config.tasks.iter().map(|t| t.name.clone()).collect();
     let rendered = crate::site::render_recorded(
         Some(record),
@@ -235,6 +237,82 @@ struct Verifier<'a> {
     clock: &'a Clock,
 }
 
+/// Why one comparison could not be made; its `Display` is the message recorded
+/// with the comparison (and shown by `verify`, the report and the site). Cloned
+/// when one cause stops every comparison of a task, hence the `Arc`s.
+#[derive(Debug, Clone)]
+enum VerifyError {
+    /// The task's step log could not be created.
+    Log {
+        path: PathBuf,
+        error: Arc<std::io::Error>,
+    },
+    /// SSH could not be set up (`ssh::prepare`'s words).
+    Ssh(String),
+    NoSshConfig,
+    /// A side could not be reached, or an rsync failed: its reason in one line.
+    Step(StepError),
+    /// The backup disk's snapshots could not be listed (the side's words).
+    ListBackupDisk(String),
+    /// The target's snapshots could not be listed (the side's words).
+    ListTarget(String),
+    NothingLocal {
+        task: String,
+        dir: PathBuf,
+    },
+    /// The target holds no snapshot the backup disk holds too; `newest` is its
+    /// newest, if it holds any.
+    NoCommonSnapshot {
+        newest: Option<Date>,
+    },
+    /// The exclude list could not be written.
+    Write {
+        path: PathBuf,
+        error: Arc<std::io::Error>,
+    },
+    /// The snapshot could not be walked for a sample.
+    Read {
+        path: PathBuf,
+        error: Arc<std::io::Error>,
+    },
+    /// The sample list could not be written (fs-err's error names it).
+    Sample(Arc<std::io::Error>),
+}
+
+impl std::fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            VerifyError::Log { path, error } => {
+                write!(f, "cannot create the log {}: {error}", path.display())
+            }
+            VerifyError::Ssh(why) => f.write_str(why),
+            VerifyError::NoSshConfig => f.write_str("no ssh_config for the source"),
+            VerifyError::Step(e) => f.write_str(&e.message),
+            VerifyError::ListBackupDisk(e) => write!(f, "cannot list the backup disk: {e}"),
+            VerifyError::ListTarget(e) => write!(f, "cannot list it: {e}"),
+            VerifyError::NothingLocal { task, dir } => write!(
+                f,
+                "the backup disk holds no snapshot of task {task} ({})",
+                dir.display()
+            ),
+            VerifyError::NoCommonSnapshot { newest: None } => f.write_str("it holds no snapshot"),
+            VerifyError::NoCommonSnapshot {
+                newest: Some(newest),
+            } => write!(
+                f,
+                "it holds no snapshot the backup disk holds too (its newest is {newest})"
+            ),
+            VerifyError::Write { path, error } => {
+                write!(f, "cannot write {}: {error}", path.display())
+            }
+            VerifyError::Read { path, error } => {
+                write!(f, "cannot read {}: {error}", path.display())
+            }
+            VerifyError::Sample(e) => e.fmt(f),
+        }
+    }
+}
+
 /// What a comparison found.
 #[derive(Default)]
 struct Found {
@@ -248,7 +326,10 @@ impl Verifier<'_> {
         let mut log = match StepLog::create(path.clone()) {
             Ok(log) => log,
             Err(e) => {
-                let why = format!("cannot create the log {}: {e}", path.display());
+                let why = VerifyError::Log {
+                    path: path.clone(),
+                    error: Arc::new(e),
+                };
                 let mut against: Vec<Against> = self
                     .task
                     .targets
@@ -273,7 +354,7 @@ impl Verifier<'_> {
                     self.target_check(log, &local_side, snapshots, target)
                 }
                 Ok(_) => Err(self.nothing_local()),
-                Err(e) => Err(format!("cannot list the backup disk: {e}")),
+                Err(e) => Err(VerifyError::ListBackupDisk(e.clone())),
             };
             checks.push(self.checked(against, check));
         }
@@ -282,25 +363,24 @@ impl Verifier<'_> {
                 Some(newest) => self.source_check(log, *newest),
                 None => Err(self.nothing_local()),
             },
-            Err(e) => Err(format!("cannot list the backup disk: {e}")),
+            Err(e) => Err(VerifyError::ListBackupDisk(e.clone())),
         };
         checks.push(self.checked(Against::Source, check));
         checks
     }
 
-    fn nothing_local(&self) -> String {
-        format!(
-            "the backup disk holds no snapshot of task {} ({})",
-            self.task.name,
-            self.task.local_dir.display()
-        )
+    fn nothing_local(&self) -> VerifyError {
+        VerifyError::NothingLocal {
+            task: self.task.name.clone(),
+            dir: self.task.local_dir.clone(),
+        }
     }
 
     /// A check's record from what it found, or why it could not be made.
     fn checked(
         &self,
         against: Against,
-        check: Result<(Date, String, Found), String>,
+        check: Result<(Date, String, Found), VerifyError>,
     ) -> Comparison {
         let mut record = Comparison {
             started: self.started,
@@ -328,7 +408,7 @@ impl Verifier<'_> {
                 };
                 record.listed = found.differences.into_iter().collect();
             }
-            Err(message) => record.message = Some(message),
+            Err(why) => record.message = Some(why.to_string()),
         }
         record
     }
@@ -340,22 +420,17 @@ impl Verifier<'_> {
         local_side: &Side,
         local: &BTreeSet<Date>,
         target: &crate::plan::TargetPlan,
-    ) -> Result<(Date, String, Found), String> {
+    ) -> Result<(Date, String, Found), VerifyError> {
         let ssh_config = match (target.dir.is_remote(), self.ssh_config) {
-            (true, Err(why)) => return Err(why.clone()),
+            (true, Err(why)) => return Err(VerifyError::Ssh(why.clone())),
             (_, config) => config.as_ref().ok().and_then(|c| c.as_deref()),
         };
-        let side = Side::target(target, self.scripts, ssh_config).map_err(|e| e.message)?;
-        let listing = side
-            .list_quietly()
-            .map_err(|e| format!("cannot list it: {e}"))?;
+        let side = Side::target(target, self.scripts, ssh_config).map_err(VerifyError::Step)?;
+        let listing = side.list_quietly().map_err(VerifyError::ListTarget)?;
         let theirs = &listing.snapshots;
         let Some(date) = theirs.iter().rev().find(|d| local.contains(d)).copied() else {
-            return Err(match theirs.last() {
-                None => "it holds no snapshot".to_string(),
-                Some(newest) => format!(
-                    "it holds no snapshot the backup disk holds too (its newest is {newest})"
-                ),
+            return Err(VerifyError::NoCommonSnapshot {
+                newest: theirs.last().copied(),
             });
         };
         let ours = local_side.rsync_spec(date, "");
@@ -399,7 +474,11 @@ impl Verifier<'_> {
 
     /// The files of the newest local snapshot that the source has not changed since
     /// (same size and time), compared by content with the source.
-    fn source_check(&self, log: &mut StepLog, date: Date) -> Result<(Date, String, Found), String> {
+    fn source_check(
+        &self,
+        log: &mut StepLog,
+        date: Date,
+    ) -> Result<(Date, String, Found), VerifyError> {
         let task = self.task;
         let snapshot_dir = task.local_dir.join(snapshot::name(date));
         // As the backup read it: the same patterns, passed the same way (a source
@@ -411,13 +490,17 @@ impl Verifier<'_> {
             );
         }
         let exclude_file = self.state.verify_excludes(&task.name);
-        crate::engine::excludes::write(&exclude_file, &excludes)
-            .map_err(|e| format!("cannot write {}: {e}", exclude_file.display()))?;
+        crate::engine::excludes::write(&exclude_file, &excludes).map_err(|e| {
+            VerifyError::Write {
+                path: exclude_file.clone(),
+                error: Arc::new(e),
+            }
+        })?;
         let ssh_config = match (task.source.is_remote(), self.ssh_config) {
             (false, _) => None,
             (true, Ok(Some(config))) => Some(config.as_path()),
-            (true, Ok(None)) => return Err("no ssh_config for the source".into()),
-            (true, Err(why)) => return Err(why.clone()),
+            (true, Ok(None)) => return Err(VerifyError::NoSshConfig),
+            (true, Err(why)) => return Err(VerifyError::Ssh(why.clone())),
         };
         let destination = snapshot_dir.display().to_string();
         let mut compare = |checksum: bool, files_from: Option<&Path>| {
@@ -468,9 +551,9 @@ impl Verifier<'_> {
         log: &mut StepLog,
         command: &mut Command,
         destination: &str,
-    ) -> Result<(Vec<Item>, u64), String> {
+    ) -> Result<(Vec<Item>, u64), VerifyError> {
         let (items, warnings, stats) =
-            itemize::run(command, log, destination).map_err(|e| e.message)?;
+            itemize::run(command, log, destination).map_err(VerifyError::Step)?;
         for warning in warnings {
             journal::warn(&format!("task {}: {warning}", self.task.name));
         }
@@ -479,10 +562,12 @@ impl Verifier<'_> {
 
     /// A random `percent` of the regular files of `snapshot` (at least one, if it
     /// holds any), written NUL-separated for `--files-from --from0`.
-    fn sample_list(&self, snapshot: &Path, percent: f64) -> Result<PathBuf, String> {
+    fn sample_list(&self, snapshot: &Path, percent: f64) -> Result<PathBuf, VerifyError> {
         let mut files = Vec::new();
-        walk(snapshot, Path::new(""), &mut files)
-            .map_err(|e| format!("cannot read {}: {e}", snapshot.display()))?;
+        walk(snapshot, Path::new(""), &mut files).map_err(|e| VerifyError::Read {
+            path: snapshot.to_path_buf(),
+            error: Arc::new(e),
+        })?;
         // A fresh RandomState is keyed at random: a different sample each time.
         let keys = std::hash::RandomState::new();
         let threshold = (percent / 100.0 * u64::MAX as f64) as u64;
@@ -497,12 +582,13 @@ impl Verifier<'_> {
             .state
             .work()
             .join(format!("{}.verify-sample", self.task.name));
-        let mut out = fs_err::File::create(&path).map_err(|e| e.to_string())?;
+        let sample = |e| VerifyError::Sample(Arc::new(e));
+        let mut out = fs_err::File::create(&path).map_err(sample)?;
         for file in chosen {
             use std::os::unix::ffi::OsStrExt;
             out.write_all(file.as_os_str().as_bytes())
                 .and_then(|()| out.write_all(b"\0"))
-                .map_err(|e| e.to_string())?;
+                .map_err(sample)?;
         }
         Ok(path)
     }

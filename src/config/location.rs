@@ -19,12 +19,12 @@ pub enum Location {
 
 impl Location {
     /// Parses `/abs/path` or `[user@]host:/abs/path`; the error says what is expected.
-    pub fn parse(text: &str) -> Result<Location, String> {
+    pub fn parse(text: &str) -> Result<Location, LocationError> {
         if text.starts_with('/') {
             return Ok(Location::Local(checked_path(text)?));
         }
         let Some((host, path)) = text.split_once(':') else {
-            return Err("must be an absolute path or user@host:/path".into());
+            return Err(LocationError::NeitherPathNorRemote);
         };
         let (user, name) = match host.split_once('@') {
             Some((user, name)) => (Some(user), name),
@@ -37,12 +37,10 @@ impl Location {
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
         };
         if !word_ok(name) || !user.is_none_or(word_ok) {
-            return Err(format!(
-                "{text:?} must be an absolute path or user@host:/path (host and user may hold only letters, digits, '.', '_' and '-')"
-            ));
+            return Err(LocationError::BadHost(text.to_string()));
         }
         if !path.starts_with('/') {
-            return Err(format!("{text:?}: the path after ':' must be absolute"));
+            return Err(LocationError::RelativeRemotePath(text.to_string()));
         }
         Ok(Location::Remote {
             host: host.to_string(),
@@ -142,27 +140,72 @@ impl fmt::Display for Location {
 
 /// An absolute path with no `.`/`..` components, no trailing slash and no control
 /// characters: the scripts refuse anything else, so we refuse it first, with a reason.
-pub fn checked_path(text: &str) -> Result<PathBuf, String> {
+pub fn checked_path(text: &str) -> Result<PathBuf, LocationError> {
     if !text.starts_with('/') {
-        return Err(format!("{text:?} must be an absolute path"));
+        return Err(LocationError::NotAbsolute(text.to_string()));
     }
     if text.chars().any(char::is_control) {
-        return Err(format!("{text:?} must not contain control characters"));
+        return Err(LocationError::ControlCharacters(text.to_string()));
     }
     if text == "/" {
-        return Err("must not be the root directory /".into());
+        return Err(LocationError::Root);
     }
     // Checked on the text: Path::components() would quietly drop a "." component.
     let normal = text[1..]
         .split('/')
         .all(|part| !matches!(part, "" | "." | ".."));
     if !normal {
-        return Err(format!(
-            "{text:?} must be a plain absolute path (no '.', '..', '//' or trailing '/')"
-        ));
+        return Err(LocationError::NotPlain(text.to_string()));
     }
     Ok(PathBuf::from(text))
 }
+
+/// Why the text of a path or a location in the config is refused; each variant
+/// holds the text as written, and `Display` is the problem the config reports
+/// under the key that held it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LocationError {
+    /// Neither `/abs/path` nor anything with a `host:` part.
+    NeitherPathNorRemote,
+    /// `host:/path` whose host or user holds a character ssh would misread.
+    BadHost(String),
+    /// `host:path` whose path is not absolute.
+    RelativeRemotePath(String),
+    NotAbsolute(String),
+    ControlCharacters(String),
+    /// `/` itself.
+    Root,
+    /// A path with `.`, `..`, `//` or a trailing `/`.
+    NotPlain(String),
+}
+
+impl fmt::Display for LocationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LocationError::NeitherPathNorRemote => {
+                f.write_str("must be an absolute path or user@host:/path")
+            }
+            LocationError::BadHost(text) => write!(
+                f,
+                "{text:?} must be an absolute path or user@host:/path (host and user may hold only letters, digits, '.', '_' and '-')"
+            ),
+            LocationError::RelativeRemotePath(text) => {
+                write!(f, "{text:?}: the path after ':' must be absolute")
+            }
+            LocationError::NotAbsolute(text) => write!(f, "{text:?} must be an absolute path"),
+            LocationError::ControlCharacters(text) => {
+                write!(f, "{text:?} must not contain control characters")
+            }
+            LocationError::Root => f.write_str("must not be the root directory /"),
+            LocationError::NotPlain(text) => write!(
+                f,
+                "{text:?} must be a plain absolute path (no '.', '..', '//' or trailing '/')"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for LocationError {}
 
 #[cfg(test)]
 mod tests {

@@ -967,7 +967,7 @@ impl Validator {
 
     fn path(&mut self, scope: Scope, key: &str, text: &str) -> Option<PathBuf> {
         checked_path(text)
-            .map_err(|e| self.problem(scope, key, e))
+            .map_err(|e| self.problem(scope, key, e.to_string()))
             .ok()
     }
 
@@ -987,7 +987,7 @@ impl Validator {
 
     fn location(&mut self, scope: Scope, key: &str, text: &str) -> Option<Location> {
         Location::parse(text)
-            .map_err(|e| self.problem(scope, key, e))
+            .map_err(|e| self.problem(scope, key, e.to_string()))
             .ok()
     }
 

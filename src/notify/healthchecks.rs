@@ -12,7 +12,7 @@
 use std::io::{Read, Seek, SeekFrom};
 
 use super::http::{Method, Request};
-use super::{Finished, RunState, Secret, Started};
+use super::{Finished, RunState, Secret, SecretError, Started};
 use crate::config::{Event, Healthchecks};
 
 /// healthchecks.io keeps the first 100 kB of a ping's body (its `PING_BODY_LIMIT`);
@@ -21,7 +21,7 @@ pub const BODY_LIMIT: usize = 100_000;
 
 /// A monitor (a "check" on healthchecks.io), its ping URL read.
 pub struct Monitor {
-    url: Result<Secret, String>,
+    url: Result<Secret, SecretError>,
 }
 
 impl Monitor {
@@ -32,7 +32,7 @@ impl Monitor {
     }
 
     /// The entry point: a ping for every state of a run.
-    pub fn request(&self, state: &RunState) -> Option<(Event, Result<Request, String>)> {
+    pub fn request(&self, state: &RunState) -> Option<(Event, Result<Request, SecretError>)> {
         let (event, suffix, body) = match state {
             RunState::Started(started) => (Event::Start, "/start", start_body(started)),
             RunState::Finished(finished) if finished.failed() => {
@@ -361,7 +361,7 @@ mod tests {
         };
         let (event, request) = check.request(&RunState::Started(&started)).unwrap();
         assert_eq!(event, Event::Start);
-        let why = request.unwrap_err();
+        let why = request.unwrap_err().to_string();
         assert!(
             why.starts_with("cannot read notify.healthchecks.url_file (failed to open file `/nonexistent/hc-url`"),
             "{why}"

@@ -9,7 +9,7 @@
 
 use std::io;
 use std::net::{TcpStream, ToSocketAddrs};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -43,6 +43,107 @@ pub struct Sent {
     pub attempts: u32,
 }
 
+/// Why the HTTP client could not be set up, or (for `doctor`) a URL could not be
+/// reached. `service` is the URL redacted to its host, never the URL itself; the
+/// `Display` is the message a person reads, in a ping's record or in `doctor`.
+#[derive(Debug)]
+pub enum HttpError {
+    /// No client was set up: the config has no channel to ping.
+    NotNeeded,
+    CaFileUnreadable(io::Error),
+    /// `notify.ca_file` holds a certificate rustls refuses.
+    CaFileCertificate {
+        path: PathBuf,
+        error: rustls::Error,
+    },
+    CaFileEmpty(PathBuf),
+    /// rustls refused its own default protocol versions.
+    Tls(rustls::Error),
+    InvalidUrl,
+    Resolve {
+        service: String,
+        error: io::Error,
+    },
+    ConnectTimeout {
+        service: String,
+        secs: u64,
+    },
+    Connect {
+        service: String,
+        error: io::Error,
+    },
+    NoAddress {
+        service: String,
+    },
+    NotATlsName {
+        service: String,
+    },
+    TlsStart {
+        service: String,
+        error: rustls::Error,
+    },
+    TlsTimeout {
+        service: String,
+        secs: u64,
+    },
+    TlsFailed {
+        service: String,
+        error: io::Error,
+    },
+    /// A request got no answer that counts, in the words of `explain`.
+    Unanswered(String),
+}
+
+impl std::fmt::Display for HttpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HttpError::NotNeeded => f.write_str("no channel"),
+            HttpError::CaFileUnreadable(e) => write!(f, "cannot read notify.ca_file: {e}"),
+            HttpError::CaFileCertificate { path, error } => {
+                write!(f, "notify.ca_file {}: {error}", path.display())
+            }
+            HttpError::CaFileEmpty(path) => write!(
+                f,
+                "notify.ca_file {} holds no PEM certificate",
+                path.display()
+            ),
+            HttpError::Tls(e) => write!(f, "cannot set up TLS: {e}"),
+            HttpError::InvalidUrl => f.write_str("the URL is not valid"),
+            HttpError::Resolve { service, error } => {
+                write!(f, "cannot resolve the host of {service}: {error}")
+            }
+            HttpError::ConnectTimeout { service, secs } => write!(
+                f,
+                "{service} did not answer within {secs} s (notify.timeout_secs)"
+            ),
+            HttpError::Connect { service, error } => {
+                write!(f, "cannot connect to {service}: {}", io_words(error))
+            }
+            HttpError::NoAddress { service } => {
+                write!(f, "the host of {service} has no address")
+            }
+            HttpError::NotATlsName { service } => {
+                write!(f, "{service}: the host is not a valid name for TLS")
+            }
+            HttpError::TlsStart { service, error } => {
+                write!(f, "cannot start TLS with {service}: {error}")
+            }
+            HttpError::TlsTimeout { service, secs } => write!(
+                f,
+                "{service} did not complete TLS within {secs} s (notify.timeout_secs)"
+            ),
+            HttpError::TlsFailed { service, error } => write!(
+                f,
+                "TLS with {service} failed: {} (is the certificate trusted? see notify.ca_file)",
+                io_words(error)
+            ),
+            HttpError::Unanswered(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for HttpError {}
+
 /// The HTTP client of the pings and of `doctor`'s checks.
 pub struct Http {
     agent: ureq::Agent,
@@ -61,28 +162,27 @@ enum Failure {
 impl Http {
     /// A client whose every attempt is bounded by `timeout`, trusting Mozilla's roots
     /// and the PEM certificates of `ca_file`.
-    pub fn new(timeout: Duration, ca_file: Option<&Path>) -> Result<Http, String> {
+    pub fn new(timeout: Duration, ca_file: Option<&Path>) -> Result<Http, HttpError> {
         let mut roots: Vec<ureq::tls::Certificate<'static>> = Vec::new();
         let mut store = rustls::RootCertStore::empty();
         store.add_parsable_certificates(webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().cloned());
         if let Some(ca_file) = ca_file {
-            let pem =
-                fs_err::read(ca_file).map_err(|e| format!("cannot read notify.ca_file: {e}"))?;
+            let pem = fs_err::read(ca_file).map_err(HttpError::CaFileUnreadable)?;
             let mut found = 0;
             for item in ureq::tls::parse_pem(&pem) {
                 if let Ok(ureq::tls::PemItem::Certificate(cert)) = item {
                     store
                         .add(rustls::pki_types::CertificateDer::from(cert.der().to_vec()))
-                        .map_err(|e| format!("notify.ca_file {}: {e}", ca_file.display()))?;
+                        .map_err(|error| HttpError::CaFileCertificate {
+                            path: ca_file.to_path_buf(),
+                            error,
+                        })?;
                     roots.push(cert);
                     found += 1;
                 }
             }
             if found == 0 {
-                return Err(format!(
-                    "notify.ca_file {} holds no PEM certificate",
-                    ca_file.display()
-                ));
+                return Err(HttpError::CaFileEmpty(ca_file.to_path_buf()));
             }
         }
         let root_certs = if roots.is_empty() {
@@ -114,7 +214,7 @@ impl Http {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
-            .map_err(|e| format!("cannot set up TLS: {e}"))?
+            .map_err(HttpError::Tls)?
             .with_root_certificates(store)
             .with_no_client_auth();
         Ok(Http {
@@ -203,14 +303,14 @@ impl Http {
 
     /// The status of a GET of `url` with `headers` (one attempt): for `doctor`, which
     /// reads without sending.
-    pub fn get_status(&self, url: &str, headers: &[(String, String)]) -> Result<u16, String> {
+    pub fn get_status(&self, url: &str, headers: &[(String, String)]) -> Result<u16, HttpError> {
         let service = redact(url);
         let mut builder = self.agent.get(url);
         for (name, value) in headers {
             builder = builder.header(name, value);
         }
         let mut response = builder.call().map_err(|e| match explain(&service, &e) {
-            Failure::Transient(why) | Failure::Final(why) => why,
+            Failure::Transient(why) | Failure::Final(why) => HttpError::Unanswered(why),
         })?;
         let _ = response
             .body_mut()
@@ -223,13 +323,16 @@ impl Http {
     /// Resolves `url`'s host, connects and (for https) completes a verified TLS
     /// handshake, sending no HTTP request: a request to a healthchecks URL counts as a
     /// ping. Returns what was reached, in words.
-    pub fn reach(&self, url: &str) -> Result<String, String> {
+    pub fn reach(&self, url: &str) -> Result<String, HttpError> {
         let service = redact(url);
-        let (tls, host, port) = authority(url).ok_or_else(|| "the URL is not valid".to_string())?;
+        let (tls, host, port) = authority(url).ok_or(HttpError::InvalidUrl)?;
         let started = Instant::now();
         let addrs: Vec<_> = (host.as_str(), port)
             .to_socket_addrs()
-            .map_err(|e| format!("cannot resolve the host of {service}: {e}"))?
+            .map_err(|error| HttpError::Resolve {
+                service: service.clone(),
+                error,
+            })?
             .collect();
         let mut last = None;
         let mut stream = None;
@@ -244,12 +347,12 @@ impl Http {
         }
         let Some(mut stream) = stream else {
             return Err(match last {
-                Some(e) if is_timeout(&e) => format!(
-                    "{service} did not answer within {} s (notify.timeout_secs)",
-                    self.timeout.as_secs()
-                ),
-                Some(e) => format!("cannot connect to {service}: {}", io_words(&e)),
-                None => format!("the host of {service} has no address"),
+                Some(e) if is_timeout(&e) => HttpError::ConnectTimeout {
+                    service,
+                    secs: self.timeout.as_secs(),
+                },
+                Some(error) => HttpError::Connect { service, error },
+                None => HttpError::NoAddress { service },
             });
         };
         if !tls {
@@ -263,22 +366,26 @@ impl Http {
             .max(Duration::from_millis(100));
         let _ = stream.set_read_timeout(Some(remaining));
         let _ = stream.set_write_timeout(Some(remaining));
-        let name = rustls::pki_types::ServerName::try_from(host.clone())
-            .map_err(|_| format!("{service}: the host is not a valid name for TLS"))?;
-        let mut conn = rustls::ClientConnection::new(self.tls.clone(), name)
-            .map_err(|e| format!("cannot start TLS with {service}: {e}"))?;
+        let name = rustls::pki_types::ServerName::try_from(host.clone()).map_err(|_| {
+            HttpError::NotATlsName {
+                service: service.clone(),
+            }
+        })?;
+        let mut conn = rustls::ClientConnection::new(self.tls.clone(), name).map_err(|error| {
+            HttpError::TlsStart {
+                service: service.clone(),
+                error,
+            }
+        })?;
         while conn.is_handshaking() {
-            if let Err(e) = conn.complete_io(&mut stream) {
-                return Err(if is_timeout(&e) {
-                    format!(
-                        "{service} did not complete TLS within {} s (notify.timeout_secs)",
-                        self.timeout.as_secs()
-                    )
+            if let Err(error) = conn.complete_io(&mut stream) {
+                return Err(if is_timeout(&error) {
+                    HttpError::TlsTimeout {
+                        service,
+                        secs: self.timeout.as_secs(),
+                    }
                 } else {
-                    format!(
-                        "TLS with {service} failed: {} (is the certificate trusted? see notify.ca_file)",
-                        io_words(&e)
-                    )
+                    HttpError::TlsFailed { service, error }
                 });
             }
         }

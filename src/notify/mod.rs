@@ -21,7 +21,8 @@ pub mod ntfy;
 pub mod recorder;
 pub mod webhook;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::Clock;
@@ -32,7 +33,7 @@ use crate::journal;
 use crate::outcome::TaskResult;
 pub use crate::outcome::{Channel, Ping};
 use crate::record::TaskHistory;
-use http::{Http, Request};
+use http::{Http, HttpError, Request};
 
 /// A secret read from a file: a ping URL or a token. Its `Debug` is redacted, so no log
 /// line can print it by accident.
@@ -52,33 +53,87 @@ impl Secret {
 
     /// Reads `path` (named `key` in messages); the error says which file and why,
     /// never what it holds.
-    pub fn read(path: &Path, key: &str) -> Result<Secret, String> {
-        let text = fs_err::read_to_string(path).map_err(|e| format!("cannot read {key} ({e})"))?;
+    pub fn read(path: &Path, key: &str) -> Result<Secret, SecretError> {
+        let text = fs_err::read_to_string(path).map_err(|error| SecretError::Unreadable {
+            key: key.to_string(),
+            error: Arc::new(error),
+        })?;
         // A file written by echo or an editor ends in a newline that is not part of it.
         let value = text.trim_end_matches(['\n', '\r']).trim();
         if value.is_empty() {
-            return Err(format!("{key} {} is empty", path.display()));
+            return Err(SecretError::Empty {
+                key: key.to_string(),
+                path: path.to_path_buf(),
+            });
         }
         Ok(Secret(value.to_string()))
     }
 
     /// A URL: given in the config, or read from its file and checked.
-    pub fn url(source: &UrlSource, key_prefix: &str) -> Result<Secret, String> {
+    pub fn url(source: &UrlSource, key_prefix: &str) -> Result<Secret, SecretError> {
         match source {
             UrlSource::Given(url) => Ok(Secret(url.clone())),
             UrlSource::File(path) => {
                 let key = format!("{key_prefix}url_file");
                 let url = Secret::read(path, &key)?;
                 match url_problem(url.expose()) {
-                    Some(problem) => {
-                        Err(format!("{key} {}: what it holds {problem}", path.display()))
-                    }
+                    Some(problem) => Err(SecretError::NotAUrl {
+                        key,
+                        path: path.clone(),
+                        problem,
+                    }),
                     None => Ok(url),
                 }
             }
         }
     }
 }
+
+/// Why a channel's secret (a URL, a token, its headers) could not be had: which key,
+/// which file and why, never what the file holds. It is kept with the channel and
+/// given to each of its pings (hence `Clone`), and `Display` is what the ping records.
+#[derive(Debug, Clone)]
+pub enum SecretError {
+    Unreadable {
+        key: String,
+        error: Arc<std::io::Error>,
+    },
+    Empty {
+        key: String,
+        path: PathBuf,
+    },
+    /// The file holds something that is not a URL we would send to; `problem` is
+    /// `config::url_problem`'s words.
+    NotAUrl {
+        key: String,
+        path: PathBuf,
+        problem: &'static str,
+    },
+    /// A line of `notify.webhook.headers_file` (counted from 1) that is not `Name: value`.
+    BadHeaderLine {
+        path: PathBuf,
+        line: usize,
+    },
+}
+
+impl std::fmt::Display for SecretError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SecretError::Unreadable { key, error } => write!(f, "cannot read {key} ({error})"),
+            SecretError::Empty { key, path } => write!(f, "{key} {} is empty", path.display()),
+            SecretError::NotAUrl { key, path, problem } => {
+                write!(f, "{key} {}: what it holds {problem}", path.display())
+            }
+            SecretError::BadHeaderLine { path, line } => write!(
+                f,
+                "notify.webhook.headers_file {} line {line}: not a header line 'Name: value'",
+                path.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SecretError {}
 
 /// The run as the channels see it: the entry point's argument.
 pub enum RunState<'a> {
@@ -215,7 +270,7 @@ impl Loaded {
 
     /// The channels' common entry point: the request `state` calls for, if any, or
     /// why it cannot be made (a secret that could not be read).
-    fn request(&self, state: &RunState) -> Option<(Event, Result<Request, String>)> {
+    fn request(&self, state: &RunState) -> Option<(Event, Result<Request, SecretError>)> {
         match self {
             Loaded::Healthchecks(c) => c.request(state),
             Loaded::Ntfy(c) => c.request(state),
@@ -227,7 +282,7 @@ impl Loaded {
 /// The pings of one run.
 pub struct Notifier {
     channels: Vec<Loaded>,
-    http: Result<Http, String>,
+    http: Result<Http, HttpError>,
     /// Each task's health state before the run, by name.
     before: Vec<(String, State)>,
     stale_after_days: u32,
@@ -250,7 +305,7 @@ impl Notifier {
         }
         // No client is set up when there is nothing to ping.
         let http = if channels.is_empty() {
-            Err("no channel".to_string())
+            Err(HttpError::NotNeeded)
         } else {
             Http::new(
                 Duration::from_secs(notify.timeout_secs),
@@ -332,8 +387,11 @@ impl Notifier {
                 continue;
             };
             let label = format!("{} {} ping", channel.channel().word(), event.word());
-            let request =
-                request.and_then(|r| self.http.as_ref().map(|h| (h, r)).map_err(Clone::clone));
+            let request = match (request, &self.http) {
+                (Ok(request), Ok(http)) => Ok((http, request)),
+                (Err(why), _) => Err(why.to_string()),
+                (Ok(_), Err(why)) => Err(why.to_string()),
+            };
             let ping = match request {
                 Ok((http, request)) => {
                     let sent = http.send(&request, &label);

@@ -9,13 +9,13 @@
 //! configured ones). A protected topic takes an access token, sent as a bearer token.
 
 use super::http::{Method, Request};
-use super::{Finished, RunState, Secret, Started};
+use super::{Finished, RunState, Secret, SecretError, Started};
 use crate::config::{Event, Ntfy, Priority};
 
 /// A topic, its URL and token read.
 pub struct Topic {
-    url: Result<Secret, String>,
-    token: Option<Result<Secret, String>>,
+    url: Result<Secret, SecretError>,
+    token: Option<Result<Secret, SecretError>>,
     on: Vec<Event>,
     priority: Priority,
     tags: Vec<String>,
@@ -36,7 +36,7 @@ impl Topic {
     }
 
     /// The entry point: a message when the run's state is one of the topic's events.
-    pub fn request(&self, state: &RunState) -> Option<(Event, Result<Request, String>)> {
+    pub fn request(&self, state: &RunState) -> Option<(Event, Result<Request, SecretError>)> {
         let (event, title, body) = match state {
             RunState::Started(started) => {
                 self.wants(Event::Start)?;
@@ -268,13 +268,19 @@ mod tests {
     #[test]
     fn a_token_that_cannot_be_read_fails_the_message_not_the_run() {
         let mut t = topic(&[Event::Start]);
-        t.token = Some(Err("cannot read notify.ntfy.token_file".into()));
+        t.token = Some(Err(SecretError::Empty {
+            key: "notify.ntfy.token_file".into(),
+            path: "/k/token".into(),
+        }));
         let started = Started {
             host: "nas",
             run: None,
             tasks: &[],
         };
         let (_, request) = t.request(&RunState::Started(&started)).unwrap();
-        assert_eq!(request.unwrap_err(), "cannot read notify.ntfy.token_file");
+        assert_eq!(
+            request.unwrap_err().to_string(),
+            "notify.ntfy.token_file /k/token is empty"
+        );
     }
 }

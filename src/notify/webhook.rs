@@ -10,7 +10,7 @@
 use serde::Serialize;
 
 use super::http::{Method, Request};
-use super::{Finished, RunState, Secret};
+use super::{Finished, RunState, Secret, SecretError};
 use crate::config::{Event, Webhook};
 use crate::outcome::{Space, TransferStats};
 
@@ -19,8 +19,8 @@ pub const VERSION: u32 = 1;
 
 /// A webhook, its URL and headers read.
 pub struct Hook {
-    url: Result<Secret, String>,
-    headers: Result<Vec<(String, Secret)>, String>,
+    url: Result<Secret, SecretError>,
+    headers: Result<Vec<(String, Secret)>, SecretError>,
 }
 
 impl Hook {
@@ -36,7 +36,7 @@ impl Hook {
     }
 
     /// The entry point: the run as JSON when it ends; nothing when it starts.
-    pub fn request(&self, state: &RunState) -> Option<(Event, Result<Request, String>)> {
+    pub fn request(&self, state: &RunState) -> Option<(Event, Result<Request, SecretError>)> {
         let RunState::Finished(finished) = state else {
             return None;
         };
@@ -59,19 +59,16 @@ impl Hook {
 
 /// `Name: value` lines; blank lines and `#` comments are skipped. An error names the
 /// file and the line, never what it holds.
-fn parse_headers(text: &str, path: &std::path::Path) -> Result<Vec<(String, Secret)>, String> {
+fn parse_headers(text: &str, path: &std::path::Path) -> Result<Vec<(String, Secret)>, SecretError> {
     let mut headers = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let bad = || {
-            format!(
-                "notify.webhook.headers_file {} line {}: not a header line 'Name: value'",
-                path.display(),
-                i + 1
-            )
+        let bad = || SecretError::BadHeaderLine {
+            path: path.to_path_buf(),
+            line: i + 1,
         };
         let (name, value) = line.split_once(':').ok_or_else(bad)?;
         let name = name.trim();
@@ -244,7 +241,7 @@ mod tests {
         let bad =
             parse_headers("Authorization Bearer s3cr3t-hdr\n", Path::new("/k/h")).unwrap_err();
         assert_eq!(
-            bad,
+            bad.to_string(),
             "notify.webhook.headers_file /k/h line 1: not a header line 'Name: value'"
         );
         assert!(parse_headers("Bad Name: x\n", Path::new("/k/h")).is_err());

@@ -31,7 +31,7 @@ pub struct Composed {
 /// A failed step's log, as the mail describes it: attached (maybe cut), or why not.
 struct AttachedLog {
     log: PathBuf,
-    attachment: Result<Zipped, String>,
+    attachment: Result<Zipped, io::Error>,
 }
 
 struct Zipped {
@@ -103,12 +103,49 @@ fn unrecorded_words(about: &About) -> Option<String> {
     })
 }
 
-pub fn compose(config: &Config, reports: &[TaskReport], about: &About) -> Result<Composed, String> {
+/// Why the report could not be composed: an address of the config that lettre
+/// refuses, or a message it cannot build. A report that cannot be composed is not
+/// sent, and the run exits 3.
+#[derive(Debug)]
+pub enum ComposeError {
+    Address {
+        /// The config key that holds it: `email_sender`, `email_report`, `email_admin`.
+        key: &'static str,
+        address: String,
+        error: lettre::address::AddressError,
+    },
+    Base64,
+    Build(lettre::error::Error),
+}
+
+impl std::fmt::Display for ComposeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ComposeError::Address {
+                key,
+                address,
+                error,
+            } => write!(f, "{key} {address:?} is not a usable address: {error}"),
+            ComposeError::Base64 => f.write_str("cannot base64-encode an attachment"),
+            ComposeError::Build(e) => write!(f, "cannot build the report: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ComposeError {}
+
+pub fn compose(
+    config: &Config,
+    reports: &[TaskReport],
+    about: &About,
+) -> Result<Composed, ComposeError> {
     let failed = reports.iter().any(|r| !r.success);
-    let mailbox = |key: &str, address: &str| -> Result<Mailbox, String> {
-        address
-            .parse()
-            .map_err(|e| format!("{key} {address:?} is not a usable address: {e}"))
+    let mailbox = |key: &'static str, address: &str| -> Result<Mailbox, ComposeError> {
+        address.parse().map_err(|error| ComposeError::Address {
+            key,
+            address: address.to_string(),
+            error,
+        })
     };
     let domain = config
         .email_sender
@@ -141,7 +178,7 @@ pub fn compose(config: &Config, reports: &[TaskReport], about: &About) -> Result
         match zip_log_tail(&log, &format!("{stem}.log"), per_log) {
             Ok((zip, size, kept)) => {
                 let body = Body::new_with_encoding(zip, ContentTransferEncoding::Base64)
-                    .map_err(|_| "cannot base64-encode an attachment".to_string())?;
+                    .map_err(|_| ComposeError::Base64)?;
                 let content_type =
                     ContentType::parse("application/zip").expect("a valid content type");
                 parts.push(Attachment::new(format!("{stem}.zip")).body(body, content_type));
@@ -156,7 +193,7 @@ pub fn compose(config: &Config, reports: &[TaskReport], about: &About) -> Result
             // A log that cannot be read must not stop the report; the mail says so.
             Err(e) => attached.push(AttachedLog {
                 log,
-                attachment: Err(e.to_string()),
+                attachment: Err(e),
             }),
         }
     }
@@ -167,9 +204,7 @@ pub fn compose(config: &Config, reports: &[TaskReport], about: &About) -> Result
     for part in parts {
         mixed = mixed.singlepart(part);
     }
-    let message = builder
-        .multipart(mixed)
-        .map_err(|e| format!("cannot build the report: {e}"))?;
+    let message = builder.multipart(mixed).map_err(ComposeError::Build)?;
     let cut_logs = attached
         .iter()
         .filter(|a| a.is_cut())

@@ -14,8 +14,9 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{FileTransport, SmtpTransport, Transport};
 
+use super::compose::ComposeError;
 use crate::config::Config;
-use crate::password::Password;
+use crate::password::{Password, PasswordError};
 
 /// Pauses between attempts on a transient failure (three attempts in all).
 const BACKOFF: [Duration; 2] = [Duration::from_secs(1), Duration::from_secs(3)];
@@ -29,23 +30,18 @@ pub struct Mailer {
 }
 
 impl Mailer {
-    pub fn new(config: &Config, password: &Password) -> Result<Mailer, String> {
+    pub fn new(config: &Config, password: &Password) -> Result<Mailer, DeliverError> {
         let smtp = &config.smtp;
         let mut tls = TlsParameters::builder(smtp.host.clone());
         if let Some(ca_file) = &smtp.ca_file {
-            let pem =
-                fs_err::read(ca_file).map_err(|e| format!("cannot read smtp.ca_file: {e}"))?;
-            let ca = Certificate::from_pem(&pem).map_err(|e| {
-                format!(
-                    "smtp.ca_file {} is not a PEM certificate: {e}",
-                    ca_file.display()
-                )
+            let pem = fs_err::read(ca_file).map_err(DeliverError::CaFileUnreadable)?;
+            let ca = Certificate::from_pem(&pem).map_err(|error| DeliverError::CaFileNotPem {
+                path: ca_file.clone(),
+                error,
             })?;
             tls = tls.add_root_certificate(ca);
         }
-        let tls = tls
-            .build_rustls()
-            .map_err(|e| format!("cannot set up TLS: {}", chain(&e)))?;
+        let tls = tls.build_rustls().map_err(DeliverError::Tls)?;
         let transport = SmtpTransport::builder_dangerous(smtp.host.clone())
             .port(smtp.port)
             .tls(Tls::Wrapper(tls))
@@ -138,6 +134,87 @@ impl Mailer {
             )
         };
         SendError { reason, trouble }
+    }
+}
+
+/// Why a report did not get out, or a kept one could not be handled; `Display` is
+/// what the journal says after "the report was not sent: ". Any of these makes the
+/// run exit 3 (see `exit`), the backups being fine.
+#[derive(Debug)]
+pub enum DeliverError {
+    Password(PasswordError),
+    Compose(ComposeError),
+    CaFileUnreadable(std::io::Error),
+    CaFileNotPem {
+        path: PathBuf,
+        error: lettre::transport::smtp::Error,
+    },
+    /// lettre could not set up TLS.
+    Tls(lettre::transport::smtp::Error),
+    /// The server did not take it (its kind is in `SendError::trouble`).
+    Send(SendError),
+    /// A report could not be written into `dir` (the outbox, or `--email-to`).
+    Write {
+        dir: PathBuf,
+        error: std::io::Error,
+    },
+    /// A kept report (`id`) could not be read back.
+    ReadKept {
+        id: String,
+        error: lettre::transport::file::Error,
+    },
+    /// A kept report that can never be sent (`why`) could not be set aside either,
+    /// so it holds back the ones after it.
+    Stuck {
+        why: Box<DeliverError>,
+        error: std::io::Error,
+    },
+}
+
+impl std::fmt::Display for DeliverError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeliverError::Password(e) => e.fmt(f),
+            DeliverError::Compose(e) => e.fmt(f),
+            DeliverError::CaFileUnreadable(e) => write!(f, "cannot read smtp.ca_file: {e}"),
+            DeliverError::CaFileNotPem { path, error } => write!(
+                f,
+                "smtp.ca_file {} is not a PEM certificate: {error}",
+                path.display()
+            ),
+            DeliverError::Tls(e) => write!(f, "cannot set up TLS: {}", chain(e)),
+            DeliverError::Send(e) => f.write_str(&e.reason),
+            DeliverError::Write { dir, error } => {
+                write!(f, "cannot write a report into {}: {error}", dir.display())
+            }
+            DeliverError::ReadKept { id, error } => {
+                write!(f, "cannot read the kept report {id}: {}", chain(error))
+            }
+            DeliverError::Stuck { why, error } => write!(
+                f,
+                "{why}; and it cannot be set aside, so it holds back the others: {error}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for DeliverError {}
+
+impl From<PasswordError> for DeliverError {
+    fn from(e: PasswordError) -> DeliverError {
+        DeliverError::Password(e)
+    }
+}
+
+impl From<ComposeError> for DeliverError {
+    fn from(e: ComposeError) -> DeliverError {
+        DeliverError::Compose(e)
+    }
+}
+
+impl From<SendError> for DeliverError {
+    fn from(e: SendError) -> DeliverError {
+        DeliverError::Send(e)
     }
 }
 
@@ -263,8 +340,11 @@ pub fn write_report(
     name: &str,
     envelope: Option<&Envelope>,
     bytes: &[u8],
-) -> Result<String, String> {
-    let failed = |e: std::io::Error| format!("cannot write a report into {}: {e}", dir.display());
+) -> Result<String, DeliverError> {
+    let failed = |error: std::io::Error| DeliverError::Write {
+        dir: dir.to_path_buf(),
+        error,
+    };
     fs_err::create_dir_all(dir).map_err(failed)?;
     let id = (1..)
         .map(|n| {
@@ -301,7 +381,12 @@ impl Outbox {
     }
 
     /// Keeps a report under `name` (see `file_name`); returns the `.eml` path.
-    pub fn keep(&self, name: &str, envelope: &Envelope, bytes: &[u8]) -> Result<PathBuf, String> {
+    pub fn keep(
+        &self,
+        name: &str,
+        envelope: &Envelope,
+        bytes: &[u8],
+    ) -> Result<PathBuf, DeliverError> {
         let id = write_report(&self.dir, name, Some(envelope), bytes)?;
         Ok(self.dir.join(format!("{id}.eml")))
     }
@@ -326,21 +411,24 @@ impl Outbox {
         found.into_iter().map(|(_, id)| id).collect()
     }
 
-    pub fn read(&self, id: &str) -> Result<(Envelope, Vec<u8>), String> {
+    pub fn read(&self, id: &str) -> Result<(Envelope, Vec<u8>), DeliverError> {
         FileTransport::with_envelope(&self.dir)
             .read(id)
-            .map_err(|e| format!("cannot read the kept report {id}: {}", chain(&e)))
+            .map_err(|error| DeliverError::ReadKept {
+                id: id.to_string(),
+                error,
+            })
     }
 
     /// Moves a kept report that can never be sent to `failed/`, out of the way of
     /// the ones after it; returns where it now is.
-    pub fn set_aside(&self, id: &str) -> Result<PathBuf, String> {
+    pub fn set_aside(&self, id: &str) -> std::io::Result<PathBuf> {
         let failed = self.dir.join("failed");
-        fs_err::create_dir_all(&failed).map_err(|e| e.to_string())?;
+        fs_err::create_dir_all(&failed)?;
         for ext in ["json", "eml"] {
             let name = format!("{id}.{ext}");
             match fs_err::rename(self.dir.join(&name), failed.join(&name)) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.to_string()),
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
                 _ => {}
             }
         }

@@ -14,7 +14,7 @@ use crate::config::{Config, EmailWhen};
 use crate::journal;
 use crate::state::StateDir;
 pub use compose::About;
-use deliver::{Mailer, Outbox};
+use deliver::{DeliverError, Mailer, Outbox};
 pub use enrich::{TaskReport, enrich};
 
 /// Where the report went.
@@ -27,7 +27,7 @@ pub enum Delivery {
     Written(PathBuf),
     /// Not sent; `kept` is the outbox copy the next run will send (if it could be kept).
     Undelivered {
-        reason: String,
+        reason: DeliverError,
         kept: Option<PathBuf>,
     },
 }
@@ -79,7 +79,12 @@ pub fn send_kept(config: &Config, opts: &ReportOptions) -> Option<Delivery> {
     }
     let password = match crate::password::read(opts.password_file) {
         Ok(password) => password,
-        Err(reason) => return Some(Delivery::Undelivered { reason, kept: None }),
+        Err(e) => {
+            return Some(Delivery::Undelivered {
+                reason: e.into(),
+                kept: None,
+            });
+        }
     };
     let mailer = match Mailer::new(config, &password) {
         Ok(mailer) => mailer,
@@ -95,7 +100,7 @@ pub fn send_kept(config: &Config, opts: &ReportOptions) -> Option<Delivery> {
 /// reason that may pass (the server is down). One that can never be sent (unreadable,
 /// or refused by the server for good) is set aside, said so, and does not hold back
 /// the ones after it. Returns how many were set aside.
-fn flush(outbox: &Outbox, mailer: &Mailer) -> Result<usize, String> {
+fn flush(outbox: &Outbox, mailer: &Mailer) -> Result<usize, DeliverError> {
     let mut set_aside = 0;
     for id in outbox.pending() {
         let why = match outbox.read(&id) {
@@ -106,13 +111,19 @@ fn flush(outbox: &Outbox, mailer: &Mailer) -> Result<usize, String> {
                     journal::info(&format!("sent the report kept by an earlier run ({id})"));
                     continue;
                 }
-                Err(e) if e.trouble == deliver::Trouble::MessageRefused => e.reason,
-                Err(e) => return Err(e.reason),
+                Err(e) if e.trouble == deliver::Trouble::MessageRefused => e.into(),
+                Err(e) => return Err(e.into()),
             },
         };
-        let moved = outbox.set_aside(&id).map_err(|e| {
-            format!("{why}; and it cannot be set aside, so it holds back the others: {e}")
-        })?;
+        let moved = match outbox.set_aside(&id) {
+            Ok(moved) => moved,
+            Err(error) => {
+                return Err(DeliverError::Stuck {
+                    why: Box::new(why),
+                    error,
+                });
+            }
+        };
         journal::error(&format!(
             "the report kept by an earlier run can never be sent ({why}); set aside as {}",
             moved.display()
@@ -131,7 +142,12 @@ pub fn deliver(
 ) -> Delivery {
     let composed = match compose::compose(config, reports, about) {
         Ok(composed) => composed,
-        Err(reason) => return Delivery::Undelivered { reason, kept: None },
+        Err(e) => {
+            return Delivery::Undelivered {
+                reason: e.into(),
+                kept: None,
+            };
+        }
     };
     let envelope = composed.message.envelope().clone();
     let bytes = composed.message.formatted();
@@ -145,11 +161,11 @@ pub fn deliver(
     }
 
     let outbox = Outbox::new(opts.state.outbox());
-    let undelivered = |reason: String| {
+    let undelivered = |reason: DeliverError| {
         let kept = match outbox.keep(&name, &envelope, &bytes) {
             Ok(path) => Some(path),
             Err(e) => {
-                journal::error(&e);
+                journal::error(&e.to_string());
                 None
             }
         };
@@ -157,7 +173,7 @@ pub fn deliver(
     };
     let password = match crate::password::read(opts.password_file) {
         Ok(password) => password,
-        Err(reason) => return undelivered(reason),
+        Err(e) => return undelivered(e.into()),
     };
     let mailer = match Mailer::new(config, &password) {
         Ok(mailer) => mailer,
@@ -173,7 +189,7 @@ pub fn deliver(
             delete_logs(reports, &composed.cut_logs);
             Delivery::Sent { set_aside }
         }
-        Err(e) => undelivered(e.reason),
+        Err(e) => undelivered(e.into()),
     }
 }
 

@@ -17,7 +17,7 @@ use std::path::Path;
 use crate::clock::Clock;
 use crate::health::disks::Disk;
 use crate::health::{self, Health};
-use crate::record::{Progress, Record, RunId, TaskHistory, TaskRun};
+use crate::record::{Progress, Record, RecordError, RunId, TaskHistory, TaskRun};
 use context::{Context, PAGE_SIZE, page_file, slug};
 
 const STYLE: &str = include_str!("../../site/style.css");
@@ -106,20 +106,50 @@ pub struct Rendered {
     pub next_run: Option<f64>,
 }
 
+/// Why the history site could not be rendered: the record could not be read, or
+/// the site could not be published. `Display` is what follows "cannot render the
+/// site: " in `Error::Site`.
+#[derive(Debug)]
+pub enum SiteError {
+    Record(RecordError),
+    Publish(publish::PublishError),
+    /// The run has no record to render from; the reason is the run's own words
+    /// for why it is unrecorded.
+    Unrecorded(String),
+}
+
+impl std::fmt::Display for SiteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SiteError::Record(e) => e.fmt(f),
+            SiteError::Publish(e) => e.fmt(f),
+            SiteError::Unrecorded(why) => write!(f, "the log database cannot be read ({why})"),
+        }
+    }
+}
+
+impl std::error::Error for SiteError {}
+
+impl From<RecordError> for SiteError {
+    fn from(e: RecordError) -> SiteError {
+        SiteError::Record(e)
+    }
+}
+
 /// Renders the site for the tasks `names`, each task's history read by `load` when
 /// its turn comes, and publishes it at `site_dir`. `running`: the run going now; the
 /// index names the last run's `undelivered_pings`.
 #[allow(clippy::too_many_arguments)]
 pub fn render(
     names: &[String],
-    load: &dyn Fn(&str) -> Result<TaskHistory, String>,
+    load: &dyn Fn(&str) -> Result<TaskHistory, RecordError>,
     disks: Vec<Disk>,
     clock: &Clock,
     settings: &Settings,
     running: Option<&Progress>,
     undelivered_pings: Vec<String>,
     site_dir: &Path,
-) -> Result<Rendered, String> {
+) -> Result<Rendered, SiteError> {
     let host = crate::host::name();
     let stale_after_days = settings.stale_after_days;
     let next_run = settings
@@ -153,7 +183,11 @@ pub fn render(
         pages += 1;
         Ok(())
     })
-    .map_err(|e| failure.take().unwrap_or(e))?;
+    .map_err(|e| {
+        failure
+            .take()
+            .map_or(SiteError::Publish(e), SiteError::Record)
+    })?;
     Ok(Rendered {
         pages,
         summaries,
@@ -176,13 +210,13 @@ pub fn render_recorded(
     clock: &Clock,
     settings: &Settings,
     site_dir: &Path,
-) -> Result<Rendered, String> {
+) -> Result<Rendered, SiteError> {
     let names = match record {
-        Some(record) => record.task_names(configured).map_err(|e| e.to_string())?,
+        Some(record) => record.task_names(configured)?,
         None => configured.to_vec(),
     };
     let load = |name: &str| match record {
-        Some(record) => record.history(name, active).map_err(|e| e.to_string()),
+        Some(record) => record.history(name, active),
         None => Ok(TaskHistory {
             name: name.to_string(),
             runs: Vec::new(),
@@ -190,15 +224,13 @@ pub fn render_recorded(
         }),
     };
     let disks = match record {
-        Some(record) => crate::health::disks::disks(record, clock.now(), settings.thresholds)
-            .map_err(|e| e.to_string())?,
+        Some(record) => crate::health::disks::disks(record, clock.now(), settings.thresholds)?,
         None => Vec::new(),
     };
     // The newest finished run's pings that could not be delivered.
     let undelivered_pings = match record {
         Some(record) => record
-            .undelivered_pings()
-            .map_err(|e| e.to_string())?
+            .undelivered_pings()?
             .iter()
             .map(|p| p.describe())
             .collect(),

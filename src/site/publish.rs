@@ -44,27 +44,24 @@ impl SiteWriter {
 pub fn publish(
     target: &Path,
     render: impl FnOnce(&SiteWriter) -> io::Result<()>,
-) -> Result<(), String> {
+) -> Result<(), PublishError> {
     let target = &resolved(target)?;
     let name = target
         .file_name()
-        .ok_or_else(|| format!("{} cannot be a site directory", target.display()))?;
+        .ok_or_else(|| PublishError::NoName(target.clone()))?;
     let parent = target
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     if target.exists() && !is_ours(target) {
-        return Err(format!(
-            "{} exists and is not a site rendered by backup-server (no {MARKER}); refusing to replace it",
-            target.display()
-        ));
+        return Err(PublishError::NotOurs(target.clone()));
     }
-    fs_err::create_dir_all(parent).map_err(|e| e.to_string())?;
+    fs_err::create_dir_all(parent)?;
     let prefix = format!(".{}.new-", name.to_string_lossy());
     remove_abandoned(parent, &prefix);
     let staging = parent.join(format!("{prefix}{}", std::process::id()));
     if staging.exists() {
-        fs_err::remove_dir_all(&staging).map_err(|e| e.to_string())?;
+        fs_err::remove_dir_all(&staging)?;
     }
     let built = make_dir(&staging).and_then(|()| {
         let writer = SiteWriter {
@@ -78,24 +75,90 @@ pub fn publish(
     });
     if let Err(e) = built {
         let _ = fs_err::remove_dir_all(&staging);
-        return Err(format!(
-            "cannot write the site into {}: {e}",
-            staging.display()
-        ));
+        return Err(PublishError::Write { staging, error: e });
     }
 
     let swapped = if target.exists() {
-        exchange(&staging, target)
-            .map_err(|e| format!("cannot swap in the new site at {}: {e}", target.display()))?;
+        exchange(&staging, target).map_err(|error| PublishError::Swap {
+            target: target.clone(),
+            error,
+        })?;
         // The old site is now where the new one was built.
-        fs_err::remove_dir_all(&staging).map_err(|e| e.to_string())
+        fs_err::remove_dir_all(&staging)
     } else {
-        fs_err::rename(&staging, target).map_err(|e| e.to_string())
+        fs_err::rename(&staging, target)
     };
     if swapped.is_err() {
         let _ = fs_err::remove_dir_all(&staging);
     }
-    swapped
+    Ok(swapped?)
+}
+
+/// Why the site could not be published at its directory: the directory named,
+/// and the io error where there is one.
+#[derive(Debug)]
+pub enum PublishError {
+    /// A path with no last part (`/`, `..`).
+    NoName(PathBuf),
+    /// Something there that `publish` did not make (no marker file).
+    NotOurs(PathBuf),
+    DanglingSymlink {
+        target: PathBuf,
+        /// Where it points, in words.
+        points_to: String,
+    },
+    /// Building the new site in `staging` failed.
+    Write {
+        staging: PathBuf,
+        error: io::Error,
+    },
+    Swap {
+        target: PathBuf,
+        error: io::Error,
+    },
+    /// Making the parent, clearing an old staging directory, or the final rename
+    /// (fs-err's error names the path).
+    Io(io::Error),
+}
+
+impl std::fmt::Display for PublishError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PublishError::NoName(target) => {
+                write!(f, "{} cannot be a site directory", target.display())
+            }
+            PublishError::NotOurs(target) => write!(
+                f,
+                "{} exists and is not a site rendered by backup-server (no {MARKER}); refusing to replace it",
+                target.display()
+            ),
+            PublishError::DanglingSymlink { target, points_to } => write!(
+                f,
+                "{} is a symlink to {points_to}, which does not exist: create that directory, or point \
+                 --site-dir elsewhere",
+                target.display()
+            ),
+            PublishError::Write { staging, error } => write!(
+                f,
+                "cannot write the site into {}: {error}",
+                staging.display()
+            ),
+            PublishError::Swap { target, error } => write!(
+                f,
+                "cannot swap in the new site at {}: {error}",
+                target.display()
+            ),
+            PublishError::Io(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for PublishError {}
+
+impl From<io::Error> for PublishError {
+    fn from(e: io::Error) -> PublishError {
+        PublishError::Io(e)
+    }
 }
 
 /// The directory `target` names, its symlinks resolved: an admin's `--site-dir`
@@ -103,17 +166,15 @@ pub fn publish(
 /// symlink itself is never replaced. A site that does not exist yet is made where
 /// the path leads (a dangling symlink is refused: where it points is not ours to
 /// create).
-fn resolved(target: &Path) -> Result<PathBuf, String> {
+fn resolved(target: &Path) -> Result<PathBuf, PublishError> {
     match fs_err::canonicalize(target) {
         Ok(real) => Ok(real),
-        Err(_) if target.symlink_metadata().is_ok() => Err(format!(
-            "{} is a symlink to {}, which does not exist: create that directory, or point \
-             --site-dir elsewhere",
-            target.display(),
-            fs_err::read_link(target)
+        Err(_) if target.symlink_metadata().is_ok() => Err(PublishError::DanglingSymlink {
+            target: target.to_path_buf(),
+            points_to: fs_err::read_link(target)
                 .map(|p| p.display().to_string())
-                .unwrap_or_else(|_| "nothing readable".into())
-        )),
+                .unwrap_or_else(|_| "nothing readable".into()),
+        }),
         Err(_) => {
             let (Some(parent), Some(name)) = (target.parent(), target.file_name()) else {
                 return Ok(target.to_path_buf());
@@ -256,7 +317,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let site = dir.path().join("site");
         publish(&site, files("one")).unwrap();
-        let err = publish(&site, |_| Err(io::Error::other("disk full"))).unwrap_err();
+        let err = publish(&site, |_| Err(io::Error::other("disk full")))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("disk full"), "{err}");
         assert_eq!(
             std::fs::read_to_string(site.join("index.html")).unwrap(),
@@ -320,7 +383,7 @@ mod tests {
     fn refuses_to_replace_a_directory_that_is_not_a_site() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("precious.txt"), "not ours").unwrap();
-        let err = publish(dir.path(), files("x")).unwrap_err();
+        let err = publish(dir.path(), files("x")).unwrap_err().to_string();
         assert!(
             err.contains("is not a site rendered by backup-server"),
             "{err}"
