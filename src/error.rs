@@ -89,7 +89,7 @@ pub enum RestoreError {
     /// The side's snapshots could not be listed (`side` described).
     List {
         side: String,
-        error: String,
+        error: crate::outcome::StepError,
     },
     /// No step log could be opened for the side's commands.
     Log(std::io::Error),

@@ -253,9 +253,9 @@ enum VerifyError {
     /// A side could not be reached, or an rsync failed: its reason in one line.
     Step(StepError),
     /// The backup disk's snapshots could not be listed (the side's words).
-    ListBackupDisk(String),
+    ListBackupDisk(StepError),
     /// The target's snapshots could not be listed (the side's words).
-    ListTarget(String),
+    ListTarget(StepError),
     NothingLocal {
         task: String,
         dir: PathBuf,

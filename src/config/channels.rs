@@ -484,7 +484,6 @@ impl Validator {
 
 #[cfg(test)]
 mod tests {
-    
 
     use super::*;
     use crate::config::{Config, ConfigError};

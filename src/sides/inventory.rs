@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use jiff::civil::Date;
 
 use super::{LOCAL, Side, backup_disk_mounted, target_disk_mounted};
-use crate::outcome::{ErrorKind, TaskResult};
+use crate::outcome::{ErrorKind, StepError, TaskResult};
 use crate::plan::{Plan, TaskPlan};
 use crate::record::{SideRecord, SnapshotRecord};
 use crate::retention::{self, Kept, Policy};
@@ -85,7 +85,7 @@ pub fn take(
             (None, true, Err(why)) => Err(why.clone()),
             (None, _, config) => {
                 let config = config.as_ref().ok().and_then(|c| c.as_deref());
-                snapshots_of(Side::target(target, scripts, config).map_err(|e| e.message))
+                snapshots_of(Side::target(target, scripts, config))
             }
         };
         sides.push(SideNow {
@@ -131,8 +131,10 @@ pub fn after_run(
 }
 
 /// The snapshots `side` holds, listed as the engine lists them.
-fn snapshots_of(side: Result<Side, String>) -> Result<BTreeSet<Date>, String> {
-    Ok(side?.list_quietly()?.snapshots)
+fn snapshots_of(side: Result<Side, StepError>) -> Result<BTreeSet<Date>, String> {
+    side.and_then(|side| side.list_quietly())
+        .map(|listing| listing.snapshots)
+        .map_err(|e| e.message)
 }
 
 /// One snapshot date across the sides: on each side, absent (`None`), or there with

@@ -139,9 +139,10 @@ impl<'a> Side<'a> {
     }
 
     /// Its snapshots and free space, with no step log to write to (`list`, `verify`).
-    pub fn list_quietly(&self) -> Result<Listing, String> {
-        let mut log = StepLog::discard().map_err(|e| format!("cannot open /dev/null: {e}"))?;
-        self.list(&mut log).map_err(|e| e.message)
+    pub fn list_quietly(&self) -> Result<Listing, StepError> {
+        let mut log = StepLog::discard()
+            .map_err(|e| StepError::new(ErrorKind::Io, format!("cannot open /dev/null: {e}")))?;
+        self.list(&mut log)
     }
 
     /// The task directory, when it is on this machine.
