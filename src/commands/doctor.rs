@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 use crate::config::{Config, Notify};
 use crate::error::Error;
 use crate::exit::Exit;
-use crate::notify::Secret;
 use crate::notify::http::Http;
 use crate::plan::Plan;
 use crate::report::deliver::Trouble;
@@ -634,111 +633,13 @@ fn pings(notify: &Notify) -> Vec<Finding> {
         Ok(http) => http,
         Err(e) => return vec![fail("pings", e, "correct notify.ca_file")],
     };
-    let mut checks = Vec::new();
-    let unreachable_fix = |key: &str| {
-        format!(
-            "check the URL in {key}, that this machine may connect out to it, and for a self-hosted service with its own CA, notify.ca_file"
-        )
-    };
-    if let Some(c) = &notify.healthchecks {
-        let item = "healthchecks";
-        checks.push(match Secret::url(&c.url, "notify.healthchecks.") {
-            Err(e) => fail(
-                item,
-                e,
-                "write the check's ping URL (https://hc-ping.com/<uuid>) into that file",
-            ),
-            Ok(url) => match http.reach(url.expose()) {
-                Ok(what) => pass(
-                    item,
-                    format!("{what} (no request sent: any request to a ping URL counts as a ping)"),
-                ),
-                Err(e) => fail(item, e, unreachable_fix("notify.healthchecks.url_file")),
-            },
-        });
-    }
-    if let Some(c) = &notify.ntfy {
-        let item = "ntfy";
-        let token = c
-            .token_file
-            .as_ref()
-            .map(|path| Secret::read(path, "notify.ntfy.token_file"))
-            .transpose();
-        checks.push(match (Secret::url(&c.url, "notify.ntfy."), token) {
-            (Err(e), _) => fail(
-                item,
-                e,
-                "write the topic URL (https://ntfy.sh/<topic>) into that file",
-            ),
-            (_, Err(e)) => fail(
-                item,
-                e,
-                "write the access token (tk_...) into notify.ntfy.token_file",
-            ),
-            (Ok(url), Ok(token)) => ntfy_poll(&http, &url, token.as_ref()),
-        });
-    }
-    if let Some(c) = &notify.webhook {
-        let item = "webhook";
-        checks.push(match Secret::url(&c.url, "notify.webhook.") {
-            Err(e) => fail(item, e, "write the webhook's URL into that file"),
-            Ok(url) => match http.reach(url.expose()) {
-                Ok(what) => pass(item, format!("{what} (nothing sent)")),
-                Err(e) => fail(item, e, unreachable_fix("notify.webhook.url")),
-            },
-        });
-    }
-    checks
-}
-
-/// Reads the topic's latest message (`/json?poll=1&since=latest`) with the token:
-/// proves the server, the topic and the token without publishing anything.
-fn ntfy_poll(http: &Http, url: &Secret, token: Option<&Secret>) -> Finding {
-    let item = "ntfy";
-    let base = url
-        .expose()
-        .split('?')
-        .next()
-        .unwrap_or_default()
-        .trim_end_matches('/');
-    let poll = format!("{base}/json?poll=1&since=latest");
-    let headers: Vec<(String, String)> = token
-        .map(|t| {
-            vec![(
-                "Authorization".to_string(),
-                format!("Bearer {}", t.expose()),
-            )]
+    crate::notify::probes(notify, &http)
+        .into_iter()
+        .map(|(item, probe)| match probe {
+            Ok(what) => pass(item, what),
+            Err((problem, fix)) => fail(item, problem, fix),
         })
-        .unwrap_or_default();
-    let service = crate::config::redact(url.expose());
-    match http.get_status(&poll, &headers) {
-        Ok(status @ 200..=299) => pass(
-            item,
-            format!(
-                "{service}: the topic can be read{} (HTTP {status}; nothing published)",
-                if token.is_some() {
-                    " with the token"
-                } else {
-                    ""
-                }
-            ),
-        ),
-        Ok(status @ (401 | 403)) => fail(
-            item,
-            format!("{service} refused to let the token read the topic (HTTP {status})"),
-            "check notify.ntfy.token_file; this check reads the topic, so the token needs read access (a write-only token can publish, but cannot be checked without sending a message)",
-        ),
-        Ok(status) => fail(
-            item,
-            format!("{service} answered HTTP {status} for the topic"),
-            "check that notify.ntfy's URL is a topic URL (https://ntfy.sh/<topic>)",
-        ),
-        Err(e) => fail(
-            item,
-            e,
-            "check the topic URL, that this machine may connect out to it, and for a self-hosted server with its own CA, notify.ca_file",
-        ),
-    }
+        .collect()
 }
 
 /// `doctor --json`: each check, and the totals.

@@ -11,13 +11,51 @@
 
 use std::io::{Read, Seek, SeekFrom};
 
+use super::http::Http;
 use super::http::{Method, Request};
-use super::{Finished, RunState, Secret, SecretError, Started};
+use super::{Configured, Finished, Pinger, Probe, RunState, Secret, SecretError, Started};
 use crate::config::{Event, Healthchecks};
 
 /// healthchecks.io keeps the first 100 kB of a ping's body (its `PING_BODY_LIMIT`);
 /// ours stays within it, so the log tails it shows are whole.
 pub const BODY_LIMIT: usize = 100_000;
+
+/// The channel as the config names it: pinged at the start and the end of a run.
+pub fn configured(config: &Healthchecks) -> Configured<'_> {
+    Configured::new(
+        format!(
+            "healthchecks at start and end ({})",
+            super::url_words(&config.url)
+        ),
+        move || Box::new(Monitor::load(config)),
+    )
+}
+
+impl Pinger for Monitor {
+    fn word(&self) -> &'static str {
+        "healthchecks"
+    }
+
+    fn request(&self, state: &RunState) -> Option<(Event, Result<Request, SecretError>)> {
+        Monitor::request(self, state)
+    }
+
+    fn probe(&self, http: &Http) -> Probe {
+        let url = self.url.as_ref().map_err(|e| {
+            let fix = "write the check's ping URL (https://hc-ping.com/<uuid>) into that file";
+            (e.to_string(), fix.to_string())
+        })?;
+        match http.reach(url.expose()) {
+            Ok(what) => Ok(format!(
+                "{what} (no request sent: any request to a ping URL counts as a ping)"
+            )),
+            Err(e) => Err((
+                e.to_string(),
+                super::unreachable_fix("notify.healthchecks.url_file"),
+            )),
+        }
+    }
+}
 
 /// A monitor (a "check" on healthchecks.io), its ping URL read.
 pub struct Monitor {

@@ -252,36 +252,85 @@ fn words(state: State) -> &'static str {
     }
 }
 
-/// A channel as loaded for a run: what its config says, its secrets read (or why not).
-enum Loaded {
-    Healthchecks(healthchecks::Monitor),
-    Ntfy(ntfy::Topic),
-    Webhook(webhook::Hook),
+/// What `doctor` learns of one channel without sending a ping: what answered, or the
+/// problem and how to fix it.
+pub type Probe = Result<String, (String, String)>;
+
+/// A channel as loaded for a run, its secrets read (or why not): the one interface
+/// the run and `doctor` use, implemented by each channel's module.
+pub trait Pinger {
+    /// Its name in the config, the record and messages.
+    fn word(&self) -> &'static str;
+
+    /// The request `state` calls for, if any, or why it cannot be made (a secret that
+    /// could not be read).
+    fn request(&self, state: &RunState) -> Option<(Event, Result<Request, SecretError>)>;
+
+    /// Whether its service answers, sending nothing that counts as a ping.
+    fn probe(&self, http: &Http) -> Probe;
 }
 
-impl Loaded {
-    fn channel(&self) -> Channel {
-        match self {
-            Loaded::Healthchecks(_) => Channel::Healthchecks,
-            Loaded::Ntfy(_) => Channel::Ntfy,
-            Loaded::Webhook(_) => Channel::Webhook,
-        }
-    }
+/// A channel the config names: its words for `check-config` (no secret read), and
+/// how to load it for a run.
+pub struct Configured<'a> {
+    words: String,
+    load: Box<dyn Fn() -> Box<dyn Pinger> + 'a>,
+}
 
-    /// The channels' common entry point: the request `state` calls for, if any, or
-    /// why it cannot be made (a secret that could not be read).
-    fn request(&self, state: &RunState) -> Option<(Event, Result<Request, SecretError>)> {
-        match self {
-            Loaded::Healthchecks(c) => c.request(state),
-            Loaded::Ntfy(c) => c.request(state),
-            Loaded::Webhook(c) => c.request(state),
+impl<'a> Configured<'a> {
+    pub fn new(words: String, load: impl Fn() -> Box<dyn Pinger> + 'a) -> Configured<'a> {
+        Configured {
+            words,
+            load: Box::new(load),
         }
     }
+}
+
+/// Every channel the config names, in the order they are pinged: the one list of
+/// channels, that a new channel joins with one line.
+fn configured(notify: &Notify) -> Vec<Configured<'_>> {
+    let mut channels = Vec::new();
+    if let Some(c) = &notify.healthchecks {
+        channels.push(healthchecks::configured(c));
+    }
+    if let Some(c) = &notify.ntfy {
+        channels.push(ntfy::configured(c));
+    }
+    if let Some(c) = &notify.webhook {
+        channels.push(webhook::configured(c));
+    }
+    channels
+}
+
+/// Where a channel's URL comes from, in words that never show a secret.
+fn url_words(url: &UrlSource) -> String {
+    match url {
+        UrlSource::Given(url) => crate::config::redact(url),
+        UrlSource::File(path) => format!("the URL in {}", path.display()),
+    }
+}
+
+/// What `doctor` suggests when a channel's service cannot be reached.
+fn unreachable_fix(key: &str) -> String {
+    format!(
+        "check the URL in {key}, that this machine may connect out to it, and for a self-hosted service with its own CA, notify.ca_file"
+    )
+}
+
+/// Each channel of `notify` loaded and probed, for `doctor`.
+pub fn probes(notify: &Notify, http: &Http) -> Vec<(&'static str, Probe)> {
+    configured(notify)
+        .iter()
+        .map(|c| {
+            let channel = (c.load)();
+            (channel.word(), channel.probe(http))
+        })
+        .collect()
 }
 
 /// The pings of one run.
 pub struct Notifier {
-    channels: Vec<Loaded>,
+    channels: Vec<Box<dyn Pinger>>,
     http: Result<Http, HttpError>,
     /// Each task's health state before the run, by name.
     before: Vec<(String, State)>,
@@ -293,16 +342,8 @@ impl Notifier {
     /// Loads the channels of `notify`, reading their secrets. A secret that cannot be
     /// read stops nothing: each ping of that channel is recorded as not delivered.
     pub fn load(notify: &Notify, stale_after_days: u32) -> Notifier {
-        let mut channels = Vec::new();
-        if let Some(c) = &notify.healthchecks {
-            channels.push(Loaded::Healthchecks(healthchecks::Monitor::load(c)));
-        }
-        if let Some(c) = &notify.ntfy {
-            channels.push(Loaded::Ntfy(ntfy::Topic::load(c)));
-        }
-        if let Some(c) = &notify.webhook {
-            channels.push(Loaded::Webhook(webhook::Hook::load(c)));
-        }
+        let channels: Vec<Box<dyn Pinger>> =
+            configured(notify).iter().map(|c| (c.load)()).collect();
         // No client is set up when there is nothing to ping.
         let http = if channels.is_empty() {
             Err(HttpError::NotNeeded)
@@ -386,7 +427,7 @@ impl Notifier {
             let Some((event, request)) = channel.request(state) else {
                 continue;
             };
-            let label = format!("{} {} ping", channel.channel().word(), event.word());
+            let label = format!("{} {} ping", channel.word(), event.word());
             let request = match (request, &self.http) {
                 (Ok(request), Ok(http)) => Ok((http, request)),
                 (Err(why), _) => Err(why.to_string()),
@@ -396,7 +437,7 @@ impl Notifier {
                 Ok((http, request)) => {
                     let sent = http.send(&request, &label);
                     Ping {
-                        channel: channel.channel(),
+                        channel: Channel::named(channel.word()),
                         event,
                         at: clock.now(),
                         delivered: sent.delivered,
@@ -405,7 +446,7 @@ impl Notifier {
                     }
                 }
                 Err(why) => Ping {
-                    channel: channel.channel(),
+                    channel: Channel::named(channel.word()),
                     event,
                     at: clock.now(),
                     delivered: false,
@@ -430,23 +471,6 @@ pub fn summary(notify: &Notify) -> Option<String> {
     if notify.is_empty() {
         return None;
     }
-    let source = |url: &UrlSource| match url {
-        UrlSource::Given(url) => crate::config::redact(url),
-        UrlSource::File(path) => format!("the URL in {}", path.display()),
-    };
-    let mut parts = Vec::new();
-    if let Some(c) = &notify.healthchecks {
-        parts.push(format!(
-            "healthchecks at start and end ({})",
-            source(&c.url)
-        ));
-    }
-    if let Some(c) = &notify.ntfy {
-        let on: Vec<&str> = c.on.iter().map(|e| e.word()).collect();
-        parts.push(format!("ntfy on {} ({})", on.join(", "), source(&c.url)));
-    }
-    if let Some(c) = &notify.webhook {
-        parts.push(format!("a webhook at the end ({})", source(&c.url)));
-    }
+    let parts: Vec<String> = configured(notify).into_iter().map(|c| c.words).collect();
     Some(format!("Pings: {}.\n", parts.join("; ")))
 }

@@ -8,9 +8,51 @@
 //! `notify.ntfy.priority`, high by default) and tags (an emoji per event, then the
 //! configured ones). A protected topic takes an access token, sent as a bearer token.
 
+use super::http::Http;
 use super::http::{Method, Request};
-use super::{Finished, RunState, Secret, SecretError, Started};
+use super::{Configured, Finished, Pinger, Probe, RunState, Secret, SecretError, Started};
 use crate::config::{Event, Ntfy, Priority};
+
+/// The channel as the config names it: a message on the events it lists.
+pub fn configured(config: &Ntfy) -> Configured<'_> {
+    let on: Vec<&str> = config.on.iter().map(|e| e.word()).collect();
+    Configured::new(
+        format!(
+            "ntfy on {} ({})",
+            on.join(", "),
+            super::url_words(&config.url)
+        ),
+        move || Box::new(Topic::load(config)),
+    )
+}
+
+impl Pinger for Topic {
+    fn word(&self) -> &'static str {
+        "ntfy"
+    }
+
+    fn request(&self, state: &RunState) -> Option<(Event, Result<Request, SecretError>)> {
+        Topic::request(self, state)
+    }
+
+    /// Reads the topic rather than publishing to it.
+    fn probe(&self, http: &Http) -> Probe {
+        let url = self.url.as_ref().map_err(|e| {
+            let fix = "write the topic URL (https://ntfy.sh/<topic>) into that file";
+            (e.to_string(), fix.to_string())
+        })?;
+        let token = self
+            .token
+            .as_ref()
+            .map(|t| t.as_ref())
+            .transpose()
+            .map_err(|e| {
+                let fix = "write the access token (tk_...) into notify.ntfy.token_file";
+                (e.to_string(), fix.to_string())
+            })?;
+        poll(http, url, token)
+    }
+}
 
 /// A topic, its URL and token read.
 pub struct Topic {
@@ -151,6 +193,51 @@ fn header_text(text: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Reads the topic's latest message (`/json?poll=1&since=latest`) with the token:
+/// proves the server, the topic and the token without publishing anything.
+fn poll(http: &Http, url: &Secret, token: Option<&Secret>) -> Probe {
+    let base = url
+        .expose()
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('/');
+    let poll = format!("{base}/json?poll=1&since=latest");
+    let headers: Vec<(String, String)> = token
+        .map(|t| {
+            vec![(
+                "Authorization".to_string(),
+                format!("Bearer {}", t.expose()),
+            )]
+        })
+        .unwrap_or_default();
+    let service = crate::config::redact(url.expose());
+    match http.get_status(&poll, &headers) {
+        Ok(status @ 200..=299) => Ok(
+            format!(
+                "{service}: the topic can be read{} (HTTP {status}; nothing published)",
+                if token.is_some() {
+                    " with the token"
+                } else {
+                    ""
+                }
+            ),
+        ),
+        Ok(status @ (401 | 403)) => Err((
+            format!("{service} refused to let the token read the topic (HTTP {status})"),
+            "check notify.ntfy.token_file; this check reads the topic, so the token needs read access (a write-only token can publish, but cannot be checked without sending a message)".to_string(),
+        )),
+        Ok(status) => Err((
+            format!("{service} answered HTTP {status} for the topic"),
+            "check that notify.ntfy's URL is a topic URL (https://ntfy.sh/<topic>)".to_string(),
+        )),
+        Err(e) => Err((
+            e.to_string(),
+            "check the topic URL, that this machine may connect out to it, and for a self-hosted server with its own CA, notify.ca_file".to_string(),
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -9,13 +9,45 @@
 
 use serde::Serialize;
 
+use super::http::Http;
 use super::http::{Method, Request};
-use super::{Finished, RunState, Secret, SecretError};
+use super::{Configured, Finished, Pinger, Probe, RunState, Secret, SecretError};
 use crate::config::{Event, Webhook};
 use crate::outcome::{Space, TransferStats};
 
 /// The version of the JSON below: raised when a field changes meaning or goes.
 pub const VERSION: u32 = 1;
+
+/// The channel as the config names it: the run as JSON when it ends.
+pub fn configured(config: &Webhook) -> Configured<'_> {
+    Configured::new(
+        format!("a webhook at the end ({})", super::url_words(&config.url)),
+        move || Box::new(Hook::load(config)),
+    )
+}
+
+impl Pinger for Hook {
+    fn word(&self) -> &'static str {
+        "webhook"
+    }
+
+    fn request(&self, state: &RunState) -> Option<(Event, Result<Request, SecretError>)> {
+        Hook::request(self, state)
+    }
+
+    fn probe(&self, http: &Http) -> Probe {
+        let url = self.url.as_ref().map_err(|e| {
+            (
+                e.to_string(),
+                "write the webhook's URL into that file".to_string(),
+            )
+        })?;
+        match http.reach(url.expose()) {
+            Ok(what) => Ok(format!("{what} (nothing sent)")),
+            Err(e) => Err((e.to_string(), super::unreachable_fix("notify.webhook.url"))),
+        }
+    }
+}
 
 /// A webhook, its URL and headers read.
 pub struct Hook {

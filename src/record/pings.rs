@@ -60,12 +60,11 @@ impl Record {
             for row in rows {
                 let (channel, event, at, status, message, attempts) = row?;
                 // A row a newer version wrote in words this one does not know is left out.
-                let (Some(channel), Some(event)) = (Channel::parse(&channel), Event::parse(&event))
-                else {
+                let Some(event) = Event::parse(&event) else {
                     continue;
                 };
                 pings.push(Ping {
-                    channel,
+                    channel: Channel::named(&channel),
                     event,
                     at,
                     delivered: status == "delivered",
@@ -119,7 +118,7 @@ mod tests {
             .ping(
                 first,
                 &ping(
-                    Channel::Ntfy,
+                    Channel::named("ntfy"),
                     Event::Failure,
                     false,
                     "http://ntfy.lan answered HTTP 500",
@@ -133,9 +132,15 @@ mod tests {
         let second = record
             .begin_run("nas", 1_795_086_400.0, "2026-11-19")
             .unwrap();
-        let start = ping(Channel::Healthchecks, Event::Start, true, "HTTP 200", 1);
+        let start = ping(
+            Channel::named("healthchecks"),
+            Event::Start,
+            true,
+            "HTTP 200",
+            1,
+        );
         let fail = ping(
-            Channel::Webhook,
+            Channel::named("webhook"),
             Event::Success,
             false,
             "cannot connect to https://h",
