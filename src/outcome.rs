@@ -309,6 +309,41 @@ impl Ping {
 }
 
 #[cfg(test)]
+impl TaskResult {
+    /// A task whose backup of `/data` succeeded, or failed with rsync's status 12 and
+    /// its sync skipped: what the channels' tests ping about.
+    pub fn sample_backup(name: &str, log: &std::path::Path, failed: bool) -> TaskResult {
+        let outcome = if failed {
+            StepOutcome::Failed {
+                error: StepError::new(ErrorKind::Transfer, "rsync exited with status 12"),
+            }
+        } else {
+            StepOutcome::Ok
+        };
+        TaskResult {
+            name: name.into(),
+            started: 1_795_000_000.0,
+            ended: 1_795_000_100.0,
+            steps: vec![StepResult {
+                kind: crate::plan::StepKind::Backup,
+                id: "backup".into(),
+                started: 1_795_000_000.0,
+                ended: 1_795_000_100.0,
+                from: "/data".into(),
+                to: "/b/data".into(),
+                log: log.to_path_buf(),
+                outcome,
+                stats: None,
+                local: None,
+                target: None,
+            }],
+            skipped: if failed { vec!["sync".into()] } else { vec![] },
+            planned: vec!["backup".into(), "sync".into()],
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

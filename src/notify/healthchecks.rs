@@ -249,38 +249,7 @@ mod tests {
     use crate::config::UrlSource;
     use crate::health::{Health, State};
     use crate::notify::Verdict;
-    use crate::outcome::{ErrorKind, StepError, StepOutcome, StepResult, TaskResult};
-    use crate::plan::StepKind;
-
-    fn result(name: &str, log: &std::path::Path, failed: bool) -> TaskResult {
-        let outcome = if failed {
-            StepOutcome::Failed {
-                error: StepError::new(ErrorKind::Transfer, "rsync exited with status 12"),
-            }
-        } else {
-            StepOutcome::Ok
-        };
-        TaskResult {
-            name: name.into(),
-            started: 1_795_000_000.0,
-            ended: 1_795_000_100.0,
-            steps: vec![StepResult {
-                kind: StepKind::Backup,
-                id: "backup".into(),
-                started: 1_795_000_000.0,
-                ended: 1_795_000_100.0,
-                from: "/data".into(),
-                to: "/b/data".into(),
-                log: log.to_path_buf(),
-                outcome,
-                stats: None,
-                local: None,
-                target: None,
-            }],
-            skipped: if failed { vec!["sync".into()] } else { vec![] },
-            planned: vec!["backup".into(), "sync".into()],
-        }
-    }
+    use crate::outcome::TaskResult;
 
     fn verdict(name: &str, state: State) -> Verdict {
         Verdict {
@@ -336,9 +305,9 @@ mod tests {
         .unwrap();
 
         let results = [
-            result("home", &small, true),
-            result("photos", &big, true),
-            result("ok", &small, false),
+            TaskResult::sample_backup("home", &small, true),
+            TaskResult::sample_backup("photos", &big, true),
+            TaskResult::sample_backup("ok", &small, false),
         ];
         let clock = Clock::on("2026-11-18".parse().unwrap());
         let finished = Finished {

@@ -246,31 +246,7 @@ mod tests {
     use crate::clock::Clock;
     use crate::health::{Health, State};
     use crate::notify::Verdict;
-    use crate::outcome::{StepOutcome, StepResult, TaskResult};
-    use crate::plan::StepKind;
-
-    fn ok_task(name: &str) -> TaskResult {
-        TaskResult {
-            name: name.into(),
-            started: 1_795_000_000.0,
-            ended: 1_795_000_100.0,
-            steps: vec![StepResult {
-                kind: StepKind::Backup,
-                id: "backup".into(),
-                started: 1_795_000_000.0,
-                ended: 1_795_000_100.0,
-                from: "/d".into(),
-                to: "/b".into(),
-                log: "/nonexistent.log".into(),
-                outcome: StepOutcome::Ok,
-                stats: None,
-                local: None,
-                target: None,
-            }],
-            skipped: vec![],
-            planned: vec!["backup".into()],
-        }
-    }
+    use crate::outcome::TaskResult;
 
     fn ok_health() -> Health {
         Health {
@@ -295,7 +271,11 @@ mod tests {
     #[test]
     fn a_recovery_is_announced_once_and_a_quiet_night_is_quiet() {
         let clock = Clock::on("2026-11-18".parse().unwrap());
-        let results = [ok_task("home"), ok_task("photos")];
+        let log = std::path::Path::new("/nonexistent.log");
+        let results = [
+            TaskResult::sample_backup("home", log, false),
+            TaskResult::sample_backup("photos", log, false),
+        ];
         let finished = |home_before| Finished {
             host: "nas",
             run: Some(3),
