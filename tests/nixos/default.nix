@@ -50,6 +50,19 @@ let
     if [ -n "$failed" ]; then echo "btrfs probe failed:$failed" >&2; exit 1; fi
     rmdir $p-received
   '';
+  # The btrfs variant's lines of the test script; the other's is as it was.
+  btrfsDisk = pkgs.lib.optionalString btrfs ''
+    server.succeed("mkfs.btrfs -q /dev/vdb && mount /dev/vdb /mnt/backup")
+  '';
+  btrfsChecks = pkgs.lib.optionalString btrfs (
+    "\n"
+    + ''
+    with subtest("the home task's before hook made, sent, received and deleted subvolumes on btrfs"):
+        server.succeed("[ $(findmnt -n -o FSTYPE /mnt/backup) = btrfs ]")
+        server.succeed("journalctl -u backup-server.service | grep -q 'task home: before succeeded'")
+        server.fail("ls -d /mnt/backup/.btrfs-probe*")
+    ''
+  );
 in
 pkgs.testers.runNixOSTest {
   name = if btrfs then "backup-server-btrfs" else "backup-server";
@@ -247,10 +260,7 @@ pkgs.testers.runNixOSTest {
         server.fail("grep -R '${password}' /etc/backup-server/")
 
     server.succeed("mkdir -p /mnt/backup", "${../twin/make-sources}")
-    btrfs = ${if btrfs then "True" else "False"}
-    if btrfs:
-        server.succeed("mkfs.btrfs -q /dev/vdb && mount /dev/vdb /mnt/backup")
-
+    ${btrfsDisk}
     with subtest("day 1: snapshots are faithful, or lose only what the README says"):
         # The db task's before hook dumps this database under the hardened unit.
         server.succeed("mkdir -p /var/lib/app && sqlite3 /var/lib/app/app.db "
@@ -271,13 +281,7 @@ pkgs.testers.runNixOSTest {
                 print(side, task, json.dumps(found, sort_keys=True))
                 lost[side] |= set(found)
         assert {k: sorted(v) for k, v in lost.items()} == {k: not_kept[k] for k in lost}, lost
-
-    if btrfs:
-        with subtest("the home task's before hook made, sent, received and deleted subvolumes on btrfs"):
-            server.succeed("[ $(findmnt -n -o FSTYPE /mnt/backup) = btrfs ]")
-            server.succeed("journalctl -u backup-server.service | grep -q 'task home: before succeeded'")
-            server.fail("ls -d /mnt/backup/.btrfs-probe*")
-
+    ${btrfsChecks}
     with subtest("a before hook dumps a database into its source, and a second disk gets it"):
         server.succeed("sqlite3 /var/lib/app/app.db 'DELETE FROM orders'")
         for copy in ("/mnt/backup/db/2026-03-01/app.db", "/mnt/usb/db/2026-03-01/app.db"):
