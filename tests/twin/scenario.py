@@ -273,7 +273,8 @@ with subtest(f"the unit's exposure stays at most {EXPOSURE_AT_MOST}"):
 # (checks.vm-btrfs) renders, whose home task's before hook makes, snapshots, sends, receives
 # and deletes subvolumes there. The unit without services.backupServer.btrfs (this one so
 # far, which differs from the btrfs node's only in the directives the option sets) must
-# fail on EPERM in btrfs send and subvolume delete; the btrfs node's unit must succeed.
+# fail on EPERM in btrfs send and subvolume delete (and may receive); the btrfs node's unit
+# must succeed.
 twin = json.load(open(f"{work}/out/twin.json"))
 btrfs_unit = twin["btrfs"]["units"]["backup-server.service"]["path"] + "/backup-server.service"
 
@@ -309,6 +310,19 @@ with subtest("without btrfs.enable, btrfs send and subvolume delete fail with EP
         sys.exit(f"twin: FAILED: the hook did not fail in send, receive and delete alone:\n{journal}")
     print(f"twin:   {why.group(0)}")
     fail("test -e /mnt/backup/home/2026-03-11")
+
+with subtest("without btrfs.enable, btrfs receive succeeds under the unit all the same"):
+    # The night could not send, so root outside the unit sends what it left, and the unit
+    # (with only its ExecStart replaced) receives it.
+    given = "/mnt/backup/.btrfs-given.stream"
+    succeed(f"btrfs send -q -f {given} /mnt/backup/.btrfs-probe-ro")
+    drop_in = "/run/systemd/system/backup-server.service.d/zz-receive.conf"
+    succeed(f"cat > {drop_in} <<'EOF'\n[Service]\nExecStart=\n"
+            f"ExecStart=/usr/bin/btrfs receive -f {given} /mnt/backup/.btrfs-probe-received\nEOF\n"
+            "systemctl daemon-reload && systemctl reset-failed backup-server.service")
+    succeed("systemctl start backup-server.service")
+    succeed(f"rm {drop_in} {given} && systemctl daemon-reload")
+    succeed("btrfs property get -ts /mnt/backup/.btrfs-probe-received/.btrfs-probe-ro ro | grep -x ro=true")
 
 with subtest("with btrfs.enable, a btrfs night succeeds: subvolumes made, sent, received, deleted"):
     succeed(f"ln -sfn {btrfs_unit} /etc/systemd/system/backup-server.service && systemctl daemon-reload")
