@@ -3,11 +3,11 @@
 #
 # `btrfs send` and `btrfs subvolume delete` are ioctls that the kernel allows only with
 # CAP_SYS_ADMIN, which the nightly unit's bounding set does not hold otherwise: without
-# this option a btrfs night fails with EPERM (the unit twin shows it; creating a subvolume,
-# snapshotting it and `btrfs receive` need no capability). It is a switch of its own, off by default,
-# because CAP_SYS_ADMIN is the widest capability there is (it raises the unit's exposure:
-# docs/nixos.md#snapshots-on-btrfs) and a server without btrfs must not pay for it. The
-# verify unit never writes a snapshot and does not get it.
+# this option a btrfs night fails with EPERM (the unit twin shows it, and that creating a
+# subvolume, snapshotting it and `btrfs receive` need no capability). It is a switch of its
+# own, off by default, because CAP_SYS_ADMIN is the widest capability there is (it raises
+# the unit's exposure: docs/nixos.md#snapshots-on-btrfs) and a server without btrfs must
+# not pay for it. The verify unit never writes a snapshot and does not get it.
 {
   config,
   lib,
@@ -24,9 +24,9 @@ in
     run; not `backup-server-verify.service`, which writes no snapshot) and puts `btrfs-progs`
     on its PATH: without it, `btrfs send` and `btrfs subvolume delete` (retention, and the
     in-progress snapshot of a night) fail with EPERM in the unit; `btrfs subvolume create`,
-    `snapshot` and `receive` do not need it. `CAP_SYS_ADMIN` is the widest
-    capability: it raises the unit's `systemd-analyze security` exposure from 2.7 to 3.0 in
-    the unit twin. Leave it off when no side is on btrfs'';
+    `snapshot` and `receive` do not need it. `CAP_SYS_ADMIN` is the widest capability: it
+    raises the unit's `systemd-analyze security` exposure from 2.7 to 3.0 in the unit twin.
+    Leave it off when no side is on btrfs'';
 
   config = lib.mkIf (cfg.enable && cfg.btrfs.enable) {
     systemd.services.backup-server = {
