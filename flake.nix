@@ -85,6 +85,12 @@
             inherit pkgs sops-nix;
             module = self.nixosModules.default;
           };
+          # The same test with the backup disk on btrfs and services.backupServer.btrfs on.
+          vm-btrfs = import ./tests/nixos {
+            inherit pkgs sops-nix;
+            module = self.nixosModules.default;
+            btrfs = true;
+          };
         }
       );
 

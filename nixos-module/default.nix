@@ -217,12 +217,13 @@ let
   siteParent = dirOf cfg.site.dir;
 in
 {
-  # Pings (notify.*), `sudo backup-server doctor` and the weekly verify, each in a file
-  # of its own.
+  # Pings (notify.*), `sudo backup-server doctor`, the weekly verify and what btrfs
+  # snapshots need of the nightly unit, each in a file of its own.
   imports = [
     ./notify.nix
     ./doctor.nix
     ./verify.nix
+    ./btrfs.nix
   ];
 
   options.services.backupServer = {

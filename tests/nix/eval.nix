@@ -187,6 +187,8 @@ let
       onBase { systemd.services.backup-server.serviceConfig = lib.mkForce { Type = "oneshot"; }; }
         [ "backup-server-verify.service takes its hardening from" ];
     verify-off = onBase { services.backupServer.verify.enable = false; } [ ];
+    # Snapshots as btrfs subvolumes: CAP_SYS_ADMIN for the nightly unit alone (facts.btrfs*).
+    btrfs = onBase { services.backupServer.btrfs.enable = true; } [ ];
     ssh = onBase ssh [ ];
     sops = {
       # No passwordFile, no keyFile: the module points them at the secrets it declares.
@@ -598,6 +600,51 @@ let
           ];
         in
         expect "verify --sample" (lib.hasSuffix "verify --sample 10" sampled.systemd.services.backup-server-verify.serviceConfig.ExecStart) true;
+      btrfsCapability =
+        let
+          on = evaluate scenarios.btrfs.modules;
+        in
+        expect "btrfs.enable adds CAP_SYS_ADMIN to the nightly unit's bounding set, and btrfs to its PATH" {
+          nightly = (service on).CapabilityBoundingSet;
+          verify = on.systemd.services.backup-server-verify.serviceConfig.CapabilityBoundingSet;
+          # What it adds to the unit's path (NixOS puts coreutils and the like on every one).
+          path = lib.subtractLists (map (p: p.name) minimalConfig.systemd.services.backup-server.path) (
+            map (p: p.name) on.systemd.services.backup-server.path
+          );
+        } {
+          nightly = (service minimalConfig).CapabilityBoundingSet ++ [ "CAP_SYS_ADMIN" ];
+          verify = [ "CAP_DAC_READ_SEARCH" ];
+          path = [ "btrfs-progs-6.14" ];
+        };
+      # Only there: no other unit of the system holds it, and with the option off none does.
+      btrfsOnlyThere =
+        let
+          holding = config: lib.filter (n: lib.hasInfix "CAP_SYS_ADMIN" config.systemd.units.${n}.text) (lib.attrNames config.systemd.units);
+        in
+        expect "the units whose text names CAP_SYS_ADMIN, with btrfs.enable on and off" {
+          on = holding (evaluate scenarios.btrfs.modules);
+          off = holding minimalConfig;
+        } {
+          on = [ "backup-server.service" ];
+          off = [ ];
+        };
+      # The unit twin boots the option-off unit on btrfs and expects EPERM: the two texts
+      # differ in these lines alone.
+      btrfsUnitDiff =
+        let
+          lines = config: lib.splitString "\n" (unitText config);
+          on = lines (evaluate scenarios.btrfs.modules);
+          off = lines minimalConfig;
+          directive = l: lib.head (lib.splitString "=" l);
+        in
+        # NixOS writes a list one line an item: the option adds one line and changes PATH.
+        expect "the lines btrfs.enable changes in backup-server.service" {
+          added = lib.sort lib.lessThan (map (l: if lib.hasPrefix "Environment=" l then directive l else l) (lib.subtractLists off on));
+          removed = map directive (lib.subtractLists on off);
+        } {
+          added = [ "CapabilityBoundingSet=CAP_SYS_ADMIN" "Environment" ];
+          removed = [ "Environment" ];
+        };
       verifyOff =
         let
           off = evaluate scenarios.verify-off.modules;
@@ -629,6 +676,7 @@ in
       sops
       email-off
       email-off-without-addresses
+      btrfs
       targets
       only-targets
       notify

@@ -4,27 +4,87 @@
 # Keys under ./keys are test-only, made for this test. ./keys/secrets.yaml is a sops file
 # encrypted with sops 3.11 for the age key ./keys/age-key.txt, which reaches the server at
 # boot outside the store, as in sops-nix's own tests.
+#
+# With `btrfs = true` (the flake's checks.vm-btrfs), the backup disk is a btrfs file system
+# on a disk of its own, services.backupServer.btrfs is on, and the home task's before hook
+# (btrfsProbe) makes, snapshots, sends, receives and deletes subvolumes on it under the
+# hardened unit: each night fails unless the unit may. The unit twin boots this variant's
+# unit for a btrfs night on a loop-mounted image (tests/twin/scenario.py).
 {
   pkgs,
   sops-nix,
   module,
+  btrfs ? false,
 }:
 let
   # The password ./keys/secrets.yaml holds.
   password = "vm-test-app-password";
   keys = ./keys;
   smtpServer = pkgs.python3.withPackages (p: [ p.aiosmtpd ]);
+  # What a btrfs night does with subvolumes, tried as root in the unit, each command on its
+  # own; the hook fails naming those that failed and why. btrfs is named by its store path, so that
+  # a unit without services.backupServer.btrfs fails on EPERM, not on a PATH without btrfs
+  # (the unit twin runs it so: send and delete fail, create and snapshot do not).
+  btrfsProbe = ''
+    btrfs=${pkgs.btrfs-progs}/bin/btrfs p=/mnt/backup/.btrfs-probe failed=
+    # Runs btrfs "$@"; when it fails, adds "WHAT (the end of its last error)" to $failed.
+    exec 3>&1
+    try() {
+      what=$1
+      shift
+      if ! errors=$($btrfs "$@" 2>&1 1>&3); then
+        last=$(printf '%s\n' "$errors" | grep 'ERROR: ' | tail -n 1)
+        failed="$failed $what (''${last##*: })"
+      fi
+      printf '%s\n' "$errors" >&2
+    }
+    # What a night that could not delete them left (one without btrfs.enable).
+    for s in $p-received/.btrfs-probe-ro $p-ro $p; do [ ! -d $s ] || try cleanup subvolume delete $s; done
+    rm -rf $p-received $p.stream && mkdir $p-received
+    try create subvolume create $p
+    try snapshot subvolume snapshot -r $p $p-ro
+    try send send -q -f $p.stream $p-ro
+    try receive receive -f $p.stream $p-received
+    try delete subvolume delete $p-received/.btrfs-probe-ro $p-ro $p
+    rm -f $p.stream
+    if [ -n "$failed" ]; then echo "btrfs probe failed:$failed" >&2; exit 1; fi
+    rmdir $p-received
+  '';
+  # The btrfs variant's lines of the test script; the other's is as it was.
+  btrfsDisk = pkgs.lib.optionalString btrfs ''
+    server.succeed("mkfs.btrfs -q /dev/vdb && mount /dev/vdb /mnt/backup")
+  '';
+  btrfsChecks = pkgs.lib.optionalString btrfs (
+    "\n"
+    + ''
+    with subtest("the home task's before hook made, sent, received and deleted subvolumes on btrfs"):
+        server.succeed("[ $(findmnt -n -o FSTYPE /mnt/backup) = btrfs ]")
+        server.succeed("journalctl -u backup-server.service | grep -q 'task home: before succeeded'")
+        server.fail("ls -d /mnt/backup/.btrfs-probe*")
+    ''
+  );
 in
 pkgs.testers.runNixOSTest {
-  name = "backup-server";
+  name = if btrfs then "backup-server-btrfs" else "backup-server";
 
   nodes = {
     server =
-      { ... }:
+      { lib, ... }:
       {
         imports = [
           module
           sops-nix.nixosModules.sops
+          {
+            config = lib.mkIf btrfs {
+              # The backup disk, made a btrfs file system by the test script.
+              virtualisation.emptyDiskImages = [ 1024 ];
+              environment.systemPackages = [ pkgs.btrfs-progs ];
+              services.backupServer = {
+                btrfs.enable = true;
+                tasks.home.before = btrfsProbe;
+              };
+            };
+          }
         ];
         time.timeZone = "UTC";
         # The test moves the clock; nothing may move it back.
@@ -200,7 +260,7 @@ pkgs.testers.runNixOSTest {
         server.fail("grep -R '${password}' /etc/backup-server/")
 
     server.succeed("mkdir -p /mnt/backup", "${../twin/make-sources}")
-
+    ${btrfsDisk}
     with subtest("day 1: snapshots are faithful, or lose only what the README says"):
         # The db task's before hook dumps this database under the hardened unit.
         server.succeed("mkdir -p /var/lib/app && sqlite3 /var/lib/app/app.db "
@@ -221,7 +281,7 @@ pkgs.testers.runNixOSTest {
                 print(side, task, json.dumps(found, sort_keys=True))
                 lost[side] |= set(found)
         assert {k: sorted(v) for k, v in lost.items()} == {k: not_kept[k] for k in lost}, lost
-
+    ${btrfsChecks}
     with subtest("a before hook dumps a database into its source, and a second disk gets it"):
         server.succeed("sqlite3 /var/lib/app/app.db 'DELETE FROM orders'")
         for copy in ("/mnt/backup/db/2026-03-01/app.db", "/mnt/usb/db/2026-03-01/app.db"):

@@ -267,3 +267,73 @@ with subtest(f"the unit's exposure stays at most {EXPOSURE_AT_MOST}"):
     print(f"twin: exposure {score.group(1)} {score.group(2)} ({systemd})")
     if float(score.group(1)) > EXPOSURE_AT_MOST:
         sys.exit(f"twin: FAILED: exposure {score.group(1)} above {EXPOSURE_AT_MOST}\n{report}")
+
+# The btrfs night: the backup disk becomes a btrfs image (tests/twin/run made it on the
+# host and bound it at /mnt/btrfs-disk) and the config the VM test's btrfs variant's node
+# (checks.vm-btrfs) renders, whose home task's before hook makes, snapshots, sends, receives
+# and deletes subvolumes there. The unit without services.backupServer.btrfs (this one so
+# far, which differs from the btrfs node's only in the directives the option sets) must
+# fail on EPERM in btrfs send and subvolume delete (and may receive); the btrfs node's unit
+# must succeed.
+twin = json.load(open(f"{work}/out/twin.json"))
+btrfs_unit = twin["btrfs"]["units"]["backup-server.service"]["path"] + "/backup-server.service"
+
+
+def exposure(unit):
+    report = succeed(f"systemd-analyze security --no-pager {unit}")
+    score = re.search(rf"Overall exposure level for {re.escape(unit)}: ([0-9.]+) (\S+)", report)
+    return float(score.group(1)), score.group(2), report
+
+
+with subtest("the btrfs node's unit differs from the server's in CapabilityBoundingSet and PATH only"):
+    def lines(path):
+        return succeed(f"cat {path}").splitlines()
+    off, on = lines("/etc/systemd/system/backup-server.service"), lines(btrfs_unit)
+    changed = sorted({line.split("=", 1)[0] for line in set(off) ^ set(on)})
+    if changed != ["CapabilityBoundingSet", "Environment"]:
+        sys.exit(f"twin: FAILED: the units differ in {changed}")
+    # NixOS writes the list one line an item: the option adds one.
+    added = sorted(line for line in set(on) - set(off) if line.startswith("CapabilityBoundingSet="))
+    if added != ["CapabilityBoundingSet=CAP_SYS_ADMIN"]:
+        sys.exit(f"twin: FAILED: btrfs.enable adds {added} to the bounding set")
+    succeed("mount --bind /mnt/btrfs-disk /mnt/backup && [ $(findmnt -n -o FSTYPE /mnt/backup) = btrfs ]")
+    succeed(f"ln -sfn {twin['btrfs']['etc']['backup-server/backup_config.yml']} /etc/backup-server/backup_config.yml")
+
+with subtest("without btrfs.enable, btrfs send and subvolume delete fail with EPERM under the unit"):
+    off_score, off_word, _ = exposure("backup-server.service")
+    run_on("2026-03-11", succeeds=False)
+    journal = succeed("journalctl --no-pager -o cat _SYSTEMD_INVOCATION_ID=$(systemctl show -P InvocationID backup-server.service)")
+    # The hook's stderr, as the run reports its failure (the whole is in the step log).
+    why = re.search(r"^task home: before FAILED .*$", journal, re.M)
+    if not why or not re.search(r"btrfs probe failed: send \(Operation not permitted\) receive \(.*\)"
+                                r" delete \(Operation not permitted\) \(log: ", why.group(0)):
+        sys.exit(f"twin: FAILED: the hook did not fail in send, receive and delete alone:\n{journal}")
+    print(f"twin:   {why.group(0)}")
+    fail("test -e /mnt/backup/home/2026-03-11")
+
+with subtest("without btrfs.enable, btrfs receive succeeds under the unit all the same"):
+    # The night could not send, so root outside the unit sends what it left, and the unit
+    # (with only its ExecStart replaced) receives it.
+    given = "/mnt/backup/.btrfs-given.stream"
+    succeed(f"btrfs send -q -f {given} /mnt/backup/.btrfs-probe-ro")
+    drop_in = "/run/systemd/system/backup-server.service.d/zz-receive.conf"
+    succeed(f"cat > {drop_in} <<'EOF'\n[Service]\nExecStart=\n"
+            f"ExecStart=/usr/bin/btrfs receive -f {given} /mnt/backup/.btrfs-probe-received\nEOF\n"
+            "systemctl daemon-reload && systemctl reset-failed backup-server.service")
+    succeed("systemctl start backup-server.service")
+    succeed(f"rm {drop_in} {given} && systemctl daemon-reload")
+    succeed("btrfs property get -ts /mnt/backup/.btrfs-probe-received/.btrfs-probe-ro ro | grep -x ro=true")
+
+with subtest("with btrfs.enable, a btrfs night succeeds: subvolumes made, sent, received, deleted"):
+    succeed(f"ln -sfn {btrfs_unit} /etc/systemd/system/backup-server.service && systemctl daemon-reload")
+    run_on("2026-03-12")
+    succeed("systemctl show -P Result backup-server.service | grep -x success")
+    succeed("journalctl --no-pager -o cat _SYSTEMD_INVOCATION_ID=$(systemctl show -P InvocationID backup-server.service) | grep -x 'task home: before succeeded in .*'")
+    fail("ls -d /mnt/backup/.btrfs-probe*")
+    for task in TASKS:
+        succeed(f"test -d /mnt/backup/{task}/2026-03-12 && test -d /backup/{task}/2026-03-12")
+    on_score, on_word, report = exposure("backup-server.service")
+    print(f"twin: backup-server.service exposure, btrfs.enable off {off_score} {off_word}, on {on_score} {on_word}")
+    # CAP_SYS_ADMIN costs 0.3 (docs/nixos.md#snapshots-on-btrfs); the limit is the same.
+    if on_score > EXPOSURE_AT_MOST:
+        sys.exit(f"twin: FAILED: exposure with btrfs.enable {on_score} above {EXPOSURE_AT_MOST}\n{report}")

@@ -341,6 +341,7 @@ let
     attr = debian "attr" "2.5" "attr";
     libcap = debian "libcap" "2.75" "libcap2-bin";
     sqlite = debian "sqlite" "3.46" "sqlite3";
+    btrfs-progs = debian "btrfs-progs" "6.14" "btrfs-progs";
     inherit python3;
     python3Packages = pythonPackages;
     age = debian "age" "1.2" "age";

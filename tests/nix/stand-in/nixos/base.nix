@@ -57,6 +57,9 @@ in
       example = "Europe/Paris";
       description = "The time zone.";
     };
+    # nixos/modules/virtualisation/qemu-vm.nix: the VM test's extra disks (the btrfs
+    # variant's backup disk).
+    virtualisation.emptyDiskImages = option (types.listOf types.ints.positive) [ ] "Sizes (MiB) of empty disks given to the VM.";
     networking = {
       hostName = option (types.strMatching "^$|^[[:alnum:]]([[:alnum:]_-]{0,61}[[:alnum:]])?$") "nixos" "The host name.";
       firewall.allowedTCPPorts = option (types.listOf types.port) [ ] "TCP ports open in the firewall.";
