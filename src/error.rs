@@ -83,7 +83,7 @@ impl std::error::Error for Error {}
 #[derive(Debug)]
 pub enum RestoreError {
     /// SSH could not be set up for the target (`ssh::prepare`'s words).
-    Ssh(String),
+    Ssh(crate::ssh::SetupError),
     /// The target side could not be reached or identified.
     Side(StepError),
     /// The side's snapshots could not be listed (`side` described).
@@ -116,7 +116,7 @@ pub enum RestoreError {
 impl std::fmt::Display for RestoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RestoreError::Ssh(why) => f.write_str(why),
+            RestoreError::Ssh(why) => why.fmt(f),
             RestoreError::Side(e) => e.fmt(f),
             RestoreError::List { side, error } => write!(f, "cannot list {side}: {error}"),
             RestoreError::Log(e) => e.fmt(f),

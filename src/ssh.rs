@@ -34,21 +34,43 @@ pub fn write_config(ssh: &SshPlan, state: &StateDir) -> std::io::Result<PathBuf>
 /// For the commands besides `run` that reach a target (`list`, `restore`,
 /// `verify`): the ssh_config, written as a run writes it, once the key is there.
 /// `None` when nothing is reached over SSH; the error says what is missing.
-pub fn prepare(plan: &Plan, state: &StateDir) -> Result<Option<PathBuf>, String> {
+pub fn prepare(plan: &Plan, state: &StateDir) -> Result<Option<PathBuf>, SetupError> {
     let Some(ssh) = &plan.ssh else {
         return Ok(None);
     };
     if !ssh.key.is_file() {
-        return Err(format!(
-            "the SSH key {} (ssh_key) does not exist or is not a file; under the NixOS module it \
-             is the service's credential: give the key's own file with --ssh-key",
-            ssh.key.display()
-        ));
+        return Err(SetupError::NoKey(ssh.key.clone()));
     }
     fs_err::create_dir_all(state.root())
         .and_then(|()| write_config(ssh, state))
         .map(Some)
-        .map_err(|e| format!("cannot write the ssh_config: {e}"))
+        .map_err(|e| SetupError::Write(std::sync::Arc::new(e)))
+}
+
+/// Why SSH could not be set up for a command that reaches a target.
+#[derive(Debug, Clone)]
+pub enum SetupError {
+    /// The key file (`ssh_key`, or `--ssh-key`) is not there.
+    NoKey(PathBuf),
+    /// The ssh_config could not be written into the state directory.
+    Write(std::sync::Arc<std::io::Error>),
+    /// A run that needed one did not write it.
+    NotWritten,
+}
+
+impl std::fmt::Display for SetupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SetupError::NoKey(key) => write!(
+                f,
+                "the SSH key {} (ssh_key) does not exist or is not a file; under the NixOS module it \
+                 is the service's credential: give the key's own file with --ssh-key",
+                key.display()
+            ),
+            SetupError::Write(e) => write!(f, "cannot write the ssh_config: {e}"),
+            SetupError::NotWritten => f.write_str("no ssh_config was written for this run"),
+        }
+    }
 }
 
 fn render(ssh: &SshPlan, state: &StateDir) -> String {

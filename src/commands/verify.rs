@@ -231,7 +231,7 @@ struct Verifier<'a> {
     task: &'a TaskPlan,
     state: &'a StateDir,
     scripts: &'a Scripts,
-    ssh_config: &'a Result<Option<PathBuf>, String>,
+    ssh_config: &'a Result<Option<PathBuf>, crate::ssh::SetupError>,
     sample: Option<f64>,
     started: f64,
     clock: &'a Clock,
@@ -248,7 +248,7 @@ enum VerifyError {
         error: Arc<std::io::Error>,
     },
     /// SSH could not be set up (`ssh::prepare`'s words).
-    Ssh(String),
+    Ssh(crate::ssh::SetupError),
     NoSshConfig,
     /// A side could not be reached, or an rsync failed: its reason in one line.
     Step(StepError),
@@ -285,7 +285,7 @@ impl std::fmt::Display for VerifyError {
             VerifyError::Log { path, error } => {
                 write!(f, "cannot create the log {}: {error}", path.display())
             }
-            VerifyError::Ssh(why) => f.write_str(why),
+            VerifyError::Ssh(why) => why.fmt(f),
             VerifyError::NoSshConfig => f.write_str("no ssh_config for the source"),
             VerifyError::Step(e) => f.write_str(&e.message),
             VerifyError::ListBackupDisk(e) => write!(f, "cannot list the backup disk: {e}"),

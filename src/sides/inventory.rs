@@ -64,7 +64,7 @@ pub fn take(
     plan: &Plan,
     task: &TaskPlan,
     scripts: &Scripts,
-    ssh_config: &Result<Option<PathBuf>, String>,
+    ssh_config: &Result<Option<PathBuf>, crate::ssh::SetupError>,
     unreachable: &dyn Fn(usize) -> Option<String>,
 ) -> Vec<SideNow> {
     let local = backup_disk_mounted(plan).map_err(|e| e.message);
@@ -82,7 +82,7 @@ pub fn take(
             ssh_config,
         ) {
             (Some(why), ..) => Err(why),
-            (None, true, Err(why)) => Err(why.clone()),
+            (None, true, Err(why)) => Err(why.to_string()),
             (None, _, config) => {
                 let config = config.as_ref().ok().and_then(|c| c.as_deref());
                 snapshots_of(Side::target(target, scripts, config))
@@ -111,7 +111,7 @@ pub fn after_run(
     let ssh_config = match (ssh_config, &plan.ssh) {
         (Some(config), _) => Ok(Some(config.to_path_buf())),
         (None, None) => Ok(None),
-        (None, Some(_)) => Err("no ssh_config was written for this run".to_string()),
+        (None, Some(_)) => Err(crate::ssh::SetupError::NotWritten),
     };
     let unreachable = |i: usize| {
         let step = task.steps.iter().find(|s| s.target == Some(i))?;
