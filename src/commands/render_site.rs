@@ -21,7 +21,6 @@ pub fn render_site(
     site_dir: &Path,
 ) -> Result<Exit, Error> {
     let config = Config::load(config_file)?;
-    let configured: Vec<String> = config.tasks.iter().map(|t| t.name.clone()).collect();
     let db = state.log_db();
     let record = if db.exists() {
         Some(Record::open(&db)?)
@@ -37,13 +36,35 @@ pub fn render_site(
         (Some(record), Some(run)) => Some(record.progress(run)?),
         _ => None,
     };
-    let rendered = crate::site::render_recorded(
+    render(
+        &config,
         record.as_ref(),
-        &configured,
         active,
         progress.as_ref(),
         clock,
-        &crate::site::Settings::of(&config),
+        site_dir,
+    )?;
+    Ok(Exit::Success)
+}
+
+/// Renders the site from `record` (with the run going now, if any, and its progress)
+/// for the tasks of `config`, and says where: what `render-site` and `verify` do.
+pub fn render(
+    config: &Config,
+    record: Option<&Record>,
+    active: Option<crate::record::RunId>,
+    progress: Option<&crate::record::Progress>,
+    clock: &Clock,
+    site_dir: &Path,
+) -> Result<(), crate::site::SiteError> {
+    let configured: Vec<String> = config.tasks.iter().map(|t| t.name.clone()).collect();
+    let rendered = crate::site::render_recorded(
+        record,
+        &configured,
+        active,
+        progress,
+        clock,
+        &crate::site::Settings::of(config),
         site_dir,
     )?;
     journal::info(&format!(
@@ -51,5 +72,5 @@ pub fn render_site(
         rendered.pages,
         site_dir.display()
     ));
-    Ok(Exit::Success)
+    Ok(())
 }

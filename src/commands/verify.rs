@@ -154,22 +154,7 @@ fn render_site(
     clock: &Clock,
     site_dir: &Path,
 ) -> Result<(), crate::site::SiteError> {
-    let configured: Vec<String> = config.tasks.iter().map(|t| t.name.clone()).collect();
-    let rendered = crate::site::render_recorded(
-        Some(record),
-        &configured,
-        None,
-        None,
-        clock,
-        &crate::site::Settings::of(config),
-        site_dir,
-    )?;
-    journal::info(&format!(
-        "site rendered: {} pages in {}",
-        rendered.pages,
-        site_dir.display()
-    ));
-    Ok(())
+    super::render_site::render(config, Some(record), None, None, clock, site_dir)
 }
 
 /// The checks of one task, in words.

@@ -216,36 +216,42 @@ pub fn metrics(ctx: &Context, tasks: &[TaskSummary]) -> String {
             .filter_map(|d| Some((format!("disk=\"{}\"", label(&d.name)), f(d)?)))
             .collect()
     };
-    family(
-        "backup_server_disk_free_bytes",
-        "Free bytes on the backup disk or a target, as last measured.",
-        per_disk(&|d| d.free_bytes.map(|v| v as f64)),
-    );
-    family(
-        "backup_server_disk_size_bytes",
-        "Size of the backup disk's or a target's file system.",
-        per_disk(&|d| d.total_bytes.map(|v| v as f64)),
-    );
-    family(
-        "backup_server_disk_free_inodes",
-        "Free inodes on the backup disk or a target, as last measured.",
-        per_disk(&|d| d.free_inodes.map(|v| v as f64)),
-    );
-    family(
-        "backup_server_disk_total_inodes",
-        "Inodes of the backup disk's or a target's file system.",
-        per_disk(&|d| d.total_inodes.map(|v| v as f64)),
-    );
-    family(
-        "backup_server_disk_measured_timestamp_seconds",
-        "When the disk was last measured, in Unix seconds (a target the last run did not reach is older).",
-        per_disk(&|d| Some(d.measured)),
-    );
-    family(
-        "backup_server_disk_full_in_seconds",
-        "Time until the disk is full at the rate of the last 30 days (absent when it is not filling up).",
-        per_disk(&|d| d.full_in_days.map(|days| days * crate::clock::DAY)),
-    );
+    type DiskFigure = fn(&crate::health::disks::Disk) -> Option<f64>;
+    let disk_families: [(&str, &str, DiskFigure); 6] = [
+        (
+            "backup_server_disk_free_bytes",
+            "Free bytes on the backup disk or a target, as last measured.",
+            |d| d.free_bytes.map(|v| v as f64),
+        ),
+        (
+            "backup_server_disk_size_bytes",
+            "Size of the backup disk's or a target's file system.",
+            |d| d.total_bytes.map(|v| v as f64),
+        ),
+        (
+            "backup_server_disk_free_inodes",
+            "Free inodes on the backup disk or a target, as last measured.",
+            |d| d.free_inodes.map(|v| v as f64),
+        ),
+        (
+            "backup_server_disk_total_inodes",
+            "Inodes of the backup disk's or a target's file system.",
+            |d| d.total_inodes.map(|v| v as f64),
+        ),
+        (
+            "backup_server_disk_measured_timestamp_seconds",
+            "When the disk was last measured, in Unix seconds (a target the last run did not reach is older).",
+            |d| Some(d.measured),
+        ),
+        (
+            "backup_server_disk_full_in_seconds",
+            "Time until the disk is full at the rate of the last 30 days (absent when it is not filling up).",
+            |d| d.full_in_days.map(|days| days * crate::clock::DAY),
+        ),
+    ];
+    for (name, help, figure) in disk_families {
+        family(name, help, per_disk(&figure));
+    }
     let per_task = |f: &dyn Fn(&TaskSummary) -> Option<f64>| -> Vec<(String, f64)> {
         tasks
             .iter()
