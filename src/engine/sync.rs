@@ -20,7 +20,7 @@ use super::scan::{Scan, Transfer};
 use super::{Done, Engine, StepReturn};
 use crate::outcome::{ErrorKind, StepError, TransferStats};
 use crate::plan::{TargetPlan, TaskPlan};
-use crate::sides::{Commit, Side, identity, target_disk_mounted};
+use crate::sides::{Commit, Made, Side, Way, identity, target_disk_mounted};
 use crate::step_log::StepLog;
 use crate::{retention, snapshot};
 
@@ -50,7 +50,7 @@ pub(super) fn run(
     let any_config = engine.ssh_config(true).ok().flatten();
     identity::apart_from_the_other_targets(task, to, scripts, any_config, log)?;
     let found = target.list(log)?;
-    let (mut listing, mut warnings) = target.prepare(log, &found)?;
+    let (mut listing, mut warnings) = target.prepare(log, &found, Way::Rsync)?;
     listing = listing.with_free_from(&found);
 
     let today = engine.plan.today;
@@ -101,7 +101,7 @@ pub(super) fn run(
             Scan::new(Transfer::Sync, target.to_string()).run(&mut command, log, |_| false)?;
         warnings.extend(kept_warnings);
         stats.add(&sent);
-        let (committed, more) = target.commit(log, date, commit)?;
+        let (committed, more) = target.commit(log, date, commit, Made::Rsync)?;
         warnings.extend(more);
         listing = committed;
     }
