@@ -210,3 +210,128 @@ fn a_disk_that_became_btrfs_starts_with_a_full_subvolume_beside_the_plain_snapsh
         "{backup}"
     );
 }
+
+/// The `received_uuid` `btrfs subvolume show` gives for `path` (`-` when none).
+fn received_uuid(path: &Path) -> String {
+    let out = sh(path, "btrfs subvolume show .");
+    out.lines()
+        .find_map(|l| l.trim().strip_prefix("Received UUID:"))
+        .map(|u| u.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// The bytes of the btrfs stream that sent `date`, as the step log says them.
+fn stream_bytes(log: &str, date: &str) -> u64 {
+    log.lines()
+        .find_map(|l| l.strip_prefix(&format!("btrfs stream of {date}: ")))
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no stream of {date} in:\n{log}"))
+}
+
+#[test]
+fn a_btrfs_target_receives_read_only_snapshots_incrementally_and_a_plain_target_beside_it_gets_rsync()
+ {
+    let (mut world, _disk) = btrfs_world();
+    let _target = Btrfs::mount_at(&world.remote);
+    let usb = world.root.path().join("usb");
+    fs::create_dir_all(&usb).unwrap();
+    world.extra = format!("targets:\n  - {{name: usb, location: {}}}\n", usb.display());
+    write(
+        &world.source.join("big/data.bin"),
+        &"abcdefgh".repeat(1 << 20),
+    );
+    world.run_expecting("2026-03-01", 0);
+    let first = world.step_log("sync");
+    write(&world.source.join("docs/report.txt"), "revised numbers\n");
+    world.run_expecting("2026-03-02", 0);
+    let second = world.step_log("sync");
+
+    let remote = world.remote_task();
+    assert_eq!(entries(&remote), ["2026-03-01", "2026-03-02"]);
+    for day in ["2026-03-01", "2026-03-02"] {
+        let snapshot = remote.join(day);
+        assert!(
+            Btrfs::is_read_only(&snapshot),
+            "{day} on the target is read-only"
+        );
+        assert_ne!(received_uuid(&snapshot), "-", "{day} was received");
+        assert_eq!(
+            faithful(&snapshot),
+            faithful(&world.local_task().join(day)),
+            "{day} on the target equals the backup disk's"
+        );
+    }
+    assert!(first.contains("btrfs send | btrfs receive"), "{first}");
+    assert!(!first.contains("-p "), "{first}");
+    assert!(second.contains("btrfs send -p "), "{second}");
+    assert!(
+        second.contains("sent incrementally from .sync-2026-03-01"),
+        "{second}"
+    );
+    let (whole, incremental) = (
+        stream_bytes(&first, "2026-03-01"),
+        stream_bytes(&second, "2026-03-02"),
+    );
+    assert!(
+        incremental * 20 < whole,
+        "the second night sends far fewer bytes: {incremental} vs {whole}"
+    );
+    // Only the parent of the next send is kept on the backup disk.
+    assert_eq!(
+        support::tree::all_names(&world.local_task()),
+        [".sync-2026-03-02", "2026-03-01", "2026-03-02"]
+    );
+    assert_eq!(
+        support::tree::all_names(&remote),
+        ["2026-03-01", "2026-03-02"]
+    );
+
+    // The plain target beside it: rsync, hard links.
+    let usb_task = usb.join("data");
+    assert_eq!(entries(&usb_task), ["2026-03-01", "2026-03-02"]);
+    assert_eq!(
+        support::inode(&usb_task.join("2026-03-01/big/data.bin")),
+        support::inode(&usb_task.join("2026-03-02/big/data.bin")),
+    );
+    let usb_log = world.step_log("sync-usb");
+    assert!(usb_log.contains("snapshots are sent by rsync"), "{usb_log}");
+    assert_eq!(
+        faithful(&usb_task.join("2026-03-02")),
+        faithful(&world.source)
+    );
+}
+
+#[test]
+fn a_target_that_lost_the_parent_gets_a_whole_send_once_and_a_same_day_rerun_replaces() {
+    let (world, _disk) = btrfs_world();
+    let _target = Btrfs::mount_at(&world.remote);
+    world.run_expecting("2026-03-01", 0);
+    // The target's copy is replaced by one that was not received from the parent.
+    let remote = world.remote_task();
+    sh(
+        &remote,
+        "btrfs subvolume delete 2026-03-01 >/dev/null && btrfs subvolume create 2026-03-01 >/dev/null",
+    );
+    write(&world.source.join("docs/report.txt"), "revised numbers\n");
+    world.run_expecting("2026-03-02", 0);
+    let log = world.step_log("sync");
+    assert!(log.contains("sending 2026-03-02 whole instead"), "{log}");
+    assert!(Btrfs::is_read_only(&remote.join("2026-03-02")));
+    assert_eq!(
+        faithful(&remote.join("2026-03-02")),
+        faithful(&world.source)
+    );
+
+    write(&world.source.join("docs/report.txt"), "afternoon edit\n");
+    world.run_expecting("2026-03-02", 0);
+    assert_eq!(
+        faithful(&remote.join("2026-03-02")),
+        faithful(&world.source)
+    );
+    assert!(Btrfs::is_read_only(&remote.join("2026-03-02")));
+    assert_eq!(
+        support::tree::all_names(&remote),
+        ["2026-03-01", "2026-03-02"]
+    );
+}

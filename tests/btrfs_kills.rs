@@ -1,6 +1,7 @@
-//! SIGKILL at random moments of a night whose backup disk is btrfs (with a target on
-//! the test's ordinary file system, which gets rsync), its whole process group or only
-//! its main process, then a run to completion.
+//! SIGKILL at random moments of a night whose backup disk is btrfs, with a target on
+//! the test's ordinary file system (which gets rsync) or on btrfs (btrfs send |
+//! receive), its whole process group or only its main process, then a run to
+//! completion.
 //!
 //! After every kill and every recovery, on both sides: every `YYYY-MM-DD` directory
 //! equals the source as it was on that date; every older snapshot still there is
@@ -205,7 +206,9 @@ impl Soak {
                 }
                 let left: Vec<String> = all_names(dir)
                     .into_iter()
-                    .filter(|n| n.starts_with('.') && !n.starts_with(".sync-"))
+                    .filter(|n| {
+                        n.starts_with('.') && !(*side == "local" && n.starts_with(".sync-"))
+                    })
                     .collect();
                 if !left.is_empty() {
                     problems.push(format!("{side}: leftovers after a complete run: {left:?}"));
@@ -345,4 +348,9 @@ fn budget() -> Duration {
 #[test]
 fn killed_btrfs_nights_never_lose_or_fake_a_snapshot_with_a_plain_target() {
     Soak::new(false).soak(budget());
+}
+
+#[test]
+fn killed_btrfs_nights_never_lose_or_fake_a_snapshot_with_a_btrfs_target() {
+    Soak::new(true).soak(budget());
 }
