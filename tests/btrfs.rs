@@ -335,3 +335,36 @@ fn a_target_that_lost_the_parent_gets_a_whole_send_once_and_a_same_day_rerun_rep
         ["2026-03-01", "2026-03-02"]
     );
 }
+
+#[test]
+fn a_btrfs_target_over_ssh_receives_with_a_quoted_argv_and_incrementally() {
+    let (mut world, _disk) = btrfs_world();
+    let _target = Btrfs::mount_at(&world.remote);
+    let sshd = support::sshd::Sshd::start(&world.root.path().join("sshd"));
+    world.remote_spec = format!("root@backuphost:{}", world.remote.display());
+    world.extra = sshd.config_lines();
+    world.run_expecting("2026-03-01", 0);
+    write(&world.source.join("docs/report.txt"), "revised numbers\n");
+    world.run_expecting("2026-03-02", 0);
+
+    let remote = world.remote_task();
+    assert_eq!(
+        support::tree::all_names(&remote),
+        ["2026-03-01", "2026-03-02"]
+    );
+    for day in ["2026-03-01", "2026-03-02"] {
+        assert!(Btrfs::is_read_only(&remote.join(day)));
+        assert_ne!(received_uuid(&remote.join(day)), "-");
+    }
+    assert_eq!(
+        faithful(&remote.join("2026-03-02")),
+        faithful(&world.source)
+    );
+    let log = world.step_log("sync");
+    assert!(log.contains("btrfs send -p "), "{log}");
+    // The receive runs with its argv quoted word by word, not as a script on stdin.
+    assert!(
+        log.contains(r"'\''btrfs'\'' '\''receive'\'' '\''--'\''"),
+        "{log}"
+    );
+}
