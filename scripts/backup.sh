@@ -5,7 +5,9 @@
 #   backup.sh TASK_DIR SOURCE EXCLUDES_FILE LINK_DEST [OPTION...]
 #
 # SOURCE is a local path or user@host:/path; unchanged files are hard-linked to
-# TASK_DIR/LINK_DEST ("" for a full copy); EXCLUDES_FILE holds rsync exclude rules,
+# TASK_DIR/LINK_DEST ("" for a full copy, and on btrfs, where .in-progress is a
+# writable snapshot of the previous snapshot made by `snapshots.sh branch` and
+# rsync updates it --inplace); EXCLUDES_FILE holds rsync exclude rules,
 # each `- PATTERN` and NUL-terminated; OPTIONs are the rsync options backup-server
 # built (its engine/rsync.rs: -a, --delete, the faithful ones, --rsh for a remote
 # SOURCE, ...), each one of the few require_options lets through. This script adds

@@ -29,7 +29,7 @@ require_task_dir() {
 require_options() {
 	local option
 	for option in "$@"; do
-		[[ $option =~ ^(-a|--hard-links|--numeric-ids|--delete|--stats|--acls|--xattrs|--sparse|--modify-window=-1|--fake-super|--remote-option=--fake-super|--one-file-system|--compress|--bwlimit=[0-9]+|--info=progress2|--rsh=ssh\ -F\ \'[^\']+\')$ ]] ||
+		[[ $option =~ ^(-a|--hard-links|--numeric-ids|--delete|--stats|--acls|--xattrs|--sparse|--modify-window=-1|--fake-super|--remote-option=--fake-super|--one-file-system|--inplace|--compress|--bwlimit=[0-9]+|--info=progress2|--rsh=ssh\ -F\ \'[^\']+\')$ ]] ||
 			die "refusing rsync option '$option'"
 	done
 }

@@ -8,8 +8,19 @@
 #   snapshots.sh prepare DIR fresh|resume [NAME...]
 #                                             create DIR; finish or undo what a killed run
 #                                             left (NAME...: the .replaced-NAME to resolve)
-#   snapshots.sh commit  DIR NAME new|replace make DIR/.in-progress the snapshot DIR/NAME
+#   snapshots.sh branch  DIR [NAME]           make DIR/.in-progress a writable btrfs snapshot
+#                                             of DIR/NAME, or an empty subvolume (btrfs only)
+#   snapshots.sh commit  DIR NAME new|replace [move|btrfs|received]
+#                                             make DIR/.in-progress the snapshot DIR/NAME: by
+#                                             a rename (move), by a read-only btrfs snapshot of
+#                                             it (btrfs); received: rename DIR/.sync-NAME, a
+#                                             subvolume `btrfs receive` completed
 #   snapshots.sh prune   DIR NAME...          remove the snapshots DIR/NAME...
+#   snapshots.sh freeze  DIR NAME             a read-only btrfs snapshot DIR/.sync-NAME of
+#                                             DIR/NAME, to send (its name is what a target
+#                                             receives it as)
+#   snapshots.sh release DIR NAME...          remove DIR/.sync-NAME... (a parent no target
+#                                             needs, or a receive that did not finish)
 #   snapshots.sh lookup  DIR NAME [PART...]   what DIR/NAME/PART/... is, part by part
 #                                             (reads only: for a restore)
 #   snapshots.sh identify DIR                 where DIR really is: the real path of its
@@ -23,11 +34,16 @@
 # `prepare` puts it back if a run was killed there. Only real directories named
 # YYYY-MM-DD are snapshots; nothing is followed through a symlink, and an entry this
 # script did not make is never touched: one in the way fails the call, naming it.
+# On btrfs a snapshot may be a read-only subvolume: made by `btrfs subvolume snapshot
+# -r` (one atomic call, so it too appears complete or not at all), renamed within its
+# directory like any other, and deleted by `btrfs subvolume delete` once retired.
 #
 # Every call but lookup and identify ends by listing DIR on stdout, as it is then: each entry "TYPE NAME"
 # followed by a NUL (TYPE: d directory, l symlink, f file, o other), so no file name
 # can break the listing; "u UID": the user it runs as (a target's user that is not
-# root cannot set owners); and, but after `prepare`, "s KIB TOTAL_KIB INODES TOTAL_INODES":
+# root cannot set owners); "F FSTYPE BTRFS": DIR's file system type and, on btrfs,
+# whether snapshots can be subvolumes here (usable, no-command, no-capability; "-"
+# elsewhere); on btrfs, "v NAME" for each entry that is a subvolume; and, but after `prepare`, "s KIB TOTAL_KIB INODES TOTAL_INODES":
 # the free and total space of DIR's file system ("-" where df cannot tell). What it did goes to stderr as
 # "note: " lines, and what it could not clean up as "warning: " lines.
 #
@@ -63,6 +79,37 @@ kind_of() {
 		kind=-
 	fi
 }
+
+# Whether $1 is a real directory that is the root of a btrfs subvolume: its inode
+# is 256. ($fstype is set by file_system first.)
+is_subvolume() {
+	[ "$fstype" = btrfs ] && is_kind "$1" d || return 1
+	# Only the number is read: no file name can break it.
+	# shellcheck disable=SC2012
+	inode=$(ls -di -- "$1" | { read -r number _ && echo "$number"; })
+	[ "$inode" = 256 ]
+}
+
+# Sets $fstype to the type of the file system at $1 ("-" where stat cannot tell),
+# and $btrfs to whether btrfs snapshots can be made there.
+file_system() {
+	fstype=$(stat -f -c %T -- "$1" 2>/dev/null) || fstype=-
+	btrfs=-
+	[ "$fstype" = btrfs ] || return 0
+	if ! command -v btrfs >/dev/null 2>&1; then
+		btrfs=no-command
+		return 0
+	fi
+	# CAP_SYS_ADMIN (bit 21 of the effective set) is what btrfs send, receive and
+	# subvolume delete need.
+	caps=$(sed -n 's/^CapEff:[[:space:]]*//p' /proc/self/status 2>/dev/null) || caps=
+	if [ -n "$caps" ] && [ $((0x$caps & 0x200000)) -ne 0 ]; then
+		btrfs=usable
+	else
+		btrfs=no-capability
+	fi
+}
+fstype=-
 
 is_kind() {
 	kind_of "$1"
@@ -118,7 +165,12 @@ retire() {
 sweep() {
 	for old in "$1"/.deleting-*; do
 		! is_kind "$old" - || continue
-		rm -rf -- "$old" || echo "warning: cannot delete $old (left by a run that was stopped)" >&2
+		if is_subvolume "$old"; then
+			btrfs subvolume delete -- "$old" >/dev/null ||
+				echo "warning: cannot delete the subvolume $old (left by a run that was stopped)" >&2
+		else
+			rm -rf -- "$old" || echo "warning: cannot delete $old (left by a run that was stopped)" >&2
+		fi
 	done
 }
 
@@ -126,18 +178,22 @@ sweep() {
 listing() {
 	at=$1
 	if [ -d "$1" ]; then
+		file_system "$1"
 		for entry in "$1"/* "$1"/.[!.]* "$1"/..?*; do
 			kind_of "$entry"
 			[ "$kind" != - ] || continue
 			printf '%s %s\000' "$kind" "${entry##*/}"
+			[ "$kind" != d ] || ! is_subvolume "$entry" || printf 'v %s\000' "${entry##*/}"
 		done
 	elif [ -d "${1%/*}" ]; then
 		at=${1%/*} # no snapshot yet
+		file_system "$at"
 	else
 		# Not even the disk's directory: an unmounted disk has no snapshots to count.
 		unavailable "${1%/*} does not exist: is the disk mounted?"
 	fi
 	printf 'u %s\000' "$(id -u)"
+	printf 'F %s %s\000' "$fstype" "$btrfs"
 	[ "$2" = space ] || return 0
 	# df -P prints a header line, then one line per file system: its 2nd field is the
 	# total, its 4th what is free (KiB with -k, inodes with -i).
@@ -169,6 +225,7 @@ prepare() {
 		;;
 	*) foreign "$dir" ;;
 	esac
+	file_system "$dir"
 
 	# The snapshots a swap parked, as backup-server read them from the listing: only
 	# a real directory named .replaced-YYYY-MM-DD for a real date. Look-alikes are
@@ -206,30 +263,116 @@ prepare() {
 }
 
 commit() {
-	[ $# -eq 3 ] || die "usage: snapshots.sh commit DIR NAME new|replace"
-	dir=$1 name=$2 how=$3
+	[ $# -eq 3 ] || [ $# -eq 4 ] || die "usage: snapshots.sh commit DIR NAME new|replace [move|btrfs|received]"
+	dir=$1 name=$2 how=$3 from=${4:-move}
 	require_task_dir "$dir"
 	is_date "$name" || die "refusing '$name': not a YYYY-MM-DD snapshot name"
-	is_kind "$dir/.in-progress" d || die "refusing: $dir/.in-progress is $(describe "$dir/.in-progress")"
+	file_system "$dir"
+	case $from in
+	move | btrfs) made=$dir/.in-progress ;;
+	received) made=$dir/.sync-$name ;;
+	*) die "refusing '$from': expected move, btrfs or received" ;;
+	esac
+	is_kind "$made" d || die "refusing: $made is $(describe "$made")"
+	if [ "$from" != move ]; then
+		is_subvolume "$made" || die "refusing: $made is not a btrfs subvolume"
+	fi
+	if [ "$from" = received ]; then
+		# `btrfs receive` makes its subvolume read-only only once the stream is whole.
+		[ "$(btrfs property get -ts "$made" ro)" = ro=true ] ||
+			die "refusing: $made is not read-only: its receive did not finish"
+	fi
 	kind_of "$dir/$name"
 	case $how/$kind in
-	new/-)
-		mv -- "$dir/.in-progress" "$dir/$name"
-		note "completed snapshot $dir/$name"
-		;;
-	replace/d)
-		is_kind "$dir/.replaced-$name" - || foreign "$dir/.replaced-$name"
-		mv -- "$dir/$name" "$dir/.replaced-$name"
-		mv -- "$dir/.in-progress" "$dir/$name"
-		note "completed snapshot $dir/$name, replacing the earlier one of the same day"
-		retire "$dir/.replaced-$name"
-		sweep "$dir"
-		;;
+	new/- | replace/d) ;;
 	new/d) die "refusing: $dir/$name exists already" ;;
 	replace/-) die "refusing: $dir/$name, to be replaced, is gone" ;;
 	*) die "$dir/$name is not a snapshot directory: it is $(describe "$dir/$name"); backup-server never touches what it did not make: move it away" ;;
 	esac
+	if [ "$how" = replace ]; then
+		is_kind "$dir/.replaced-$name" - || foreign "$dir/.replaced-$name"
+		mv -- "$dir/$name" "$dir/.replaced-$name"
+	fi
+	if [ "$from" = btrfs ]; then
+		# One call: the dated name appears as a whole, read-only snapshot or not at all.
+		btrfs subvolume snapshot -r -- "$made" "$dir/$name" >/dev/null
+		retire "$made"
+	else
+		mv -- "$made" "$dir/$name"
+	fi
+	if [ "$how" = replace ]; then
+		note "completed snapshot $dir/$name, replacing the earlier one of the same day"
+		retire "$dir/.replaced-$name"
+	else
+		note "completed snapshot $dir/$name"
+	fi
+	sweep "$dir"
 	listing "$dir" space
+}
+
+# Makes DIR/.in-progress a writable snapshot of DIR/NAME (copy-on-write: what is
+# written into it never reaches NAME), or an empty subvolume without NAME; an
+# .in-progress subvolume an earlier run left (prepare resumed it) is kept.
+branch() {
+	[ $# -eq 1 ] || [ $# -eq 2 ] || die "usage: snapshots.sh branch DIR [NAME]"
+	dir=$1
+	require_task_dir "$dir"
+	is_kind "$dir" d || die "refusing: $dir is not a prepared task directory"
+	file_system "$dir"
+	[ "$btrfs" = usable ] || die "refusing: $dir is not on a btrfs this user can snapshot ($fstype, $btrfs)"
+	kind_of "$dir/.in-progress"
+	case $kind in
+	d)
+		is_subvolume "$dir/.in-progress" || die "refusing: $dir/.in-progress is not a subvolume"
+		note "resuming the subvolume $dir/.in-progress of an earlier run"
+		;;
+	-)
+		if [ $# -eq 2 ]; then
+			is_date "$2" || die "refusing '$2': not a YYYY-MM-DD snapshot name"
+			is_subvolume "$dir/$2" || die "refusing $dir/$2: not a subvolume snapshot"
+			btrfs subvolume snapshot -- "$dir/$2" "$dir/.in-progress" >/dev/null
+			note "made $dir/.in-progress a writable snapshot of $dir/$2"
+		else
+			btrfs subvolume create -- "$dir/.in-progress" >/dev/null
+			note "made $dir/.in-progress an empty subvolume"
+		fi
+		;;
+	*) foreign "$dir/.in-progress" ;;
+	esac
+	listing "$dir" no-space
+}
+
+# Makes DIR/.sync-NAME, the read-only snapshot of DIR/NAME that `btrfs send` sends:
+# a target receives it under that hidden name, and commits it by renaming it there.
+freeze() {
+	[ $# -eq 2 ] || die "usage: snapshots.sh freeze DIR NAME"
+	dir=$1 name=$2
+	require_task_dir "$dir"
+	is_date "$name" || die "refusing '$name': not a YYYY-MM-DD snapshot name"
+	file_system "$dir"
+	is_subvolume "$dir/$name" || die "refusing $dir/$name: not a subvolume snapshot"
+	is_kind "$dir/.sync-$name" - || die "refusing: $dir/.sync-$name exists already"
+	btrfs subvolume snapshot -r -- "$dir/$name" "$dir/.sync-$name" >/dev/null
+	note "made $dir/.sync-$name to send"
+	listing "$dir" no-space
+}
+
+release() {
+	[ $# -ge 2 ] || die "usage: snapshots.sh release DIR NAME..."
+	dir=$1
+	shift
+	require_task_dir "$dir"
+	file_system "$dir"
+	for name in "$@"; do
+		is_date "$name" || die "refusing '$name': not a YYYY-MM-DD snapshot name"
+		is_kind "$dir/.sync-$name" d || die "refusing $dir/.sync-$name: not a directory"
+	done
+	for name in "$@"; do
+		note "removing $dir/.sync-$name"
+		retire "$dir/.sync-$name"
+	done
+	sweep "$dir"
+	listing "$dir" no-space
 }
 
 prune() {
@@ -237,6 +380,7 @@ prune() {
 	dir=$1
 	shift
 	require_task_dir "$dir"
+	file_system "$dir"
 	# Every name is checked before anything is renamed: a bad argument changes nothing.
 	for name in "$@"; do
 		is_date "$name" || die "refusing '$name': not a YYYY-MM-DD snapshot name"
@@ -293,7 +437,8 @@ identify() {
 	printf '%s%s\000' "$real" "$rest"
 }
 
-[ $# -ge 1 ] || die "usage: snapshots.sh list|prepare|commit|prune|lookup|identify DIR ..."
+usage="list|prepare|branch|commit|prune|freeze|release|lookup|identify"
+[ $# -ge 1 ] || die "usage: snapshots.sh $usage DIR ..."
 command=$1
 shift
 case $command in
@@ -301,7 +446,10 @@ list) list "$@" ;;
 prepare) prepare "$@" ;;
 commit) commit "$@" ;;
 prune) prune "$@" ;;
+branch) branch "$@" ;;
+freeze) freeze "$@" ;;
+release) release "$@" ;;
 lookup) lookup "$@" ;;
 identify) identify "$@" ;;
-*) die "usage: snapshots.sh list|prepare|commit|prune|lookup|identify DIR ..." ;;
+*) die "usage: snapshots.sh $usage DIR ..." ;;
 esac

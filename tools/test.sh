@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 # shellcheck source=tools/debian-packages.sh
 source tools/debian-packages.sh
-install_debian_packages rsync openssh-server openssh-client sqlite3 shellcheck util-linux dash busybox acl attr \
+install_debian_packages rsync openssh-server openssh-client sqlite3 shellcheck util-linux dash busybox acl attr btrfs-progs \
 	python3 python3-aiosmtpd openssl nginx chromium prometheus python3-feedparser systemd \
 	debootstrap systemd-container python3-pip python3-venv python3-jsonschema zsh fish groff-base
 # Playwright for Python, from PyPI, in a venv of its own: the browser tests (tests/layout.rs)

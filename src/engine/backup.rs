@@ -1,5 +1,8 @@
 //! The backup step: a new dated snapshot of the source, unchanged files hard-linked
-//! to the newest complete snapshot.
+//! to the newest complete snapshot; or, when the task directory is on btrfs, a
+//! writable copy-on-write snapshot of the newest one that rsync brings up to date in
+//! place and that is then snapshotted read-only under the date (the older snapshot
+//! shares its blocks and is never written into).
 //!
 //! Today's snapshot is new, or replaces today's own (a same-day re-run); a snapshot
 //! older than the newest is never replaced, so a clock that went back fails the step
@@ -13,7 +16,7 @@ use super::scan::{Scan, Transfer};
 use super::{Done, Engine, StepReturn};
 use crate::outcome::{ErrorKind, StepError};
 use crate::plan::{Plan, TaskPlan};
-use crate::sides::{Commit, Side, backup_disk_mounted};
+use crate::sides::{Commit, Made, Side, Way, backup_disk_mounted};
 use crate::snapshot;
 use crate::state::StateDir;
 use crate::step_log::StepLog;
@@ -60,7 +63,9 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
 
     let side = Side::backup_disk(task, engine.scripts);
     let found = side.list(log)?;
-    let (listing, cleaned) = side.prepare(log, &found)?;
+    let way = found.way();
+    log.line(&format!("{side} is {}", found.way_words()));
+    let (listing, cleaned) = side.prepare(log, &found, way)?;
     warnings.extend(cleaned);
     let today = plan.today;
     if let Some(what) = listing.blocked.get(&today) {
@@ -79,14 +84,31 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
         Some(newest) if newest == today => (Commit::Replace, Some(newest)),
         newest => (Commit::New, newest),
     };
-    log.line(&match (commit, link_dest) {
-        (Commit::Replace, _) => format!(
+    // On btrfs the new snapshot starts as a writable snapshot of the newest one that
+    // is a subvolume (a plain directory, from before the disk was btrfs, cannot be
+    // snapshotted: then it starts empty); nothing is hard-linked across subvolumes.
+    let branch_from = listing.subvolumes.last().copied();
+    let (link_dest, made) = match way {
+        Way::Rsync => (link_dest, Made::Rsync),
+        Way::Btrfs => (None, Made::Branch),
+    };
+    log.line(&match (made, commit, link_dest, branch_from) {
+        (Made::Branch, _, _, Some(base)) => format!(
+            "snapshot {today}: a read-only subvolume, from a writable snapshot of {base} \
+             that rsync --inplace brings up to date"
+        ),
+        (Made::Branch, ..) => format!(
+            "snapshot {today}: a read-only subvolume, a full copy (no earlier subvolume)"
+        ),
+        (_, Commit::Replace, ..) => format!(
             "snapshot {today}: replaces the one taken earlier today, unchanged files hard-linked to it"
         ),
-        (Commit::New, Some(previous)) => {
+        (_, Commit::New, Some(previous), _) => {
             format!("snapshot {today}: unchanged files hard-linked to {previous}")
         }
-        (Commit::New, None) => format!("snapshot {today}: a full copy (no earlier snapshot)"),
+        (_, Commit::New, None, _) => {
+            format!("snapshot {today}: a full copy (no earlier snapshot)")
+        }
     });
 
     let exclude_file = engine.state.excludes(&task.name);
@@ -100,9 +122,13 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
         .mirror()
         .when(task.source.is_remote(), "--compress")
         .when(task.one_file_system, "--one-file-system")
+        .when(made == Made::Branch, "--inplace")
         .fake_super(listing.uid, task.source.is_remote())
         .ssh(ssh_config)
         .progress();
+    if made == Made::Branch {
+        side.branch(log, branch_from)?;
+    }
     let mut command = Command::new(&engine.scripts.backup);
     command
         .arg(&task.local_dir)
@@ -115,7 +141,7 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
         Scan::new(Transfer::Backup, side.to_string()).run(&mut command, log, |_| false)?;
     warnings.extend(kept_warnings);
 
-    let (after, committed) = side.commit(log, today, commit)?;
+    let (after, committed) = side.commit(log, today, commit, made)?;
     warnings.extend(committed);
     Ok(Done {
         warnings,

@@ -18,6 +18,7 @@ pub mod itemize;
 mod prune;
 pub mod rsync;
 pub mod scan;
+mod send;
 mod sync;
 
 use std::path::{Path, PathBuf};

@@ -20,7 +20,7 @@ use super::scan::{Scan, Transfer};
 use super::{Done, Engine, StepReturn};
 use crate::outcome::{ErrorKind, StepError, TransferStats};
 use crate::plan::{TargetPlan, TaskPlan};
-use crate::sides::{Commit, Side, identity, target_disk_mounted};
+use crate::sides::{Commit, Listing, Made, Side, Way, identity, target_disk_mounted};
 use crate::step_log::StepLog;
 use crate::{retention, snapshot};
 
@@ -31,7 +31,9 @@ pub(super) fn run(
     log: &mut StepLog,
 ) -> StepReturn {
     let scripts = engine.scripts;
-    let local = Side::backup_disk(task, scripts).list(log)?;
+    let here = Side::backup_disk(task, scripts);
+    let mut local = here.list(log)?;
+    let local_space = local.space();
     if local.snapshots.is_empty() {
         return Err(StepError::new(
             ErrorKind::Refused,
@@ -50,7 +52,26 @@ pub(super) fn run(
     let any_config = engine.ssh_config(true).ok().flatten();
     identity::apart_from_the_other_targets(task, to, scripts, any_config, log)?;
     let found = target.list(log)?;
-    let (mut listing, mut warnings) = target.prepare(log, &found)?;
+    let (mut listing, mut warnings) = target.prepare(log, &found, Way::Rsync)?;
+    // Both sides on btrfs: each snapshot that is a subvolume goes by btrfs send |
+    // receive; any other way, by rsync as ever.
+    let btrfs = local.way() == Way::Btrfs && found.way() == Way::Btrfs;
+    log.line(&format!(
+        "{target} is {}; {}",
+        found.way_words(),
+        if btrfs {
+            "the backup disk is too: snapshots are sent by btrfs send | btrfs receive"
+        } else {
+            "snapshots are sent by rsync"
+        }
+    ));
+    if !listing.sync.is_empty() {
+        // What a killed receive left (complete or not, it is received again).
+        let leftovers: Vec<Date> = listing.sync.iter().copied().collect();
+        let (released, more) = target.release(log, &leftovers, listing)?;
+        warnings.extend(more);
+        listing = released;
+    }
     listing = listing.with_free_from(&found);
 
     let today = engine.plan.today;
@@ -88,22 +109,50 @@ pub(super) fn run(
         } else {
             Commit::New
         };
-        let link_dest = listing.newest();
-        let mut command = Command::new(&scripts.sync);
-        command
-            .arg(to.dir.host())
-            .arg(to.dir.path())
-            .arg(task.local_dir.join(snapshot::name(date)))
-            .arg(link_dest.map(snapshot::name).unwrap_or_default())
-            .args(rsync.options())
-            .stdin(Stdio::null());
-        let (kept_warnings, sent) =
-            Scan::new(Transfer::Sync, target.to_string()).run(&mut command, log, |_| false)?;
-        warnings.extend(kept_warnings);
-        stats.add(&sent);
-        let (committed, more) = target.commit(log, date, commit)?;
+        let made = if btrfs && local.subvolumes.contains(&date) {
+            let sent;
+            (sent, local) = send_btrfs(&here, &target, date, commit, local, &listing, log)?;
+            stats.add(&sent);
+            Made::Received
+        } else {
+            let link_dest = listing.newest();
+            let mut command = Command::new(&scripts.sync);
+            command
+                .arg(to.dir.host())
+                .arg(to.dir.path())
+                .arg(task.local_dir.join(snapshot::name(date)))
+                .arg(link_dest.map(snapshot::name).unwrap_or_default())
+                .args(rsync.options())
+                .stdin(Stdio::null());
+            let (kept_warnings, sent) =
+                Scan::new(Transfer::Sync, target.to_string()).run(&mut command, log, |_| false)?;
+            warnings.extend(kept_warnings);
+            stats.add(&sent);
+            Made::Rsync
+        };
+        let (committed, more) = target.commit(log, date, commit, made)?;
         warnings.extend(more);
         listing = committed;
+    }
+    if !local.sync.is_empty() {
+        let keep = parents_kept(task, to, &listing, scripts, any_config);
+        let release: Vec<Date> = local
+            .sync
+            .iter()
+            .filter(|d| keep.as_ref().is_some_and(|keep| !keep.contains(d)))
+            .copied()
+            .collect();
+        if !release.is_empty() {
+            log.line(&format!(
+                "removing the sent copies no target needs as a parent: {}",
+                release
+                    .iter()
+                    .map(|d| format!(".sync-{d}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        warnings.extend(here.release(log, &release, local)?.1);
     }
 
     let delete = super::prune::judge(log, &listing.snapshots, today, &to.policy);
@@ -117,9 +166,81 @@ pub(super) fn run(
     Ok(Done {
         warnings,
         stats: Some(stats),
-        local: Some(local.space()),
+        local: Some(local_space),
         target: Some(after.space()),
     })
+}
+
+/// Sends the snapshot `date` to `target` by btrfs send | receive: a fresh read-only
+/// `.sync-DATE` of it is made on the backup disk, sent incrementally from the newest
+/// `.sync-PARENT` whose date the target holds (a subvolume it received from that
+/// parent), or whole when there is none or the target cannot find it (once, logged).
+/// Returns the stream's figures and the backup disk's listing after.
+fn send_btrfs(
+    here: &Side,
+    target: &Side,
+    date: Date,
+    commit: Commit,
+    local: Listing,
+    listing: &Listing,
+    log: &mut StepLog,
+) -> Result<(TransferStats, Listing), StepError> {
+    if local.sync.contains(&date) {
+        // Made for an earlier send: of a snapshot replaced since, or sent to a
+        // target that was killed before it committed. Made again, to be sure.
+        here.release(log, &[date], local)?;
+    }
+    let local = here.freeze(log, date)?.0;
+    let parent = listing
+        .snapshots
+        .iter()
+        .rev()
+        .find(|p| **p < date && local.sync.contains(p))
+        .copied();
+    if commit == Commit::Replace {
+        log.line(&format!(
+            "{date} replaces the target's {date} of earlier today"
+        ));
+    }
+    match super::send::send(here, target, date, parent, log) {
+        Ok(sent) => Ok((sent, local)),
+        Err(failed) if failed.parent_missing && parent.is_some() => {
+            log.line(&format!(
+                "{target} has no subvolume received from .sync-{}: sending {date} whole instead ({})",
+                parent.map(snapshot::name).unwrap_or_default(),
+                failed.error.message
+            ));
+            let found = target.list(log)?;
+            if found.sync.contains(&date) {
+                target.release(log, &[date], found)?;
+            }
+            let sent = super::send::send(here, target, date, None, log).map_err(|f| f.error)?;
+            Ok((sent, local))
+        }
+        Err(failed) => Err(failed.error),
+    }
+}
+
+/// The dates whose `.sync-DATE` the backup disk keeps as the parent of a next
+/// incremental send: the newest snapshot of this target (`listing`) and of every
+/// other target on btrfs. None when another target cannot be listed: then nothing is
+/// removed.
+fn parents_kept(
+    task: &TaskPlan,
+    to: &TargetPlan,
+    listing: &Listing,
+    scripts: &crate::scripts::Scripts,
+    ssh_config: Option<&Path>,
+) -> Option<BTreeSet<Date>> {
+    let mut keep: BTreeSet<Date> = listing.newest().into_iter().collect();
+    for other in task.targets.iter().filter(|t| t.name != to.name) {
+        let side = Side::target(other, scripts, ssh_config).ok()?;
+        let theirs = side.list_quietly().ok()?;
+        if theirs.way() == Way::Btrfs {
+            keep.extend(theirs.newest());
+        }
+    }
+    Some(keep)
 }
 
 /// A local target reached through a symlink may be the backup disk after all: pruned by

@@ -9,5 +9,5 @@ pub mod inventory;
 pub mod listing;
 pub mod side;
 
-pub use listing::{Commit, Leftover, Listing};
+pub use listing::{Btrfs, Commit, Leftover, Listing, Made, Way};
 pub use side::{Kind, LOCAL, Side, backup_disk_mounted, target_disk_mounted};

@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 
 use jiff::civil::Date;
 
-use super::listing::{self, Commit, Leftover, Listing};
+use super::listing::{self, Commit, Leftover, Listing, Made, Way};
 use crate::config::Location;
 use crate::outcome::{ErrorKind, StepError};
 use crate::plan::{Plan, TargetPlan, TaskPlan};
@@ -299,8 +299,9 @@ impl<'a> Side<'a> {
         &self,
         log: &mut StepLog,
         found: &Listing,
+        way: Way,
     ) -> Result<(Listing, Vec<String>), StepError> {
-        let mode = match found.leftover() {
+        let mode = match found.leftover(way) {
             Leftover::Remove => "fresh",
             Leftover::Resume => "resume",
         };
@@ -309,18 +310,90 @@ impl<'a> Side<'a> {
         self.call(log, "prepare", &args)
     }
 
-    /// Makes `.in-progress` the snapshot `date`.
+    /// Makes what was `made` (`.in-progress`, or a received `.sync-DATE`) the
+    /// snapshot `date`.
     pub fn commit(
         &self,
         log: &mut StepLog,
         date: Date,
         how: Commit,
+        made: Made,
     ) -> Result<(Listing, Vec<String>), StepError> {
         let how = match how {
             Commit::New => "new",
             Commit::Replace => "replace",
         };
-        self.call(log, "commit", &[snapshot::name(date), how.to_string()])
+        let made = match made {
+            Made::Rsync => "move",
+            Made::Branch => "btrfs",
+            Made::Received => "received",
+        };
+        self.call(
+            log,
+            "commit",
+            &[snapshot::name(date), how.to_string(), made.to_string()],
+        )
+    }
+
+    /// Makes `.in-progress` a writable btrfs snapshot of `base` (copy-on-write), or
+    /// an empty subvolume without one; one an earlier run left is resumed.
+    pub fn branch(
+        &self,
+        log: &mut StepLog,
+        base: Option<Date>,
+    ) -> Result<(Listing, Vec<String>), StepError> {
+        let args: Vec<String> = base.map(snapshot::name).into_iter().collect();
+        self.call(log, "branch", &args)
+    }
+
+    /// Makes `.sync-DATE`, the read-only snapshot of `date` that is sent.
+    pub fn freeze(
+        &self,
+        log: &mut StepLog,
+        date: Date,
+    ) -> Result<(Listing, Vec<String>), StepError> {
+        self.call(log, "freeze", &[snapshot::name(date)])
+    }
+
+    /// Removes `.sync-DATE` for each of `dates` (none: nothing is done).
+    pub fn release(
+        &self,
+        log: &mut StepLog,
+        dates: &[Date],
+        listing: Listing,
+    ) -> Result<(Listing, Vec<String>), StepError> {
+        if dates.is_empty() {
+            return Ok((listing, Vec::new()));
+        }
+        let names: Vec<String> = dates.iter().map(|d| snapshot::name(*d)).collect();
+        self.call(log, "release", &names)
+    }
+
+    /// The task directory as a path on its own host (for `btrfs send` and `receive`).
+    pub fn dir(&self) -> &'a Path {
+        self.dir
+    }
+
+    /// A command run on the side's host with the argv `words`: here as it is, over
+    /// SSH as one line of words quoted for any POSIX shell, its stdin the caller's.
+    pub fn program(&self, words: &[&str]) -> Command {
+        match self.at {
+            At::Here => {
+                let mut command = Command::new(words[0]);
+                command.args(&words[1..]);
+                command
+            }
+            At::Ssh { host, config } => {
+                let remote = words
+                    .iter()
+                    .map(|w| crate::shell::quote(w))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let mut command = Command::new("ssh");
+                command.arg("-F").arg(config).args(["--", host, &remote]);
+                command
+            }
+        }
     }
 
     /// Removes the snapshots `dates` (none: nothing to do, `listing` stays as it is),

@@ -2,6 +2,7 @@
 //! backup disk and a "remote", the real binary, and a real sshd on 127.0.0.1.
 #![allow(dead_code)] // each test file uses a different part
 
+pub mod btrfs;
 pub mod faults;
 pub mod helper_server;
 pub mod http;
