@@ -279,13 +279,10 @@ fn a_btrfs_target_receives_read_only_snapshots_incrementally_and_a_plain_target_
     );
     // Only the parent of the next send is kept on the backup disk.
     assert_eq!(
-        support::tree::all_names(&world.local_task()),
+        support::entries(&world.local_task()),
         [".sync-2026-03-02", "2026-03-01", "2026-03-02"]
     );
-    assert_eq!(
-        support::tree::all_names(&remote),
-        ["2026-03-01", "2026-03-02"]
-    );
+    assert_eq!(support::entries(&remote), ["2026-03-01", "2026-03-02"]);
 
     // The plain target beside it: rsync, hard links.
     let usb_task = usb.join("data");
@@ -330,10 +327,7 @@ fn a_target_that_lost_the_parent_gets_a_whole_send_once_and_a_same_day_rerun_rep
         faithful(&world.source)
     );
     assert!(Btrfs::is_read_only(&remote.join("2026-03-02")));
-    assert_eq!(
-        support::tree::all_names(&remote),
-        ["2026-03-01", "2026-03-02"]
-    );
+    assert_eq!(support::entries(&remote), ["2026-03-01", "2026-03-02"]);
 }
 
 #[test]
@@ -348,10 +342,7 @@ fn a_btrfs_target_over_ssh_receives_with_a_quoted_argv_and_incrementally() {
     world.run_expecting("2026-03-02", 0);
 
     let remote = world.remote_task();
-    assert_eq!(
-        support::tree::all_names(&remote),
-        ["2026-03-01", "2026-03-02"]
-    );
+    assert_eq!(support::entries(&remote), ["2026-03-01", "2026-03-02"]);
     for day in ["2026-03-01", "2026-03-02"] {
         assert!(Btrfs::is_read_only(&remote.join(day)));
         assert_ne!(received_uuid(&remote.join(day)), "-");

@@ -25,10 +25,9 @@ use support::btrfs::Btrfs;
 use support::faults::{Rng, kill_group, kill_process, spawn_in_own_group, wait_until_none};
 use support::sshd::Sshd;
 use support::tree::{
-    Fingerprint, Manifest, all_names, differences, fingerprint, is_snapshot_name, manifest,
-    manifest_of,
+    Fingerprint, Manifest, differences, fingerprint, is_snapshot_name, manifest, manifest_of,
 };
-use support::{World, write};
+use support::{World, entries, write};
 
 const DAILY: usize = 2;
 const POLICY: &str = "    retention: {daily: 2, weekly: 0, monthly: 0, yearly: 0}\n";
@@ -148,7 +147,7 @@ impl Soak {
 
     fn observe(&self) -> [BTreeMap<String, Fingerprint>; 2] {
         self.sides().map(|(_, dir, _)| {
-            all_names(&dir)
+            entries(&dir)
                 .into_iter()
                 .filter(|n| is_snapshot_name(n))
                 .filter(|n| fs::symlink_metadata(dir.join(n)).is_ok_and(|m| m.is_dir()))
@@ -220,11 +219,11 @@ impl Soak {
                     if !after.contains_key(name) {
                         problems.push(format!(
                             "{side}: {name} is missing after a complete run; it holds {:?}",
-                            all_names(dir)
+                            entries(dir)
                         ));
                     }
                 }
-                let left: Vec<String> = all_names(dir)
+                let left: Vec<String> = entries(dir)
                     .into_iter()
                     .filter(|n| {
                         n.starts_with('.') && !(*side == "local" && n.starts_with(".sync-"))
@@ -325,7 +324,7 @@ impl Soak {
         }
         self.kills += 1;
         for (side, dir, _) in self.sides() {
-            for name in all_names(&dir).into_iter().filter(|n| n.starts_with('.')) {
+            for name in entries(&dir).into_iter().filter(|n| n.starts_with('.')) {
                 let kind = name.split('-').next().unwrap_or_default().to_string();
                 *self
                     .hidden_after_kill
