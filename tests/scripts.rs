@@ -125,6 +125,10 @@ fn the_listing_is_typed_and_no_name_can_break_it() {
         let text = ok(&out);
         let mut records: Vec<&str> = text.split('\0').filter(|r| !r.is_empty()).collect();
         let space = records.pop().unwrap();
+        // F FSTYPE BTRFS: the test's directory is not on btrfs, so "-".
+        let file_system = records.pop().unwrap();
+        let expected = format!("F {} -", file_system_type(&dir));
+        assert_eq!(file_system, expected, "{shell:?}: the file system type");
         assert_eq!(
             records.pop(),
             Some("u 0"),
@@ -154,8 +158,8 @@ fn the_listing_is_typed_and_no_name_can_break_it() {
 
         let missing = snapshots(shell, &["list", &format!("{dir}/not-yet")]);
         assert!(
-            ok(&missing).starts_with("u 0\0s "),
-            "a missing directory lists only the user it runs as and the free space"
+            ok(&missing).starts_with(&format!("u 0\0{expected}\0s ")),
+            "a missing directory lists only the user it runs as, the file system and the free space"
         );
     }
 }
@@ -396,4 +400,13 @@ fn identify_gives_one_real_path_for_every_spelling_of_a_directory() {
             "absolute path",
         );
     }
+}
+
+/// What `stat -f` calls DIR's file system, the name the listing reports.
+fn file_system_type(dir: &str) -> String {
+    let out = std::process::Command::new("stat")
+        .args(["-f", "-c", "%T", dir])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
