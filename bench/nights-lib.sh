@@ -41,7 +41,7 @@ disks() {
 		truncate -s "$size" "$work/$side.img"
 		case $1 in
 		ext4) mkfs.ext4 -q -F -i 4096 "$work/$side.img" ;; # four snapshots' directories need inodes
-		btrfs) mkfs.btrfs -q -f "$work/$side.img" ;;
+		btrfs) mkfs.btrfs -q -f "$work/$side.img" >/dev/null ;; # -q still prints a NOTE
 		*) echo "unknown file system $1" >&2 && exit 1 ;;
 		esac
 		mkdir -p "$work/mnt/$side"
