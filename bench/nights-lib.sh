@@ -8,7 +8,8 @@ cleanup() {
 	for m in "$work"/mnt/*; do
 		! mountpoint -q "$m" || umount "$m" || umount -l "$m"
 	done
-	[[ -z ${cgroup:-} || ! -d $cgroup ]] || rmdir "$cgroup"
+	# A night killed part-way may leave processes in its cgroup: say so, and remove the rest.
+	[[ -z ${cgroup:-} || ! -d $cgroup ]] || rmdir "$cgroup" || echo "left $cgroup" >&2
 	# Never into a mount that would not go: its disk image is what we remove.
 	rm -rf --one-file-system "$work"
 }
