@@ -4,7 +4,8 @@
 //! completion.
 //!
 //! After every kill and every recovery, on both sides: every `YYYY-MM-DD` directory
-//! equals the source as it was on that date; every older snapshot still there is
+//! (or `.replaced-DATE` while its name is free: a swap the next run undoes) equals
+//! the source as it was on that date; every older snapshot still there is
 //! byte- and inode-identical to before; on the btrfs side every one is a read-only
 //! subvolume. After a recovery run today's snapshot exists on both sides, the newest
 //! ones the policy keeps are all there, and nothing in progress is left.
@@ -145,17 +146,28 @@ impl Soak {
         ]
     }
 
+    /// The snapshots each side holds, complete: every real `YYYY-MM-DD` directory,
+    /// and a `.replaced-DATE` whose name is free (a same-day swap killed between its
+    /// two renames, which the next run puts back), under its date.
     fn observe(&self) -> [BTreeMap<String, Fingerprint>; 2] {
         self.sides().map(|(_, dir, _)| {
-            entries(&dir)
-                .into_iter()
-                .filter(|n| is_snapshot_name(n))
-                .filter(|n| fs::symlink_metadata(dir.join(n)).is_ok_and(|m| m.is_dir()))
-                .map(|n| {
-                    let print = fingerprint(&dir.join(&n));
-                    (n, print)
-                })
-                .collect()
+            let is_dir = |n: &str| fs::symlink_metadata(dir.join(n)).is_ok_and(|m| m.is_dir());
+            let names = entries(&dir);
+            let mut held: BTreeMap<String, Fingerprint> = names
+                .iter()
+                .filter(|n| is_snapshot_name(n) && is_dir(n))
+                .map(|n| (n.clone(), fingerprint(&dir.join(n))))
+                .collect();
+            for parked in &names {
+                if let Some(date) = parked.strip_prefix(".replaced-")
+                    && is_snapshot_name(date)
+                    && is_dir(parked)
+                    && !held.contains_key(date)
+                {
+                    held.insert(date.to_string(), fingerprint(&dir.join(parked)));
+                }
+            }
+            held
         })
     }
 
@@ -193,7 +205,11 @@ impl Soak {
                         diff.join("\n    ")
                     ));
                 }
-                if *btrfs && !is_read_only_subvolume(&dir.join(name)) {
+                let mut path = dir.join(name);
+                if !path.exists() {
+                    path = dir.join(format!(".replaced-{name}"));
+                }
+                if *btrfs && !is_read_only_subvolume(&path) {
                     problems.push(format!("{side}: {name} is not a read-only subvolume"));
                 }
                 if let Some(old) = before.get(name)
