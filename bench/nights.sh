@@ -9,7 +9,9 @@
 # the source (rsync -an --delete SRC/ EMPTY/). Every raw figure goes to the log.
 # Usage: sudo bench/nights.sh [FILES] [NIGHTS]   (defaults 50000 and 3; at 50000 files two
 #        sparse 3.2 GB images in /tmp, ~3 GB of them written, and ~11 minutes per file system)
-# Environment: FILES, NIGHTS (as the arguments), BENCH_FS (default "ext4 btrfs"),
+# Environment: FILES, NIGHTS (as the arguments), BENCH_FS (default "ext4 btrfs"), BENCH_TOOLS
+#   (default all four: "backup-server rsync-time-backup rsnapshot restic"; the ratio columns
+#   need backup-server and restic),
 #   BENCH_LOG (default /tmp/backup-nights.log), RSYNC_TMBACKUP (default
 #   /var/tmp/rsync-time-backup/rsync_tmbackup.sh), and bench/common.sh's BACKUP_SERVER, BENCH_SEED.
 set -euo pipefail
@@ -37,7 +39,7 @@ bench_setup backup-nights rsync restic rsnapshot btrfs-progs e2fsprogs time perl
 trap cleanup EXIT
 trap 'exit 130' INT TERM # so an interrupted run still unmounts its images
 cgroup_setup
-tools=(backup-server rsync-time-backup rsnapshot restic)
+read -r -a tools <<<"${BENCH_TOOLS:-backup-server rsync-time-backup rsnapshot restic}"
 {
 	printf '# %s, %s files, %s nights of each kind, seed %s, load %s\n' "$(date -u '+%F %H:%M UTC')" \
 		"$files" "$nights" "$BENCH_SEED" "$(cut -d' ' -f1-3 /proc/loadavg)"
