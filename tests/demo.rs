@@ -2,7 +2,12 @@
 
 mod support;
 
+use std::collections::BTreeSet;
 use std::process::Command;
+
+use backup_server::retention::{self, Policy};
+use jiff::ToSpan;
+use jiff::civil::Date;
 
 use support::{entries, show};
 
@@ -21,11 +26,27 @@ fn the_demo_runs_a_week_with_one_failed_night_and_says_where_to_look() {
         "{stdout}"
     );
 
+    // Seven nights up to today, the fifth failing; the policy's verdict depends on the
+    // weekday and the month, so it is asked rather than written down.
     let local = entries(&dir.path().join("backup/local/home"));
+    let today: Date = local.last().expect("a snapshot of today").parse().unwrap();
+    let good: BTreeSet<Date> = (0..7)
+        .filter(|&night| night != 4)
+        .map(|night| today.checked_sub((6 - night).days()).unwrap())
+        .collect();
+    let policy = Policy {
+        daily: 3,
+        weekly: 2,
+        monthly: 2,
+        yearly: 1,
+    };
+    let kept: Vec<String> = retention::keep(&good, today, &policy)
+        .iter()
+        .map(Date::to_string)
+        .collect();
     assert_eq!(
-        local.len(),
-        4,
-        "retention {{daily: 3, weekly: 2}} over six good nights: {local:?}"
+        local, kept,
+        "retention {{daily: 3, weekly: 2, monthly: 2, yearly: 1}} over six good nights"
     );
     assert_eq!(local, entries(&dir.path().join("backup/remote/home")));
     let snapshot = dir
