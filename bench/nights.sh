@@ -35,11 +35,18 @@ rtb=${RSYNC_TMBACKUP:-/var/tmp/rsync-time-backup/rsync_tmbackup.sh}
 }
 [[ $EUID -eq 0 ]] || { echo "run as root: it mounts loop images and makes cgroups" >&2; exit 1; }
 export BENCH_SEED=${BENCH_SEED:-nights}
+read -r -a tools <<<"${BENCH_TOOLS:-backup-server rsync-time-backup rsnapshot restic}"
+# Checked before anything is built or made: a name with no night, or a table without the two it
+# divides by, would fail only after the first file system's nights.
+for tool in "${tools[@]}"; do
+	declare -F "night_$tool" >/dev/null || { echo "BENCH_TOOLS: no tool '$tool'" >&2; exit 1; }
+done
+[[ " ${tools[*]} " == *" backup-server "* && " ${tools[*]} " == *" restic "* ]] ||
+	{ echo "BENCH_TOOLS must name backup-server and restic: the table's ratios are to them" >&2; exit 1; }
 bench_setup backup-nights rsync restic rsnapshot btrfs-progs e2fsprogs time perl
 trap cleanup EXIT
 trap 'exit 130' INT TERM # so an interrupted run still unmounts its images
 cgroup_setup
-read -r -a tools <<<"${BENCH_TOOLS:-backup-server rsync-time-backup rsnapshot restic}"
 {
 	printf '# %s, %s files, %s nights of each kind, seed %s, load %s\n' "$(date -u '+%F %H:%M UTC')" \
 		"$files" "$nights" "$BENCH_SEED" "$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -146,28 +146,12 @@ impl Soak {
         ]
     }
 
-    /// The snapshots each side holds, complete: every real `YYYY-MM-DD` directory,
-    /// and a `.replaced-DATE` whose name is free (a same-day swap killed between its
-    /// two renames, which the next run puts back), under its date.
     fn observe(&self) -> [BTreeMap<String, Fingerprint>; 2] {
         self.sides().map(|(_, dir, _)| {
-            let is_dir = |n: &str| fs::symlink_metadata(dir.join(n)).is_ok_and(|m| m.is_dir());
-            let names = entries(&dir);
-            let mut held: BTreeMap<String, Fingerprint> = names
-                .iter()
-                .filter(|n| is_snapshot_name(n) && is_dir(n))
-                .map(|n| (n.clone(), fingerprint(&dir.join(n))))
-                .collect();
-            for parked in &names {
-                if let Some(date) = parked.strip_prefix(".replaced-")
-                    && is_snapshot_name(date)
-                    && is_dir(parked)
-                    && !held.contains_key(date)
-                {
-                    held.insert(date.to_string(), fingerprint(&dir.join(parked)));
-                }
-            }
-            held
+            held(&dir)
+                .into_iter()
+                .map(|(name, path)| (name, fingerprint(&path)))
+                .collect()
         })
     }
 
@@ -205,11 +189,11 @@ impl Soak {
                         diff.join("\n    ")
                     ));
                 }
-                let mut path = dir.join(name);
-                if !path.exists() {
-                    path = dir.join(format!(".replaced-{name}"));
-                }
-                if *btrfs && !is_read_only_subvolume(&path) {
+                if *btrfs
+                    && !held(dir)
+                        .get(name)
+                        .is_some_and(|p| is_read_only_subvolume(p))
+                {
                     problems.push(format!("{side}: {name} is not a read-only subvolume"));
                 }
                 if let Some(old) = before.get(name)
@@ -394,6 +378,29 @@ impl Soak {
             self.kills
         );
     }
+}
+
+/// The complete snapshots in `dir` and where each is: every real `YYYY-MM-DD`
+/// directory, and a `.replaced-DATE` whose name is free (a same-day swap killed
+/// between its two renames, which the next run puts back), under its date.
+fn held(dir: &Path) -> BTreeMap<String, PathBuf> {
+    let is_dir = |n: &str| fs::symlink_metadata(dir.join(n)).is_ok_and(|m| m.is_dir());
+    let names = entries(dir);
+    let mut held: BTreeMap<String, PathBuf> = names
+        .iter()
+        .filter(|n| is_snapshot_name(n) && is_dir(n))
+        .map(|n| (n.clone(), dir.join(n)))
+        .collect();
+    for parked in &names {
+        if let Some(date) = parked.strip_prefix(".replaced-")
+            && is_snapshot_name(date)
+            && is_dir(parked)
+        {
+            held.entry(date.to_string())
+                .or_insert_with(|| dir.join(parked));
+        }
+    }
+    held
 }
 
 fn is_read_only_subvolume(path: &Path) -> bool {

@@ -5,7 +5,9 @@ mod support;
 use std::collections::BTreeSet;
 use std::process::Command;
 
-use backup_server::retention::{self, Policy};
+use backup_server::config::Config;
+use backup_server::plan::Plan;
+use backup_server::retention;
 use jiff::ToSpan;
 use jiff::civil::Date;
 
@@ -26,28 +28,28 @@ fn the_demo_runs_a_week_with_one_failed_night_and_says_where_to_look() {
         "{stdout}"
     );
 
-    // Seven nights up to today, the fifth failing; the policy's verdict depends on the
-    // weekday and the month, so it is asked rather than written down.
+    // Seven nights up to today, the fifth failing. What the policy keeps depends on the
+    // weekday and the month, so it is asked of the policy the demo's config gives its task.
     let local = entries(&dir.path().join("backup/local/home"));
     let today: Date = local.last().expect("a snapshot of today").parse().unwrap();
     let good: BTreeSet<Date> = (0..7)
         .filter(|&night| night != 4)
         .map(|night| today.checked_sub((6 - night).days()).unwrap())
         .collect();
-    let policy = Policy {
-        daily: 3,
-        weekly: 2,
-        monthly: 2,
-        yearly: 1,
-    };
+    let config = Config::load(&dir.path().join("backup_config.yml")).unwrap();
+    let policy = Plan::new(&config, today).tasks[0].policy;
     let kept: Vec<String> = retention::keep(&good, today, &policy)
         .iter()
         .map(Date::to_string)
         .collect();
-    assert_eq!(
-        local, kept,
-        "retention {{daily: 3, weekly: 2, monthly: 2, yearly: 1}} over six good nights"
-    );
+    assert_eq!(local, kept, "{policy:?} over six good nights");
+    // Said without the policy's own code: the newest three good nights are all kept.
+    for night in good.iter().rev().take(3) {
+        assert!(
+            local.contains(&night.to_string()),
+            "{night} is kept daily: {local:?}"
+        );
+    }
     assert_eq!(local, entries(&dir.path().join("backup/remote/home")));
     let snapshot = dir
         .path()
