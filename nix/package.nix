@@ -58,7 +58,7 @@ rustPlatform.buildRustPackage {
     ''
       install -Dm644 scripts/snapshot-guards.sh $out/libexec/backup-server/snapshot-guards.sh
       install -Dm755 scripts/snapshots.sh $out/libexec/backup-server/snapshots.sh
-      for script in backup.sh sync_backup_to_remote.sh; do
+      for script in backup.sh replay.sh sync_backup_to_remote.sh; do
         install -Dm755 scripts/$script $out/libexec/backup-server/$script
         wrapProgram $out/libexec/backup-server/$script --set PATH ${path}
       done

@@ -10,6 +10,9 @@
 #                                             left (NAME...: the .replaced-NAME to resolve)
 #   snapshots.sh branch  DIR [NAME]           make DIR/.in-progress a writable btrfs snapshot
 #                                             of DIR/NAME, or an empty subvolume (btrfs only)
+#   snapshots.sh farm    DIR NAME             make DIR/.in-progress a hard-link copy of
+#                                             DIR/NAME (cp -al: a link farm), to be brought
+#                                             up to date from a change list (replay.sh)
 #   snapshots.sh commit  DIR NAME new|replace [move|btrfs|received]
 #                                             make DIR/.in-progress the snapshot DIR/NAME: by
 #                                             a rename (move), by a read-only btrfs snapshot of
@@ -342,6 +345,23 @@ branch() {
 	listing "$dir" no-space
 }
 
+# Makes DIR/.in-progress a link farm of DIR/NAME: its directories new, every other
+# entry a hard link to NAME's. Whatever changes must get an inode of its own before it
+# is written (replay.sh removes it first): a change made through a shared inode would
+# change NAME too. prepare has removed any .in-progress an earlier run left.
+farm() {
+	[ $# -eq 2 ] || die "usage: snapshots.sh farm DIR NAME"
+	dir=$1 name=$2
+	require_task_dir "$dir"
+	is_date "$name" || die "refusing '$name': not a YYYY-MM-DD snapshot name"
+	is_kind "$dir/$name" d || die "refusing $dir/$name: not a snapshot directory"
+	is_kind "$dir/.in-progress" - || die "refusing: $dir/.in-progress exists already"
+	file_system "$dir"
+	cp -al -- "$dir/$name" "$dir/.in-progress"
+	note "made $dir/.in-progress a hard-link copy of $dir/$name"
+	listing "$dir" no-space
+}
+
 # Makes DIR/.sync-NAME, the read-only snapshot of DIR/NAME that `btrfs send` sends:
 # a target receives it under that hidden name, and commits it by renaming it there.
 freeze() {
@@ -437,7 +457,7 @@ identify() {
 	printf '%s%s\000' "$real" "$rest"
 }
 
-usage="list|prepare|branch|commit|prune|freeze|release|lookup|identify"
+usage="list|prepare|branch|farm|commit|prune|freeze|release|lookup|identify"
 [ $# -ge 1 ] || die "usage: snapshots.sh $usage DIR ..."
 command=$1
 shift
@@ -447,6 +467,7 @@ prepare) prepare "$@" ;;
 commit) commit "$@" ;;
 prune) prune "$@" ;;
 branch) branch "$@" ;;
+farm) farm "$@" ;;
 freeze) freeze "$@" ;;
 release) release "$@" ;;
 lookup) lookup "$@" ;;

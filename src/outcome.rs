@@ -166,6 +166,16 @@ impl TransferStats {
         self.bytes_transferred += other.bytes_transferred;
         self.total_size += other.total_size;
     }
+
+    /// A change list's transfer: the whole tree's figures from the dry run that made
+    /// the list (these), what was written from the transfer (`sent`).
+    pub fn with_sent(&self, sent: &TransferStats) -> TransferStats {
+        TransferStats {
+            files_transferred: sent.files_transferred,
+            bytes_transferred: sent.bytes_transferred,
+            ..*self
+        }
+    }
 }
 
 /// One side's snapshots and room after a step: the local disk or the target.

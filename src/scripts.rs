@@ -16,6 +16,8 @@ pub struct Scripts {
     pub backup: PathBuf,
     /// rsync of a local snapshot into the target's `.in-progress`.
     pub sync: PathBuf,
+    /// rsync of a change list into a link farm's `.in-progress`, on either side.
+    pub replay: PathBuf,
     /// Every change to the set of snapshots, on either side (POSIX sh).
     pub snapshots: PathBuf,
 }
@@ -46,6 +48,7 @@ impl Scripts {
                 return Ok(Scripts {
                     backup: dir.join("backup.sh"),
                     sync: dir.join("sync_backup_to_remote.sh"),
+                    replay: dir.join("replay.sh"),
                     snapshots: dir.join("snapshots.sh"),
                 });
             }

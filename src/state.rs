@@ -163,6 +163,11 @@ impl StateDir {
         self.work().join(format!("{task}.verify-excludes"))
     }
 
+    /// A task's change lists, kept from its backup for its sync (engine/farm.rs).
+    pub fn changes(&self, task: &str) -> PathBuf {
+        self.root.join("changes").join(task)
+    }
+
     /// Reports that could not be sent, sent first by the next run.
     pub fn outbox(&self) -> PathBuf {
         self.root.join("outbox")

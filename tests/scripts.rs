@@ -44,6 +44,11 @@ fn refused(out: &Output, why: &str) {
     assert!(stderr.contains(why), "expected {why:?} in {stderr:?}");
 }
 
+fn inode(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    fs::symlink_metadata(path).unwrap().ino()
+}
+
 /// Entry names of a directory, sorted.
 fn names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)
@@ -330,6 +335,82 @@ fn the_transfer_scripts_refuse_bad_names_options_and_symlinks() {
         "not a YYYY-MM-DD",
     );
     assert!(task.join("2026-01-01").exists(), "nothing was touched");
+}
+
+#[test]
+fn a_link_farm_is_made_only_where_nothing_is_and_replayed_only_into_itself() {
+    let (root, task, dir) = task_dir();
+    let lists = root.path().join("list").display().to_string();
+    fs::write(&lists, "file\0").unwrap();
+    // snapshots.sh farm DIR NAME
+    for shell in [&["dash"][..], &["busybox", "ash"]] {
+        refused(
+            &snapshots(shell, &["farm", &dir, "notes"]),
+            "not a YYYY-MM-DD",
+        );
+        refused(
+            &snapshots(shell, &["farm", &dir, "2026-01-09"]),
+            "not a snapshot directory",
+        );
+        ok(&snapshots(shell, &["farm", &dir, "2026-01-01"]));
+        assert_eq!(
+            inode(&task.join(".in-progress/file")),
+            inode(&task.join("2026-01-01/file")),
+            "{shell:?}: every file is a hard link to the snapshot's"
+        );
+        refused(
+            &snapshots(shell, &["farm", &dir, "2026-01-02"]),
+            ".in-progress exists already",
+        );
+        fs::remove_dir_all(task.join(".in-progress")).unwrap();
+    }
+    // replay.sh HOST TASK_DIR SOURCE BASE BREAKS LIST [OPTION...]
+    let source = root.path().display().to_string();
+    refused(
+        &script("replay.sh", &["", &dir, &source, "../x", &lists, &lists]),
+        "not a YYYY-MM-DD",
+    );
+    refused(
+        &script(
+            "replay.sh",
+            &[
+                "",
+                &dir,
+                &source,
+                "2026-01-01",
+                &lists,
+                &lists,
+                "--delete-before",
+            ],
+        ),
+        "refusing rsync option '--delete-before'",
+    );
+    refused(
+        &script(
+            "replay.sh",
+            &[
+                "user@host",
+                &dir,
+                &source,
+                "2026-01-01",
+                &lists,
+                &lists,
+                "-a",
+            ],
+        ),
+        "a remote HOST needs --rsh=ssh -F SSH_CONFIG",
+    );
+    // Removals through a symlink would reach what it names (here: `precious`' directory).
+    symlink(root.path(), task.join(".in-progress")).unwrap();
+    fs::write(&lists, "precious\0").unwrap();
+    refused(
+        &script(
+            "replay.sh",
+            &["", &dir, &source, "2026-01-01", &lists, &lists, "-a"],
+        ),
+        ".in-progress is not a link farm",
+    );
+    assert!(root.path().join("precious").exists(), "nothing was removed");
 }
 
 #[test]

@@ -11,6 +11,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use jiff::civil::Date;
+
+use super::farm;
 use super::rsync::Rsync;
 use super::scan::{Scan, Transfer};
 use super::{Done, Engine, StepReturn};
@@ -88,29 +91,6 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
     // is a subvolume (a plain directory, from before the disk was btrfs, cannot be
     // snapshotted: then it starts empty); nothing is hard-linked across subvolumes.
     let branch_from = listing.subvolumes.last().copied();
-    let (link_dest, made) = match way {
-        Way::Rsync => (link_dest, Made::Rsync),
-        Way::Btrfs => (None, Made::Branch),
-    };
-    log.line(&match (made, commit, link_dest, branch_from) {
-        (Made::Branch, _, _, Some(base)) => format!(
-            "snapshot {today}: a read-only subvolume, from a writable snapshot of {base} \
-             that rsync --inplace brings up to date"
-        ),
-        (Made::Branch, ..) => format!(
-            "snapshot {today}: a read-only subvolume, a full copy (no earlier subvolume)"
-        ),
-        (_, Commit::Replace, ..) => format!(
-            "snapshot {today}: replaces the one taken earlier today, unchanged files hard-linked to it"
-        ),
-        (_, Commit::New, Some(previous), _) => {
-            format!("snapshot {today}: unchanged files hard-linked to {previous}")
-        }
-        (_, Commit::New, None, _) => {
-            format!("snapshot {today}: a full copy (no earlier snapshot)")
-        }
-    });
-
     let exclude_file = engine.state.excludes(&task.name);
     super::excludes::write(&exclude_file, &excludes).map_err(|e| {
         StepError::new(
@@ -118,31 +98,134 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
             format!("cannot write {}: {e}", exclude_file.display()),
         )
     })?;
-    let rsync = Rsync::snapshot()
-        .mirror()
-        .when(task.source.is_remote(), "--compress")
+    let remote = task.source.is_remote();
+    let reading = Rsync::snapshot()
+        .when(remote, "--compress")
         .when(task.one_file_system, "--one-file-system")
-        .when(made == Made::Branch, "--inplace")
-        .fake_super(listing.uid, task.source.is_remote())
-        .ssh(ssh_config)
-        .progress();
-    if made == Made::Branch {
-        side.branch(log, branch_from)?;
-    }
-    let mut command = Command::new(&engine.scripts.backup);
-    command
-        .arg(&task.local_dir)
-        .arg(task.source.for_rsync())
-        .arg(&exclude_file)
-        .arg(link_dest.map(snapshot::name).unwrap_or_default())
-        .args(rsync.options())
-        .stdin(Stdio::null());
-    let (kept_warnings, stats) =
-        Scan::new(Transfer::Backup, side.to_string()).run(&mut command, log, |_| false)?;
+        .fake_super(listing.uid, remote)
+        .ssh(ssh_config);
+    let store = farm::Store::new(engine.state.changes(&task.name));
+    store.forget()?;
+    let night = match (way, link_dest) {
+        (Way::Btrfs, _) => Night::Branch(branch_from),
+        (Way::Rsync, None) => Night::LinkDest(None),
+        (Way::Rsync, Some(base)) => {
+            let base_id = farm::identity(&task.local_dir, base).unwrap_or_default();
+            let mut dry_run = reading
+                .clone()
+                .with("--dry-run")
+                .with("--delete")
+                .with("--delete-excluded")
+                .with("--stats")
+                .with(super::itemize::ITEM)
+                .command();
+            dry_run
+                .arg("--from0")
+                .arg(format!("--exclude-from={}", exclude_file.display()))
+                .arg("--")
+                .arg(format!("{}/", task.source.for_rsync()))
+                .arg(format!(
+                    "{}/",
+                    task.local_dir.join(snapshot::name(base)).display()
+                ));
+            match farm::survey(&mut dry_run, base, &side.to_string(), log)? {
+                Ok(changes) => Night::Farm(changes, base_id),
+                Err(why) => {
+                    log.line(&format!("not a link farm tonight: {why}"));
+                    Night::LinkDest(Some(base))
+                }
+            }
+        }
+    };
+    log.line(&match (&night, commit) {
+        (Night::Branch(Some(base)), _) => format!(
+            "snapshot {today}: a read-only subvolume, from a writable snapshot of {base} \
+             that rsync --inplace brings up to date"
+        ),
+        (Night::Branch(None), _) => format!(
+            "snapshot {today}: a read-only subvolume, a full copy (no earlier subvolume)"
+        ),
+        (Night::Farm(changes, _), _) => format!(
+            "snapshot {today}: a hard-link copy of {} (a link farm), into which rsync writes \
+             the {} entries that changed, {} of them first removed so that none shares an inode \
+             with an older snapshot",
+            changes.base,
+            changes.list.len(),
+            changes.breaks.len()
+        ),
+        (_, Commit::Replace) => format!(
+            "snapshot {today}: replaces the one taken earlier today, unchanged files hard-linked to it"
+        ),
+        (Night::LinkDest(Some(previous)), Commit::New) => {
+            format!("snapshot {today}: unchanged files hard-linked to {previous}")
+        }
+        (Night::LinkDest(None), Commit::New) => {
+            format!("snapshot {today}: a full copy (no earlier snapshot)")
+        }
+    });
+
+    let made = match night {
+        Night::Branch(_) => Made::Branch,
+        _ => Made::Rsync,
+    };
+    let (kept_warnings, stats) = match &night {
+        Night::Farm(changes, _) => {
+            store.write(changes)?;
+            side.farm(log, changes.base)?;
+            let writing = reading.clone().with("--stats").progress();
+            let mut command = Command::new(&engine.scripts.replay);
+            command
+                .arg("")
+                .arg(&task.local_dir)
+                .arg(task.source.for_rsync())
+                .arg(snapshot::name(changes.base))
+                .arg(store.breaks())
+                .arg(store.list())
+                .args(writing.options())
+                .stdin(Stdio::null());
+            let (warnings, sent) =
+                Scan::new(Transfer::Backup, side.to_string()).run(&mut command, log, |_| false)?;
+            (warnings, changes.stats.with_sent(&sent))
+        }
+        Night::Branch(_) | Night::LinkDest(_) => {
+            let link_dest = match night {
+                Night::LinkDest(base) => base,
+                _ => None,
+            };
+            let rsync = reading
+                .clone()
+                .mirror()
+                .when(made == Made::Branch, "--inplace")
+                .progress();
+            if made == Made::Branch {
+                side.branch(log, branch_from)?;
+            }
+            let mut command = Command::new(&engine.scripts.backup);
+            command
+                .arg(&task.local_dir)
+                .arg(task.source.for_rsync())
+                .arg(&exclude_file)
+                .arg(link_dest.map(snapshot::name).unwrap_or_default())
+                .args(rsync.options())
+                .stdin(Stdio::null());
+            Scan::new(Transfer::Backup, side.to_string()).run(&mut command, log, |_| false)?
+        }
+    };
     warnings.extend(kept_warnings);
 
     let (after, committed) = side.commit(log, today, commit, made)?;
     warnings.extend(committed);
+    if let Night::Farm(changes, base_id) = &night {
+        // What the sync replays on a target that holds this same base.
+        store.remember(&farm::Night {
+            date: today,
+            id: farm::identity(&task.local_dir, today).unwrap_or_default(),
+            base: changes.base,
+            base_id: *base_id,
+            files_total: stats.files_total,
+            total_size: stats.total_size,
+        })?;
+    }
     Ok(Done {
         warnings,
         stats: Some(stats),
@@ -151,8 +234,18 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
     })
 }
 
+/// How tonight's snapshot is made.
+enum Night {
+    /// A writable btrfs snapshot of this subvolume (or an empty one), rsync --inplace.
+    Branch(Option<Date>),
+    /// A link farm of the change list's base, whose directory's identity is kept.
+    Farm(farm::Changes, u64),
+    /// rsync --link-dest to this snapshot (or a full copy).
+    LinkDest(Option<Date>),
+}
+
 /// An entry named like a snapshot that is not one, in the way of `date`.
-pub(super) fn blocked(side: &Side, date: jiff::civil::Date, what: &str) -> StepError {
+pub(super) fn blocked(side: &Side, date: Date, what: &str) -> StepError {
     StepError::new(
         ErrorKind::Refused,
         format!(

@@ -12,6 +12,7 @@
 mod backup;
 pub use backup::protected_inside;
 pub mod excludes;
+pub mod farm;
 mod hook;
 pub mod hook_group;
 pub mod itemize;

@@ -15,6 +15,7 @@ use std::process::{Command, Stdio};
 use jiff::civil::Date;
 
 use super::backup::blocked;
+use super::farm;
 use super::rsync::Rsync;
 use super::scan::{Scan, Transfer};
 use super::{Done, Engine, StepReturn};
@@ -99,6 +100,16 @@ pub(super) fn run(
              xattrs are kept in rsync's fake-super xattrs there, and given back by a restore"
         ));
     }
+    // A night the backup made from a change list is replayed on a target that holds
+    // its base: no walk of either tree (engine/farm.rs).
+    let replaying = Rsync::snapshot()
+        .with("--stats")
+        .paced(to.compress, to.bwlimit_kib)
+        .fake_super(found.uid, false)
+        .ssh(ssh_config)
+        .progress();
+    let store = farm::Store::new(engine.state.changes(&task.name));
+    let at = to.dir.to_string();
     let mut stats = TransferStats::default();
     for date in send {
         if let Some(what) = listing.blocked.get(&date) {
@@ -115,17 +126,52 @@ pub(super) fn run(
             stats.add(&sent);
             Made::Received
         } else {
-            let link_dest = listing.newest();
-            let mut command = Command::new(&scripts.sync);
-            command
-                .arg(to.dir.host())
-                .arg(to.dir.path())
-                .arg(task.local_dir.join(snapshot::name(date)))
-                .arg(link_dest.map(snapshot::name).unwrap_or_default())
-                .args(rsync.options())
-                .stdin(Stdio::null());
-            let (kept_warnings, sent) =
+            let base = listing.newest();
+            let local_id = farm::identity(&task.local_dir, date);
+            let given = store.given(&to.name, &at);
+            let snapshot = task.local_dir.join(snapshot::name(date));
+            let replayed = store.replayable(date, local_id, base, given);
+            let mut command = match replayed {
+                Some(night) => {
+                    log.line(&format!(
+                        "{}: a hard-link copy of the target's {} (a link farm), into which rsync \
+                         writes what the backup's change list says changed",
+                        snapshot::name(date),
+                        night.base
+                    ));
+                    target.farm(log, night.base)?;
+                    let mut command = Command::new(&scripts.replay);
+                    command
+                        .arg(to.dir.host())
+                        .arg(to.dir.path())
+                        .arg(&snapshot)
+                        .arg(snapshot::name(night.base))
+                        .arg(store.breaks())
+                        .arg(store.list())
+                        .args(replaying.options());
+                    command
+                }
+                None => {
+                    let mut command = Command::new(&scripts.sync);
+                    command
+                        .arg(to.dir.host())
+                        .arg(to.dir.path())
+                        .arg(&snapshot)
+                        .arg(base.map(snapshot::name).unwrap_or_default())
+                        .args(rsync.options());
+                    command
+                }
+            };
+            command.stdin(Stdio::null());
+            let (kept_warnings, mut sent) =
                 Scan::new(Transfer::Sync, target.to_string()).run(&mut command, log, |_| false)?;
+            if let Some(night) = replayed {
+                sent = TransferStats {
+                    files_total: night.files_total,
+                    total_size: night.total_size,
+                    ..sent
+                };
+            }
             warnings.extend(kept_warnings);
             stats.add(&sent);
             Made::Rsync
@@ -133,6 +179,9 @@ pub(super) fn run(
         let (committed, more) = target.commit(log, date, commit, made)?;
         warnings.extend(more);
         listing = committed;
+        if let Some(id) = farm::identity(&task.local_dir, date) {
+            store.gave(&to.name, &at, date, id)?;
+        }
     }
     if !local.sync.is_empty() {
         let keep = parents_kept(task, to, &listing, scripts, any_config);

@@ -346,6 +346,12 @@ impl<'a> Side<'a> {
         self.call(log, "branch", &args)
     }
 
+    /// Makes `.in-progress` a hard-link copy of the snapshot `base` (a link farm, to
+    /// be brought up to date from a change list by `replay.sh`).
+    pub fn farm(&self, log: &mut StepLog, base: Date) -> Result<(Listing, Vec<String>), StepError> {
+        self.call(log, "farm", &[snapshot::name(base)])
+    }
+
     /// Makes `.sync-DATE`, the read-only snapshot of `date` that is sent.
     pub fn freeze(
         &self,

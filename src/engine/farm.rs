@@ -1,0 +1,373 @@
+//! The link farm: how a night is made on a file system without copy-on-write. The new
+//! snapshot starts as a hard-link copy of the previous one made on its own side
+//! (`snapshots.sh farm`: `cp -al`, no per-file round trip), and rsync then writes into
+//! it only what one itemized dry run of the source against the previous snapshot said
+//! changed (`replay.sh`). A night of `--link-dest` instead walks both trees inside the
+//! transfer and makes one hard link per unchanged file. The sync replays the same
+//! change list on a target that holds the same previous snapshot, and walks nothing.
+//!
+//! Every entry that goes, or that changes and is not a directory, is removed from the
+//! farm before rsync writes it: rsync applies a change of mode, owner, time, ACL or
+//! xattr to the inode it finds, and in a farm that inode is also the previous
+//! snapshot's, which must never change. A night the list cannot make faithfully (the
+//! dry run could not read everything, or a hard link joins an entry that did not
+//! change) is made by `--link-dest` as before, and the step log says why.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Component, Path, PathBuf};
+use std::process::Command;
+
+use jiff::civil::Date;
+
+use super::itemize::Item;
+use super::scan::{Scan, Transfer};
+use crate::outcome::{ErrorKind, StepError, TransferStats};
+use crate::snapshot;
+use crate::step_log::StepLog;
+
+/// What changed between a snapshot and its source, as the dry run itemized it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Changes {
+    /// The snapshot the list is relative to, which the farm copies.
+    pub base: Date,
+    /// Removed from the farm first: what went, and what changed and is not a
+    /// directory (its new version gets an inode of its own).
+    pub breaks: Vec<PathBuf>,
+    /// What rsync transfers: every entry new or changed, never `.`.
+    pub list: Vec<PathBuf>,
+    /// The dry run's figures for the whole tree.
+    pub stats: TransferStats,
+}
+
+impl Changes {
+    /// The change list of the dry run's `items`, or why a farm would not be faithful.
+    pub fn from_items(base: Date, items: &[Item], stats: TransferStats) -> Result<Changes, String> {
+        let named: BTreeSet<&Path> = items.iter().map(|i| i.name.as_path()).collect();
+        let mut changes = Changes {
+            base,
+            breaks: Vec::new(),
+            list: Vec::new(),
+            stats,
+        };
+        for item in items {
+            if !plain(&item.name) {
+                return Err(format!(
+                    "rsync named an entry {} that is not a plain relative path",
+                    item.name.display()
+                ));
+            }
+            if let Some(to) = &item.linked_to {
+                // rsync links a new member of a group only to entries it transfers;
+                // the rest of the group, unchanged, would stay apart.
+                if !named.contains(to.as_path()) {
+                    return Err(format!(
+                        "{} became a hard link to {}, which did not change",
+                        item.name.display(),
+                        to.display()
+                    ));
+                }
+            }
+            if item.flags == "*deleting" {
+                changes.breaks.push(item.name.clone());
+                continue;
+            }
+            if item.kind() != 'd' && !item.is_new() {
+                changes.breaks.push(item.name.clone());
+            }
+            if item.name != Path::new(".") {
+                changes.list.push(item.name.clone());
+            }
+        }
+        Ok(changes)
+    }
+}
+
+/// Relative, and no `.` or `..` inside (the top directory is `.` alone).
+fn plain(name: &Path) -> bool {
+    name == Path::new(".")
+        || (!name.as_os_str().is_empty()
+            && name.components().all(|c| matches!(c, Component::Normal(_))))
+}
+
+/// Runs the itemized dry run `command` (an rsync with `ITEM`, `--dry-run` and
+/// `--stats`) of the source against `base`: the change list, or why this night is made
+/// by `--link-dest` instead. Only a failure to run it fails the step.
+pub fn survey(
+    command: &mut Command,
+    base: Date,
+    destination: &str,
+    log: &mut StepLog,
+) -> Result<Result<Changes, String>, StepError> {
+    let mut items = Vec::new();
+    let (warnings, stats) = Scan::new(Transfer::Backup, destination).run(command, log, |line| {
+        Item::parse(line).map(|item| items.push(item)).is_some()
+    })?;
+    if let Some(first) = warnings.first() {
+        // An unreadable directory's entries are missing from the dry run, and rsync
+        // lists no deletion at all after an I/O error.
+        return Ok(Err(format!(
+            "the dry run could not read everything ({first})"
+        )));
+    }
+    Ok(Changes::from_items(base, &items, stats))
+}
+
+/// Where a task's change lists are kept between its backup and its sync:
+/// `breaks` and `list` (NUL-terminated paths, as `replay.sh` reads them), `night`
+/// (which snapshot they made, from which), and `target.NAME` (what each target was
+/// last given).
+#[derive(Debug, Clone)]
+pub struct Store {
+    dir: PathBuf,
+}
+
+/// The night a change list made: `date` from `base`, each named with the identity
+/// (inode) its directory on the backup disk had, so a list is never replayed onto
+/// another version of the same date (a same-day re-run replaces a snapshot).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Night {
+    pub date: Date,
+    pub id: u64,
+    pub base: Date,
+    pub base_id: u64,
+    pub files_total: u64,
+    pub total_size: u64,
+}
+
+impl Store {
+    pub fn new(dir: PathBuf) -> Store {
+        Store { dir }
+    }
+
+    pub fn breaks(&self) -> PathBuf {
+        self.dir.join("breaks")
+    }
+
+    pub fn list(&self) -> PathBuf {
+        self.dir.join("list")
+    }
+
+    fn night_file(&self) -> PathBuf {
+        self.dir.join("night")
+    }
+
+    fn target_file(&self, target: &str) -> PathBuf {
+        self.dir.join(format!("target.{target}"))
+    }
+
+    /// Forgets the last night's list (a backup is about to make another snapshot).
+    pub fn forget(&self) -> Result<(), StepError> {
+        match std::fs::remove_file(self.night_file()) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(&self.night_file(), e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Writes the lists the replay reads; `remember` says later what they made.
+    pub fn write(&self, changes: &Changes) -> Result<(), StepError> {
+        fs_err::create_dir_all(&self.dir)
+            .map_err(|e| StepError::new(ErrorKind::Io, e.to_string()))?;
+        for (path, names) in [
+            (self.breaks(), &changes.breaks),
+            (self.list(), &changes.list),
+        ] {
+            let mut bytes = Vec::new();
+            for name in names {
+                bytes.extend_from_slice(name.as_os_str().as_bytes());
+                bytes.push(0);
+            }
+            fs_err::write(&path, bytes)
+                .map_err(|e| StepError::new(ErrorKind::Io, e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// Records that the lists made `night`; written whole or not at all.
+    pub fn remember(&self, night: &Night) -> Result<(), StepError> {
+        let text = format!(
+            "{} {} {} {} {} {}\n",
+            night.date, night.id, night.base, night.base_id, night.files_total, night.total_size
+        );
+        write_whole(&self.night_file(), &text)
+    }
+
+    /// The night the lists made, if they are whole and were the last.
+    pub fn night(&self) -> Option<Night> {
+        let text = std::fs::read_to_string(self.night_file()).ok()?;
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let [date, id, base, base_id, files_total, total_size] = words[..] else {
+            return None;
+        };
+        Some(Night {
+            date: date.parse().ok()?,
+            id: id.parse().ok()?,
+            base: base.parse().ok()?,
+            base_id: base_id.parse().ok()?,
+            files_total: files_total.parse().ok()?,
+            total_size: total_size.parse().ok()?,
+        })
+    }
+
+    /// Records that `target`, whose directory is `at`, was last given the snapshot
+    /// `date` whose local identity is `id`.
+    pub fn gave(&self, target: &str, at: &str, date: Date, id: u64) -> Result<(), StepError> {
+        fs_err::create_dir_all(&self.dir)
+            .map_err(|e| StepError::new(ErrorKind::Io, e.to_string()))?;
+        write_whole(&self.target_file(target), &format!("{date} {id}\n{at}"))
+    }
+
+    /// What `target` was last given while its directory was `at`, by date and local
+    /// identity.
+    pub fn given(&self, target: &str, at: &str) -> Option<(Date, u64)> {
+        let text = std::fs::read_to_string(self.target_file(target)).ok()?;
+        let (given, was_at) = text.split_once('\n')?;
+        let (date, id) = given.split_once(' ')?;
+        (was_at == at).then_some(())?;
+        Some((date.parse().ok()?, id.parse().ok()?))
+    }
+
+    /// The night whose list a sync of `date` to a target can replay: the lists made
+    /// `date` from `base`, the target's newest snapshot, and the target was last given
+    /// that same version of `base` (so the farm it copies there is what the list is
+    /// relative to). `id` is the local snapshot's identity now.
+    pub fn replayable(
+        &self,
+        date: Date,
+        id: Option<u64>,
+        base: Option<Date>,
+        given: Option<(Date, u64)>,
+    ) -> Option<Night> {
+        let night = self.night()?;
+        let fits = night.date == date
+            && id == Some(night.id)
+            && base == Some(night.base)
+            && given == Some((night.base, night.base_id));
+        fits.then_some(night)
+    }
+}
+
+/// The identity of the snapshot `date` in `task_dir` on this machine: its directory's
+/// inode number (a replaced snapshot is a new directory).
+pub fn identity(task_dir: &Path, date: Date) -> Option<u64> {
+    std::fs::symlink_metadata(task_dir.join(snapshot::name(date)))
+        .ok()
+        .map(|m| m.ino())
+}
+
+fn write_whole(path: &Path, text: &str) -> Result<(), StepError> {
+    let partial = path.with_extension("partial");
+    let mut file = fs_err::File::create(&partial).map_err(|e| io(&partial, e))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| io(&partial, e))?;
+    fs_err::rename(&partial, path).map_err(|e| io(path, e))
+}
+
+fn io(path: &Path, e: std::io::Error) -> StepError {
+    StepError::new(
+        ErrorKind::Io,
+        format!("cannot write the change list {}: {e}", path.display()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(lines: &[&str]) -> Vec<Item> {
+        lines.iter().map(|l| Item::parse(l).unwrap()).collect()
+    }
+
+    fn date() -> Date {
+        "2026-12-03".parse().unwrap()
+    }
+
+    #[test]
+    fn what_changes_and_is_not_a_directory_is_given_an_inode_of_its_own() {
+        let changes = Changes::from_items(
+            date(),
+            &items(&[
+                "item *deleting   top2//top2",
+                "item .d..t...... .///./",
+                "item *deleting   t/in//t/in",
+                "item .f........x hl//hl",
+                "item .L..t...... sym//sym -> x",
+                "item >f+++++++++ t//t",
+                "item hf........x top1//top1",
+                "item .f...p..... a/f1//a/f1",
+                "item >f.st...... b/g2//b/g2",
+                "item cd+++++++++ m///m/",
+                "item >f+++++++++ m/z//m/z",
+                "item .d..t...... b///b/",
+            ]),
+            TransferStats::default(),
+        )
+        .unwrap();
+        let paths = |v: &[PathBuf]| {
+            v.iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            paths(&changes.breaks),
+            ["top2", "t/in", "hl", "sym", "top1", "a/f1", "b/g2"],
+            "what went and every changed non-directory; nothing new, no directory"
+        );
+        assert_eq!(
+            paths(&changes.list),
+            ["hl", "sym", "t", "top1", "a/f1", "b/g2", "m", "m/z", "b"],
+            "everything new or changed but the top directory"
+        );
+    }
+
+    #[test]
+    fn a_hard_link_to_an_unchanged_entry_is_left_to_link_dest() {
+        let why = Changes::from_items(
+            date(),
+            &items(&["item hf+++++++++ g3//g3 => g"]),
+            TransferStats::default(),
+        )
+        .unwrap_err();
+        assert_eq!(why, "g3 became a hard link to g, which did not change");
+        assert!(
+            Changes::from_items(
+                date(),
+                &items(&["item >f+++++++++ g//g", "item hf+++++++++ g3//g3 => g"]),
+                TransferStats::default(),
+            )
+            .is_ok(),
+            "a new group is transferred whole"
+        );
+    }
+
+    #[test]
+    fn a_night_is_read_back_as_it_was_written_and_a_torn_one_is_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("changes"));
+        assert_eq!(store.night(), None);
+        store
+            .write(&Changes::from_items(date(), &[], TransferStats::default()).unwrap())
+            .unwrap();
+        let night = Night {
+            date: date(),
+            id: 7,
+            base: "2026-12-02".parse().unwrap(),
+            base_id: 5,
+            files_total: 50_003,
+            total_size: 198_600_000,
+        };
+        store.remember(&night).unwrap();
+        assert_eq!(store.night(), Some(night));
+        std::fs::write(store.night_file(), "2026-12-03 7\n").unwrap();
+        assert_eq!(store.night(), None);
+        store.forget().unwrap();
+        store.forget().unwrap();
+        store.gave("nas", "nas:/backup/data", date(), 7).unwrap();
+        assert_eq!(store.given("nas", "nas:/backup/data"), Some((date(), 7)));
+        assert_eq!(store.given("nas", "nas:/elsewhere"), None, "a target moved");
+        assert_eq!(store.given("other", "nas:/backup/data"), None);
+    }
+}
