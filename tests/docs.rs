@@ -19,7 +19,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_backup-server");
 /// Options the pages show for the other programs they name (rsync, nix, systemd-inhibit,
 /// sqlite3 and nginx), so that a bare `--option` in inline code is either one of these or
 /// one of backup-server's, never a typo.
-const OTHER_TOOLS_OPTIONS: [&str; 21] = [
+const OTHER_TOOLS_OPTIONS: [&str; 23] = [
     "--fake-super",      // rsync
     "--acls",            // rsync
     "--xattrs",          // rsync
@@ -29,6 +29,8 @@ const OTHER_TOOLS_OPTIONS: [&str; 21] = [
     "--link-dest",       // rsync
     "--checksum",        // rsync
     "--delete",          // rsync
+    "--delete-excluded", // rsync
+    "--files-from",      // rsync
     "--exclude-from",    // rsync
     "--one-file-system", // rsync
     "--info",            // rsync

@@ -754,6 +754,23 @@ impl Soak {
                  (BACKUP_SERVER_KILL_SECS)\n{summary}"
             );
         }
+        // The nights after the first are link farms (engine/farm.rs): the kills must
+        // have met one being made and one being written, on each side.
+        for command in [
+            "backup: snapshots.sh farm",
+            "backup: replay.sh",
+            "sync: replay.sh",
+        ] {
+            let landed: usize = (self.tally.by_command.iter())
+                .filter(|(c, _)| c.starts_with(command))
+                .map(|(_, n)| *n)
+                .sum();
+            assert!(
+                landed >= 1,
+                "no kill landed in {command}; more time is needed \
+                 (BACKUP_SERVER_KILL_SECS)\n{summary}"
+            );
+        }
     }
 }
 

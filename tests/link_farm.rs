@@ -45,7 +45,9 @@ fn run(program: &str, args: &[&str]) {
 
 /// A source whose every kind of change the second night meets.
 fn first_night_source(source: &Path) {
+    // `#`: rsync takes a --files-from line that starts with it for a comment.
     for name in [
+        "#notes",
         "mode",
         "owner",
         "time",
@@ -62,6 +64,11 @@ fn first_night_source(source: &Path) {
     }
     write(&source.join("dir_to_file/inside.txt"), "inside\n");
     write(&source.join("file_to_dir"), "a file\n");
+    write(&source.join("#changed"), "first\n");
+    // What does not change: most of a tree, on most nights.
+    for n in 0..60 {
+        write(&source.join(format!("bulk/{n:02}.txt")), &format!("{n}\n"));
+    }
     write(&source.join("group/one"), "linked\n");
     fs::hard_link(source.join("group/one"), source.join("group/two")).unwrap();
     std::os::unix::fs::symlink("kept/untouched.txt", source.join("link")).unwrap();
@@ -83,6 +90,9 @@ fn second_night_changes(source: &Path) {
         &["-n", "user.tag", "-v", "night-2", &kept("xattr")],
     );
     write(&source.join("kept/content.txt"), "CONTENT\n");
+    write(&source.join("kept/#notes.txt"), "NOTES\n");
+    write(&source.join("#top"), "a comment to rsync, a file to us\n");
+    write(&source.join("#changed"), "second\n");
     fs::remove_file(source.join("kept/gone.txt")).unwrap();
     fs::remove_dir_all(source.join("dir_to_file")).unwrap();
     write(&source.join("dir_to_file"), "now a file\n");
@@ -127,7 +137,7 @@ fn differences(source: &Path, snapshot: &Path) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn nights_leave_the_older_snapshot_as_it_was(mut world: World, target_state: fn(&World) -> String) {
+fn nights_leave_the_older_snapshot_as_it_was(world: World, target_state: fn(&World) -> String) {
     first_night_source(&world.source);
     world.run_expecting("2026-03-01", 0);
     let local_d1 = world.local_task().join("2026-03-01");

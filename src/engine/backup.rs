@@ -1,8 +1,11 @@
 //! The backup step: a new dated snapshot of the source, unchanged files hard-linked
-//! to the newest complete snapshot; or, when the task directory is on btrfs, a
-//! writable copy-on-write snapshot of the newest one that rsync brings up to date in
-//! place and that is then snapshotted read-only under the date (the older snapshot
-//! shares its blocks and is never written into).
+//! to the newest complete snapshot. On a file system without copy-on-write the night
+//! is a link farm of the newest one brought up to date from a change list
+//! (`farm.rs`), or rsync's `--link-dest` where the list cannot make it faithfully;
+//! when the task directory is on btrfs, a writable copy-on-write snapshot of the
+//! newest one that rsync brings up to date in place and that is then snapshotted
+//! read-only under the date (the older snapshot shares its blocks and is never
+//! written into).
 //!
 //! Today's snapshot is new, or replaces today's own (a same-day re-run); a snapshot
 //! older than the newest is never replaced, so a clock that went back fails the step

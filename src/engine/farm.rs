@@ -81,6 +81,15 @@ impl Changes {
                 changes.list.push(item.name.clone());
             }
         }
+        // A farm whose most entries are removed again costs a copy of the tree more
+        // than a fresh snapshot does.
+        let entries = changes.stats.files_total;
+        if entries > 0 && 2 * changes.list.len() as u64 > entries {
+            return Err(format!(
+                "{} of its {entries} entries changed, and a fresh copy is cheaper",
+                changes.list.len()
+            ));
+        }
         Ok(changes)
     }
 }
@@ -170,12 +179,16 @@ impl Store {
     pub fn write(&self, changes: &Changes) -> Result<(), StepError> {
         fs_err::create_dir_all(&self.dir)
             .map_err(|e| StepError::new(ErrorKind::Io, e.to_string()))?;
-        for (path, names) in [
-            (self.breaks(), &changes.breaks),
-            (self.list(), &changes.list),
-        ] {
+        // rsync takes a --files-from name that starts with `#` or `;` for a comment,
+        // --from0 or not: each is written `./NAME`, still relative.
+        let lists = [
+            (self.breaks(), &changes.breaks, &b""[..]),
+            (self.list(), &changes.list, &b"./"[..]),
+        ];
+        for (path, names, prefix) in lists {
             let mut bytes = Vec::new();
             for name in names {
+                bytes.extend_from_slice(prefix);
                 bytes.extend_from_slice(name.as_os_str().as_bytes());
                 bytes.push(0);
             }
@@ -341,6 +354,20 @@ mod tests {
             .is_ok(),
             "a new group is transferred whole"
         );
+    }
+
+    #[test]
+    fn a_night_that_changes_most_of_the_tree_is_left_to_link_dest() {
+        let lines = ["item >f.st...... a//a", "item >f.st...... b//b"];
+        let of = |files_total| TransferStats {
+            files_total,
+            ..TransferStats::default()
+        };
+        assert_eq!(
+            Changes::from_items(date(), &items(&lines), of(3)).unwrap_err(),
+            "2 of its 3 entries changed, and a fresh copy is cheaper"
+        );
+        assert!(Changes::from_items(date(), &items(&lines), of(4)).is_ok());
     }
 
     #[test]

@@ -141,13 +141,15 @@ impl Listing {
                 "on btrfs: each snapshot is a read-only subvolume (copy-on-write)".to_string()
             }
             Btrfs::NoCommand => "on btrfs, but the btrfs command is not installed there: \
-                 rsync snapshots, unchanged files hard-linked"
+                 rsync snapshots, unchanged files hard-linked (a link farm)"
                 .to_string(),
             Btrfs::NoCapability => "on btrfs, but its user lacks CAP_SYS_ADMIN: \
-                 rsync snapshots, unchanged files hard-linked"
+                 rsync snapshots, unchanged files hard-linked (a link farm)"
                 .to_string(),
             Btrfs::Absent => {
-                format!("on a file system {fs}: rsync snapshots, unchanged files hard-linked")
+                format!(
+                    "on a file system {fs}: rsync snapshots, unchanged files hard-linked (a link farm)"
+                )
             }
         }
     }
