@@ -36,7 +36,7 @@ require_options "$@"
 [[ -z $host ]] || [[ " $* " == *" --rsh=ssh -F "* ]] || die "refusing: a remote HOST needs --rsh=ssh -F SSH_CONFIG"
 if [[ -z $host ]]; then
 	# Written through, a symlink would let the removals reach what it names.
-	[[ -d $dir/.in-progress && ! -L $dir/.in-progress ]] || die "refusing: $dir/.in-progress is not a link farm"
+	[[ ! -L $dir && -d $dir/.in-progress && ! -L $dir/.in-progress ]] || die "refusing: $dir/.in-progress is not a link farm"
 fi
 destination=$dir/.in-progress/
 [[ -z $host ]] || destination=$host:$destination

@@ -357,6 +357,13 @@ farm() {
 	is_kind "$dir/$name" d || die "refusing $dir/$name: not a snapshot directory"
 	is_kind "$dir/.in-progress" - || die "refusing: $dir/.in-progress exists already"
 	file_system "$dir"
+	# busybox's cp -al drops directories' xattrs and ACLs (and so, on a fake-super
+	# target, their owners and modes): GNU's keeps them. Without it rsync sends the
+	# snapshot as before.
+	case $(cp --version 2>/dev/null) in
+	*"GNU coreutils"*) ;;
+	*) die "refusing: cp here is not GNU cp, the one whose cp -al keeps every directory's xattrs and ACLs" ;;
+	esac
 	cp -al -- "$dir/$name" "$dir/.in-progress"
 	note "made $dir/.in-progress a hard-link copy of $dir/$name"
 	listing "$dir" no-space

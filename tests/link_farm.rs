@@ -65,6 +65,21 @@ fn first_night_source(source: &Path) {
     write(&source.join("dir_to_file/inside.txt"), "inside\n");
     write(&source.join("file_to_dir"), "a file\n");
     write(&source.join("#changed"), "first\n");
+    // A name's own leading space: rsync pads its deletions with spaces.
+    write(&source.join(" lead"), "x\n");
+    write(&source.join(" dir/f"), "y\n");
+    // An exclude added on the second night empties this directory of its log; its own
+    // times in the source never change.
+    write(&source.join("logs/keep.txt"), "kept\n");
+    write(&source.join("logs/x.log"), "excluded later\n");
+    run(
+        "touch",
+        &[
+            "-d",
+            "2020-02-02",
+            &source.join("logs").display().to_string(),
+        ],
+    );
     // What does not change: most of a tree, on most nights.
     for n in 0..60 {
         write(&source.join(format!("bulk/{n:02}.txt")), &format!("{n}\n"));
@@ -93,6 +108,8 @@ fn second_night_changes(source: &Path) {
     write(&source.join("kept/#notes.txt"), "NOTES\n");
     write(&source.join("#top"), "a comment to rsync, a file to us\n");
     write(&source.join("#changed"), "second\n");
+    fs::remove_file(source.join(" lead")).unwrap();
+    fs::remove_dir_all(source.join(" dir")).unwrap();
     fs::remove_file(source.join("kept/gone.txt")).unwrap();
     fs::remove_dir_all(source.join("dir_to_file")).unwrap();
     write(&source.join("dir_to_file"), "now a file\n");
@@ -128,7 +145,7 @@ fn differences(source: &Path, snapshot: &Path) -> String {
             "--acls",
             "--xattrs",
         ])
-        .args(["--delete", "--modify-window=-1"])
+        .args(["--delete", "--modify-window=-1", "--exclude=*.log"])
         .arg(format!("{}/", source.display()))
         .arg(format!("{}/", snapshot.display()))
         .output()
@@ -137,13 +154,14 @@ fn differences(source: &Path, snapshot: &Path) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn nights_leave_the_older_snapshot_as_it_was(world: World, target_state: fn(&World) -> String) {
+fn nights_leave_the_older_snapshot_as_it_was(mut world: World, target_state: fn(&World) -> String) {
     first_night_source(&world.source);
     world.run_expecting("2026-03-01", 0);
     let local_d1 = world.local_task().join("2026-03-01");
     let before = (state(&local_d1), target_state(&world));
 
     second_night_changes(&world.source);
+    world.task_extra = "    excludes: [\"*.log\"]\n".into();
     world.run_expecting("2026-03-02", 0);
     assert!(
         world.step_log("backup").contains("(a link farm)"),
@@ -168,6 +186,21 @@ fn nights_leave_the_older_snapshot_as_it_was(world: World, target_state: fn(&Wor
 
     let local_d2 = world.local_task().join("2026-03-02");
     assert_eq!(differences(&world.source, &local_d2), "");
+    for side in [world.local_task(), world.remote_task()] {
+        assert!(!side.join("2026-03-02/logs/x.log").exists(), "excluded now");
+        assert_eq!(
+            fs::metadata(side.join("2026-03-02/logs"))
+                .unwrap()
+                .modified()
+                .unwrap(),
+            fs::metadata(world.source.join("logs"))
+                .unwrap()
+                .modified()
+                .unwrap(),
+            "{}: the directory a removal changed has its times back",
+            side.display()
+        );
+    }
     let verified = world.cli_expecting("2026-03-02", &["verify"], 0);
     assert!(!verified.contains("could not be checked"), "{verified}");
     assert_eq!(
@@ -224,4 +257,29 @@ fn a_changed_mode_owner_time_acl_or_xattr_leaves_older_snapshots_unchanged_over_
         state(&world.remote_task().join("2026-03-01"))
     });
     drop(sshd);
+}
+
+#[test]
+fn a_farm_that_cannot_be_made_is_a_night_by_link_dest_and_the_farm_is_removed() {
+    let world = World::new();
+    world.run_expecting("2026-03-01", 0);
+    // An immutable file cannot be hard-linked: cp -al fails on it, where rsync's
+    // --link-dest copies it instead.
+    let stuck = world.local_task().join("2026-03-01/docs/notes.md");
+    run("chattr", &["+i", &stuck.display().to_string()]);
+    write(&world.source.join("docs/report.txt"), "changed\n");
+    let out = world.run("2026-03-02");
+    run("chattr", &["-i", &stuck.display().to_string()]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::show(&out));
+    let log = world.step_log("backup");
+    assert!(
+        log.contains("not a link farm tonight: the hard-link copy of 2026-03-01 could not be made"),
+        "{log}"
+    );
+    let local_d2 = world.local_task().join("2026-03-02");
+    assert_eq!(differences(&world.source, &local_d2), "");
+    assert_eq!(
+        support::entries(&world.local_task()),
+        ["2026-03-01", "2026-03-02"]
+    );
 }

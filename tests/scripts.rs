@@ -364,6 +364,18 @@ fn a_link_farm_is_made_only_where_nothing_is_and_replayed_only_into_itself() {
         );
         fs::remove_dir_all(task.join(".in-progress")).unwrap();
     }
+    // busybox's cp -al drops directories' xattrs and ACLs: a farm is refused there.
+    let busybox_cp = root.path().join("busybox-bin");
+    fs::create_dir_all(&busybox_cp).unwrap();
+    symlink("/bin/busybox", busybox_cp.join("cp")).unwrap();
+    let out = Command::new("dash")
+        .arg(script_path("snapshots.sh"))
+        .args(["farm", &dir, "2026-01-01"])
+        .env("PATH", format!("{}:/usr/bin:/bin", busybox_cp.display()))
+        .output()
+        .unwrap();
+    refused(&out, "cp here is not GNU cp");
+    assert!(!task.join(".in-progress").exists());
     // replay.sh HOST TASK_DIR SOURCE BASE BREAKS LIST [OPTION...]
     let source = root.path().display().to_string();
     refused(

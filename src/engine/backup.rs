@@ -22,7 +22,7 @@ use super::scan::{Scan, Transfer};
 use super::{Done, Engine, StepReturn};
 use crate::outcome::{ErrorKind, StepError};
 use crate::plan::{Plan, TaskPlan};
-use crate::sides::{Commit, Made, Side, Way, backup_disk_mounted};
+use crate::sides::{Commit, Listing, Made, Side, Way, backup_disk_mounted};
 use crate::snapshot;
 use crate::state::StateDir;
 use crate::step_log::StepLog;
@@ -113,31 +113,14 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
         (Way::Btrfs, _) => Night::Branch(branch_from),
         (Way::Rsync, None) => Night::LinkDest(None),
         (Way::Rsync, Some(base)) => {
-            let base_id = farm::identity(&task.local_dir, base).unwrap_or_default();
-            let mut dry_run = reading
-                .clone()
-                .with("--dry-run")
-                .with("--delete")
-                .with("--delete-excluded")
-                .with("--stats")
-                .with(super::itemize::ITEM)
-                .command();
-            dry_run
-                .arg("--from0")
-                .arg(format!("--exclude-from={}", exclude_file.display()))
-                .arg("--")
-                .arg(format!("{}/", task.source.for_rsync()))
-                .arg(format!(
-                    "{}/",
-                    task.local_dir.join(snapshot::name(base)).display()
-                ));
-            match farm::survey(&mut dry_run, base, &side.to_string(), log)? {
-                Ok(changes) => Night::Farm(changes, base_id),
-                Err(why) => {
-                    log.line(&format!("not a link farm tonight: {why}"));
-                    Night::LinkDest(Some(base))
-                }
-            }
+            let tonight = Tonight {
+                task,
+                side: &side,
+                found: &found,
+                reading: &reading,
+                exclude_file: &exclude_file,
+            };
+            tonight.farm_or_link_dest(base, log)?
         }
     };
     log.line(&match (&night, commit) {
@@ -149,12 +132,12 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
             "snapshot {today}: a read-only subvolume, a full copy (no earlier subvolume)"
         ),
         (Night::Farm(changes, _), _) => format!(
-            "snapshot {today}: a hard-link copy of {} (a link farm), into which rsync writes \
-             the {} entries that changed, {} of them first removed so that none shares an inode \
-             with an older snapshot",
+            "snapshot {today}: a hard-link copy of {} (a link farm); {} entries that went or \
+             changed are removed from it, so that none shares an inode with an older snapshot, \
+             and rsync writes the {} that are new or changed",
             changes.base,
-            changes.list.len(),
-            changes.breaks.len()
+            changes.breaks.len(),
+            changes.list.len()
         ),
         (_, Commit::Replace) => format!(
             "snapshot {today}: replaces the one taken earlier today, unchanged files hard-linked to it"
@@ -171,10 +154,10 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
         Night::Branch(_) => Made::Branch,
         _ => Made::Rsync,
     };
+    let mut lists = 0;
     let (kept_warnings, stats) = match &night {
         Night::Farm(changes, _) => {
-            store.write(changes)?;
-            side.farm(log, changes.base)?;
+            lists = store.write(changes)?;
             let writing = reading.clone().with("--stats").progress();
             let mut command = Command::new(&engine.scripts.replay);
             command
@@ -214,11 +197,14 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
             Scan::new(Transfer::Backup, side.to_string()).run(&mut command, log, |_| false)?
         }
     };
+    // A transfer that warned (a file vanished, one could not be read) left the
+    // snapshot other than the list says: the sync sends it by rsync, not the list.
+    let replayable = kept_warnings.is_empty();
     warnings.extend(kept_warnings);
 
     let (after, committed) = side.commit(log, today, commit, made)?;
     warnings.extend(committed);
-    if let Night::Farm(changes, base_id) = &night {
+    if let (Night::Farm(changes, base_id), true) = (&night, replayable) {
         // What the sync replays on a target that holds this same base.
         store.remember(&farm::Night {
             date: today,
@@ -227,6 +213,7 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
             base_id: *base_id,
             files_total: stats.files_total,
             total_size: stats.total_size,
+            lists,
         })?;
     }
     Ok(Done {
@@ -235,6 +222,56 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
         local: Some(after.space()),
         target: None,
     })
+}
+
+/// What deciding between a link farm and `--link-dest` reads.
+struct Tonight<'a> {
+    task: &'a TaskPlan,
+    side: &'a Side<'a>,
+    found: &'a Listing,
+    reading: &'a Rsync,
+    exclude_file: &'a Path,
+}
+
+impl Tonight<'_> {
+    /// Makes the link farm of `base` and reads tonight's change list against it; when
+    /// either cannot be had, the farm is removed again and the night is `--link-dest`'s.
+    /// The farm comes first and the dry run reads it (a copy of `base`): what is read
+    /// as unchanged then stays so for as short a time as can be before rsync writes.
+    fn farm_or_link_dest(&self, base: Date, log: &mut StepLog) -> Result<Night, StepError> {
+        let task = self.task;
+        let base_id = farm::identity(&task.local_dir, base).unwrap_or_default();
+        let why = match self.side.farm(log, base) {
+            Err(e) => format!("the hard-link copy of {base} could not be made ({e})"),
+            Ok(_) => {
+                let mut dry_run = self
+                    .reading
+                    .clone()
+                    .with("--dry-run")
+                    .with("--delete")
+                    .with("--delete-excluded")
+                    .with("--stats")
+                    .with(super::itemize::ITEM)
+                    .command();
+                dry_run
+                    .arg("--from0")
+                    .arg(format!("--exclude-from={}", self.exclude_file.display()))
+                    .arg("--")
+                    .arg(format!("{}/", task.source.for_rsync()))
+                    .arg(format!(
+                        "{}/",
+                        task.local_dir.join(".in-progress").display()
+                    ));
+                match farm::survey(&mut dry_run, base, &self.side.to_string(), log)? {
+                    Ok(changes) => return Ok(Night::Farm(changes, base_id)),
+                    Err(why) => why,
+                }
+            }
+        };
+        log.line(&format!("not a link farm tonight: {why}"));
+        self.side.prepare(log, self.found, Way::Rsync)?;
+        Ok(Night::LinkDest(Some(base)))
+    }
 }
 
 /// How tonight's snapshot is made.

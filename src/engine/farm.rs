@@ -81,6 +81,16 @@ impl Changes {
                 changes.list.push(item.name.clone());
             }
         }
+        // A removal changes its directory's times in the farm, and a directory whose
+        // source did not change (an exclude added, a chmod inside) is not listed:
+        // each is listed, so rsync sets them back.
+        let mut listed: BTreeSet<PathBuf> = changes.list.iter().cloned().collect();
+        for gone in &changes.breaks {
+            let parent = gone.parent().filter(|p| !p.as_os_str().is_empty());
+            if let Some(parent) = parent.filter(|p| listed.insert(p.to_path_buf())) {
+                changes.list.push(parent.to_path_buf());
+            }
+        }
         // A farm whose most entries are removed again costs a copy of the tree more
         // than a fresh snapshot does.
         let entries = changes.stats.files_total;
@@ -111,9 +121,24 @@ pub fn survey(
     log: &mut StepLog,
 ) -> Result<Result<Changes, String>, StepError> {
     let mut items = Vec::new();
+    let mut unread = None;
     let (warnings, stats) = Scan::new(Transfer::Backup, destination).run(command, log, |line| {
-        Item::parse(line).map(|item| items.push(item)).is_some()
+        if !line.starts_with("item ") {
+            return false;
+        }
+        match Item::parse(line) {
+            Some(item) => items.push(item),
+            None => {
+                unread.get_or_insert_with(|| line.to_string());
+            }
+        }
+        true
     })?;
+    if let Some(line) = unread {
+        return Ok(Err(format!(
+            "a line of the dry run could not be read: {line}"
+        )));
+    }
     if let Some(first) = warnings.first() {
         // An unreadable directory's entries are missing from the dry run, and rsync
         // lists no deletion at all after an I/O error.
@@ -144,6 +169,8 @@ pub struct Night {
     pub base_id: u64,
     pub files_total: u64,
     pub total_size: u64,
+    /// The fingerprint of the lists that made it.
+    pub lists: u64,
 }
 
 impl Store {
@@ -175,8 +202,9 @@ impl Store {
         }
     }
 
-    /// Writes the lists the replay reads; `remember` says later what they made.
-    pub fn write(&self, changes: &Changes) -> Result<(), StepError> {
+    /// Writes the lists the replay reads, and returns their fingerprint for `remember`
+    /// (a `night` is never read with lists it did not make).
+    pub fn write(&self, changes: &Changes) -> Result<u64, StepError> {
         fs_err::create_dir_all(&self.dir)
             .map_err(|e| StepError::new(ErrorKind::Io, e.to_string()))?;
         // rsync takes a --files-from name that starts with `#` or `;` for a comment,
@@ -195,14 +223,36 @@ impl Store {
             fs_err::write(&path, bytes)
                 .map_err(|e| StepError::new(ErrorKind::Io, e.to_string()))?;
         }
-        Ok(())
+        self.lists().ok_or_else(|| {
+            StepError::new(
+                ErrorKind::Io,
+                format!(
+                    "cannot read back the change lists in {}",
+                    self.dir.display()
+                ),
+            )
+        })
+    }
+
+    /// The fingerprint of the lists as they are on disk.
+    fn lists(&self) -> Option<u64> {
+        let mut bytes = std::fs::read(self.breaks()).ok()?;
+        bytes.push(b'|');
+        bytes.extend(std::fs::read(self.list()).ok()?);
+        Some(fnv(&bytes))
     }
 
     /// Records that the lists made `night`; written whole or not at all.
     pub fn remember(&self, night: &Night) -> Result<(), StepError> {
         let text = format!(
-            "{} {} {} {} {} {}\n",
-            night.date, night.id, night.base, night.base_id, night.files_total, night.total_size
+            "{} {} {} {} {} {} {}\n",
+            night.date,
+            night.id,
+            night.base,
+            night.base_id,
+            night.files_total,
+            night.total_size,
+            night.lists
         );
         write_whole(&self.night_file(), &text)
     }
@@ -211,17 +261,19 @@ impl Store {
     pub fn night(&self) -> Option<Night> {
         let text = std::fs::read_to_string(self.night_file()).ok()?;
         let words: Vec<&str> = text.split_whitespace().collect();
-        let [date, id, base, base_id, files_total, total_size] = words[..] else {
+        let [date, id, base, base_id, files_total, total_size, lists] = words[..] else {
             return None;
         };
-        Some(Night {
+        let night = Night {
             date: date.parse().ok()?,
             id: id.parse().ok()?,
             base: base.parse().ok()?,
             base_id: base_id.parse().ok()?,
             files_total: files_total.parse().ok()?,
             total_size: total_size.parse().ok()?,
-        })
+            lists: lists.parse().ok()?,
+        };
+        (self.lists() == Some(night.lists)).then_some(night)
     }
 
     /// Records that `target`, whose directory is `at`, was last given the snapshot
@@ -263,20 +315,36 @@ impl Store {
 }
 
 /// The identity of the snapshot `date` in `task_dir` on this machine: its directory's
-/// inode number (a replaced snapshot is a new directory).
+/// device, inode and change time, the last set when the commit renamed it into place
+/// and never after (a replaced snapshot is another directory, renamed at another
+/// moment, even where its inode number is used again).
 pub fn identity(task_dir: &Path, date: Date) -> Option<u64> {
-    std::fs::symlink_metadata(task_dir.join(snapshot::name(date)))
-        .ok()
-        .map(|m| m.ino())
+    let m = std::fs::symlink_metadata(task_dir.join(snapshot::name(date))).ok()?;
+    let text = format!("{} {} {} {}", m.dev(), m.ino(), m.ctime(), m.ctime_nsec());
+    Some(fnv(text.as_bytes()))
+}
+
+/// FNV-1a, 64 bits: a fingerprint that stays the same from one build to the next.
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+        (hash ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 fn write_whole(path: &Path, text: &str) -> Result<(), StepError> {
-    let partial = path.with_extension("partial");
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    let partial = path.with_file_name(name);
     let mut file = fs_err::File::create(&partial).map_err(|e| io(&partial, e))?;
     file.write_all(text.as_bytes())
         .and_then(|()| file.sync_all())
         .map_err(|e| io(&partial, e))?;
-    fs_err::rename(&partial, path).map_err(|e| io(path, e))
+    fs_err::rename(&partial, path).map_err(|e| io(path, e))?;
+    // The rename itself is durable only once the directory is.
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs_err::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io(dir, e))
 }
 
 fn io(path: &Path, e: std::io::Error) -> StepError {
@@ -331,8 +399,11 @@ mod tests {
         );
         assert_eq!(
             paths(&changes.list),
-            ["hl", "sym", "t", "top1", "a/f1", "b/g2", "m", "m/z", "b"],
-            "everything new or changed but the top directory"
+            [
+                "hl", "sym", "t", "top1", "a/f1", "b/g2", "m", "m/z", "b", "a"
+            ],
+            "everything new or changed but the top directory, and the directories \
+             the removals change"
         );
     }
 
@@ -371,11 +442,28 @@ mod tests {
     }
 
     #[test]
+    fn a_snapshot_made_again_under_its_date_is_another_one_whatever_its_inode() {
+        let dir = tempfile::tempdir().unwrap();
+        let snapshot = dir.path().join("2026-12-03");
+        std::fs::create_dir(&snapshot).unwrap();
+        let first = identity(dir.path(), date()).unwrap();
+        assert_eq!(
+            identity(dir.path(), date()),
+            Some(first),
+            "read twice, the same"
+        );
+        std::fs::remove_dir(&snapshot).unwrap();
+        std::fs::create_dir(&snapshot).unwrap();
+        assert_ne!(identity(dir.path(), date()), Some(first));
+        assert_eq!(identity(dir.path(), "2026-12-04".parse().unwrap()), None);
+    }
+
+    #[test]
     fn a_night_is_read_back_as_it_was_written_and_a_torn_one_is_none() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(dir.path().join("changes"));
         assert_eq!(store.night(), None);
-        store
+        let lists = store
             .write(&Changes::from_items(date(), &[], TransferStats::default()).unwrap())
             .unwrap();
         let night = Night {
@@ -385,9 +473,18 @@ mod tests {
             base_id: 5,
             files_total: 50_003,
             total_size: 198_600_000,
+            lists,
         };
         store.remember(&night).unwrap();
         assert_eq!(store.night(), Some(night));
+        std::fs::write(store.list(), "./other\0").unwrap();
+        assert_eq!(store.night(), None, "lists it did not make");
+        store
+            .remember(&Night {
+                lists: store.lists().unwrap(),
+                ..night
+            })
+            .unwrap();
         std::fs::write(store.night_file(), "2026-12-03 7\n").unwrap();
         assert_eq!(store.night(), None);
         store.forget().unwrap();

@@ -62,8 +62,10 @@ pub const ITEM: &str = "--out-format=item %i %n//%n%L";
 impl Item {
     pub fn parse(line: &str) -> Option<Item> {
         let rest = line.strip_prefix("item ")?;
-        let (flags, named) = if let Some(named) = rest.strip_prefix("*deleting") {
-            ("*deleting", named.trim_start_matches(' '))
+        let (flags, named) = if let Some(padded) = rest.strip_prefix("*deleting") {
+            // `%i` is padded to 11 characters, then the format's own space: exactly
+            // three, since a name may start with a space of its own.
+            ("*deleting", padded.strip_prefix("   ")?)
         } else {
             let (flags, named) = rest.split_at_checked(11)?;
             (flags, named.strip_prefix(' ')?)
@@ -216,6 +218,12 @@ mod tests {
             item("item *deleting   old/file//old/file").flags,
             "*deleting"
         );
+        assert_eq!(
+            name("item *deleting    lead// lead"),
+            Path::new(" lead"),
+            "a name's own leading space is kept"
+        );
+        assert_eq!(name("item >f+++++++++  lead// lead"), Path::new(" lead"));
         assert_eq!(
             name("item >f+++++++++ new\\#012line//new\\#012line"),
             Path::new("new\nline")

@@ -130,7 +130,22 @@ pub(super) fn run(
             let local_id = farm::identity(&task.local_dir, date);
             let given = store.given(&to.name, &at);
             let snapshot = task.local_dir.join(snapshot::name(date));
-            let replayed = store.replayable(date, local_id, base, given);
+            let replayed = match store.replayable(date, local_id, base, given) {
+                Some(night) => match target.farm(log, night.base) {
+                    Ok(_) => Some(night),
+                    Err(e) => {
+                        // The farm is removed again; rsync sends the snapshot as before.
+                        log.line(&format!(
+                            "not replaying the backup's change list: the hard-link copy of {} \
+                             could not be made ({e})",
+                            night.base
+                        ));
+                        target.prepare(log, &found, Way::Rsync)?;
+                        None
+                    }
+                },
+                None => None,
+            };
             let mut command = match replayed {
                 Some(night) => {
                     log.line(&format!(
@@ -139,7 +154,6 @@ pub(super) fn run(
                         snapshot::name(date),
                         night.base
                     ));
-                    target.farm(log, night.base)?;
                     let mut command = Command::new(&scripts.replay);
                     command
                         .arg(to.dir.host())
