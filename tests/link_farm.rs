@@ -72,6 +72,7 @@ fn first_night_source(source: &Path) {
     // times in the source never change.
     write(&source.join("logs/keep.txt"), "kept\n");
     write(&source.join("logs/x.log"), "excluded later\n");
+    write(&source.join("cache/blob"), "a directory excluded later\n");
     run(
         "touch",
         &[
@@ -145,7 +146,12 @@ fn differences(source: &Path, snapshot: &Path) -> String {
             "--acls",
             "--xattrs",
         ])
-        .args(["--delete", "--modify-window=-1", "--exclude=*.log"])
+        .args([
+            "--delete",
+            "--modify-window=-1",
+            "--exclude=*.log",
+            "--exclude=cache/",
+        ])
         .arg(format!("{}/", source.display()))
         .arg(format!("{}/", snapshot.display()))
         .output()
@@ -161,7 +167,7 @@ fn nights_leave_the_older_snapshot_as_it_was(mut world: World, target_state: fn(
     let before = (state(&local_d1), target_state(&world));
 
     second_night_changes(&world.source);
-    world.task_extra = "    excludes: [\"*.log\"]\n".into();
+    world.task_extra = "    excludes: [\"*.log\", \"cache/\"]\n".into();
     world.run_expecting("2026-03-02", 0);
     assert!(
         world.step_log("backup").contains("(a link farm)"),
@@ -188,6 +194,10 @@ fn nights_leave_the_older_snapshot_as_it_was(mut world: World, target_state: fn(
     assert_eq!(differences(&world.source, &local_d2), "");
     for side in [world.local_task(), world.remote_task()] {
         assert!(!side.join("2026-03-02/logs/x.log").exists(), "excluded now");
+        assert!(
+            !side.join("2026-03-02/cache").exists(),
+            "excluded now, whole"
+        );
         assert_eq!(
             fs::metadata(side.join("2026-03-02/logs"))
                 .unwrap()

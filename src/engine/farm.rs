@@ -84,9 +84,15 @@ impl Changes {
         // A removal changes its directory's times in the farm, and a directory whose
         // source did not change (an exclude added, a chmod inside) is not listed:
         // each is listed, so rsync sets them back.
+        // One that is itself removed (an excluded directory, gone with what it held)
+        // is not: rsync applies no directory exclude to a listed entry, and would make
+        // it again.
+        let removed: BTreeSet<&Path> = changes.breaks.iter().map(PathBuf::as_path).collect();
         let mut listed: BTreeSet<PathBuf> = changes.list.iter().cloned().collect();
         for gone in &changes.breaks {
-            let parent = gone.parent().filter(|p| !p.as_os_str().is_empty());
+            let parent = gone
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty() && !removed.contains(p));
             if let Some(parent) = parent.filter(|p| listed.insert(p.to_path_buf())) {
                 changes.list.push(parent.to_path_buf());
             }
@@ -405,6 +411,29 @@ mod tests {
             "everything new or changed but the top directory, and the directories \
              the removals change"
         );
+    }
+
+    #[test]
+    fn a_directory_removed_with_what_it_held_is_not_listed_again() {
+        let changes = Changes::from_items(
+            date(),
+            &items(&[
+                "item *deleting   cache/x//cache/x",
+                "item *deleting   cache///cache/",
+                "item .f...p..... keep/a//keep/a",
+            ]),
+            TransferStats {
+                files_total: 10,
+                ..TransferStats::default()
+            },
+        )
+        .unwrap();
+        let list: Vec<_> = changes
+            .list
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        assert_eq!(list, ["keep/a", "keep"]);
     }
 
     #[test]
