@@ -51,7 +51,8 @@ unlink='cd -- "$1" && [ -d .in-progress ] && [ ! -L .in-progress ] ||
 	{ echo "replay.sh: refusing: $1/.in-progress is not a link farm" >&2; exit 2; }
 cd .in-progress && exec xargs -0 -r rm -rf --'
 if [[ -z $host ]]; then
-	sh -c "$unlink" sh "$dir" <"$breaks"
+	# This bash, not `sh`: the Nix package's wrapper gives the script no other shell.
+	bash -c "$unlink" bash "$dir" <"$breaks"
 else
 	rsh=
 	for option in "$@"; do

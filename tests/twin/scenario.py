@@ -65,7 +65,10 @@ def wait_until_succeeds(command, timeout=90):
         if status == 0:
             return output
         if time.monotonic() > deadline:
-            sys.exit(f"twin: FAILED (timed out): {command}\n{output}")
+            # What the run was doing when the wait gave up: its journal and processes.
+            _, journal = execute("journalctl --no-pager -o cat -n 40 -u backup-server.service; "
+                                 "ps -eo pid,etime,args | grep -v ' ps ' | tail -n 25")
+            sys.exit(f"twin: FAILED (timed out): {command}\n{output}\n{journal}")
         time.sleep(0.5)
 
 
@@ -192,12 +195,15 @@ with subtest("snapshots are faithful, or lose only what the README says"):
     if lost != expected:
         sys.exit(f"twin: FAILED: the snapshots lose {lost}, expected {expected}")
 
-with subtest("day 2: the run holds a sleep inhibitor; unchanged files are hard links to day 1's"):
+with subtest("day 2: the run holds a sleep inhibitor; a link farm: unchanged files are hard links to day 1's"):
     succeed("echo 'day two' >> /home/bob/report.ods")
     run_on("2026-03-02", block=False)
     wait_until_succeeds("systemd-inhibit --list --no-pager | grep 'backup-server.*sleep.*block' >/dev/null", 30)
     wait_until_succeeds("systemctl show -P ActiveState backup-server.service | grep -x inactive", 120)
     succeed("systemctl show -P Result backup-server.service | grep -x success")
+    # Made as a link farm under the unit's sandbox: only such a night leaves its change list
+    # and the record of what it made (the step logs are gone once the report carried them).
+    succeed("grep -q '^2026-03-02 ' /var/lib/backup-server/changes/home/night")
     for root in ("/mnt/backup/home", "/backup/home"):
         same_inode(f"{root}/2026-03-01/alice/docs/thesis.tex", f"{root}/2026-03-02/alice/docs/thesis.tex")
         succeed(f'[ "$(stat -c %i {root}/2026-03-01/bob/report.ods)" != "$(stat -c %i {root}/2026-03-02/bob/report.ods)" ]')
