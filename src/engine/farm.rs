@@ -9,9 +9,10 @@
 //! Every entry that goes, or that changes and is not a directory, is removed from the
 //! farm before rsync writes it: rsync applies a change of mode, owner, time, ACL or
 //! xattr to the inode it finds, and in a farm that inode is also the previous
-//! snapshot's, which must never change. A night the list cannot make faithfully (the
-//! dry run could not read everything, or a hard link joins an entry that did not
-//! change) is made by `--link-dest` as before, and the step log says why.
+//! snapshot's, which must never change. A night the list cannot make faithfully or
+//! cheaply (see docs/link-farm.md: the farm cannot be made, the dry run could not read
+//! everything, a hard link joins an entry that did not change, most of the tree
+//! changed) is made by `--link-dest` as before, and the step log says why.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -164,8 +165,8 @@ pub struct Store {
     dir: PathBuf,
 }
 
-/// The night a change list made: `date` from `base`, each named with the identity
-/// (inode) its directory on the backup disk had, so a list is never replayed onto
+/// The night a change list made: `date` from `base`, each named with the identity its
+/// directory on the backup disk had (`identity`), so a list is never replayed onto
 /// another version of the same date (a same-day re-run replaces a snapshot).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Night {
@@ -219,6 +220,7 @@ impl Store {
             (self.breaks(), &changes.breaks, &b""[..]),
             (self.list(), &changes.list, &b"./"[..]),
         ];
+        let mut written = Vec::new();
         for (path, names, prefix) in lists {
             let mut bytes = Vec::new();
             for name in names {
@@ -226,26 +228,17 @@ impl Store {
                 bytes.extend_from_slice(name.as_os_str().as_bytes());
                 bytes.push(0);
             }
-            fs_err::write(&path, bytes)
+            fs_err::write(&path, &bytes)
                 .map_err(|e| StepError::new(ErrorKind::Io, e.to_string()))?;
+            written.push(bytes);
         }
-        self.lists().ok_or_else(|| {
-            StepError::new(
-                ErrorKind::Io,
-                format!(
-                    "cannot read back the change lists in {}",
-                    self.dir.display()
-                ),
-            )
-        })
+        Ok(fingerprint(&written[0], &written[1]))
     }
 
     /// The fingerprint of the lists as they are on disk.
     fn lists(&self) -> Option<u64> {
-        let mut bytes = std::fs::read(self.breaks()).ok()?;
-        bytes.push(b'|');
-        bytes.extend(std::fs::read(self.list()).ok()?);
-        Some(fnv(&bytes))
+        let breaks = std::fs::read(self.breaks()).ok()?;
+        Some(fingerprint(&breaks, &std::fs::read(self.list()).ok()?))
     }
 
     /// Records that the lists made `night`; written whole or not at all.
@@ -328,6 +321,11 @@ pub fn identity(task_dir: &Path, date: Date) -> Option<u64> {
     let m = std::fs::symlink_metadata(task_dir.join(snapshot::name(date))).ok()?;
     let text = format!("{} {} {} {}", m.dev(), m.ino(), m.ctime(), m.ctime_nsec());
     Some(fnv(text.as_bytes()))
+}
+
+/// The two lists' fingerprint, as `write` made them and `lists` reads them back.
+fn fingerprint(breaks: &[u8], list: &[u8]) -> u64 {
+    fnv(&[breaks, b"|", list].concat())
 }
 
 /// FNV-1a, 64 bits: a fingerprint that stays the same from one build to the next.
