@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # Brings a link farm (TASK_DIR/.in-progress, a hard-link copy of TASK_DIR/BASE made by
-# `snapshots.sh farm`) up to date with SOURCE from a change list, instead of walking
-# the whole tree. Called by backup-server with an argv:
+# `snapshots.sh farm`), or a writable btrfs snapshot of the newest snapshot (BASE "",
+# made by `snapshots.sh branch`), up to date with SOURCE from a change list, instead of
+# walking the whole tree. Called by backup-server with an argv:
 #
 #   replay.sh HOST TASK_DIR SOURCE BASE BREAKS LIST [OPTION...]
 #
 # HOST is user@host for a target over SSH, or "" when TASK_DIR is here; SOURCE is a
 # local path or user@host:/path (a backup's source, or the local snapshot a sync
 # sends). BREAKS and LIST are files of NUL-terminated paths relative to SOURCE, from
-# rsync's itemized dry run of SOURCE against BASE (backup-server's engine/farm.rs):
+# rsync's itemized dry run of SOURCE against BASE or from the source read alone against
+# its record (backup-server's engine/farm.rs and engine/manifest.rs):
 #   BREAKS  every entry that goes or changes and is not a directory: each is removed
 #           from the farm first, so what rsync then writes gets an inode of its own.
 #           rsync applies a change of mode, owner, time, ACL or xattr to the inode it
 #           finds, and in a farm that inode is also BASE's: BASE would change too.
+#           (On btrfs, what goes, and what copy-on-write cannot keep apart.)
 #   LIST    every entry that is new or changed, which rsync then transfers, each
 #           missing one removed (it went since the list was made), BASE the basis
 #           for the delta and for hard links to what did not change; never `.`.
@@ -29,7 +32,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/snapshot-guards.sh"
 host=$1 dir=$2 source=$3 base=$4 breaks=$5 list=$6
 shift 6
 require_task_dir "$dir"
-require_snapshot_name "$base"
+[[ -z $base ]] || require_snapshot_name "$base"
 require_options "$@"
 [[ -f $breaks && -f $list ]] || die "refusing: the change lists '$breaks' and '$list' must be files"
 # A remote HOST is reached only through the run's ssh_config, never ssh's defaults.
@@ -66,7 +69,8 @@ else
 fi
 
 # rsync transfers LIST; --force lets a file replace a directory that is now empty.
-args=("$@" --force --from0 --files-from="$list" --delete-missing-args --link-dest="$dir/$base")
+args=("$@" --force --from0 --files-from="$list" --delete-missing-args)
+[[ -z $base ]] || args+=(--link-dest="$dir/$base")
 echo "rsync ${args[*]} $source/ $destination"
 status=0
 rsync "${args[@]}" -- "$source/" "$destination" || status=$?

@@ -10,6 +10,9 @@
 #                                             left (NAME...: the .replaced-NAME to resolve)
 #   snapshots.sh branch  DIR [NAME]           make DIR/.in-progress a writable btrfs snapshot
 #                                             of DIR/NAME, or an empty subvolume (btrfs only)
+#   snapshots.sh unshare DIR                  give each entry of the writable btrfs snapshot
+#                                             DIR/.in-progress that has more than one link
+#                                             an inode of its own (a reflink copy)
 #   snapshots.sh farm    DIR NAME             make DIR/.in-progress a hard-link copy of
 #                                             DIR/NAME (cp -al: a link farm), to be brought
 #                                             up to date from a change list (replay.sh)
@@ -369,6 +372,31 @@ farm() {
 	listing "$dir" no-space
 }
 
+# Gives each entry of the writable btrfs snapshot DIR/.in-progress that has more than
+# one link an inode of its own: a copy-on-write copy (cp --reflink, sharing the blocks)
+# renamed over it. rsync --inplace writes through every link of an inode, so a file
+# that is no longer linked in the source would change its old partners too; rsync
+# links again what is still linked there.
+unshare() {
+	[ $# -eq 1 ] || die "usage: snapshots.sh unshare DIR"
+	dir=$1
+	require_task_dir "$dir"
+	file_system "$dir"
+	is_subvolume "$dir/.in-progress" || die "refusing: $dir/.in-progress is not a subvolume"
+	# find follows no symlink, and -xdev keeps it inside the subvolume; the copy never
+	# writes into an inode that is there (--remove-destination), and only a rename
+	# replaces the entry.
+	find "$dir/.in-progress" -xdev ! -type d -links +1 -exec sh -c '
+		top=$1
+		shift
+		for entry do
+			cp --reflink=always -a --remove-destination -- "$entry" "$top/.unshare" &&
+				mv -f -- "$top/.unshare" "$entry" || exit 1
+		done' sh "$dir/.in-progress" {} +
+	note "gave every entry of $dir/.in-progress with more than one link an inode of its own"
+	listing "$dir" no-space
+}
+
 # Makes DIR/.sync-NAME, the read-only snapshot of DIR/NAME that `btrfs send` sends:
 # a target receives it under that hidden name, and commits it by renaming it there.
 freeze() {
@@ -464,7 +492,7 @@ identify() {
 	printf '%s%s\000' "$real" "$rest"
 }
 
-usage="list|prepare|branch|farm|commit|prune|freeze|release|lookup|identify"
+usage="list|prepare|branch|unshare|farm|commit|prune|freeze|release|lookup|identify"
 [ $# -ge 1 ] || die "usage: snapshots.sh $usage DIR ..."
 command=$1
 shift
@@ -474,6 +502,7 @@ prepare) prepare "$@" ;;
 commit) commit "$@" ;;
 prune) prune "$@" ;;
 branch) branch "$@" ;;
+unshare) unshare "$@" ;;
 farm) farm "$@" ;;
 freeze) freeze "$@" ;;
 release) release "$@" ;;

@@ -66,7 +66,22 @@ impl StepLog {
         command: &mut Command,
         mut on_line: impl FnMut(Stream, &str),
     ) -> io::Result<Option<i32>> {
-        let ran = self.spawn(command, false, &mut on_line)?;
+        let ran = self.spawn(command, false, true, &mut on_line)?;
+        Ok(ran.code)
+    }
+
+    /// As `run`, but only stderr goes into the log: the stdout of a listing of a whole
+    /// tree is read, and the log says how many lines it had.
+    pub fn run_listing(
+        &mut self,
+        command: &mut Command,
+        mut on_line: impl FnMut(Stream, &str),
+    ) -> io::Result<Option<i32>> {
+        let ran = self.spawn(command, false, false, &mut on_line)?;
+        self.line(&format!(
+            "({} lines of listing read, not kept here)",
+            ran.lines
+        ));
         Ok(ran.code)
     }
 
@@ -147,7 +162,7 @@ impl StepLog {
         command: &mut Command,
         mut on_stderr: impl FnMut(&str),
     ) -> io::Result<(Option<i32>, Vec<u8>)> {
-        let ran = self.spawn(command, true, &mut |_, line| on_stderr(line))?;
+        let ran = self.spawn(command, true, true, &mut |_, line| on_stderr(line))?;
         Ok((ran.code, ran.stdout))
     }
 
@@ -155,6 +170,7 @@ impl StepLog {
         &mut self,
         command: &mut Command,
         capture: bool,
+        log_stdout: bool,
         on_line: &mut dyn FnMut(Stream, &str),
     ) -> io::Result<Ran> {
         self.line(&format!("$ {}", shown(command)));
@@ -191,13 +207,19 @@ impl StepLog {
                 forward(stdout, Stream::Stdout, &sender).map(|()| Vec::new())
             }
         });
+        let mut stdout_lines = 0;
         for (stream, line) in lines {
             // rsync's --info=progress2 lines (asked for only when a terminal shows
             // them) update the progress line; the log and the scans never see them.
             if stream == Stream::Stdout && crate::journal::progress::rsync_line(&line) {
                 continue;
             }
-            self.line(&line);
+            if stream == Stream::Stdout {
+                stdout_lines += 1;
+            }
+            if log_stdout || stream == Stream::Stderr {
+                self.line(&line);
+            }
             on_line(stream, &line);
         }
         let status = child.wait()?;
@@ -206,6 +228,7 @@ impl StepLog {
         Ok(Ran {
             code: status.code(),
             stdout,
+            lines: stdout_lines,
         })
     }
 }
@@ -215,6 +238,8 @@ struct Ran {
     code: Option<i32>,
     /// Its stdout, when captured.
     stdout: Vec<u8>,
+    /// How many lines of stdout it wrote, when they were read as lines.
+    lines: u64,
 }
 
 /// The byte before `end` in the file at `path`.

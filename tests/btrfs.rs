@@ -359,3 +359,75 @@ fn a_btrfs_target_over_ssh_receives_with_a_quoted_argv_and_incrementally() {
         "{log}"
     );
 }
+
+/// Each file's group of hard links under `dir`, as the names in it: two trees with
+/// the same groups link the same names together.
+fn link_groups(dir: &Path) -> String {
+    sh(
+        dir,
+        "find . -type f -printf '%i %P\\n' | sort -k2 | \
+         awk '{ g[$1] = g[$1] \" \" $2 } END { for (i in g) print g[i] }' | sort",
+    )
+}
+
+#[test]
+fn a_file_no_longer_linked_in_the_source_is_never_written_through_its_old_links() {
+    // rsync --inplace writes into the inode it finds, through every link it has: a
+    // snapshot whose A and B were linked would get B's new contents in A too.
+    let (world, _disk) = btrfs_world();
+    let source = world.source.clone();
+    sh(
+        &source,
+        // Enough that stays as it was for the list to be cheaper than a walk.
+        "mkdir pad && for i in $(seq 30); do echo $i > pad/$i; done && \
+         mkdir links && cd links && echo aaaa > a && ln a b && echo cccc > c && ln c d && \
+         echo eeee > e && ln e f && touch -d '2024-01-01 12:00' a c e",
+    );
+    support::settle();
+    world.run_expecting("2026-03-01", 0);
+    let day1 = world.local_task().join("2026-03-01");
+    let before = dump(&day1);
+
+    // b gets contents of its own; d becomes a copy with another mode; e gains a
+    // third link.
+    let night = |date: &str, changes: &str| {
+        sh(&source.join("links"), changes);
+        world.run_expecting(date, 0);
+        let snapshot = world.local_task().join(date);
+        assert_eq!(
+            faithful(&snapshot),
+            faithful(&source),
+            "{date}: {}",
+            world.step_log("backup")
+        );
+        assert_eq!(link_groups(&snapshot), link_groups(&source), "{date}");
+        world.step_log("backup")
+    };
+    let log = night(
+        "2026-03-02",
+        "rm b && echo bbbbbbbb > b && touch -d '2024-01-01 12:00' b && \
+         cp -p d d.new && mv d.new d && chmod 0600 d && ln e g",
+    );
+    assert!(
+        log.contains("into which rsync --inplace writes the "),
+        "the second night is made from the record of the first: {log}"
+    );
+    assert_eq!(dump(&day1), before, "the older snapshot must not change");
+
+    // Without the record, rsync walks both trees: every link in .in-progress is
+    // given an inode of its own first.
+    fs::remove_file(world.state.join("changes/data/manifest")).unwrap();
+    let day2 = world.local_task().join("2026-03-02");
+    let before2 = dump(&day2);
+    let log = night(
+        "2026-03-03",
+        "rm f && echo ffffffffff > f && touch -d '2024-01-01 12:00' f e && \
+         rm a && cp -p b a && chmod 0640 a",
+    );
+    assert!(
+        log.contains("with more than one link an inode of its own"),
+        "{log}"
+    );
+    assert_eq!(dump(&day2), before2, "the older snapshot must not change");
+    assert_eq!(dump(&day1), before, "nor the oldest");
+}

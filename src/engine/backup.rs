@@ -17,6 +17,7 @@ use std::process::{Command, Stdio};
 use jiff::civil::Date;
 
 use super::farm;
+use super::manifest;
 use super::rsync::Rsync;
 use super::scan::{Scan, Transfer};
 use super::{Done, Engine, StepReturn};
@@ -109,19 +110,31 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
         .ssh(ssh_config);
     let store = farm::Store::new(engine.state.changes(&task.name));
     store.forget()?;
-    let night = match (way, link_dest) {
-        (Way::Btrfs, _) => Night::Branch(branch_from),
-        (Way::Rsync, None) => Night::LinkDest(None),
-        (Way::Rsync, Some(base)) => {
-            let tonight = Tonight {
-                task,
-                side: &side,
-                found: &found,
-                reading: &reading,
-                exclude_file: &exclude_file,
-            };
-            tonight.farm_or_link_dest(base, log)?
+    let tonight = Tonight {
+        task,
+        side: &side,
+        found: &found,
+        reading: &reading,
+        exclude_file: &exclude_file,
+        store: &store,
+    };
+    let record = task
+        .source
+        .local_path()
+        .map(|source| manifest::settings(source, &exclude_file, reading.options()));
+    // The record of the source as it was when `link_dest` was taken, if it is that.
+    let before = match (record, link_dest) {
+        (Some(settings), Some(base)) => farm::identity(&task.local_dir, base)
+            .and_then(|id| manifest::Manifest::load(&store.manifest(), base, id, settings)),
+        _ => None,
+    };
+    let (night, read) = match (way, link_dest) {
+        (Way::Btrfs, _) => {
+            side.branch(log, branch_from)?;
+            tonight.on_btrfs(branch_from, before.as_ref(), log)?
         }
+        (Way::Rsync, None) => (Night::LinkDest(None), tonight.read_source(None, log)?),
+        (Way::Rsync, Some(base)) => tonight.farm_or_link_dest(base, before.as_ref(), log)?,
     };
     log.line(&match (&night, commit) {
         (Night::Branch(Some(base)), _) => format!(
@@ -130,6 +143,14 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
         ),
         (Night::Branch(None), _) => format!(
             "snapshot {today}: a read-only subvolume, a full copy (no earlier subvolume)"
+        ),
+        (Night::Patch(changes), _) => format!(
+            "snapshot {today}: a read-only subvolume, from a writable snapshot of {} into \
+             which rsync --inplace writes the {} entries that are new or changed, {} \
+             removed first",
+            changes.base,
+            changes.list.len(),
+            changes.breaks.len()
         ),
         (Night::Farm(changes, _), _) => format!(
             "snapshot {today}: a hard-link copy of {} (a link farm); {} entries that went or \
@@ -151,20 +172,24 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
     });
 
     let made = match night {
-        Night::Branch(_) => Made::Branch,
+        Night::Branch(_) | Night::Patch(_) => Made::Branch,
         _ => Made::Rsync,
     };
     let mut lists = 0;
     let (kept_warnings, stats) = match &night {
-        Night::Farm(changes, _) => {
+        Night::Farm(changes, _) | Night::Patch(changes) => {
             lists = store.write(changes)?;
-            let writing = reading.clone().with("--stats").progress();
+            let (base, writing) = match matches!(night, Night::Patch(_)) {
+                true => (String::new(), reading.clone().with("--inplace")),
+                false => (snapshot::name(changes.base), reading.clone()),
+            };
+            let writing = writing.with("--stats").progress();
             let mut command = Command::new(&engine.scripts.replay);
             command
                 .arg("")
                 .arg(&task.local_dir)
                 .arg(task.source.for_rsync())
-                .arg(snapshot::name(changes.base))
+                .arg(base)
                 .arg(store.breaks())
                 .arg(store.list())
                 .args(writing.options())
@@ -183,9 +208,6 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
                 .mirror()
                 .when(made == Made::Branch, "--inplace")
                 .progress();
-            if made == Made::Branch {
-                side.branch(log, branch_from)?;
-            }
             let mut command = Command::new(&engine.scripts.backup);
             command
                 .arg(&task.local_dir)
@@ -204,6 +226,11 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
 
     let (after, committed) = side.commit(log, today, commit, made)?;
     warnings.extend(committed);
+    if let (Some(read), Some(settings), true) = (read, record, replayable) {
+        // What the next night's change list is read against.
+        let id = farm::identity(&task.local_dir, today).unwrap_or_default();
+        read.manifest(today, id, settings).save(&store.manifest())?;
+    }
     if let (Night::Farm(changes, base_id), true) = (&night, replayable) {
         // What the sync replays on a target that holds this same base.
         store.remember(&farm::Night {
@@ -224,53 +251,150 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
     })
 }
 
-/// What deciding between a link farm and `--link-dest` reads.
+/// What deciding how tonight's snapshot is made reads.
 struct Tonight<'a> {
     task: &'a TaskPlan,
     side: &'a Side<'a>,
     found: &'a Listing,
     reading: &'a Rsync,
     exclude_file: &'a Path,
+    store: &'a farm::Store,
 }
 
 impl Tonight<'_> {
-    /// Makes the link farm of `base` and reads tonight's change list against it; when
-    /// either cannot be had, the farm is removed again and the night is `--link-dest`'s.
-    /// The farm comes first and the dry run reads it (a copy of `base`): what is read
-    /// as unchanged then stays so for as short a time as can be before rsync writes.
-    fn farm_or_link_dest(&self, base: Date, log: &mut StepLog) -> Result<Night, StepError> {
-        let task = self.task;
-        let base_id = farm::identity(&task.local_dir, base).unwrap_or_default();
-        let why = match self.side.farm(log, base) {
-            Err(e) => format!("the hard-link copy of {base} could not be made ({e})"),
-            Ok(_) => {
-                let mut dry_run = self
-                    .reading
-                    .clone()
-                    .with("--dry-run")
-                    .with("--delete")
-                    .with("--delete-excluded")
-                    .with("--stats")
-                    .with(super::itemize::ITEM)
-                    .command();
-                dry_run
-                    .arg("--from0")
-                    .arg(format!("--exclude-from={}", self.exclude_file.display()))
-                    .arg("--")
-                    .arg(format!("{}/", task.source.for_rsync()))
-                    .arg(format!(
-                        "{}/",
-                        task.local_dir.join(".in-progress").display()
-                    ));
-                match farm::survey(&mut dry_run, base, &self.side.to_string(), log)? {
-                    Ok(changes) => return Ok(Night::Farm(changes, base_id)),
-                    Err(why) => why,
-                }
+    /// Reads a local source alone (`manifest::read`): tonight's record and, against
+    /// `before`, what changed. `None` for a source over SSH, or one the listing could
+    /// not read whole (the step log says why; the next night then walks both trees).
+    fn read_source(
+        &self,
+        before: Option<&manifest::Manifest>,
+        log: &mut StepLog,
+    ) -> Result<Option<manifest::Reading>, StepError> {
+        let Some(source) = self.task.source.local_path() else {
+            return Ok(None);
+        };
+        let empty = match manifest::empty_dir(self.store.dir()) {
+            Ok(empty) => empty,
+            Err(why) => {
+                log.line(&format!("the source is not read alone tonight: {why}"));
+                return Ok(None);
             }
         };
+        let mut listing = Rsync::listing(self.task.one_file_system)
+            .with(super::itemize::ITEM)
+            .command();
+        listing
+            .arg("--from0")
+            .arg(format!("--exclude-from={}", self.exclude_file.display()))
+            .arg("--")
+            .arg(format!("{}/", source.display()))
+            .arg(format!("{}/", empty.display()));
+        Ok(match manifest::read(&mut listing, source, before, log)? {
+            Ok(read) => Some(read),
+            Err(why) => {
+                log.line(&format!("the source is not read alone tonight: {why}"));
+                None
+            }
+        })
+    }
+
+    /// A btrfs night, `.in-progress` already a writable snapshot of `branched`: the
+    /// change list from the record when the record describes `branched`, else rsync's
+    /// walk of both trees, every hard link in `.in-progress` first given an inode of
+    /// its own (rsync writes in place through every link of an inode).
+    fn on_btrfs(
+        &self,
+        branched: Option<Date>,
+        before: Option<&manifest::Manifest>,
+        log: &mut StepLog,
+    ) -> Result<(Night, Option<manifest::Reading>), StepError> {
+        let before = before.filter(|b| Some(b.date) == branched);
+        let read = self.read_source(before, log)?;
+        if let (Some(base), Some(_), Some(r)) = (branched, before, read.as_ref()) {
+            let base_dir = self.task.local_dir.join(snapshot::name(base));
+            log.line(&r.words(base));
+            match r.changes(&base_dir, base, false) {
+                Ok(changes) => return Ok((Night::Patch(changes), read)),
+                Err(why) => log.line(&format!("not a change list tonight: {why}")),
+            }
+        }
+        if branched.is_some() {
+            self.side.unshare(log)?;
+        }
+        Ok((Night::Branch(branched), read))
+    }
+
+    /// Makes the link farm of `base` and reads tonight's change list against it (from
+    /// the record `before` when it describes `base`, else from a dry run of both
+    /// trees); when either cannot be had, the farm is removed again and the night is
+    /// `--link-dest`'s. The farm comes first and the list is read after it: what is
+    /// read as unchanged then stays so for as short a time as can be before rsync
+    /// writes.
+    fn farm_or_link_dest(
+        &self,
+        base: Date,
+        before: Option<&manifest::Manifest>,
+        log: &mut StepLog,
+    ) -> Result<(Night, Option<manifest::Reading>), StepError> {
+        let task = self.task;
+        let base_id = farm::identity(&task.local_dir, base).unwrap_or_default();
+        let base_dir = task.local_dir.join(snapshot::name(base));
+        if let Err(e) = self.side.farm(log, base) {
+            let why = format!("the hard-link copy of {base} could not be made ({e})");
+            return self.link_dest(base, &why, None, log);
+        }
+        let read = self.read_source(before, log)?;
+        let listed = match (&read, before) {
+            (Some(read), Some(_)) => {
+                log.line(&read.words(base));
+                read.changes(&base_dir, base, true)
+            }
+            _ => self.dry_run(base, log)?,
+        };
+        match listed {
+            Ok(changes) => Ok((Night::Farm(changes, base_id), read)),
+            Err(why) => self.link_dest(base, &why, read, log),
+        }
+    }
+
+    /// The itemized dry run of the source against the farm: the change list, or why
+    /// there is none.
+    fn dry_run(
+        &self,
+        base: Date,
+        log: &mut StepLog,
+    ) -> Result<Result<farm::Changes, String>, StepError> {
+        let mut dry_run = self
+            .reading
+            .clone()
+            .with("--dry-run")
+            .with("--delete")
+            .with("--delete-excluded")
+            .with("--stats")
+            .with(super::itemize::ITEM)
+            .command();
+        dry_run
+            .arg("--from0")
+            .arg(format!("--exclude-from={}", self.exclude_file.display()))
+            .arg("--")
+            .arg(format!("{}/", self.task.source.for_rsync()))
+            .arg(format!(
+                "{}/",
+                self.task.local_dir.join(".in-progress").display()
+            ));
+        farm::survey(&mut dry_run, base, &self.side.to_string(), log)
+    }
+
+    fn link_dest(
+        &self,
+        base: Date,
+        why: &str,
+        read: Option<manifest::Reading>,
+        log: &mut StepLog,
+    ) -> Result<(Night, Option<manifest::Reading>), StepError> {
         log.line(&format!("not a link farm tonight: {why}"));
         self.side.prepare(log, self.found, Way::Rsync)?;
-        Ok(Night::LinkDest(Some(base)))
+        Ok((Night::LinkDest(Some(base)), read))
     }
 }
 
@@ -278,6 +402,9 @@ impl Tonight<'_> {
 enum Night {
     /// A writable btrfs snapshot of this subvolume (or an empty one), rsync --inplace.
     Branch(Option<Date>),
+    /// A writable btrfs snapshot of the change list's base, rsync --inplace of the
+    /// list alone.
+    Patch(farm::Changes),
     /// A link farm of the change list's base, whose directory's identity is kept.
     Farm(farm::Changes, u64),
     /// rsync --link-dest to this snapshot (or a full copy).

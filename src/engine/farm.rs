@@ -82,37 +82,47 @@ impl Changes {
                 changes.list.push(item.name.clone());
             }
         }
-        // A removal changes its directory's times in the farm, and a directory whose
-        // source did not change (an exclude added, a chmod inside) is not listed:
-        // each is listed, so rsync sets them back.
-        // One that is itself removed (an excluded directory, gone with what it held)
-        // is not: rsync applies no directory exclude to a listed entry, and would make
-        // it again.
-        let removed: BTreeSet<&Path> = changes.breaks.iter().map(PathBuf::as_path).collect();
-        let mut listed: BTreeSet<PathBuf> = changes.list.iter().cloned().collect();
-        for gone in &changes.breaks {
+        changes.list_parents_of_breaks();
+        changes.not_most_of_the_tree()?;
+        Ok(changes)
+    }
+
+    /// A removal changes its directory's times in the farm, and a directory whose
+    /// source did not change (an exclude added, a chmod inside) is not listed: each
+    /// is listed, so rsync sets them back. One that is itself removed (an excluded
+    /// directory, gone with what it held) is not: rsync applies no directory exclude
+    /// to a listed entry, and would make it again.
+    pub(super) fn list_parents_of_breaks(&mut self) {
+        let removed: BTreeSet<&Path> = self.breaks.iter().map(PathBuf::as_path).collect();
+        let mut listed: BTreeSet<PathBuf> = self.list.iter().cloned().collect();
+        let mut parents = Vec::new();
+        for gone in &self.breaks {
             let parent = gone
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty() && !removed.contains(p));
             if let Some(parent) = parent.filter(|p| listed.insert(p.to_path_buf())) {
-                changes.list.push(parent.to_path_buf());
+                parents.push(parent.to_path_buf());
             }
         }
-        // A farm whose most entries are removed again costs a copy of the tree more
-        // than a fresh snapshot does.
-        let entries = changes.stats.files_total;
-        if entries > 0 && 2 * changes.list.len() as u64 > entries {
+        self.list.extend(parents);
+    }
+
+    /// A farm whose most entries are removed again costs a copy of the tree more
+    /// than a fresh snapshot does.
+    pub(super) fn not_most_of_the_tree(&self) -> Result<(), String> {
+        let entries = self.stats.files_total;
+        if entries > 0 && 2 * self.list.len() as u64 > entries {
             return Err(format!(
                 "{} of its {entries} entries changed, and a fresh copy is cheaper",
-                changes.list.len()
+                self.list.len()
             ));
         }
-        Ok(changes)
+        Ok(())
     }
 }
 
 /// Relative, and no `.` or `..` inside (the top directory is `.` alone).
-fn plain(name: &Path) -> bool {
+pub(super) fn plain(name: &Path) -> bool {
     name == Path::new(".")
         || (!name.as_os_str().is_empty()
             && name.components().all(|c| matches!(c, Component::Normal(_))))
@@ -185,6 +195,15 @@ impl Store {
         Store { dir }
     }
 
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The record of the source the newest snapshot was made from (`manifest`).
+    pub fn manifest(&self) -> PathBuf {
+        self.dir.join("manifest")
+    }
+
     pub fn breaks(&self) -> PathBuf {
         self.dir.join("breaks")
     }
@@ -253,7 +272,7 @@ impl Store {
             night.total_size,
             night.lists
         );
-        write_whole(&self.night_file(), &text)
+        write_whole(&self.night_file(), text.as_bytes())
     }
 
     /// The night the lists made, if they are whole and were the last.
@@ -280,7 +299,10 @@ impl Store {
     pub fn gave(&self, target: &str, at: &str, date: Date, id: u64) -> Result<(), StepError> {
         fs_err::create_dir_all(&self.dir)
             .map_err(|e| StepError::new(ErrorKind::Io, e.to_string()))?;
-        write_whole(&self.target_file(target), &format!("{date} {id}\n{at}"))
+        write_whole(
+            &self.target_file(target),
+            format!("{date} {id}\n{at}").as_bytes(),
+        )
     }
 
     /// What `target` was last given while its directory was `at`, by date and local
@@ -329,18 +351,18 @@ fn fingerprint(breaks: &[u8], list: &[u8]) -> u64 {
 }
 
 /// FNV-1a, 64 bits: a fingerprint that stays the same from one build to the next.
-fn fnv(bytes: &[u8]) -> u64 {
+pub(super) fn fnv(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
         (hash ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
 }
 
-fn write_whole(path: &Path, text: &str) -> Result<(), StepError> {
+pub(super) fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), StepError> {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".partial");
     let partial = path.with_file_name(name);
     let mut file = fs_err::File::create(&partial).map_err(|e| io(&partial, e))?;
-    file.write_all(text.as_bytes())
+    file.write_all(bytes)
         .and_then(|()| file.sync_all())
         .map_err(|e| io(&partial, e))?;
     fs_err::rename(&partial, path).map_err(|e| io(path, e))?;

@@ -16,6 +16,7 @@ pub mod farm;
 mod hook;
 pub mod hook_group;
 pub mod itemize;
+mod manifest;
 mod prune;
 pub mod rsync;
 pub mod scan;

@@ -33,6 +33,16 @@ impl Rsync {
         }
     }
 
+    /// A listing of a source, as rsync's walk sees it (its excludes, what `-a` keeps,
+    /// one file system or not): a dry run, which against an empty directory prints
+    /// every entry as new (with the caller's `--out-format`) and reads only the source.
+    pub fn listing(one_file_system: bool) -> Rsync {
+        Rsync {
+            options: vec!["-a".into(), "--dry-run".into()],
+        }
+        .when(one_file_system, "--one-file-system")
+    }
+
     /// `option`, added.
     pub fn with(mut self, option: impl Into<String>) -> Rsync {
         self.options.push(option.into());

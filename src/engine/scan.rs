@@ -145,18 +145,41 @@ impl Scan {
     /// loop every transfer is read by. `take` sees each stdout line first and keeps
     /// the ones it wants (`--out-format` items); the rest are rsync's to classify.
     pub fn run(
+        self,
+        command: &mut Command,
+        log: &mut StepLog,
+        take: impl FnMut(&str) -> bool,
+    ) -> Result<(Vec<String>, TransferStats), StepError> {
+        self.run_logged(command, log, true, take)
+    }
+
+    /// As `run`, for a listing of a whole tree: its stdout is not kept in the log.
+    pub fn run_listing(
+        self,
+        command: &mut Command,
+        log: &mut StepLog,
+        take: impl FnMut(&str) -> bool,
+    ) -> Result<(Vec<String>, TransferStats), StepError> {
+        self.run_logged(command, log, false, take)
+    }
+
+    fn run_logged(
         mut self,
         command: &mut Command,
         log: &mut StepLog,
+        log_stdout: bool,
         mut take: impl FnMut(&str) -> bool,
     ) -> Result<(Vec<String>, TransferStats), StepError> {
-        let code = log
-            .run(command, |stream, line| match stream {
-                Stream::Stdout if take(line) => {}
-                Stream::Stdout => self.stdout(line),
-                Stream::Stderr => self.stderr(line),
-            })
-            .map_err(|e| StepError::new(ErrorKind::Io, e.to_string()))?;
+        let on_line = |stream: Stream, line: &str| match stream {
+            Stream::Stdout if take(line) => {}
+            Stream::Stdout => self.stdout(line),
+            Stream::Stderr => self.stderr(line),
+        };
+        let code = match log_stdout {
+            true => log.run(command, on_line),
+            false => log.run_listing(command, on_line),
+        }
+        .map_err(|e| StepError::new(ErrorKind::Io, e.to_string()))?;
         self.finish("rsync", code)
     }
 

@@ -346,6 +346,13 @@ impl<'a> Side<'a> {
         self.call(log, "branch", &args)
     }
 
+    /// Gives every entry of the writable snapshot `.in-progress` that has more than
+    /// one link an inode of its own (a copy-on-write copy), before an rsync that
+    /// writes in place.
+    pub fn unshare(&self, log: &mut StepLog) -> Result<(Listing, Vec<String>), StepError> {
+        self.call(log, "unshare", &[])
+    }
+
     /// Makes `.in-progress` a hard-link copy of the snapshot `base` (a link farm, to
     /// be brought up to date from a change list by `replay.sh`).
     pub fn farm(&self, log: &mut StepLog, base: Date) -> Result<(Listing, Vec<String>), StepError> {
