@@ -18,8 +18,8 @@
 #                                             up to date from a change list (replay.sh)
 #   snapshots.sh commit  DIR NAME new|replace [move|btrfs|received]
 #                                             make DIR/.in-progress the snapshot DIR/NAME: by
-#                                             a rename (move), by a read-only btrfs snapshot of
-#                                             it (btrfs); received: rename DIR/.sync-NAME, a
+#                                             a rename (move), made read-only and renamed
+#                                             (btrfs); received: rename DIR/.sync-NAME, a
 #                                             subvolume `btrfs receive` completed
 #   snapshots.sh prune   DIR NAME...          remove the snapshots DIR/NAME...
 #   snapshots.sh freeze  DIR NAME             a read-only btrfs snapshot DIR/.sync-NAME of
@@ -300,9 +300,11 @@ commit() {
 		mv -- "$dir/$name" "$dir/.replaced-$name"
 	fi
 	if [ "$from" = btrfs ]; then
-		# One call: the dated name appears as a whole, read-only snapshot or not at all.
-		btrfs subvolume snapshot -r -- "$made" "$dir/$name" >/dev/null
-		retire "$made"
+		# Read-only first, then the one rename: the dated name appears as a whole,
+		# read-only snapshot or not at all. (A read-only snapshot of it would cost a
+		# transaction commit that writes out all the night wrote, and a deletion.)
+		btrfs property set -ts "$made" ro true
+		mv -- "$made" "$dir/$name"
 	else
 		mv -- "$made" "$dir/$name"
 	fi
@@ -330,6 +332,9 @@ branch() {
 	case $kind in
 	d)
 		is_subvolume "$dir/.in-progress" || die "refusing: $dir/.in-progress is not a subvolume"
+		# A run stopped between making it read-only and renaming it (commit).
+		[ "$(btrfs property get -ts "$dir/.in-progress" ro)" = ro=false ] ||
+			btrfs property set -ts "$dir/.in-progress" ro false
 		note "resuming the subvolume $dir/.in-progress of an earlier run"
 		;;
 	-)

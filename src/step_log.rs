@@ -191,7 +191,9 @@ impl StepLog {
             .spawn()
             .map_err(|e| io::Error::new(e.kind(), format!("cannot start {program}: {e}")))?;
 
-        let (sender, lines) = mpsc::channel::<(Stream, String)>();
+        // Bounded: a program that prints faster than its lines are read (a listing of
+        // a whole tree) waits for them instead of filling this process's memory.
+        let (sender, lines) = mpsc::sync_channel::<(Stream, String)>(1024);
         let stderr = child.stderr.take().expect("piped");
         let stderr_sender = sender.clone();
         let stderr_thread =
@@ -321,7 +323,11 @@ const STUCK: Duration = Duration::from_secs(30);
 /// Sends each line read from `from` (lossily decoded) down `to`.
 /// Sends each line of `from`: ended by `\n`, or by a lone `\r` (rsync's progress
 /// updates rewrite one line with `\r`; they must arrive as they are printed).
-fn forward(from: impl Read, stream: Stream, to: &mpsc::Sender<(Stream, String)>) -> io::Result<()> {
+fn forward(
+    from: impl Read,
+    stream: Stream,
+    to: &mpsc::SyncSender<(Stream, String)>,
+) -> io::Result<()> {
     let mut reader = BufReader::new(from);
     let mut line = Vec::new();
     // The line before ended with `\r`: a `\n` right after it ends nothing more.

@@ -105,6 +105,9 @@ impl Soak {
             }
         }
         soak.record();
+        // The source's record then knows every entry: the nights after the first
+        // are read against it.
+        support::settle();
         soak
     }
 

@@ -212,6 +212,9 @@ impl Soak {
         if let Some(user) = &soak.target_user {
             support::sshd::chown_tree(&soak.world.remote, user.uid, user.gid);
         }
+        // The source's record then knows every entry: the nights after the first
+        // are read against it.
+        support::settle();
         soak
     }
 

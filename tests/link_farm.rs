@@ -296,3 +296,40 @@ fn a_farm_that_cannot_be_made_is_a_night_by_link_dest_and_the_farm_is_removed() 
         ["2026-03-01", "2026-03-02"]
     );
 }
+
+#[test]
+fn after_six_nights_read_against_the_record_the_seventh_compares_with_the_snapshot_itself() {
+    let world = World::new();
+    support::settle();
+    let logs: Vec<String> = (1..=8)
+        .map(|day| {
+            let date = format!("2026-03-{day:02}");
+            world.run_expecting(&date, 0);
+            world.step_log("backup")
+        })
+        .collect();
+    let read_alone = "read the source alone against its record of";
+    assert!(
+        !logs[0].contains(read_alone),
+        "the first night is a full copy"
+    );
+    for (night, log) in logs[1..7].iter().enumerate() {
+        assert!(
+            log.contains(read_alone) && log.contains("(a link farm)"),
+            "night {}: {log}",
+            night + 2
+        );
+    }
+    assert!(
+        logs[7].contains(
+            "the source is compared with 2026-03-07 itself tonight, as after every 6 nights"
+        ) && !logs[7].contains(read_alone)
+            && logs[7].contains("(a link farm)"),
+        "{}",
+        logs[7]
+    );
+    assert_eq!(
+        differences(&world.source, &world.local_task().join("2026-03-08")),
+        ""
+    );
+}

@@ -128,6 +128,18 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
             .and_then(|id| manifest::Manifest::load(&store.manifest(), base, id, settings)),
         _ => None,
     };
+    let before = match before {
+        Some(old) if old.age >= manifest::WALK_AFTER => {
+            log.line(&format!(
+                "the source is compared with {} itself tonight, as after every {} nights \
+                 made from the record of the source",
+                old.date,
+                manifest::WALK_AFTER
+            ));
+            None
+        }
+        before => before,
+    };
     let (night, read) = match (way, link_dest) {
         (Way::Btrfs, _) => {
             side.branch(log, branch_from)?;
@@ -229,7 +241,13 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
     if let (Some(read), Some(settings), true) = (read, record, replayable) {
         // What the next night's change list is read against.
         let id = farm::identity(&task.local_dir, today).unwrap_or_default();
-        read.manifest(today, id, settings).save(&store.manifest())?;
+        let from_record = matches!(night, Night::Patch(_) | Night::Farm(..));
+        let age = match (&before, from_record) {
+            (Some(old), true) => old.age + 1,
+            _ => 0,
+        };
+        read.manifest(today, id, settings, age)
+            .save(&store.manifest())?;
     }
     if let (Night::Farm(changes, base_id), true) = (&night, replayable) {
         // What the sync replays on a target that holds this same base.

@@ -39,6 +39,9 @@ pub struct Manifest {
     /// What the source and its excludes were (`settings`): another source, another
     /// exclude or another option makes another tree.
     pub settings: u64,
+    /// How many nights in a row before this one's snapshot were made from a record
+    /// (`WALK_AFTER`).
+    pub age: u32,
     /// (hash of the path, fingerprint), sorted by path hash.
     entries: Vec<(u64, u64)>,
 }
@@ -49,7 +52,12 @@ const UNKNOWN: u64 = 0;
 /// How recent a change makes an entry's fingerprint `UNKNOWN`.
 pub const RACY: Duration = Duration::from_secs(2);
 
-const MAGIC: &str = "backup-server manifest 1";
+const MAGIC: &str = "backup-server manifest 2";
+
+/// After this many nights made from a record in a row, the next one walks the source
+/// and the newest snapshot side by side again: once a week, whatever a record cannot
+/// see (a snapshot changed by hand, a change time set back by a clock) is made right.
+pub const WALK_AFTER: u32 = 6;
 
 impl Manifest {
     fn fingerprint_of(&self, path_hash: u64) -> Option<u64> {
@@ -62,10 +70,11 @@ impl Manifest {
     /// Written whole or not at all, beside the change lists.
     pub fn save(&self, path: &Path) -> Result<(), StepError> {
         let mut bytes = format!(
-            "{MAGIC} {} {} {} {}\n",
+            "{MAGIC} {} {} {} {} {}\n",
             self.date,
             self.id,
             self.settings,
+            self.age,
             self.entries.len()
         )
         .into_bytes();
@@ -86,13 +95,14 @@ impl Manifest {
         let newline = bytes.iter().position(|b| *b == b'\n')?;
         let header = std::str::from_utf8(&bytes[..newline]).ok()?;
         let words: Vec<&str> = header.strip_prefix(MAGIC)?.split_whitespace().collect();
-        let [d, i, s, n] = words[..] else {
+        let [d, i, s, a, n] = words[..] else {
             return None;
         };
-        let (d, i, s, n): (Date, u64, u64, usize) = (
+        let (d, i, s, age, n): (Date, u64, u64, u32, usize) = (
             d.parse().ok()?,
             i.parse().ok()?,
             s.parse().ok()?,
+            a.parse().ok()?,
             n.parse().ok()?,
         );
         let body = &bytes[newline + 1..];
@@ -105,6 +115,7 @@ impl Manifest {
             date,
             id,
             settings,
+            age,
             entries,
         })
     }
@@ -140,12 +151,14 @@ pub struct Reading {
 }
 
 impl Reading {
-    /// The record of this reading, for the snapshot `date` (identity `id`).
-    pub fn manifest(self, date: Date, id: u64, settings: u64) -> Manifest {
+    /// The record of this reading, for the snapshot `date` (identity `id`), made from
+    /// a record `age` nights in a row.
+    pub fn manifest(self, date: Date, id: u64, settings: u64, age: u32) -> Manifest {
         Manifest {
             date,
             id,
             settings,
+            age,
             entries: self.entries,
         }
     }
@@ -334,7 +347,10 @@ pub fn read(
         if let Some(m) = meta.filter(|m| m.is_file() || m.is_symlink()) {
             reading.stats.total_size += m.len();
         }
-        if before.and_then(|b| b.fingerprint_of(hash)) != Some(print) || print == UNKNOWN {
+        // Without an earlier record there is nothing to compare with: the reading is
+        // only the next night's record.
+        let differs = |b: &Manifest| b.fingerprint_of(hash) != Some(print) || print == UNKNOWN;
+        if before.is_some_and(differs) {
             reading.touched.push(Touched { name, dir });
         }
         reading.entries.push((hash, print));
@@ -411,6 +427,7 @@ mod tests {
             date,
             id: 7,
             settings: 9,
+            age: 3,
             entries: vec![(1, 10), (5, UNKNOWN), (u64::MAX, 3)],
         };
         manifest.save(&path).unwrap();
