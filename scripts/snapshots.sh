@@ -390,14 +390,16 @@ unshare() {
 	is_subvolume "$dir/.in-progress" || die "refusing: $dir/.in-progress is not a subvolume"
 	# find follows no symlink, and -xdev keeps it inside the subvolume; the copy never
 	# writes into an inode that is there (--remove-destination), and only a rename
-	# replaces the entry.
-	find "$dir/.in-progress" -xdev ! -type d -links +1 -exec sh -c '
+	# replaces the entry. /bin/sh, this script's own shell: a service's PATH may hold
+	# no sh (the backup disk is always local, so this never runs on a target).
+	# shellcheck disable=SC2016 # expanded by the shell find runs
+	find "$dir/.in-progress" -xdev ! -type d -links +1 -exec /bin/sh -c '
 		top=$1
 		shift
 		for entry do
 			cp --reflink=always -a --remove-destination -- "$entry" "$top/.unshare" &&
 				mv -f -- "$top/.unshare" "$entry" || exit 1
-		done' sh "$dir/.in-progress" {} +
+		done' /bin/sh "$dir/.in-progress" {} +
 	note "gave every entry of $dir/.in-progress with more than one link an inode of its own"
 	listing "$dir" no-space
 }
