@@ -148,6 +148,8 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
         (Way::Rsync, None) => (Night::LinkDest(None), tonight.read_source(None, log)?),
         (Way::Rsync, Some(base)) => tonight.farm_or_link_dest(base, before.as_ref(), log)?,
     };
+    // The night is decided: the old record's memory goes before the transfer's.
+    let before_age = before.map(|old| old.age);
     log.line(&match (&night, commit) {
         (Night::Branch(Some(base)), _) => format!(
             "snapshot {today}: a read-only subvolume, from a writable snapshot of {base} \
@@ -242,8 +244,8 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
         // What the next night's change list is read against.
         let id = farm::identity(&task.local_dir, today).unwrap_or_default();
         let from_record = matches!(night, Night::Patch(_) | Night::Farm(..));
-        let age = match (&before, from_record) {
-            (Some(old), true) => old.age + 1,
+        let age = match (before_age, from_record) {
+            (Some(age), true) => age + 1,
             _ => 0,
         };
         read.manifest(today, id, settings, age)

@@ -358,12 +358,22 @@ pub(super) fn fnv(bytes: &[u8]) -> u64 {
 }
 
 pub(super) fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), StepError> {
+    write_whole_with(path, |file| file.write_all(bytes))
+}
+
+/// As `write_whole`, what `write` writes (through a buffer) instead of bytes at hand.
+pub(super) fn write_whole_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), StepError> {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".partial");
     let partial = path.with_file_name(name);
-    let mut file = fs_err::File::create(&partial).map_err(|e| io(&partial, e))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
+    let file = fs_err::File::create(&partial).map_err(|e| io(&partial, e))?;
+    let mut buffered = std::io::BufWriter::new(file);
+    write(&mut buffered)
+        .and_then(|()| buffered.into_inner().map_err(|e| e.into_error()))
+        .and_then(|file| file.sync_all())
         .map_err(|e| io(&partial, e))?;
     fs_err::rename(&partial, path).map_err(|e| io(path, e))?;
     // The rename itself is durable only once the directory is.

@@ -15,7 +15,7 @@
 //! whatever changed after it differs from it the next night.
 
 use std::collections::HashSet;
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -67,33 +67,33 @@ impl Manifest {
             .map(|at| self.entries[at].1)
     }
 
-    /// Written whole or not at all, beside the change lists.
+    /// Written whole or not at all, beside the change lists (through a buffer: the
+    /// record is 16 bytes an entry, and is not copied whole in memory).
     pub fn save(&self, path: &Path) -> Result<(), StepError> {
-        let mut bytes = format!(
-            "{MAGIC} {} {} {} {} {}\n",
-            self.date,
-            self.id,
-            self.settings,
-            self.age,
-            self.entries.len()
-        )
-        .into_bytes();
-        bytes.reserve(16 * self.entries.len());
-        for (hash, print) in &self.entries {
-            bytes.extend_from_slice(&hash.to_le_bytes());
-            bytes.extend_from_slice(&print.to_le_bytes());
-        }
-        farm::write_whole(path, &bytes)
+        farm::write_whole_with(path, |file| {
+            writeln!(
+                file,
+                "{MAGIC} {} {} {} {} {}",
+                self.date,
+                self.id,
+                self.settings,
+                self.age,
+                self.entries.len()
+            )?;
+            for (hash, print) in &self.entries {
+                file.write_all(&hash.to_le_bytes())?;
+                file.write_all(&print.to_le_bytes())?;
+            }
+            Ok(())
+        })
     }
 
     /// The record at `path` if it is whole and describes the snapshot `date` whose
     /// identity is `id`, read with these `settings`.
     pub fn load(path: &Path, date: Date, id: u64, settings: u64) -> Option<Manifest> {
-        let mut file = std::fs::File::open(path).ok()?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).ok()?;
-        let newline = bytes.iter().position(|b| *b == b'\n')?;
-        let header = std::str::from_utf8(&bytes[..newline]).ok()?;
+        let mut file = BufReader::new(std::fs::File::open(path).ok()?);
+        let mut header = String::new();
+        file.read_line(&mut header).ok()?;
         let words: Vec<&str> = header.strip_prefix(MAGIC)?.split_whitespace().collect();
         let [d, i, s, a, n] = words[..] else {
             return None;
@@ -105,13 +105,22 @@ impl Manifest {
             a.parse().ok()?,
             n.parse().ok()?,
         );
-        let body = &bytes[newline + 1..];
-        if (d, i, s) != (date, id, settings) || body.len() != 16 * n {
+        if (d, i, s) != (date, id, settings) {
             return None;
         }
-        let word = |at: usize| u64::from_le_bytes(body[at..at + 8].try_into().unwrap());
-        let entries: Vec<(u64, u64)> = (0..n).map(|k| (word(16 * k), word(16 * k + 8))).collect();
-        entries.is_sorted().then_some(Manifest {
+        let mut entries = Vec::with_capacity(n);
+        let mut entry = [0u8; 16];
+        for _ in 0..n {
+            file.read_exact(&mut entry).ok()?;
+            let (hash, print) = entry.split_at(8);
+            entries.push((
+                u64::from_le_bytes(hash.try_into().ok()?),
+                u64::from_le_bytes(print.try_into().ok()?),
+            ));
+        }
+        // Nothing after the last entry, and in order: otherwise it is not one we wrote.
+        let whole = file.read(&mut entry).ok()? == 0;
+        (whole && entries.is_sorted()).then_some(Manifest {
             date,
             id,
             settings,
