@@ -300,9 +300,10 @@ commit() {
 		mv -- "$dir/$name" "$dir/.replaced-$name"
 	fi
 	if [ "$from" = btrfs ]; then
-		# Read-only first, then the one rename: the dated name appears as a whole,
-		# read-only snapshot or not at all. (A read-only snapshot of it would cost a
-		# transaction commit that writes out all the night wrote, and a deletion.)
+		# On disk first: a power cut must not leave the date on a file whose new size
+		# and time were committed before its data. Then read-only, then the one rename:
+		# the dated name appears as a whole, read-only snapshot or not at all.
+		sync -f -- "$made"
 		btrfs property set -ts "$made" ro true
 		mv -- "$made" "$dir/$name"
 	else
@@ -394,11 +395,12 @@ unshare() {
 	# no sh (the backup disk is always local, so this never runs on a target).
 	# shellcheck disable=SC2016 # expanded by the shell find runs
 	find "$dir/.in-progress" -xdev ! -type d -links +1 -exec /bin/sh -c '
-		top=$1
 		shift
 		for entry do
-			cp --reflink=always -a --remove-destination -- "$entry" "$top/.unshare" &&
-				mv -f -- "$top/.unshare" "$entry" || exit 1
+			# A name of its own beside the entry, that no entry of the source has.
+			temporary=$(mktemp -- "${entry%/*}/.unshare.XXXXXX") &&
+				cp --reflink=always -a --remove-destination -- "$entry" "$temporary" &&
+				mv -f -- "$temporary" "$entry" || exit 1
 		done' /bin/sh "$dir/.in-progress" {} +
 	note "gave every entry of $dir/.in-progress with more than one link an inode of its own"
 	listing "$dir" no-space

@@ -248,8 +248,10 @@ pub(super) fn run(engine: &Engine, task: &TaskPlan, log: &mut StepLog) -> StepRe
             (Some(age), true) => age + 1,
             _ => 0,
         };
-        read.manifest(today, id, settings, age)
-            .save(&store.manifest())?;
+        if let Some(source) = task.source.local_path() {
+            read.manifest(source, today, id, settings, age)
+                .save(&store.manifest())?;
+        }
     }
     if let (Night::Farm(changes, base_id), true) = (&night, replayable) {
         // What the sync replays on a target that holds this same base.
@@ -307,8 +309,8 @@ impl Tonight<'_> {
             .arg("--from0")
             .arg(format!("--exclude-from={}", self.exclude_file.display()))
             .arg("--")
-            .arg(format!("{}/", source.display()))
-            .arg(format!("{}/", empty.display()));
+            .arg(with_slash(source))
+            .arg(with_slash(&empty));
         Ok(match manifest::read(&mut listing, source, before, log)? {
             Ok(read) => Some(read),
             Err(why) => {
@@ -416,6 +418,13 @@ impl Tonight<'_> {
         self.side.prepare(log, self.found, Way::Rsync)?;
         Ok((Night::LinkDest(Some(base)), read))
     }
+}
+
+/// `dir/`, its bytes as they are (a path that is not UTF-8 stays itself).
+fn with_slash(dir: &Path) -> std::ffi::OsString {
+    let mut arg = dir.as_os_str().to_owned();
+    arg.push("/");
+    arg
 }
 
 /// How tonight's snapshot is made.

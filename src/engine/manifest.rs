@@ -154,21 +154,47 @@ struct Touched {
 /// what differs.
 #[derive(Debug)]
 pub struct Reading {
-    entries: Vec<(u64, u64)>,
+    /// (path hash, fingerprint, parent's path hash), in the listing's order: a
+    /// directory before what it holds.
+    order: Vec<(u64, u64, u64)>,
+    /// Every path hash, sorted.
+    hashes: Vec<u64>,
+    /// The directories, by name and fingerprint: read again after the transfer.
+    dirs: Vec<(PathBuf, u64, u64)>,
+    /// The directories holding an entry the record knew unchanged.
+    known_children: HashSet<u64>,
     touched: Vec<Touched>,
     stats: TransferStats,
+    since: SystemTime,
 }
 
 impl Reading {
-    /// The record of this reading, for the snapshot `date` (identity `id`), made from
-    /// a record `age` nights in a row.
-    pub fn manifest(self, date: Date, id: u64, settings: u64, age: u32) -> Manifest {
+    /// The record of this reading, for the snapshot `date` (identity `id`) of `source`,
+    /// made from a record `age` nights in a row; taken once the snapshot is made. A
+    /// directory that changed since it was listed (renamed away and back while rsync
+    /// wrote, say) may hold in the snapshot what its entries' own fingerprints do not
+    /// say: all it holds is recorded as unknown, and is read again the next night.
+    pub fn manifest(self, source: &Path, date: Date, id: u64, settings: u64, age: u32) -> Manifest {
+        let mut moved: HashSet<u64> = (self.dirs.iter())
+            .filter(|(name, _, print)| fingerprint(&source.join(name), self.since) != *print)
+            .map(|(_, hash, _)| *hash)
+            .collect();
+        let is_dir: HashSet<u64> = self.dirs.iter().map(|(_, hash, _)| *hash).collect();
+        let mut entries: Vec<(u64, u64)> = Vec::with_capacity(self.order.len());
+        for (hash, print, parent) in self.order {
+            let inside = hash != parent && moved.contains(&parent);
+            if inside && is_dir.contains(&hash) {
+                moved.insert(hash);
+            }
+            entries.push((hash, if inside { UNKNOWN } else { print }));
+        }
+        entries.sort_unstable();
         Manifest {
             date,
             id,
             settings,
             age,
-            entries: self.entries,
+            entries,
         }
     }
 
@@ -178,13 +204,12 @@ impl Reading {
             "read the source alone against its record of {base}: {} of its {} entries are \
              new or changed",
             self.touched.len(),
-            self.entries.len()
+            self.order.len()
         )
     }
 
     fn has(&self, path: &Path) -> bool {
-        let hash = path_hash(path);
-        self.entries.binary_search_by_key(&hash, |e| e.0).is_ok()
+        self.hashes.binary_search(&path_hash(path)).is_ok()
     }
 
     /// The change list against `base_dir`, the snapshot `base` the record described.
@@ -214,10 +239,25 @@ impl Reading {
             match (&before, touched.dir) {
                 (Some(was), true) if was.is_dir() => read.push(name),
                 (Some(_), true) => {
+                    if self.known_children.contains(&path_hash(name)) {
+                        return Err(format!(
+                            "{} is not a directory in {base}, yet holds entries the record knew",
+                            name.display()
+                        ));
+                    }
                     changes.breaks.push(name.to_path_buf());
                     fresh.insert(name.to_path_buf());
                 }
                 (None, true) => {
+                    // What it holds is in the snapshot only if listed: an entry the record
+                    // knew unchanged in a directory the snapshot lacks was recorded from
+                    // elsewhere (a directory renamed away and back).
+                    if self.known_children.contains(&path_hash(name)) {
+                        return Err(format!(
+                            "{} is not in {base}, yet holds entries the record knew",
+                            name.display()
+                        ));
+                    }
                     fresh.insert(name.to_path_buf());
                 }
                 (Some(was), false) => {
@@ -337,13 +377,17 @@ pub fn read(
     // seconds) and the clock's tick the kernel stamps them with.
     let since = SystemTime::now() - RACY;
     let mut reading = Reading {
-        entries: Vec::new(),
+        order: Vec::new(),
+        hashes: Vec::new(),
+        dirs: Vec::new(),
+        known_children: HashSet::new(),
         touched: Vec::new(),
         stats: TransferStats::default(),
+        since,
     };
     let mut dirs: HashSet<u64> = HashSet::new();
     let mut problem: Option<String> = None;
-    let add = |name: PathBuf, reading: &mut Reading, dirs: &mut HashSet<u64>| {
+    let add = |name: PathBuf, parent: u64, reading: &mut Reading, dirs: &mut HashSet<u64>| {
         let path = source.join(&name);
         let print = fingerprint(&path, since);
         let meta = std::fs::symlink_metadata(&path).ok();
@@ -351,6 +395,7 @@ pub fn read(
         let hash = path_hash(&name);
         if dir {
             dirs.insert(hash);
+            reading.dirs.push((name.clone(), hash, print));
         }
         reading.stats.files_total += 1;
         if let Some(m) = meta.filter(|m| m.is_file() || m.is_symlink()) {
@@ -361,10 +406,14 @@ pub fn read(
         let differs = |b: &Manifest| b.fingerprint_of(hash) != Some(print) || print == UNKNOWN;
         if before.is_some_and(differs) {
             reading.touched.push(Touched { name, dir });
+        } else if before.is_some() {
+            reading.known_children.insert(parent);
         }
-        reading.entries.push((hash, print));
+        reading.order.push((hash, print, parent));
+        reading.hashes.push(hash);
     };
-    add(PathBuf::from("."), &mut reading, &mut dirs);
+    let top = path_hash(Path::new("."));
+    add(PathBuf::from("."), top, &mut reading, &mut dirs);
     let (warnings, _) = Scan::new(Transfer::Backup, source.display().to_string()).run_listing(
         listing,
         log,
@@ -379,7 +428,7 @@ pub fn read(
                     let parent = item.name.parent().filter(|p| !p.as_os_str().is_empty());
                     let parent_hash = path_hash(parent.unwrap_or(Path::new(".")));
                     if dirs.contains(&parent_hash) {
-                        add(item.name, &mut reading, &mut dirs);
+                        add(item.name, parent_hash, &mut reading, &mut dirs);
                     } else {
                         problem.get_or_insert_with(|| {
                             format!(
@@ -406,8 +455,8 @@ pub fn read(
             "the listing could not read everything ({first})"
         )));
     }
-    reading.entries.sort_unstable();
-    if reading.entries.windows(2).any(|w| w[0].0 == w[1].0) {
+    reading.hashes.sort_unstable();
+    if reading.hashes.windows(2).any(|w| w[0] == w[1]) {
         return Ok(Err("two entries' names share a fingerprint".to_string()));
     }
     Ok(Ok(reading))
@@ -450,6 +499,85 @@ mod tests {
         let whole = std::fs::read(&path).unwrap();
         std::fs::write(&path, &whole[..whole.len() - 1]).unwrap();
         assert_eq!(Manifest::load(&path, date, 7, 9), None, "a torn record");
+    }
+
+    /// The source `dir` read by rsync's listing, against `before`.
+    fn reading(dir: &Path, before: Option<&Manifest>) -> Reading {
+        let empty = tempfile::tempdir().unwrap();
+        let mut listing = crate::engine::rsync::Rsync::listing(false)
+            .with(crate::engine::itemize::ITEM)
+            .command();
+        listing
+            .arg("--")
+            .arg(format!("{}/", dir.display()))
+            .arg(format!("{}/", empty.path().display()));
+        let mut log = StepLog::discard().unwrap();
+        read(&mut listing, dir, before, &mut log).unwrap().unwrap()
+    }
+
+    fn settled(dir: &Path) {
+        for entry in ["d/x", "d/sub/y", "z"] {
+            let path = dir.join(entry);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, entry).unwrap();
+        }
+        std::thread::sleep(RACY + Duration::from_millis(100));
+    }
+
+    #[test]
+    fn what_a_directory_moved_away_and_back_during_the_night_holds_is_read_again() {
+        let source = tempfile::tempdir().unwrap();
+        let dir = source.path();
+        settled(dir);
+        let date: Date = "2026-03-01".parse().unwrap();
+        let night = reading(dir, None);
+        // While rsync writes the snapshot, d/sub is elsewhere; it is back in the morning.
+        std::fs::rename(dir.join("d/sub"), dir.join("d/sub.away")).unwrap();
+        std::fs::rename(dir.join("d/sub.away"), dir.join("d/sub")).unwrap();
+        let record = night.manifest(dir, date, 1, 2, 0);
+        let unknown =
+            |name: &str| record.fingerprint_of(path_hash(Path::new(name))) == Some(UNKNOWN);
+        assert!(
+            unknown("d/x") && unknown("d/sub") && unknown("d/sub/y"),
+            "all d holds"
+        );
+        assert!(
+            !unknown("d") && !unknown("z") && !unknown("."),
+            "what holds it stays as listed"
+        );
+        let next = reading(dir, Some(&record));
+        let touched: Vec<&Path> = next.touched.iter().map(|t| t.name.as_path()).collect();
+        assert_eq!(
+            touched,
+            [
+                Path::new("d"),
+                Path::new("d/x"),
+                Path::new("d/sub"),
+                Path::new("d/sub/y")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_directory_the_snapshot_lacks_that_holds_known_entries_is_no_change_list() {
+        let source = tempfile::tempdir().unwrap();
+        let dir = source.path();
+        settled(dir);
+        let date: Date = "2026-03-01".parse().unwrap();
+        let record = reading(dir, None).manifest(dir, date, 1, 2, 0);
+        // d moves away and back after the record (its own change time moves, not its
+        // entries'), and the snapshot the record describes has no d.
+        std::fs::rename(dir.join("d"), dir.join("d.away")).unwrap();
+        std::fs::rename(dir.join("d.away"), dir.join("d")).unwrap();
+        let base = tempfile::tempdir().unwrap();
+        std::fs::write(base.path().join("z"), "z").unwrap();
+        let why = reading(dir, Some(&record))
+            .changes(base.path(), date, true)
+            .unwrap_err();
+        assert_eq!(
+            why,
+            "d is not in 2026-03-01, yet holds entries the record knew"
+        );
     }
 
     #[test]

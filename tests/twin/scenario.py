@@ -171,6 +171,9 @@ with subtest("day 1: every task backs up locally and syncs to the SSH target"):
     # The db task's before hook dumps this database under the hardened unit.
     succeed("mkdir -p /var/lib/app && sqlite3 /var/lib/app/app.db "
             "\"CREATE TABLE orders (item TEXT); INSERT INTO orders VALUES ('tea'), ('cake');\"")
+    # What the record of the source takes as known must be older than 2 s (a change
+    # time that recent could change again unseen): day 2 is then read against it.
+    time.sleep(2.1)
     run_on("2026-03-01")
     for task in TASKS:
         succeed(f"test -d /mnt/backup/{task}/2026-03-01 && test -d /backup/{task}/2026-03-01")
@@ -204,6 +207,10 @@ with subtest("day 2: the run holds a sleep inhibitor; a link farm: unchanged fil
     # Made as a link farm under the unit's sandbox: only such a night leaves its change list
     # and the record of what it made (the step logs are gone once the report carried them).
     succeed("grep -q '^2026-03-02 ' /var/lib/backup-server/changes/home/night")
+    # Its change list was read from the source alone, against day 1's record: the record
+    # day 2 leaves says it is the first night so made (its header's age, field 7, is 1).
+    succeed("head -n 1 /var/lib/backup-server/changes/home/manifest | "
+            "awk '$1 == \"backup-server\" && $4 == \"2026-03-02\" && $7 == 1 { found = 1 } END { exit !found }'")
     for root in ("/mnt/backup/home", "/backup/home"):
         same_inode(f"{root}/2026-03-01/alice/docs/thesis.tex", f"{root}/2026-03-02/alice/docs/thesis.tex")
         succeed(f'[ "$(stat -c %i {root}/2026-03-01/bob/report.ods)" != "$(stat -c %i {root}/2026-03-02/bob/report.ods)" ]')
