@@ -305,12 +305,7 @@ impl Tonight<'_> {
         let mut listing = Rsync::listing(self.task.one_file_system)
             .with(super::itemize::ITEM)
             .command();
-        listing
-            .arg("--from0")
-            .arg(format!("--exclude-from={}", self.exclude_file.display()))
-            .arg("--")
-            .arg(with_slash(source))
-            .arg(with_slash(&empty));
+        self.between(&mut listing, with_slash(source.as_os_str()), &empty);
         Ok(match manifest::read(&mut listing, source, before, log)? {
             Ok(read) => Some(read),
             Err(why) => {
@@ -395,16 +390,23 @@ impl Tonight<'_> {
             .with("--stats")
             .with(super::itemize::ITEM)
             .command();
-        dry_run
+        let source = with_slash(self.task.source.for_rsync().as_ref());
+        self.between(
+            &mut dry_run,
+            source,
+            &self.task.local_dir.join(".in-progress"),
+        );
+        farm::survey(&mut dry_run, base, &self.side.to_string(), log)
+    }
+
+    /// `rsync` (a dry run) from `source/` to `to/`, with the task's excludes.
+    fn between(&self, rsync: &mut Command, source: std::ffi::OsString, to: &Path) {
+        rsync
             .arg("--from0")
             .arg(format!("--exclude-from={}", self.exclude_file.display()))
             .arg("--")
-            .arg(format!("{}/", self.task.source.for_rsync()))
-            .arg(format!(
-                "{}/",
-                self.task.local_dir.join(".in-progress").display()
-            ));
-        farm::survey(&mut dry_run, base, &self.side.to_string(), log)
+            .arg(source)
+            .arg(with_slash(to.as_os_str()));
     }
 
     fn link_dest(
@@ -421,8 +423,8 @@ impl Tonight<'_> {
 }
 
 /// `dir/`, its bytes as they are (a path that is not UTF-8 stays itself).
-fn with_slash(dir: &Path) -> std::ffi::OsString {
-    let mut arg = dir.as_os_str().to_owned();
+fn with_slash(dir: &std::ffi::OsStr) -> std::ffi::OsString {
+    let mut arg = dir.to_owned();
     arg.push("/");
     arg
 }

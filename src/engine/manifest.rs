@@ -161,6 +161,8 @@ pub struct Reading {
     hashes: Vec<u64>,
     /// The directories, by name and fingerprint: read again after the transfer.
     dirs: Vec<(PathBuf, u64, u64)>,
+    /// The same directories' path hashes.
+    dir_hashes: HashSet<u64>,
     /// The directories holding an entry the record knew unchanged.
     known_children: HashSet<u64>,
     touched: Vec<Touched>,
@@ -179,11 +181,10 @@ impl Reading {
             .filter(|(name, _, print)| fingerprint(&source.join(name), self.since) != *print)
             .map(|(_, hash, _)| *hash)
             .collect();
-        let is_dir: HashSet<u64> = self.dirs.iter().map(|(_, hash, _)| *hash).collect();
         let mut entries: Vec<(u64, u64)> = Vec::with_capacity(self.order.len());
         for (hash, print, parent) in self.order {
             let inside = hash != parent && moved.contains(&parent);
-            if inside && is_dir.contains(&hash) {
+            if inside && self.dir_hashes.contains(&hash) {
                 moved.insert(hash);
             }
             entries.push((hash, if inside { UNKNOWN } else { print }));
@@ -238,25 +239,23 @@ impl Reading {
             };
             match (&before, touched.dir) {
                 (Some(was), true) if was.is_dir() => read.push(name),
-                (Some(_), true) => {
-                    if self.known_children.contains(&path_hash(name)) {
-                        return Err(format!(
-                            "{} is not a directory in {base}, yet holds entries the record knew",
-                            name.display()
-                        ));
-                    }
-                    changes.breaks.push(name.to_path_buf());
-                    fresh.insert(name.to_path_buf());
-                }
-                (None, true) => {
+                (was, true) => {
                     // What it holds is in the snapshot only if listed: an entry the record
                     // knew unchanged in a directory the snapshot lacks was recorded from
                     // elsewhere (a directory renamed away and back).
                     if self.known_children.contains(&path_hash(name)) {
+                        let what = if was.is_some() {
+                            "not a directory"
+                        } else {
+                            "not"
+                        };
                         return Err(format!(
-                            "{} is not in {base}, yet holds entries the record knew",
+                            "{} is {what} in {base}, yet holds entries the record knew",
                             name.display()
                         ));
+                    }
+                    if was.is_some() {
+                        changes.breaks.push(name.to_path_buf());
                     }
                     fresh.insert(name.to_path_buf());
                 }
@@ -339,9 +338,11 @@ fn path_hash(path: &Path) -> u64 {
 /// after `since` (it may change again within the same tick of the clock and keep its
 /// times) or could not be read.
 fn fingerprint(path: &Path, since: SystemTime) -> u64 {
-    let Ok(m) = std::fs::symlink_metadata(path) else {
-        return UNKNOWN;
-    };
+    std::fs::symlink_metadata(path).map_or(UNKNOWN, |m| fingerprint_of(&m, since))
+}
+
+/// As `fingerprint`, of what `lstat` already said.
+fn fingerprint_of(m: &std::fs::Metadata, since: SystemTime) -> u64 {
     let changed = UNIX_EPOCH + Duration::new(m.ctime().max(0) as u64, m.ctime_nsec() as u32);
     if changed >= since {
         return UNKNOWN;
@@ -380,21 +381,20 @@ pub fn read(
         order: Vec::new(),
         hashes: Vec::new(),
         dirs: Vec::new(),
+        dir_hashes: HashSet::new(),
         known_children: HashSet::new(),
         touched: Vec::new(),
         stats: TransferStats::default(),
         since,
     };
-    let mut dirs: HashSet<u64> = HashSet::new();
     let mut problem: Option<String> = None;
-    let add = |name: PathBuf, parent: u64, reading: &mut Reading, dirs: &mut HashSet<u64>| {
-        let path = source.join(&name);
-        let print = fingerprint(&path, since);
-        let meta = std::fs::symlink_metadata(&path).ok();
+    let add = |name: PathBuf, parent: u64, reading: &mut Reading| {
+        let meta = std::fs::symlink_metadata(source.join(&name)).ok();
+        let print = meta.as_ref().map_or(UNKNOWN, |m| fingerprint_of(m, since));
         let dir = meta.as_ref().is_some_and(|m| m.is_dir());
         let hash = path_hash(&name);
         if dir {
-            dirs.insert(hash);
+            reading.dir_hashes.insert(hash);
             reading.dirs.push((name.clone(), hash, print));
         }
         reading.stats.files_total += 1;
@@ -413,7 +413,7 @@ pub fn read(
         reading.hashes.push(hash);
     };
     let top = path_hash(Path::new("."));
-    add(PathBuf::from("."), top, &mut reading, &mut dirs);
+    add(PathBuf::from("."), top, &mut reading);
     let (warnings, _) = Scan::new(Transfer::Backup, source.display().to_string()).run_listing(
         listing,
         log,
@@ -427,8 +427,8 @@ pub fn read(
                 Some(item) => {
                     let parent = item.name.parent().filter(|p| !p.as_os_str().is_empty());
                     let parent_hash = path_hash(parent.unwrap_or(Path::new(".")));
-                    if dirs.contains(&parent_hash) {
-                        add(item.name, parent_hash, &mut reading, &mut dirs);
+                    if reading.dir_hashes.contains(&parent_hash) {
+                        add(item.name, parent_hash, &mut reading);
                     } else {
                         problem.get_or_insert_with(|| {
                             format!(
